@@ -1,0 +1,2 @@
+//! Conformance suite.
+#![warn(missing_docs)]

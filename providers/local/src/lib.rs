@@ -1,0 +1,2 @@
+//! Embedded default backends.
+#![warn(missing_docs)]

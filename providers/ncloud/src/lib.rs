@@ -1,0 +1,2 @@
+//! Naver Cloud provider for gureum: Object Storage and Server API (public and government) (work in progress: no openers are registered yet).
+#![warn(missing_docs)]

@@ -1,0 +1,466 @@
+//! Portable compute: the [`ComputeDriver`] trait and the [`Compute`] type.
+//!
+//! Every provider's instance states map to one state machine, [`InstanceState`]. Sizes are
+//! portable (vCPU + memory) and resolve to the smallest provider flavor that fits; images are
+//! aliases (`ubuntu-22.04`) that resolve to provider images. Provider-specific size and image
+//! ids pass through unchanged.
+
+use crate::error::{Error, ErrorKind, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The portable instance state machine.
+///
+/// `Pending → Running ⇄ (Stopping → Stopped)`, any → `Terminating → Terminated`, and
+/// `Error` for provider failure states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum InstanceState {
+    /// Being created or started.
+    Pending,
+    /// Running.
+    Running,
+    /// Being stopped.
+    Stopping,
+    /// Stopped (not billed for compute on most clouds).
+    Stopped,
+    /// Being deleted.
+    Terminating,
+    /// Deleted.
+    Terminated,
+    /// Failed.
+    Error,
+}
+
+impl InstanceState {
+    /// Whether no further transition happens without a request.
+    pub fn is_stable(self) -> bool {
+        matches!(
+            self,
+            InstanceState::Running
+                | InstanceState::Stopped
+                | InstanceState::Terminated
+                | InstanceState::Error
+        )
+    }
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::Terminating => "terminating",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A portable size: at least this many vCPUs and this much memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Size {
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+}
+
+impl Size {
+    /// A size with `n` vCPUs and 1 GiB per vCPU; adjust with [`Size::memory_gib`].
+    pub fn vcpus(n: u32) -> Self {
+        Size {
+            vcpus: n,
+            memory_mib: n as u64 * 1024,
+        }
+    }
+    /// Set memory in GiB.
+    pub fn memory_gib(mut self, g: u64) -> Self {
+        self.memory_mib = g * 1024;
+        self
+    }
+    /// Set memory in MiB.
+    pub fn memory_mib(mut self, m: u64) -> Self {
+        self.memory_mib = m;
+        self
+    }
+}
+
+/// A size request: portable or the provider's own flavor id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SizeSpec {
+    /// Smallest provider size with at least these resources.
+    Portable(Size),
+    /// Provider flavor / instance type id, passed through.
+    Native(String),
+}
+
+impl From<Size> for SizeSpec {
+    fn from(s: Size) -> Self {
+        SizeSpec::Portable(s)
+    }
+}
+impl From<&str> for SizeSpec {
+    fn from(s: &str) -> Self {
+        SizeSpec::Native(s.to_string())
+    }
+}
+
+/// What to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// Instance name.
+    pub name: String,
+    /// Size.
+    pub size: SizeSpec,
+    /// Image alias (`ubuntu-22.04`) or provider image id.
+    pub image: String,
+    /// Tags / labels / metadata.
+    pub tags: BTreeMap<String, String>,
+    /// User data (cloud-init etc.).
+    pub user_data: Option<Bytes>,
+    /// Idempotency token: a create with the same token returns the same instance.
+    pub idempotency_token: Option<String>,
+}
+
+impl InstanceSpec {
+    /// A spec with a name, 1 vCPU / 1 GiB and image `ubuntu-22.04`.
+    pub fn new(name: impl Into<String>) -> Self {
+        InstanceSpec {
+            name: name.into(),
+            size: SizeSpec::Portable(Size::vcpus(1)),
+            image: "ubuntu-22.04".into(),
+            tags: BTreeMap::new(),
+            user_data: None,
+            idempotency_token: None,
+        }
+    }
+    /// Set the size.
+    pub fn size(mut self, s: impl Into<SizeSpec>) -> Self {
+        self.size = s.into();
+        self
+    }
+    /// Set the image.
+    pub fn image(mut self, i: impl Into<String>) -> Self {
+        self.image = i.into();
+        self
+    }
+    /// Add a tag.
+    pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.tags.insert(k.into(), v.into());
+        self
+    }
+    /// Set user data.
+    pub fn user_data(mut self, d: impl Into<Bytes>) -> Self {
+        self.user_data = Some(d.into());
+        self
+    }
+    /// Set the idempotency token.
+    pub fn idempotency_token(mut self, t: impl Into<String>) -> Self {
+        self.idempotency_token = Some(t.into());
+        self
+    }
+}
+
+/// An instance as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Instance {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Portable state.
+    pub state: InstanceState,
+    /// The provider's own state string.
+    pub provider_state: String,
+    /// Provider size id.
+    pub size: Option<String>,
+    /// Provider image id.
+    pub image: Option<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// IP addresses.
+    pub addresses: Vec<String>,
+    /// Creation time.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A provider size (flavor / instance type).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SizeInfo {
+    /// Provider id.
+    pub id: String,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+}
+
+/// A provider image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImageInfo {
+    /// Provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Portable alias, if it maps to one.
+    pub alias: Option<String>,
+}
+
+/// Filter for [`ComputeDriver::list`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Every tag here must match.
+    pub tags: BTreeMap<String, String>,
+    /// Include terminated instances the provider still reports.
+    pub include_terminated: bool,
+}
+
+/// What a compute backend can do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ComputeCapabilities {
+    /// Stop and start.
+    pub stop_start: bool,
+    /// Reboot.
+    pub reboot: bool,
+    /// User data delivered to the instance.
+    pub user_data: bool,
+    /// Tags and list-by-tag.
+    pub tags: bool,
+    /// Idempotent create by token.
+    pub idempotent_create: bool,
+}
+
+impl Default for ComputeCapabilities {
+    fn default() -> Self {
+        ComputeCapabilities {
+            stop_start: true,
+            reboot: true,
+            user_data: true,
+            tags: true,
+            idempotent_create: true,
+        }
+    }
+}
+
+/// The driver trait a compute backend implements. Applications use [`Compute`].
+#[async_trait]
+pub trait ComputeDriver: Send + Sync + fmt::Debug {
+    /// Capability flags.
+    fn capabilities(&self) -> ComputeCapabilities;
+    /// Create an instance. Invalid size/image gives [`ErrorKind::InvalidArgument`]; a
+    /// repeated token returns the instance created first.
+    async fn create(&self, spec: &InstanceSpec) -> Result<Instance>;
+    /// Get one instance; missing gives [`ErrorKind::NotFound`].
+    async fn get(&self, id: &str) -> Result<Instance>;
+    /// List instances matching the filter.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<Instance>>;
+    /// Start a stopped instance.
+    async fn start(&self, id: &str) -> Result<()>;
+    /// Stop a running instance.
+    async fn stop(&self, id: &str) -> Result<()>;
+    /// Reboot a running instance.
+    async fn reboot(&self, id: &str) -> Result<()>;
+    /// Terminate; terminating a terminated or missing instance succeeds.
+    async fn terminate(&self, id: &str) -> Result<()>;
+    /// Available sizes.
+    async fn sizes(&self) -> Result<Vec<SizeInfo>>;
+    /// Available images.
+    async fn images(&self) -> Result<Vec<ImageInfo>>;
+    /// The driver as `Any`, for the escape hatch.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Pick the smallest size with at least the requested resources.
+pub fn resolve_size(spec: &SizeSpec, sizes: &[SizeInfo]) -> Result<SizeInfo> {
+    match spec {
+        SizeSpec::Native(id) => sizes
+            .iter()
+            .find(|s| &s.id == id)
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("unknown size {id:?}"))),
+        SizeSpec::Portable(want) => sizes
+            .iter()
+            .filter(|s| s.vcpus >= want.vcpus && s.memory_mib >= want.memory_mib)
+            .min_by_key(|s| (s.vcpus, s.memory_mib, s.id.clone()))
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "no size with at least {} vCPU and {} MiB",
+                    want.vcpus, want.memory_mib
+                ))
+            }),
+    }
+}
+
+/// Find an image by alias, id or name.
+pub fn resolve_image(image: &str, images: &[ImageInfo]) -> Result<ImageInfo> {
+    images
+        .iter()
+        .find(|i| i.alias.as_deref() == Some(image))
+        .or_else(|| images.iter().find(|i| i.id == image))
+        .or_else(|| images.iter().find(|i| i.name == image))
+        .cloned()
+        .ok_or_else(|| Error::invalid(format!("unknown image {image:?}")))
+}
+
+/// A portable compute service.
+#[derive(Clone)]
+pub struct Compute {
+    driver: Arc<dyn ComputeDriver>,
+    poll: Duration,
+}
+
+impl fmt::Debug for Compute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compute").field("driver", &self.driver).finish()
+    }
+}
+
+impl Compute {
+    /// Wrap a driver.
+    pub fn new(driver: Arc<dyn ComputeDriver>) -> Self {
+        Compute {
+            driver,
+            poll: Duration::from_millis(200),
+        }
+    }
+    /// Set the polling interval of [`Compute::wait_until`].
+    pub fn with_poll_interval(mut self, d: Duration) -> Self {
+        self.poll = d;
+        self
+    }
+    /// The driver.
+    pub fn driver(&self) -> &Arc<dyn ComputeDriver> {
+        &self.driver
+    }
+    /// The driver as `T` (Go CDK's `As`).
+    pub fn native<T: Any>(&self) -> Option<&T> {
+        self.driver.as_any().downcast_ref::<T>()
+    }
+    /// Capability flags.
+    pub fn capabilities(&self) -> ComputeCapabilities {
+        self.driver.capabilities()
+    }
+    /// Create an instance. Without a token, one is generated so that a retried call inside
+    /// this method cannot create two instances.
+    pub async fn create(&self, spec: InstanceSpec) -> Result<Instance> {
+        if spec.name.is_empty() {
+            return Err(Error::invalid("instance name is empty"));
+        }
+        let mut spec = spec;
+        if spec.idempotency_token.is_none() {
+            spec.idempotency_token = Some(uuid::Uuid::new_v4().to_string());
+        }
+        self.driver.create(&spec).await
+    }
+    /// Get one instance.
+    pub async fn get(&self, id: &str) -> Result<Instance> {
+        self.driver.get(id).await
+    }
+    /// List all instances.
+    pub async fn list(&self) -> Result<Vec<Instance>> {
+        self.driver.list(&ListFilter::default()).await
+    }
+    /// List instances with all the given tags.
+    pub async fn list_by_tags(&self, tags: &BTreeMap<String, String>) -> Result<Vec<Instance>> {
+        self.driver
+            .list(&ListFilter {
+                tags: tags.clone(),
+                include_terminated: false,
+            })
+            .await
+    }
+    /// Start.
+    pub async fn start(&self, id: &str) -> Result<()> {
+        self.driver.start(id).await
+    }
+    /// Stop.
+    pub async fn stop(&self, id: &str) -> Result<()> {
+        self.driver.stop(id).await
+    }
+    /// Reboot.
+    pub async fn reboot(&self, id: &str) -> Result<()> {
+        self.driver.reboot(id).await
+    }
+    /// Terminate (idempotent: a missing instance is already terminated).
+    pub async fn terminate(&self, id: &str) -> Result<()> {
+        match self.driver.terminate(id).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+    /// Sizes.
+    pub async fn sizes(&self) -> Result<Vec<SizeInfo>> {
+        self.driver.sizes().await
+    }
+    /// Images.
+    pub async fn images(&self) -> Result<Vec<ImageInfo>> {
+        self.driver.images().await
+    }
+    /// Poll until the instance reaches `state`, or fail with [`ErrorKind::Timeout`] (or
+    /// with the reached state if it is stable and different, e.g. `Error`). Waiting for
+    /// `Terminated` also succeeds when the instance disappears.
+    pub async fn wait_until(
+        &self,
+        id: &str,
+        state: InstanceState,
+        timeout: Duration,
+    ) -> Result<Instance> {
+        let deadline = Instant::now() + timeout;
+        let mut last: Option<InstanceState> = None;
+        loop {
+            match self.driver.get(id).await {
+                Ok(i) if i.state == state => return Ok(i),
+                Ok(i) => {
+                    if i.state == InstanceState::Error
+                        || (i.state == InstanceState::Terminated && state != InstanceState::Terminated)
+                    {
+                        return Err(Error::new(
+                            ErrorKind::Other,
+                            format!("instance {id} is {} (waiting for {state})", i.state),
+                        )
+                        .with_provider_code(i.provider_state));
+                    }
+                    last = Some(i.state);
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound && state == InstanceState::Terminated => {
+                    return Ok(Instance {
+                        id: id.to_string(),
+                        name: String::new(),
+                        state: InstanceState::Terminated,
+                        provider_state: "gone".into(),
+                        size: None,
+                        image: None,
+                        tags: BTreeMap::new(),
+                        addresses: vec![],
+                        created_at: None,
+                    })
+                }
+                Err(e) if e.is_retryable() => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "instance {id} did not reach {state} within {timeout:?} (last seen: {})",
+                        last.map(|s| s.as_str()).unwrap_or("unknown")
+                    ),
+                ));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The one portable error type of gureum.
+//!
+//! Every driver maps its provider's errors to an [`ErrorKind`], keeping the provider's own
+//! code and request id for support tickets. Messages never carry secrets: drivers must build
+//! messages from operation names, resource names and provider codes only.
+
+use std::fmt;
+
+/// The portable classification of an error. Match on this, not on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The object, queue, message or instance does not exist.
+    NotFound,
+    /// A create-only operation found the resource already there.
+    AlreadyExists,
+    /// A conditional operation's precondition (etag, create-only) did not hold.
+    PreconditionFailed,
+    /// The credentials are valid but not allowed to do this.
+    PermissionDenied,
+    /// No credentials, or credentials the service rejected.
+    Unauthenticated,
+    /// The caller passed something malformed (bad key, bad URL, bad size).
+    InvalidArgument,
+    /// The backend cannot do this; see the capability flags.
+    Unsupported,
+    /// The service asked us to slow down.
+    RateLimited,
+    /// The service is temporarily unavailable (5xx, connection refused, ...).
+    Unavailable,
+    /// The operation did not finish in time.
+    Timeout,
+    /// The data-classification placement policy forbids this operation.
+    PolicyViolation,
+    /// Data failed an integrity check (checksum, authentication tag, hash chain).
+    Integrity,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether an operation that failed with this kind may succeed if retried unchanged.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout
+        )
+    }
+
+    /// A stable snake_case name, used in CLI output and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::PreconditionFailed => "precondition_failed",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::PolicyViolation => "policy_violation",
+            ErrorKind::Integrity => "integrity",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A gureum error: a portable [`ErrorKind`], a human message, and where known the
+/// provider's own error code and request id.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {message}{}{}", fmt_code(.provider_code), fmt_req(.request_id))]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    provider_code: Option<String>,
+    request_id: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+fn fmt_code(c: &Option<String>) -> String {
+    c.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default()
+}
+fn fmt_req(c: &Option<String>) -> String {
+    c.as_ref()
+        .map(|c| format!(" [request id {c}]"))
+        .unwrap_or_default()
+}
+
+/// The result type used throughout gureum.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a message. The message must not contain secrets.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            provider_code: None,
+            request_id: None,
+            source: None,
+        }
+    }
+
+    /// Shorthand for [`ErrorKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+    /// Shorthand for [`ErrorKind::InvalidArgument`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+    /// Shorthand for [`ErrorKind::Unsupported`].
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+    /// Shorthand for [`ErrorKind::Other`].
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Other, message)
+    }
+
+    /// Attach the provider's own error code (e.g. `NoSuchKey`).
+    pub fn with_provider_code(mut self, code: impl Into<String>) -> Self {
+        self.provider_code = Some(code.into());
+        self
+    }
+    /// Attach the provider's request id.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+    /// Attach an underlying cause. The cause's Display must not contain secrets either.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+    /// Attach an already boxed cause.
+    pub fn with_boxed_source(mut self, source: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// The portable kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    /// The human message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The provider's own error code, if known.
+    pub fn provider_code(&self) -> Option<&str> {
+        self.provider_code.as_deref()
+    }
+    /// The provider's request id, if known.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+    /// Whether retrying the same operation may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+impl From<object_store::Error> for Error {
+    fn from(e: object_store::Error) -> Self {
+        use object_store::Error as E;
+        let kind = match &e {
+            E::NotFound { .. } => ErrorKind::NotFound,
+            E::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            E::Precondition { .. } => ErrorKind::PreconditionFailed,
+            E::NotModified { .. } => ErrorKind::PreconditionFailed,
+            E::InvalidPath { .. } => ErrorKind::InvalidArgument,
+            E::NotSupported { .. } | E::NotImplemented { .. } => ErrorKind::Unsupported,
+            E::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            E::Unauthenticated { .. } => ErrorKind::Unauthenticated,
+            E::UnknownConfigurationKey { .. } => ErrorKind::InvalidArgument,
+            E::Generic { source, .. } => classify_generic(source.as_ref()),
+            _ => ErrorKind::Other,
+        };
+        let message = e.to_string();
+        Error::new(kind, message).with_source(e)
+    }
+}
+
+/// Best-effort classification of object_store's `Generic` errors, which carry HTTP
+/// failures from the cloud stores (range errors, throttling, 5xx).
+fn classify_generic(source: &(dyn std::error::Error + Send + Sync + 'static)) -> ErrorKind {
+    let mut text = source.to_string();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = source.source();
+    while let Some(c) = cur {
+        text.push_str(" | ");
+        text.push_str(&c.to_string());
+        cur = c.source();
+    }
+    let t = text.to_ascii_lowercase();
+    if t.contains("range") && (t.contains("not satisfiable") || t.contains("416") || t.contains("out of bounds") || t.contains("invalid range") || t.contains("range started at")) {
+        ErrorKind::InvalidArgument
+    } else if t.contains("429") || t.contains("slowdown") || t.contains("slow down") || t.contains("throttl") || t.contains("serverbusy") {
+        ErrorKind::RateLimited
+    } else if t.contains("timed out") || t.contains("timeout") {
+        ErrorKind::Timeout
+    } else if t.contains("503") || t.contains("502") || t.contains("500 internal") || t.contains("connection refused") || t.contains("error sending request") {
+        ErrorKind::Unavailable
+    } else if t.contains("403") || t.contains("accessdenied") || t.contains("access denied") {
+        ErrorKind::PermissionDenied
+    } else if t.contains("401") || t.contains("authenticationfailed") {
+        ErrorKind::Unauthenticated
+    } else {
+        ErrorKind::Other
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let kind = match e.kind() {
+            K::NotFound => ErrorKind::NotFound,
+            K::AlreadyExists => ErrorKind::AlreadyExists,
+            K::PermissionDenied => ErrorKind::PermissionDenied,
+            K::InvalidInput | K::InvalidData => ErrorKind::InvalidArgument,
+            K::TimedOut => ErrorKind::Timeout,
+            K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted => {
+                ErrorKind::Unavailable
+            }
+            K::Unsupported => ErrorKind::Unsupported,
+            _ => ErrorKind::Other,
+        };
+        Error::new(kind, format!("i/o error: {e}")).with_source(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_includes_code_and_request_id() {
+        let e = Error::not_found("object a/b")
+            .with_provider_code("NoSuchKey")
+            .with_request_id("R1");
+        assert_eq!(
+            e.to_string(),
+            "not_found: object a/b (code NoSuchKey) [request id R1]"
+        );
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.is_retryable());
+        assert!(Error::new(ErrorKind::RateLimited, "x").is_retryable());
+    }
+
+    #[test]
+    fn object_store_errors_map() {
+        let e: Error = object_store::Error::NotFound {
+            path: "a".into(),
+            source: "gone".into(),
+        }
+        .into();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let e: Error = object_store::Error::Precondition {
+            path: "a".into(),
+            source: "etag".into(),
+        }
+        .into();
+        assert_eq!(e.kind(), ErrorKind::PreconditionFailed);
+        let e: Error = object_store::Error::AlreadyExists {
+            path: "a".into(),
+            source: "x".into(),
+        }
+        .into();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    }
+}

@@ -1,0 +1,521 @@
+//! Portable message queues: the [`QueueDriver`] trait drivers implement, and the [`Queue`]
+//! type applications use.
+//!
+//! Semantics are at-least-once everywhere. A received message is invisible for its
+//! visibility timeout; [`Queue::ack`] removes it, [`Queue::nack`] makes it visible again
+//! (optionally after a delay), and if neither happens it comes back when the timeout
+//! expires with a higher [`ReceivedMessage::receive_count`]. What differs between backends
+//! (batch sizes, message size, ordering, delay) is in [`QueueCapabilities`].
+
+use crate::error::{Error, ErrorKind, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A message to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    /// Body bytes (binary safe).
+    pub body: Bytes,
+    /// String attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Deliver no earlier than this after sending.
+    pub delay: Option<Duration>,
+    /// Ordering group (FIFO queues).
+    pub group_id: Option<String>,
+    /// Deduplication id (FIFO queues).
+    pub dedup_id: Option<String>,
+}
+
+impl Message {
+    /// A message with `body`.
+    pub fn new(body: impl Into<Bytes>) -> Self {
+        Message {
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+    /// Add an attribute.
+    pub fn attribute(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.attributes.insert(k.into(), v.into());
+        self
+    }
+    /// Delay delivery.
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay = Some(d);
+        self
+    }
+    /// Set the ordering group.
+    pub fn group(mut self, g: impl Into<String>) -> Self {
+        self.group_id = Some(g.into());
+        self
+    }
+}
+
+/// A received message; ack or nack it with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// Stable message id.
+    pub id: String,
+    /// Body bytes.
+    pub body: Bytes,
+    /// Attributes as sent.
+    pub attributes: BTreeMap<String, String>,
+    /// Handle for ack/nack/extend of this delivery.
+    pub receipt: String,
+    /// How many times this message has been delivered, this one included (≥ 1).
+    pub receive_count: u32,
+    /// When it was first sent, if known.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Receive options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveOptions {
+    /// Most messages to return (clamped to the backend's batch limit).
+    pub max_messages: usize,
+    /// How long received messages stay invisible.
+    pub visibility: Duration,
+    /// Long-poll: wait up to this long for a first message.
+    pub wait: Duration,
+}
+
+impl Default for ReceiveOptions {
+    fn default() -> Self {
+        ReceiveOptions {
+            max_messages: 10,
+            visibility: Duration::from_secs(30),
+            wait: Duration::from_secs(0),
+        }
+    }
+}
+
+/// What a queue backend can do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueCapabilities {
+    /// Most messages per send batch.
+    pub max_batch_send: usize,
+    /// Most messages per receive.
+    pub max_batch_receive: usize,
+    /// Largest body in bytes.
+    pub max_message_bytes: usize,
+    /// Longest visibility timeout.
+    pub max_visibility: Duration,
+    /// Longest long-poll wait.
+    pub max_wait: Duration,
+    /// Per-message delivery delay.
+    pub delay: bool,
+    /// Nack with a redelivery delay.
+    pub nack_delay: bool,
+    /// Visibility extension.
+    pub extend_visibility: bool,
+    /// Dead-letter queue after a max receive count.
+    pub dead_letter: bool,
+    /// String attributes round trip.
+    pub attributes: bool,
+    /// FIFO ordering (within a group).
+    pub ordering: bool,
+    /// Purge all messages.
+    pub purge: bool,
+    /// Approximate depth.
+    pub depth: bool,
+    /// Queue admin (create/delete/list).
+    pub admin: bool,
+}
+
+impl Default for QueueCapabilities {
+    fn default() -> Self {
+        QueueCapabilities {
+            max_batch_send: 10,
+            max_batch_receive: 10,
+            max_message_bytes: 256 * 1024,
+            max_visibility: Duration::from_secs(12 * 3600),
+            max_wait: Duration::from_secs(20),
+            delay: true,
+            nack_delay: true,
+            extend_visibility: true,
+            dead_letter: true,
+            attributes: true,
+            ordering: false,
+            purge: true,
+            depth: true,
+            admin: true,
+        }
+    }
+}
+
+/// Queue settings at create time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Move messages to this queue after `max_receive_count` deliveries.
+    pub dead_letter: Option<DeadLetter>,
+    /// FIFO ordering (where the backend supports it).
+    pub fifo: bool,
+    /// Default visibility timeout.
+    pub default_visibility: Option<Duration>,
+}
+
+/// Dead-letter settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Name of the dead-letter queue (same backend).
+    pub queue: String,
+    /// Deliveries after which a message moves there.
+    pub max_receive_count: u32,
+}
+
+/// The driver trait a queue backend implements. Applications use [`Queue`].
+#[async_trait]
+pub trait QueueDriver: Send + Sync + fmt::Debug {
+    /// Queue name.
+    fn name(&self) -> &str;
+    /// Capability flags.
+    fn capabilities(&self) -> QueueCapabilities;
+    /// Send up to `max_batch_send` messages; returns their ids in order.
+    async fn send_batch(&self, messages: Vec<Message>) -> Result<Vec<String>>;
+    /// Receive up to `opts.max_messages` messages.
+    async fn receive(&self, opts: ReceiveOptions) -> Result<Vec<ReceivedMessage>>;
+    /// Delete delivered messages by receipt. A stale receipt (the message was redelivered
+    /// since) gives [`ErrorKind::PreconditionFailed`] or is ignored, per backend.
+    async fn ack(&self, receipts: &[String]) -> Result<()>;
+    /// Make a delivered message visible again after `delay`.
+    async fn nack(&self, receipt: &str, delay: Duration) -> Result<()>;
+    /// Keep a delivered message invisible for `visibility` from now.
+    async fn extend_visibility(&self, receipt: &str, visibility: Duration) -> Result<()>;
+    /// Approximate number of messages (visible + in flight).
+    async fn depth(&self) -> Result<u64>;
+    /// Remove all messages.
+    async fn purge(&self) -> Result<()>;
+    /// The driver as `Any`, for the escape hatch.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Create, delete and list queues of one account/namespace.
+#[async_trait]
+pub trait QueueAdmin: Send + Sync + fmt::Debug {
+    /// Create a queue; an existing one with the same settings is not an error.
+    async fn create_queue(&self, name: &str, config: &QueueConfig) -> Result<()>;
+    /// Delete a queue; a missing one gives [`ErrorKind::NotFound`].
+    async fn delete_queue(&self, name: &str) -> Result<()>;
+    /// List queue names.
+    async fn list_queues(&self) -> Result<Vec<String>>;
+    /// Open a queue of this account by name.
+    async fn open(&self, name: &str) -> Result<Queue>;
+}
+
+/// A portable queue.
+#[derive(Clone)]
+pub struct Queue {
+    driver: Arc<dyn QueueDriver>,
+    admin: Option<Arc<dyn QueueAdmin>>,
+    defaults: ReceiveOptions,
+}
+
+impl fmt::Debug for Queue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue").field("driver", &self.driver).finish()
+    }
+}
+
+/// Options of [`Queue::process`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessOptions {
+    /// Handlers running at once.
+    pub concurrency: usize,
+    /// Visibility for each received message.
+    pub visibility: Duration,
+    /// Long-poll wait per receive.
+    pub wait: Duration,
+    /// Redelivery delay after a handler error.
+    pub retry_delay: Duration,
+    /// Stop after this many messages were handled (`None`: until shutdown).
+    pub max_messages: Option<u64>,
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        ProcessOptions {
+            concurrency: 4,
+            visibility: Duration::from_secs(30),
+            wait: Duration::from_secs(1),
+            retry_delay: Duration::from_secs(0),
+            max_messages: None,
+        }
+    }
+}
+
+/// Counters of a finished [`Queue::process`] run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessStats {
+    /// Handled and acked.
+    pub acked: u64,
+    /// Handler failed; nacked for redelivery.
+    pub failed: u64,
+}
+
+impl Queue {
+    /// Wrap a driver.
+    pub fn new(driver: Arc<dyn QueueDriver>) -> Self {
+        Queue {
+            driver,
+            admin: None,
+            defaults: ReceiveOptions::default(),
+        }
+    }
+    /// Attach an admin driver.
+    pub fn with_admin(mut self, admin: Arc<dyn QueueAdmin>) -> Self {
+        self.admin = Some(admin);
+        self
+    }
+    /// Set default receive options.
+    pub fn with_defaults(mut self, defaults: ReceiveOptions) -> Self {
+        self.defaults = defaults;
+        self
+    }
+    /// Queue name.
+    pub fn name(&self) -> &str {
+        self.driver.name()
+    }
+    /// Capability flags.
+    pub fn capabilities(&self) -> QueueCapabilities {
+        self.driver.capabilities()
+    }
+    /// The driver.
+    pub fn driver(&self) -> &Arc<dyn QueueDriver> {
+        &self.driver
+    }
+    /// The admin driver.
+    pub fn admin(&self) -> Result<&Arc<dyn QueueAdmin>> {
+        self.admin
+            .as_ref()
+            .ok_or_else(|| Error::unsupported("queue admin is not available for this backend"))
+    }
+    /// The driver as `T`, for vendor features (Go CDK's `As`).
+    pub fn native<T: Any>(&self) -> Option<&T> {
+        self.driver.as_any().downcast_ref::<T>()
+    }
+
+    fn check(&self, m: &Message, caps: &QueueCapabilities) -> Result<()> {
+        if m.body.len() > caps.max_message_bytes {
+            return Err(Error::invalid(format!(
+                "message body of {} bytes exceeds the {}-byte limit of this queue",
+                m.body.len(),
+                caps.max_message_bytes
+            )));
+        }
+        if m.delay.is_some_and(|d| !d.is_zero()) && !caps.delay {
+            return Err(Error::unsupported("per-message delay"));
+        }
+        if !m.attributes.is_empty() && !caps.attributes {
+            return Err(Error::unsupported("message attributes"));
+        }
+        Ok(())
+    }
+
+    /// Send one message; returns its id.
+    pub async fn send(&self, m: Message) -> Result<String> {
+        let mut ids = self.send_batch(vec![m]).await?;
+        ids.pop()
+            .ok_or_else(|| Error::other("driver returned no id for a sent message"))
+    }
+
+    /// Send many messages, split into batches the backend accepts. Nothing is sent if any
+    /// message is invalid.
+    pub async fn send_batch(&self, messages: Vec<Message>) -> Result<Vec<String>> {
+        let caps = self.capabilities();
+        for m in &messages {
+            self.check(m, &caps)?;
+        }
+        let mut ids = Vec::with_capacity(messages.len());
+        let mut it = messages.into_iter().peekable();
+        while it.peek().is_some() {
+            let chunk: Vec<Message> = it.by_ref().take(caps.max_batch_send.max(1)).collect();
+            ids.extend(self.driver.send_batch(chunk).await?);
+        }
+        Ok(ids)
+    }
+
+    /// Receive with the default options.
+    pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
+        self.receive_with(ReceiveOptions {
+            max_messages: max,
+            ..self.defaults
+        })
+        .await
+    }
+
+    /// Receive with explicit options (validated against the capabilities).
+    pub async fn receive_with(&self, opts: ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        let caps = self.capabilities();
+        if opts.max_messages == 0 {
+            return Err(Error::invalid("max_messages must be at least 1"));
+        }
+        if opts.visibility > caps.max_visibility {
+            return Err(Error::invalid(format!(
+                "visibility {:?} exceeds the backend maximum {:?}",
+                opts.visibility, caps.max_visibility
+            )));
+        }
+        let opts = ReceiveOptions {
+            max_messages: opts.max_messages.min(caps.max_batch_receive.max(1)),
+            wait: opts.wait.min(caps.max_wait),
+            ..opts
+        };
+        self.driver.receive(opts).await
+    }
+
+    /// Acknowledge (delete) one delivered message.
+    pub async fn ack(&self, m: &ReceivedMessage) -> Result<()> {
+        self.driver.ack(std::slice::from_ref(&m.receipt)).await
+    }
+
+    /// Acknowledge many delivered messages.
+    pub async fn ack_all(&self, ms: &[ReceivedMessage]) -> Result<()> {
+        let caps = self.capabilities();
+        let receipts: Vec<String> = ms.iter().map(|m| m.receipt.clone()).collect();
+        for c in receipts.chunks(caps.max_batch_send.max(1)) {
+            self.driver.ack(c).await?;
+        }
+        Ok(())
+    }
+
+    /// Return a message for redelivery after `delay`.
+    pub async fn nack(&self, m: &ReceivedMessage, delay: Duration) -> Result<()> {
+        if !delay.is_zero() && !self.capabilities().nack_delay {
+            return Err(Error::unsupported("nack with delay"));
+        }
+        self.driver.nack(&m.receipt, delay).await
+    }
+
+    /// Keep a message invisible for `visibility` from now.
+    pub async fn extend_visibility(&self, m: &ReceivedMessage, visibility: Duration) -> Result<()> {
+        if !self.capabilities().extend_visibility {
+            return Err(Error::unsupported("visibility extension"));
+        }
+        self.driver.extend_visibility(&m.receipt, visibility).await
+    }
+
+    /// Approximate depth.
+    pub async fn depth(&self) -> Result<u64> {
+        self.driver.depth().await
+    }
+
+    /// Remove all messages.
+    pub async fn purge(&self) -> Result<()> {
+        self.driver.purge().await
+    }
+
+    /// Run `handler` on messages with bounded concurrency until `shutdown` completes (or
+    /// `max_messages` were handled). A handler `Ok` acks, an `Err` nacks with
+    /// `retry_delay`. In-flight handlers finish before this returns (graceful shutdown).
+    pub async fn process<H, Fut, S>(
+        &self,
+        opts: ProcessOptions,
+        shutdown: S,
+        handler: H,
+    ) -> Result<ProcessStats>
+    where
+        H: Fn(ReceivedMessage) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>>
+            + Send
+            + 'static,
+        S: Future<Output = ()> + Send,
+    {
+        let concurrency = opts.concurrency.max(1);
+        let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let handler = Arc::new(handler);
+        let acked = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let started = Arc::new(AtomicU64::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            if let Some(max) = opts.max_messages {
+                if started.load(Ordering::SeqCst) >= max {
+                    break;
+                }
+            }
+            let permits = tokio::select! {
+                _ = &mut shutdown => break,
+                p = sem.clone().acquire_many_owned(1) => p.map_err(|_| Error::other("semaphore closed"))?,
+            };
+            drop(permits);
+            let free = sem.available_permits().max(1);
+            let want = match opts.max_messages {
+                Some(max) => free.min((max - started.load(Ordering::SeqCst)) as usize),
+                None => free,
+            };
+            let msgs = tokio::select! {
+                _ = &mut shutdown => break,
+                r = self.receive_with(ReceiveOptions { max_messages: want.max(1), visibility: opts.visibility, wait: opts.wait }) => r,
+            };
+            let msgs = match msgs {
+                Ok(m) => m,
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, "receive failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for m in msgs {
+                let permit = sem
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::other("semaphore closed"))?;
+                started.fetch_add(1, Ordering::SeqCst);
+                let (q, h, a, f) = (self.clone(), handler.clone(), acked.clone(), failed.clone());
+                let delay = opts.retry_delay;
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let copy = m.clone();
+                    match h(m).await {
+                        Ok(()) => match q.ack(&copy).await {
+                            Ok(()) => {
+                                a.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(e) => tracing::warn!(error = %e, id = %copy.id, "ack failed"),
+                        },
+                        Err(e) => {
+                            f.fetch_add(1, Ordering::SeqCst);
+                            tracing::warn!(error = %e, id = %copy.id, "handler failed; nacking");
+                            if let Err(e) = q.driver.nack(&copy.receipt, delay).await {
+                                tracing::warn!(error = %e, "nack failed");
+                            }
+                        }
+                    }
+                });
+            }
+            while let Some(r) = tasks.try_join_next() {
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "handler task panicked");
+                }
+            }
+        }
+        while let Some(r) = tasks.join_next().await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "handler task panicked");
+            }
+        }
+        Ok(ProcessStats {
+            acked: acked.load(Ordering::SeqCst),
+            failed: failed.load(Ordering::SeqCst),
+        })
+    }
+}
+
+/// Map a "receipt no longer valid" condition uniformly.
+pub fn stale_receipt() -> Error {
+    Error::new(
+        ErrorKind::PreconditionFailed,
+        "receipt is no longer valid (the message was redelivered or deleted)",
+    )
+}

@@ -1,0 +1,843 @@
+//! Portable object storage: [`Bucket`] over any `object_store::ObjectStore`.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use gureum_core::storage::{Bucket, PutOptions};
+//! use std::sync::Arc;
+//! let bucket = Bucket::new("demo", Arc::new(object_store::memory::InMemory::new()));
+//! bucket.put("민원/c-1041.json", b"{}".to_vec()).await.unwrap();
+//! assert_eq!(&bucket.get("민원/c-1041.json").await.unwrap()[..], b"{}");
+//! let keys: Vec<String> = bucket.list_all(Some("민원/")).await.unwrap()
+//!     .into_iter().map(|o| o.key).collect();
+//! assert_eq!(keys, vec!["민원/c-1041.json".to_string()]);
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+//! # }
+//! ```
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::{decode_key, encode_key, split_prefix};
+use crate::Zone;
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{
+    Attribute, AttributeValue, Attributes, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
+    PutMode, PutPayload, UpdateVersion,
+};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a storage backend can do. Conformance cases for a capability that is `false` are
+/// reported "unsupported" instead of failing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StorageCapabilities {
+    /// Presigned GET/PUT URLs usable by a plain HTTP client.
+    pub presign: bool,
+    /// Create/delete/list buckets through [`BucketAdmin`].
+    pub bucket_admin: bool,
+    /// Create-only writes (`PutMode::Create`).
+    pub conditional_create: bool,
+    /// If-match writes (`PutMode::Update` with an etag).
+    pub conditional_update: bool,
+    /// User metadata round trips.
+    pub user_metadata: bool,
+    /// Content-Type round trips.
+    pub content_type: bool,
+    /// Multipart uploads.
+    pub multipart: bool,
+    /// Server-side copy.
+    pub copy: bool,
+    /// Copy that fails if the destination exists.
+    pub copy_if_not_exists: bool,
+    /// Listing returns keys in ascending stored order.
+    pub sorted_listing: bool,
+    /// Largest object the backend accepts, if bounded.
+    pub max_object_size: Option<u64>,
+}
+
+impl Default for StorageCapabilities {
+    fn default() -> Self {
+        StorageCapabilities {
+            presign: false,
+            bucket_admin: false,
+            conditional_create: true,
+            conditional_update: true,
+            user_metadata: true,
+            content_type: true,
+            multipart: true,
+            copy: true,
+            copy_if_not_exists: true,
+            sorted_listing: false,
+            max_object_size: None,
+        }
+    }
+}
+
+/// Create, delete and list buckets (containers) of one account.
+#[async_trait]
+pub trait BucketAdmin: Send + Sync + fmt::Debug {
+    /// Create a bucket. An existing bucket gives [`ErrorKind::AlreadyExists`].
+    async fn create_bucket(&self, name: &str) -> Result<()>;
+    /// Delete an empty bucket. A missing bucket gives [`ErrorKind::NotFound`].
+    async fn delete_bucket(&self, name: &str) -> Result<()>;
+    /// List bucket names.
+    async fn list_buckets(&self) -> Result<Vec<String>>;
+    /// Open a [`Bucket`] on another bucket of the same account.
+    async fn open(&self, name: &str) -> Result<Bucket>;
+}
+
+/// HTTP method of a presigned URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresignMethod {
+    /// Download.
+    Get,
+    /// Upload (single request).
+    Put,
+}
+
+/// Makes presigned URLs (S3 SigV4, Azure SAS, Swift TempURL, ...).
+#[async_trait]
+pub trait Presigner: Send + Sync + fmt::Debug {
+    /// A URL that allows `method` on the stored `path` for `expires`.
+    async fn presign(&self, method: PresignMethod, path: &Path, expires: Duration)
+        -> Result<url::Url>;
+}
+
+/// Where a backend lives, for the placement policy and for reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct BackendInfo {
+    /// URL scheme that opened it (`s3`, `file`, ...).
+    pub scheme: String,
+    /// Provider name (`aws`, `local`, `nhn`, ...).
+    pub provider: String,
+    /// Placement zone.
+    pub zone: Zone,
+}
+
+/// How a write treats an existing object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Replace whatever is there.
+    #[default]
+    Overwrite,
+    /// Fail with [`ErrorKind::AlreadyExists`] if the key exists.
+    CreateOnly,
+    /// Replace only if the current etag matches, else [`ErrorKind::PreconditionFailed`].
+    IfMatch(String),
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutOptions {
+    /// Content-Type to store.
+    pub content_type: Option<String>,
+    /// User metadata (lowercase ASCII names are the portable subset).
+    pub metadata: BTreeMap<String, String>,
+    /// Conditional behaviour.
+    pub mode: WriteMode,
+}
+
+impl PutOptions {
+    /// Set the content type.
+    pub fn content_type(mut self, ct: impl Into<String>) -> Self {
+        self.content_type = Some(ct.into());
+        self
+    }
+    /// Add one metadata entry.
+    pub fn metadata(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.metadata.insert(k.into(), v.into());
+        self
+    }
+    /// Set the write mode.
+    pub fn mode(mut self, mode: WriteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    fn attributes(&self) -> Result<Attributes> {
+        let mut a = Attributes::new();
+        if let Some(ct) = &self.content_type {
+            a.insert(Attribute::ContentType, AttributeValue::from(ct.clone()));
+        }
+        for (k, v) in &self.metadata {
+            if k.is_empty()
+                || !k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(Error::invalid(format!(
+                    "metadata name {k:?}: use ASCII letters, digits, '-' and '_' only"
+                )));
+            }
+            a.insert(
+                Attribute::Metadata(k.to_ascii_lowercase().into()),
+                AttributeValue::from(v.clone()),
+            );
+        }
+        Ok(a)
+    }
+}
+
+/// Result of a successful write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteResult {
+    /// The new object's etag, if the backend reports one.
+    pub etag: Option<String>,
+    /// The new object's version, if versioned.
+    pub version: Option<String>,
+}
+
+/// Metadata of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectInfo {
+    /// Portable key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time.
+    pub last_modified: DateTime<Utc>,
+    /// Entity tag.
+    pub etag: Option<String>,
+    /// Version id.
+    pub version: Option<String>,
+    /// Content type, when read with [`Bucket::head`] and stored.
+    pub content_type: Option<String>,
+    /// User metadata, when read with [`Bucket::head`].
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ObjectInfo {
+    fn from_meta(m: ObjectMeta) -> Self {
+        ObjectInfo {
+            key: decode_key(&m.location),
+            size: m.size,
+            last_modified: m.last_modified,
+            etag: m.e_tag,
+            version: m.version,
+            content_type: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+    fn with_attributes(mut self, attrs: &Attributes) -> Self {
+        for (k, v) in attrs {
+            match k {
+                Attribute::ContentType => self.content_type = Some(v.to_string()),
+                Attribute::Metadata(name) => {
+                    self.metadata
+                        .insert(name.to_ascii_lowercase(), v.to_string());
+                }
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+/// A byte range to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `start..end` (end exclusive).
+    Bounded(Range<u64>),
+    /// From an offset to the end.
+    From(u64),
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+impl From<Range<u64>> for ByteRange {
+    fn from(r: Range<u64>) -> Self {
+        ByteRange::Bounded(r)
+    }
+}
+
+/// Options of one listing page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Character prefix (S3 semantics).
+    pub prefix: Option<String>,
+    /// Group keys at `/` into common prefixes.
+    pub delimiter: bool,
+    /// Page size (default 1000).
+    pub page_size: Option<usize>,
+    /// Continue after this token (from [`ListPage::next_token`]).
+    pub page_token: Option<String>,
+}
+
+/// One listing page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ListPage {
+    /// Objects in ascending stored order.
+    pub objects: Vec<ObjectInfo>,
+    /// Common prefixes (each ends in `/`) when listing with a delimiter.
+    pub common_prefixes: Vec<String>,
+    /// Token for the next page, `None` at the end.
+    pub next_token: Option<String>,
+}
+
+/// A portable bucket: convenience operations over an `object_store::ObjectStore`.
+#[derive(Clone)]
+pub struct Bucket {
+    name: String,
+    store: Arc<dyn ObjectStore>,
+    admin: Option<Arc<dyn BucketAdmin>>,
+    presigner: Option<Arc<dyn Presigner>>,
+    caps: StorageCapabilities,
+    info: BackendInfo,
+    native: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bucket")
+            .field("name", &self.name)
+            .field("store", &self.store.to_string())
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+/// Default multipart chunk size for [`Bucket::writer`].
+pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+
+impl Bucket {
+    /// Wrap a store. Capabilities default to [`StorageCapabilities::default`].
+    pub fn new(name: impl Into<String>, store: Arc<dyn ObjectStore>) -> Self {
+        Bucket {
+            name: name.into(),
+            store,
+            admin: None,
+            presigner: None,
+            caps: StorageCapabilities::default(),
+            info: BackendInfo::default(),
+            native: None,
+        }
+    }
+    /// Attach a bucket admin driver (sets the `bucket_admin` capability).
+    pub fn with_admin(mut self, admin: Arc<dyn BucketAdmin>) -> Self {
+        self.admin = Some(admin);
+        self.caps.bucket_admin = true;
+        self
+    }
+    /// Attach a presigner (sets the `presign` capability).
+    pub fn with_presigner(mut self, p: Arc<dyn Presigner>) -> Self {
+        self.presigner = Some(p);
+        self.caps.presign = true;
+        self
+    }
+    /// Replace the capability flags (keeps `presign`/`bucket_admin` if drivers are attached).
+    pub fn with_capabilities(mut self, caps: StorageCapabilities) -> Self {
+        let (p, a) = (self.presigner.is_some(), self.admin.is_some());
+        self.caps = caps;
+        self.caps.presign |= p;
+        self.caps.bucket_admin |= a;
+        self
+    }
+    /// Set backend information (scheme, provider, zone).
+    pub fn with_info(mut self, info: BackendInfo) -> Self {
+        self.info = info;
+        self
+    }
+    /// Attach the vendor client for [`Bucket::native`] (the escape hatch).
+    pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
+        self.native = Some(native);
+        self
+    }
+
+    /// Bucket (container) name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Capability flags.
+    pub fn capabilities(&self) -> &StorageCapabilities {
+        &self.caps
+    }
+    /// Backend information.
+    pub fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+    /// The raw store, to hand to DataFusion, Polars, delta-rs or any object_store user.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+    /// The bucket admin driver, if the backend has one.
+    pub fn admin(&self) -> Result<&Arc<dyn BucketAdmin>> {
+        self.admin
+            .as_ref()
+            .ok_or_else(|| Error::unsupported(format!("{}: bucket admin", self.info.scheme)))
+    }
+    /// The vendor client, if it is a `T` (Go CDK's `As`).
+    pub fn native<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.native.as_ref().and_then(|n| n.downcast_ref::<T>())
+    }
+
+    /// Write `data` to `key`, replacing any object there.
+    pub async fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<WriteResult> {
+        self.put_with(key, data, &PutOptions::default()).await
+    }
+
+    /// Write with content type, metadata and a conditional mode.
+    pub async fn put_with(
+        &self,
+        key: &str,
+        data: impl Into<Bytes>,
+        opts: &PutOptions,
+    ) -> Result<WriteResult> {
+        let path = encode_key(key)?;
+        let mode = match &opts.mode {
+            WriteMode::Overwrite => PutMode::Overwrite,
+            WriteMode::CreateOnly => PutMode::Create,
+            WriteMode::IfMatch(etag) => PutMode::Update(UpdateVersion {
+                e_tag: Some(etag.clone()),
+                version: None,
+            }),
+        };
+        let o = object_store::PutOptions {
+            mode,
+            attributes: opts.attributes()?,
+            ..Default::default()
+        };
+        let data: Bytes = data.into();
+        if let Some(max) = self.caps.max_object_size {
+            if data.len() as u64 > max {
+                return Err(Error::invalid(format!(
+                    "object of {} bytes exceeds the backend limit of {max}",
+                    data.len()
+                )));
+            }
+        }
+        tracing::debug!(bucket = %self.name, key, bytes = data.len(), "put");
+        let r = self
+            .store
+            .put_opts(&path, PutPayload::from_bytes(data), o)
+            .await
+            .map_err(|e| map_put_err(e, key))?;
+        Ok(WriteResult {
+            etag: r.e_tag,
+            version: r.version,
+        })
+    }
+
+    /// Read a whole object.
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        let path = encode_key(key)?;
+        let r = self.store.get_opts(&path, GetOptions::default()).await?;
+        Ok(r.bytes().await?)
+    }
+
+    /// Read a whole object with its metadata.
+    pub async fn get_with_info(&self, key: &str) -> Result<(ObjectInfo, Bytes)> {
+        let path = encode_key(key)?;
+        let r = self.store.get_opts(&path, GetOptions::default()).await?;
+        let info = ObjectInfo::from_meta(r.meta.clone()).with_attributes(&r.attributes);
+        Ok((info, r.bytes().await?))
+    }
+
+    /// Read a byte range. A range that starts past the end gives
+    /// [`ErrorKind::InvalidArgument`]; an end past the end is clamped.
+    pub async fn get_range(&self, key: &str, range: impl Into<ByteRange>) -> Result<Bytes> {
+        let path = encode_key(key)?;
+        let range = match range.into() {
+            ByteRange::Bounded(r) => {
+                if r.start >= r.end {
+                    return Err(Error::invalid(format!(
+                        "empty or inverted range {}..{}",
+                        r.start, r.end
+                    )));
+                }
+                GetRange::Bounded(r)
+            }
+            ByteRange::From(o) => GetRange::Offset(o),
+            ByteRange::Suffix(n) => {
+                if n == 0 {
+                    return Err(Error::invalid("suffix range of 0 bytes"));
+                }
+                GetRange::Suffix(n)
+            }
+        };
+        let r = self
+            .store
+            .get_opts(
+                &path,
+                GetOptions {
+                    range: Some(range),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(map_range_err)?;
+        r.bytes().await.map_err(map_range_err)
+    }
+
+    /// Stream an object's bytes without holding it in memory.
+    pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let path = encode_key(key)?;
+        let r = self.store.get_opts(&path, GetOptions::default()).await?;
+        Ok(r.into_stream().map_err(Error::from).boxed())
+    }
+
+    /// An `AsyncRead` over an object, for `tokio::io::copy` and friends.
+    pub async fn reader(&self, key: &str) -> Result<impl tokio::io::AsyncRead + Send + Unpin> {
+        let s = self.get_stream(key).await?;
+        Ok(tokio_util_reader(s))
+    }
+
+    /// Metadata, content type and user metadata of an object.
+    pub async fn head(&self, key: &str) -> Result<ObjectInfo> {
+        let path = encode_key(key)?;
+        let r = self
+            .store
+            .get_opts(
+                &path,
+                GetOptions {
+                    head: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(ObjectInfo::from_meta(r.meta).with_attributes(&r.attributes))
+    }
+
+    /// Whether `key` exists.
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.head(key).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delete `key`. Deleting a missing key succeeds (idempotent, S3 semantics).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        let path = encode_key(key)?;
+        match self.store.delete(&path).await {
+            Ok(()) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Delete many keys; one result per key, in order.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<Vec<Result<()>>> {
+        let mut paths = Vec::with_capacity(keys.len());
+        for k in keys {
+            paths.push(encode_key(k)?);
+        }
+        let input = futures::stream::iter(paths.clone().into_iter().map(Ok)).boxed();
+        let mut out: BTreeMap<String, Result<()>> = BTreeMap::new();
+        let mut s = self.store.delete_stream(input);
+        let mut failures = Vec::new();
+        while let Some(r) = s.next().await {
+            match r {
+                Ok(p) => {
+                    out.insert(p.to_string(), Ok(()));
+                }
+                Err(object_store::Error::NotFound { path, .. }) => {
+                    out.insert(path, Ok(()));
+                }
+                Err(e) => failures.push(Error::from(e)),
+            }
+        }
+        let mut failures = failures.into_iter();
+        Ok(paths
+            .iter()
+            .map(|p| match out.remove(p.as_ref()) {
+                Some(r) => r,
+                None => Err(failures
+                    .next()
+                    .unwrap_or_else(|| Error::other(format!("delete of {p} not confirmed")))),
+            })
+            .collect())
+    }
+
+    /// Server-side copy, replacing the destination.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        let (f, t) = (encode_key(from)?, encode_key(to)?);
+        Ok(self.store.copy(&f, &t).await?)
+    }
+
+    /// Copy that fails with [`ErrorKind::AlreadyExists`] if `to` exists.
+    pub async fn copy_if_not_exists(&self, from: &str, to: &str) -> Result<()> {
+        let (f, t) = (encode_key(from)?, encode_key(to)?);
+        Ok(self.store.copy_if_not_exists(&f, &t).await?)
+    }
+
+    /// Move an object (copy then delete where the backend has no rename).
+    pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (f, t) = (encode_key(from)?, encode_key(to)?);
+        Ok(self.store.rename(&f, &t).await?)
+    }
+
+    /// Recursive listing as a stream (unordered on some backends; see `sorted_listing`).
+    pub fn list_stream(&self, prefix: Option<&str>) -> BoxStream<'static, Result<ObjectInfo>> {
+        let full = prefix.unwrap_or("").to_string();
+        let dir = match split_prefix(&full) {
+            Ok(x) => x.0,
+            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
+        };
+        self.store
+            .list(dir.as_ref())
+            .map_err(Error::from)
+            .map_ok(ObjectInfo::from_meta)
+            .try_filter(move |o| {
+                futures::future::ready(o.key.starts_with(&full))
+            })
+            .boxed()
+    }
+
+    /// Every object under `prefix`, sorted by key.
+    pub async fn list_all(&self, prefix: Option<&str>) -> Result<Vec<ObjectInfo>> {
+        let mut v: Vec<ObjectInfo> = self.list_stream(prefix).try_collect().await?;
+        v.sort_by_cached_key(|o| encode_key(&o.key).map(|p| p.to_string()).unwrap_or_default());
+        Ok(v)
+    }
+
+    /// One page of a listing, in ascending stored order, optionally grouped by `/`.
+    pub async fn list_page(&self, opts: &ListOptions) -> Result<ListPage> {
+        let page_size = opts.page_size.unwrap_or(1000).clamp(1, 10_000);
+        let prefix = opts.prefix.clone().unwrap_or_default();
+        let (dir, _) = split_prefix(&prefix)?;
+        let token = opts.page_token.clone();
+        // entries: (stored sort key, entry)
+        let mut entries: Vec<(String, Entry)> = Vec::new();
+        if opts.delimiter {
+            let r = self.store.list_with_delimiter(dir.as_ref()).await?;
+            for p in r.common_prefixes {
+                let k = decode_key(&p);
+                if format!("{k}/").starts_with(&prefix) {
+                    entries.push((p.to_string(), Entry::Prefix(format!("{k}/"))));
+                }
+            }
+            for m in r.objects {
+                let o = ObjectInfo::from_meta(m);
+                if o.key.starts_with(&prefix) {
+                    entries.push((encode_key(&o.key)?.to_string(), Entry::Object(o)));
+                }
+            }
+        } else {
+            let stream = match &token {
+                Some(t) => {
+                    let offset = Path::parse(t)
+                        .map_err(|_| Error::invalid("malformed list page token"))?;
+                    self.store.list_with_offset(dir.as_ref(), &offset)
+                }
+                None => self.store.list(dir.as_ref()),
+            };
+            let mut s = stream;
+            let sorted = self.caps.sorted_listing;
+            while let Some(m) = s.next().await {
+                let m = m?;
+                let raw = m.location.to_string();
+                let o = ObjectInfo::from_meta(m);
+                if !o.key.starts_with(&prefix) {
+                    continue;
+                }
+                if let Some(t) = &token {
+                    if raw.as_str() <= t.as_str() {
+                        continue;
+                    }
+                }
+                entries.push((raw, Entry::Object(o)));
+                if sorted && entries.len() > page_size {
+                    break;
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(t) = &token {
+            entries.retain(|(k, _)| k.as_str() > t.as_str());
+        }
+        let more = entries.len() > page_size;
+        entries.truncate(page_size);
+        let next_token = if more {
+            entries.last().map(|(k, _)| k.clone())
+        } else {
+            None
+        };
+        let mut page = ListPage {
+            next_token,
+            ..Default::default()
+        };
+        for (_, e) in entries {
+            match e {
+                Entry::Object(o) => page.objects.push(o),
+                Entry::Prefix(p) => page.common_prefixes.push(p),
+            }
+        }
+        Ok(page)
+    }
+
+    /// A presigned URL for `key`, valid for `expires`.
+    pub async fn presign(
+        &self,
+        method: PresignMethod,
+        key: &str,
+        expires: Duration,
+    ) -> Result<url::Url> {
+        let p = self.presigner.as_ref().ok_or_else(|| {
+            Error::unsupported(format!("{}: presigned URLs", self.info.scheme))
+        })?;
+        if expires.is_zero() || expires > Duration::from_secs(7 * 24 * 3600) {
+            return Err(Error::invalid("presign expiry must be between 1 s and 7 days"));
+        }
+        p.presign(method, &encode_key(key)?, expires).await
+    }
+
+    /// A streaming multipart writer with bounded memory (about
+    /// `part_size × (max_concurrency + 1)` bytes).
+    pub async fn writer(&self, key: &str, opts: &PutOptions) -> Result<BucketWriter> {
+        if opts.mode != WriteMode::Overwrite {
+            return Err(Error::unsupported(
+                "conditional modes are not available for multipart writes",
+            ));
+        }
+        let path = encode_key(key)?;
+        let o = object_store::PutMultipartOptions {
+            attributes: opts.attributes()?,
+            ..Default::default()
+        };
+        let upload = self.store.put_multipart_opts(&path, o).await?;
+        Ok(BucketWriter {
+            inner: Some(object_store::WriteMultipart::new_with_chunk_size(
+                upload,
+                DEFAULT_PART_SIZE,
+            )),
+            max_concurrency: 4,
+            written: 0,
+        })
+    }
+}
+
+enum Entry {
+    Object(ObjectInfo),
+    Prefix(String),
+}
+
+fn map_put_err(e: object_store::Error, key: &str) -> Error {
+    match e {
+        object_store::Error::AlreadyExists { .. } => {
+            Error::new(ErrorKind::AlreadyExists, format!("object {key:?} already exists"))
+                .with_source(e)
+        }
+        object_store::Error::Precondition { .. } => Error::new(
+            ErrorKind::PreconditionFailed,
+            format!("object {key:?}: etag did not match"),
+        )
+        .with_source(e),
+        other => other.into(),
+    }
+}
+
+fn map_range_err(e: object_store::Error) -> Error {
+    let err: Error = e.into();
+    if err.kind() == ErrorKind::Other || err.kind() == ErrorKind::InvalidArgument {
+        let m = err.message().to_ascii_lowercase();
+        if m.contains("range") {
+            return Error::new(ErrorKind::InvalidArgument, format!("invalid range: {}", err.message()));
+        }
+    }
+    err
+}
+
+/// A streaming writer returned by [`Bucket::writer`].
+pub struct BucketWriter {
+    inner: Option<object_store::WriteMultipart>,
+    max_concurrency: usize,
+    written: u64,
+}
+
+impl fmt::Debug for BucketWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BucketWriter")
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl BucketWriter {
+    /// Append bytes; waits when too many parts are in flight (bounded memory).
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        let w = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| Error::invalid("writer already finished"))?;
+        w.wait_for_capacity(self.max_concurrency).await?;
+        w.write(data);
+        self.written += data.len() as u64;
+        Ok(())
+    }
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+    /// Complete the upload.
+    pub async fn finish(mut self) -> Result<WriteResult> {
+        let w = self
+            .inner
+            .take()
+            .ok_or_else(|| Error::invalid("writer already finished"))?;
+        let r = w.finish().await?;
+        Ok(WriteResult {
+            etag: r.e_tag,
+            version: r.version,
+        })
+    }
+    /// Abort the upload, removing uploaded parts.
+    pub async fn abort(mut self) -> Result<()> {
+        if let Some(w) = self.inner.take() {
+            w.abort().await?;
+        }
+        Ok(())
+    }
+}
+
+fn tokio_util_reader(
+    s: BoxStream<'static, Result<Bytes>>,
+) -> impl tokio::io::AsyncRead + Send + Unpin {
+    StreamReader::new(s)
+}
+
+/// Minimal `AsyncRead` over a stream of `Bytes` (avoids a tokio-util dependency in core).
+struct StreamReader {
+    s: BoxStream<'static, Result<Bytes>>,
+    cur: Bytes,
+}
+
+impl StreamReader {
+    fn new(s: BoxStream<'static, Result<Bytes>>) -> Self {
+        StreamReader { s, cur: Bytes::new() }
+    }
+}
+
+impl tokio::io::AsyncRead for StreamReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        loop {
+            if !self.cur.is_empty() {
+                let n = self.cur.len().min(buf.remaining());
+                let chunk = self.cur.split_to(n);
+                buf.put_slice(&chunk);
+                return Poll::Ready(Ok(()));
+            }
+            match self.s.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(b))) => self.cur = b,
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Err(std::io::Error::other(e.to_string())))
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

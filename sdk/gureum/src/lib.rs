@@ -1,0 +1,3 @@
+//! gureum facade.
+#![warn(missing_docs)]
+pub use gureum_core::*;
