@@ -1,2 +1,5 @@
 //! AWS provider for gureum: S3, SQS, EC2 (work in progress: no openers are registered yet).
 #![warn(missing_docs)]
+
+/// Register this provider's URL openers (none yet).
+pub fn register(_registry: &mut gureum_core::Registry) {}

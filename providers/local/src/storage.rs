@@ -1,0 +1,4 @@
+//! storage (work in progress).
+
+/// Register openers of this module.
+pub fn register(_registry: &mut gureum_core::Registry) {}
