@@ -278,6 +278,13 @@ pub trait ComputeDriver: Send + Sync + fmt::Debug {
     async fn sizes(&self) -> Result<Vec<SizeInfo>>;
     /// Available images.
     async fn images(&self) -> Result<Vec<ImageInfo>>;
+    /// The user data the instance was created with, as the provider reports it back
+    /// (EC2 `DescribeInstanceAttribute userData`, Nova `OS-EXT-SRV-ATTR:user_data`, ...).
+    /// Backends that cannot read it back return [`ErrorKind::Unsupported`].
+    async fn user_data(&self, id: &str) -> Result<Option<Bytes>> {
+        let _ = id;
+        Err(Error::unsupported("reading back user data"))
+    }
     /// The driver as `Any`, for the escape hatch.
     fn as_any(&self) -> &dyn Any;
 }
@@ -400,6 +407,10 @@ impl Compute {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             r => r,
         }
+    }
+    /// The user data an instance was created with (where the backend can read it back).
+    pub async fn user_data(&self, id: &str) -> Result<Option<Bytes>> {
+        self.driver.user_data(id).await
     }
     /// Sizes.
     pub async fn sizes(&self) -> Result<Vec<SizeInfo>> {
