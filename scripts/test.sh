@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole gureum test suite, on a fresh machine: installs and starts the test servers
+# (moto, Azurite, OpenStack Swift; loopback only), then runs every crate's tests, including
+# the conformance suites against each backend. Prints the test runner's summary.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh -p gureum-core   # extra args go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export EMU_DIR=${EMU_DIR:-/tmp/gureum-emu}
+SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift}
+
+started_here=0
+if [[ ${GUREUM_SKIP_EMULATORS:-0} != 1 ]]; then
+  if ! bash scripts/emulators.sh status 2>/dev/null | grep -q running; then started_here=1; fi
+  bash scripts/emulators.sh install >"$EMU_DIR.install.log" 2>&1 || {
+    echo "emulator install failed; last lines of $EMU_DIR.install.log:" >&2
+    tail -n 40 "$EMU_DIR.install.log" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  bash scripts/emulators.sh start $SERVICES
+  if [[ $started_here == 1 ]]; then trap 'bash scripts/emulators.sh stop' EXIT; fi
+  eval "$(bash scripts/emulators.sh env)"
+  # In this run a missing emulator is a failure, never a silent skip.
+  export GUREUM_REQUIRE_EMULATORS=1
+fi
+
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+log="${TMPDIR:-/tmp}/gureum-test.log"
+set +e +o pipefail
+cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" \
+  | grep -E --line-buffered -v '^test .* \.\.\. ok$'
+status=${PIPESTATUS[0]}
+set -e -o pipefail
+# One closing line for the whole run.
+grep -E '^test result:' "$log" | awk '{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{printf "gureum: %d passed, %d failed\n", p, f}'
+exit "$status"
