@@ -1,0 +1,909 @@
+//! Identity: Keystone v3 (password, application credential, token), Keystone v2.0
+//! (tenant + password, as NHN Cloud uses it) and Swift tempauth v1; service-catalog endpoint
+//! selection; token caching with refresh before expiry.
+//!
+//! Secrets live in [`SecretString`] and only leave it to build the one request body or header
+//! that needs them; headers carrying tokens are marked sensitive, and nothing here logs them.
+
+use crate::error::{excerpt, request_id, OsError};
+use chrono::{DateTime, Utc};
+use gureum_core::{Error, ErrorKind, Result};
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// Which endpoint of a service to use (`interface` in clouds.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interface {
+    /// The public endpoint (default).
+    #[default]
+    Public,
+    /// The internal endpoint (inside the cloud's network).
+    Internal,
+    /// The admin endpoint.
+    Admin,
+}
+
+impl Interface {
+    /// Parse `public`, `publicURL`, `internal`, `internalURL`, `admin`, `adminURL`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().trim_end_matches("url") {
+            "public" => Ok(Interface::Public),
+            "internal" => Ok(Interface::Internal),
+            "admin" => Ok(Interface::Admin),
+            _ => Err(Error::invalid(format!("unknown endpoint interface {s:?}"))),
+        }
+    }
+    /// Keystone v3 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Public => "public",
+            Interface::Internal => "internal",
+            Interface::Admin => "admin",
+        }
+    }
+}
+
+/// A credential. `Debug` never shows secrets.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// Swift tempauth / v1 auth (`X-Auth-User` + `X-Auth-Key`), e.g. `test:tester`.
+    TempAuth {
+        /// `account:user`.
+        user: String,
+        /// The key.
+        key: SecretString,
+    },
+    /// Keystone v2.0 password credentials with a tenant (NHN Cloud: tenantId + API password).
+    V2Password {
+        /// User name (NHN: the NHN ID e-mail or IAM member id).
+        username: String,
+        /// Password (NHN: the separate "API password").
+        password: SecretString,
+        /// Tenant id.
+        tenant_id: Option<String>,
+        /// Tenant name (if no id).
+        tenant_name: Option<String>,
+    },
+    /// Keystone v3 password method.
+    V3Password {
+        /// User id (alternative to name + domain).
+        user_id: Option<String>,
+        /// User name.
+        username: Option<String>,
+        /// The user's domain id.
+        user_domain_id: Option<String>,
+        /// The user's domain name (default `Default` when only a name is given).
+        user_domain_name: Option<String>,
+        /// Password.
+        password: SecretString,
+    },
+    /// Keystone v3 application credential (already scoped; no scope is sent).
+    V3ApplicationCredential {
+        /// Application credential id.
+        id: Option<String>,
+        /// Application credential name (needs the user).
+        name: Option<String>,
+        /// Owning user id (with `name`).
+        user_id: Option<String>,
+        /// Owning user name (with `name`).
+        username: Option<String>,
+        /// Owning user's domain name.
+        user_domain_name: Option<String>,
+        /// Secret.
+        secret: SecretString,
+    },
+    /// Keystone v3 token method (re-scope an existing token).
+    V3Token {
+        /// The existing token.
+        token: SecretString,
+    },
+}
+
+/// Project / domain scope for Keystone v3 and v2.0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Project id.
+    pub project_id: Option<String>,
+    /// Project name.
+    pub project_name: Option<String>,
+    /// Project's domain id.
+    pub project_domain_id: Option<String>,
+    /// Project's domain name.
+    pub project_domain_name: Option<String>,
+    /// Domain id (domain scope, when no project is given).
+    pub domain_id: Option<String>,
+    /// Domain name (domain scope).
+    pub domain_name: Option<String>,
+}
+
+/// Everything needed to authenticate and pick endpoints.
+#[derive(Debug, Clone)]
+pub struct AuthOptions {
+    /// Identity endpoint (`https://keystone:5000/v3`, `.../v2.0`, or the tempauth `/auth/v1.0`).
+    pub auth_url: Url,
+    /// The credential.
+    pub credential: Credential,
+    /// Scope.
+    pub scope: Scope,
+    /// Region for catalog lookup (`RegionOne`, `KR1`, ...). None: first match.
+    pub region: Option<String>,
+    /// Endpoint interface.
+    pub interface: Interface,
+    /// Explicit endpoints by service type (`object-store`, `compute`, `image`) that bypass the
+    /// catalog, e.g. for clouds whose catalog lists internal names.
+    pub endpoint_override: BTreeMap<String, Url>,
+    /// Allow plain http to hosts other than loopback.
+    pub allow_http: bool,
+    /// A PEM CA bundle to trust in addition to the system roots (private clouds).
+    pub cacert: Option<std::path::PathBuf>,
+    /// Request timeout.
+    pub timeout: Duration,
+}
+
+impl AuthOptions {
+    /// Options with defaults: public interface, no region, 60 s timeout.
+    pub fn new(auth_url: Url, credential: Credential) -> Self {
+        AuthOptions {
+            auth_url,
+            credential,
+            scope: Scope::default(),
+            region: None,
+            interface: Interface::Public,
+            endpoint_override: BTreeMap::new(),
+            allow_http: false,
+            cacert: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One catalog endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEndpoint {
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    /// Region name / id.
+    pub region: Option<String>,
+    /// URL.
+    pub url: String,
+}
+
+/// One catalog service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogService {
+    /// Service type (`object-store`, `compute`, `image`, ...).
+    pub service_type: String,
+    /// Service name (`swift`, `nova`, ...).
+    pub name: Option<String>,
+    /// Endpoints.
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+/// An issued token with its catalog. `Debug` hides the token.
+pub struct Token {
+    secret: SecretString,
+    /// When the token expires, if the service said.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was issued (our clock).
+    pub issued_at: DateTime<Utc>,
+    /// Service catalog.
+    pub catalog: Vec<CatalogService>,
+    /// Project (tenant) id the token is scoped to.
+    pub project_id: Option<String>,
+    /// Storage URL returned by tempauth.
+    pub storage_url: Option<Url>,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("token", &"***")
+            .field("expires_at", &self.expires_at)
+            .field("project_id", &self.project_id)
+            .field("services", &self.catalog.len())
+            .finish()
+    }
+}
+
+impl Token {
+    /// The `X-Auth-Token` header value, marked sensitive.
+    pub fn header_value(&self) -> Result<HeaderValue> {
+        let mut v = HeaderValue::from_str(self.secret.expose_secret()).map_err(|_| {
+            Error::new(
+                ErrorKind::Unauthenticated,
+                "token is not a valid header value",
+            )
+        })?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+    /// The token text, for signing code that needs it (never log it).
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+    /// Whether the token should be renewed now (inside the refresh margin before expiry:
+    /// a fifth of its lifetime, at most 5 minutes).
+    pub fn needs_refresh(&self, now: DateTime<Utc>) -> bool {
+        match self.expires_at {
+            None => false,
+            Some(exp) => {
+                let life = (exp - self.issued_at).num_milliseconds().max(0);
+                let margin = (life / 5).min(300_000);
+                now + chrono::Duration::milliseconds(margin) >= exp
+            }
+        }
+    }
+
+    /// Pick an endpoint from the catalog by service type, region and interface.
+    pub fn endpoint(
+        &self,
+        service_type: &str,
+        region: Option<&str>,
+        iface: Interface,
+    ) -> Result<Url> {
+        if service_type == "object-store" {
+            if let Some(u) = &self.storage_url {
+                return Ok(u.clone());
+            }
+        }
+        let svc = self
+            .catalog
+            .iter()
+            .find(|s| s.service_type == service_type)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "service type {service_type:?} is not in the catalog (have: {})",
+                    self.catalog
+                        .iter()
+                        .map(|s| s.service_type.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        let ep = svc
+            .endpoints
+            .iter()
+            .filter(|e| e.interface.eq_ignore_ascii_case(iface.as_str()))
+            .find(|e| match region {
+                None => true,
+                Some(r) => e
+                    .region
+                    .as_deref()
+                    .is_some_and(|er| er.eq_ignore_ascii_case(r)),
+            })
+            .ok_or_else(|| {
+                let regions: Vec<String> = svc
+                    .endpoints
+                    .iter()
+                    .map(|e| format!("{}/{}", e.region.as_deref().unwrap_or("-"), e.interface))
+                    .collect();
+                Error::not_found(format!(
+                    "no {} endpoint of {service_type:?} in region {:?} (have: {})",
+                    iface.as_str(),
+                    region.unwrap_or("any"),
+                    regions.join(", ")
+                ))
+            })?;
+        Url::parse(&ep.url)
+            .map_err(|e| Error::invalid(format!("catalog URL of {service_type}: {e}")))
+    }
+}
+
+/// A token source shared by the Swift and Nova clients of one cloud: authenticates lazily,
+/// caches the token, renews it before expiry and after a 401.
+pub struct Session {
+    http: reqwest::Client,
+    opts: AuthOptions,
+    cache: tokio::sync::Mutex<Option<Arc<Token>>>,
+    auth_count: std::sync::atomic::AtomicU64,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("auth_url", &self.opts.auth_url.as_str())
+            .field("region", &self.opts.region)
+            .finish()
+    }
+}
+
+/// Build the HTTP client used for every OpenStack call.
+pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .timeout(opts.timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(32);
+    if let Some(p) = &opts.cacert {
+        let pem = std::fs::read(p).map_err(|e| {
+            Error::from(e).context_message(format!("reading cacert {}", p.display()))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| Error::invalid(format!("cacert {}: {e}", p.display())))?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build()
+        .map_err(|e| Error::other(format!("building HTTP client: {e}")))
+}
+
+impl Session {
+    /// A session for these options (no network traffic until the first call).
+    pub fn new(opts: AuthOptions) -> Result<Self> {
+        gureum_core::transport::check_endpoint(&opts.auth_url, opts.allow_http)?;
+        for u in opts.endpoint_override.values() {
+            gureum_core::transport::check_endpoint(u, opts.allow_http)?;
+        }
+        let http = http_client(&opts)?;
+        Ok(Session {
+            http,
+            opts,
+            cache: tokio::sync::Mutex::new(None),
+            auth_count: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    /// The options.
+    pub fn options(&self) -> &AuthOptions {
+        &self.opts
+    }
+    /// How many times this session authenticated (for tests of caching and refresh).
+    pub fn auth_count(&self) -> u64 {
+        self.auth_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A valid token: the cached one, or a new one if none is cached or it is about to expire.
+    pub async fn token(&self) -> Result<Arc<Token>> {
+        let mut g = self.cache.lock().await;
+        if let Some(t) = g.as_ref() {
+            if !t.needs_refresh(Utc::now()) {
+                return Ok(t.clone());
+            }
+            tracing::debug!(auth_url = %self.opts.auth_url, "token near expiry: renewing");
+        }
+        let t = Arc::new(self.authenticate().await?);
+        self.auth_count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *g = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Drop the cached token if it is `old` (after a 401), so the next call re-authenticates.
+    pub async fn invalidate(&self, old: &Arc<Token>) {
+        let mut g = self.cache.lock().await;
+        if g.as_ref().is_some_and(|t| Arc::ptr_eq(t, old)) {
+            *g = None;
+        }
+    }
+
+    /// The endpoint of a service type: the override, else the catalog.
+    pub async fn endpoint(&self, service_type: &str) -> Result<Url> {
+        if let Some(u) = self.opts.endpoint_override.get(service_type) {
+            return Ok(u.clone());
+        }
+        let t = self.token().await?;
+        let u = t.endpoint(
+            service_type,
+            self.opts.region.as_deref(),
+            self.opts.interface,
+        )?;
+        gureum_core::transport::check_endpoint(&u, self.opts.allow_http)?;
+        Ok(u)
+    }
+
+    async fn authenticate(&self) -> Result<Token> {
+        match &self.opts.credential {
+            Credential::TempAuth { user, key } => self.auth_tempauth(user, key).await,
+            Credential::V2Password {
+                username,
+                password,
+                tenant_id,
+                tenant_name,
+            } => {
+                self.auth_v2(
+                    username,
+                    password,
+                    tenant_id
+                        .as_deref()
+                        .or(self.opts.scope.project_id.as_deref()),
+                    tenant_name
+                        .as_deref()
+                        .or(self.opts.scope.project_name.as_deref()),
+                )
+                .await
+            }
+            _ => self.auth_v3().await,
+        }
+    }
+
+    async fn auth_tempauth(&self, user: &str, key: &SecretString) -> Result<Token> {
+        let op = "tempauth".to_string();
+        let mut kv = HeaderValue::from_str(key.expose_secret())
+            .map_err(|_| Error::invalid("tempauth key is not a valid header value"))?;
+        kv.set_sensitive(true);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-auth-user",
+            HeaderValue::from_str(user).map_err(|_| Error::invalid("bad user"))?,
+        );
+        h.insert("x-auth-key", kv.clone());
+        // Older v1 services (e.g. KT's legacy ucloud storage) read the X-Storage-* names.
+        h.insert(
+            "x-storage-user",
+            HeaderValue::from_str(user).map_err(|_| Error::invalid("bad user"))?,
+        );
+        h.insert("x-storage-pass", kv);
+        let r = self
+            .http
+            .get(self.opts.auth_url.clone())
+            .headers(h)
+            .send()
+            .await
+            .map_err(|source| OsError::Transport {
+                service: "identity",
+                op: op.clone(),
+                source,
+            })?;
+        let status = r.status().as_u16();
+        if !(200..300).contains(&status) {
+            let rid = request_id(r.headers());
+            return Err(OsError::Http {
+                service: "identity",
+                op,
+                status,
+                detail: None,
+                request_id: rid,
+            }
+            .into());
+        }
+        let hv = |n: &str| {
+            r.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let token = hv("x-auth-token")
+            .or_else(|| hv("x-storage-token"))
+            .ok_or_else(|| {
+                Error::from(OsError::Decode {
+                    service: "identity",
+                    op: op.clone(),
+                    message: "no X-Auth-Token".into(),
+                })
+            })?;
+        let storage = hv("x-storage-url").ok_or_else(|| {
+            Error::from(OsError::Decode {
+                service: "identity",
+                op: op.clone(),
+                message: "no X-Storage-Url".into(),
+            })
+        })?;
+        let storage_url = Url::parse(&storage).map_err(|e| {
+            Error::from(OsError::Decode {
+                service: "identity",
+                op: op.clone(),
+                message: format!("X-Storage-Url: {e}"),
+            })
+        })?;
+        let now = Utc::now();
+        let expires_at = hv("x-auth-token-expires")
+            .and_then(|s| s.parse::<f64>().ok())
+            .map(|s| now + chrono::Duration::milliseconds((s * 1000.0) as i64));
+        Ok(Token {
+            secret: SecretString::from(token),
+            expires_at,
+            issued_at: now,
+            catalog: vec![],
+            project_id: storage_url
+                .path_segments()
+                .and_then(|mut s| s.nth(1))
+                .map(str::to_string),
+            storage_url: Some(storage_url),
+        })
+    }
+
+    async fn auth_v2(
+        &self,
+        username: &str,
+        password: &SecretString,
+        tenant_id: Option<&str>,
+        tenant_name: Option<&str>,
+    ) -> Result<Token> {
+        let url = v2_tokens_url(&self.opts.auth_url);
+        let mut auth = json!({
+            "passwordCredentials": {"username": username, "password": password.expose_secret()}
+        });
+        if let Some(t) = tenant_id {
+            auth["tenantId"] = json!(t);
+        } else if let Some(t) = tenant_name {
+            auth["tenantName"] = json!(t);
+        }
+        let body = json!({ "auth": auth });
+        let (_, v) = self.post_identity(url, body, "POST v2.0/tokens").await?;
+        parse_v2(&v)
+    }
+
+    async fn auth_v3(&self) -> Result<Token> {
+        let body = v3_body(&self.opts.credential, &self.opts.scope)?;
+        let url = v3_tokens_url(&self.opts.auth_url);
+        let (h, v) = self.post_identity(url, body, "POST v3/auth/tokens").await?;
+        let tok = h
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Error::from(OsError::Decode {
+                    service: "identity",
+                    op: "POST v3/auth/tokens".into(),
+                    message: "no X-Subject-Token header".into(),
+                })
+            })?
+            .to_string();
+        parse_v3(&v, SecretString::from(tok))
+    }
+
+    async fn post_identity(&self, url: Url, body: Value, op: &str) -> Result<(HeaderMap, Value)> {
+        // The body holds the secret: build it into bytes here, never format it.
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| Error::other(format!("encoding auth body: {e}")))?;
+        drop(body);
+        let r = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|source| OsError::Transport {
+                service: "identity",
+                op: op.to_string(),
+                source,
+            })?;
+        let status = r.status().as_u16();
+        let h = r.headers().clone();
+        let text = r.text().await.map_err(|source| OsError::Transport {
+            service: "identity",
+            op: op.to_string(),
+            source,
+        })?;
+        if !(200..300).contains(&status) {
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .or_else(|| excerpt(&text));
+            return Err(OsError::Http {
+                service: "identity",
+                op: op.to_string(),
+                status,
+                detail,
+                request_id: request_id(&h),
+            }
+            .into());
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::from(OsError::Decode {
+                service: "identity",
+                op: op.to_string(),
+                message: e.to_string(),
+            })
+        })?;
+        Ok((h, v))
+    }
+}
+
+/// `…/v3` → `…/v3/auth/tokens`; `…/auth/tokens` unchanged; no version → `…/v3/auth/tokens`.
+pub fn v3_tokens_url(base: &Url) -> Url {
+    let p = base.path().trim_end_matches('/').to_string();
+    let mut u = base.clone();
+    if p.ends_with("/auth/tokens") {
+        return u;
+    }
+    if p.ends_with("/v3") || p.ends_with("/identity") {
+        u.set_path(&format!("{p}/auth/tokens"));
+    } else {
+        u.set_path(&format!("{p}/v3/auth/tokens"));
+    }
+    u
+}
+
+/// `…/v2.0` → `…/v2.0/tokens`; `…/tokens` unchanged; no version → `…/v2.0/tokens`.
+pub fn v2_tokens_url(base: &Url) -> Url {
+    let p = base.path().trim_end_matches('/').to_string();
+    let mut u = base.clone();
+    if p.ends_with("/tokens") {
+        return u;
+    }
+    if p.ends_with("/v2.0") {
+        u.set_path(&format!("{p}/tokens"));
+    } else {
+        u.set_path(&format!("{p}/v2.0/tokens"));
+    }
+    u
+}
+
+fn domain(id: &Option<String>, name: &Option<String>) -> Option<Value> {
+    match (id, name) {
+        (Some(i), _) => Some(json!({"id": i})),
+        (None, Some(n)) => Some(json!({"name": n})),
+        _ => None,
+    }
+}
+
+fn v3_body(c: &Credential, scope: &Scope) -> Result<Value> {
+    let (identity, scoped) = match c {
+        Credential::V3Password {
+            user_id,
+            username,
+            user_domain_id,
+            user_domain_name,
+            password,
+        } => {
+            let mut user = json!({"password": password.expose_secret()});
+            if let Some(id) = user_id {
+                user["id"] = json!(id);
+            } else if let Some(n) = username {
+                user["name"] = json!(n);
+                user["domain"] =
+                    domain(user_domain_id, user_domain_name).unwrap_or(json!({"id": "default"}));
+            } else {
+                return Err(Error::invalid(
+                    "Keystone v3 password auth needs a user id or user name",
+                ));
+            }
+            (
+                json!({"methods": ["password"], "password": {"user": user}}),
+                true,
+            )
+        }
+        Credential::V3ApplicationCredential {
+            id,
+            name,
+            user_id,
+            username,
+            user_domain_name,
+            secret,
+        } => {
+            let mut ac = json!({"secret": secret.expose_secret()});
+            if let Some(id) = id {
+                ac["id"] = json!(id);
+            } else if let Some(n) = name {
+                ac["name"] = json!(n);
+                let mut user = json!({});
+                if let Some(u) = user_id {
+                    user["id"] = json!(u);
+                } else if let Some(u) = username {
+                    user["name"] = json!(u);
+                    user["domain"] =
+                        domain(&None, user_domain_name).unwrap_or(json!({"id": "default"}));
+                } else {
+                    return Err(Error::invalid(
+                        "application credential by name needs the user",
+                    ));
+                }
+                ac["user"] = user;
+            } else {
+                return Err(Error::invalid(
+                    "application credential needs an id or a name",
+                ));
+            }
+            // An application credential carries its own scope; sending one is an error.
+            (
+                json!({"methods": ["application_credential"], "application_credential": ac}),
+                false,
+            )
+        }
+        Credential::V3Token { token } => (
+            json!({"methods": ["token"], "token": {"id": token.expose_secret()}}),
+            true,
+        ),
+        _ => return Err(Error::invalid("not a Keystone v3 credential")),
+    };
+    let mut auth = json!({"identity": identity});
+    if scoped {
+        if let Some(id) = &scope.project_id {
+            auth["scope"] = json!({"project": {"id": id}});
+        } else if let Some(n) = &scope.project_name {
+            let d = domain(&scope.project_domain_id, &scope.project_domain_name)
+                .unwrap_or(json!({"id": "default"}));
+            auth["scope"] = json!({"project": {"name": n, "domain": d}});
+        } else if let Some(d) = domain(&scope.domain_id, &scope.domain_name) {
+            auth["scope"] = json!({"domain": d});
+        }
+    }
+    Ok(json!({"auth": auth}))
+}
+
+fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    let s = s?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // Keystone sometimes omits the zone ("2026-11-25T18:00:00.000000").
+    chrono::NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+fn decode_err(msg: &str) -> Error {
+    OsError::Decode {
+        service: "identity",
+        op: "token response".into(),
+        message: msg.into(),
+    }
+    .into()
+}
+
+fn parse_v3(v: &Value, secret: SecretString) -> Result<Token> {
+    let t = &v["token"];
+    if !t.is_object() {
+        return Err(decode_err("no token object"));
+    }
+    let mut catalog = Vec::new();
+    for s in t["catalog"].as_array().into_iter().flatten() {
+        let endpoints = s["endpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                Some(CatalogEndpoint {
+                    interface: e["interface"].as_str()?.to_string(),
+                    region: e["region_id"]
+                        .as_str()
+                        .or(e["region"].as_str())
+                        .map(str::to_string),
+                    url: e["url"].as_str()?.to_string(),
+                })
+            })
+            .collect();
+        if let Some(ty) = s["type"].as_str() {
+            catalog.push(CatalogService {
+                service_type: ty.to_string(),
+                name: s["name"].as_str().map(str::to_string),
+                endpoints,
+            });
+        }
+    }
+    Ok(Token {
+        secret,
+        expires_at: parse_time(t["expires_at"].as_str()),
+        issued_at: Utc::now(),
+        catalog,
+        project_id: t["project"]["id"].as_str().map(str::to_string),
+        storage_url: None,
+    })
+}
+
+fn parse_v2(v: &Value) -> Result<Token> {
+    let a = &v["access"];
+    let id = a["token"]["id"]
+        .as_str()
+        .ok_or_else(|| decode_err("no access.token.id"))?;
+    let mut catalog = Vec::new();
+    for s in a["serviceCatalog"].as_array().into_iter().flatten() {
+        let mut endpoints = Vec::new();
+        for e in s["endpoints"].as_array().into_iter().flatten() {
+            let region = e["region"].as_str().map(str::to_string);
+            for (iface, key) in [
+                ("public", "publicURL"),
+                ("internal", "internalURL"),
+                ("admin", "adminURL"),
+            ] {
+                if let Some(u) = e[key].as_str() {
+                    endpoints.push(CatalogEndpoint {
+                        interface: iface.into(),
+                        region: region.clone(),
+                        url: u.into(),
+                    });
+                }
+            }
+        }
+        if let Some(ty) = s["type"].as_str() {
+            catalog.push(CatalogService {
+                service_type: ty.to_string(),
+                name: s["name"].as_str().map(str::to_string),
+                endpoints,
+            });
+        }
+    }
+    Ok(Token {
+        secret: SecretString::from(id.to_string()),
+        expires_at: parse_time(a["token"]["expires"].as_str()),
+        issued_at: Utc::now(),
+        catalog,
+        project_id: a["token"]["tenant"]["id"].as_str().map(str::to_string),
+        storage_url: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_urls() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            v3_tokens_url(&u("https://k:5000/v3")).as_str(),
+            "https://k:5000/v3/auth/tokens"
+        );
+        assert_eq!(
+            v3_tokens_url(&u("https://k:5000/")).as_str(),
+            "https://k:5000/v3/auth/tokens"
+        );
+        assert_eq!(
+            v3_tokens_url(&u("https://iam.kakaocloud.com/identity/v3")).as_str(),
+            "https://iam.kakaocloud.com/identity/v3/auth/tokens"
+        );
+        assert_eq!(
+            v3_tokens_url(&u("https://api.ucloudbiz.olleh.com/d1/identity/")).as_str(),
+            "https://api.ucloudbiz.olleh.com/d1/identity/auth/tokens"
+        );
+        assert_eq!(
+            v2_tokens_url(&u("https://x/v2.0")).as_str(),
+            "https://x/v2.0/tokens"
+        );
+        assert_eq!(
+            v2_tokens_url(&u("https://x")).as_str(),
+            "https://x/v2.0/tokens"
+        );
+    }
+
+    #[test]
+    fn v3_bodies_have_no_scope_for_app_creds() {
+        let c = Credential::V3ApplicationCredential {
+            id: Some("ak".into()),
+            name: None,
+            user_id: None,
+            username: None,
+            user_domain_name: None,
+            secret: SecretString::from("s3cr3t"),
+        };
+        let s = Scope {
+            project_name: Some("p".into()),
+            ..Default::default()
+        };
+        let b = v3_body(&c, &s).unwrap();
+        assert!(b["auth"].get("scope").is_none());
+        assert_eq!(b["auth"]["identity"]["application_credential"]["id"], "ak");
+        let c = Credential::V3Password {
+            user_id: None,
+            username: Some("u".into()),
+            user_domain_id: None,
+            user_domain_name: Some("Default".into()),
+            password: SecretString::from("pw"),
+        };
+        let b = v3_body(&c, &s).unwrap();
+        assert_eq!(b["auth"]["scope"]["project"]["name"], "p");
+        assert_eq!(
+            b["auth"]["identity"]["password"]["user"]["domain"]["name"],
+            "Default"
+        );
+        assert!(!format!("{c:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn refresh_margin() {
+        let now = Utc::now();
+        let t = Token {
+            secret: SecretString::from("x"),
+            expires_at: Some(now + chrono::Duration::seconds(10)),
+            issued_at: now,
+            catalog: vec![],
+            project_id: None,
+            storage_url: None,
+        };
+        assert!(!t.needs_refresh(now));
+        assert!(t.needs_refresh(now + chrono::Duration::seconds(9)));
+        assert!(!format!("{t:?}").contains("\"x\""));
+    }
+}

@@ -1,0 +1,152 @@
+//! Mapping of OpenStack HTTP failures to [`gureum_core::Error`] kinds, and of those to
+//! `object_store::Error` for the [`ObjectStore`](object_store::ObjectStore) implementation.
+
+use gureum_core::{Error, ErrorKind};
+
+/// A typed OpenStack API failure, before it becomes a portable [`Error`].
+#[derive(Debug, thiserror::Error)]
+pub enum OsError {
+    /// The service answered with a non-success HTTP status.
+    #[error("{service} {op}: HTTP {status}{}", detail_suffix(.detail))]
+    Http {
+        /// Service name (`swift`, `nova`, `keystone`, ...).
+        service: &'static str,
+        /// Operation (`GET object a/b`).
+        op: String,
+        /// HTTP status code.
+        status: u16,
+        /// A short, secret-free excerpt of the error body.
+        detail: Option<String>,
+        /// The provider request id (`X-Openstack-Request-Id`, `X-Trans-Id`).
+        request_id: Option<String>,
+    },
+    /// The request did not reach the service or the response was cut off.
+    #[error("{service} {op}: transport error: {source}")]
+    Transport {
+        /// Service name.
+        service: &'static str,
+        /// Operation.
+        op: String,
+        /// The HTTP client error (its Display carries no headers, hence no tokens).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The response could not be decoded.
+    #[error("{service} {op}: malformed response: {message}")]
+    Decode {
+        /// Service name.
+        service: &'static str,
+        /// Operation.
+        op: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+fn detail_suffix(d: &Option<String>) -> String {
+    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+/// The portable kind of an HTTP status.
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        400 | 411 | 413 | 414 | 416 | 422 => ErrorKind::InvalidArgument,
+        401 => ErrorKind::Unauthenticated,
+        403 => ErrorKind::PermissionDenied,
+        404 | 410 => ErrorKind::NotFound,
+        409 => ErrorKind::AlreadyExists,
+        412 => ErrorKind::PreconditionFailed,
+        429 | 498 => ErrorKind::RateLimited,
+        408 | 504 => ErrorKind::Timeout,
+        501 => ErrorKind::Unsupported,
+        500 | 502 | 503 | 507 => ErrorKind::Unavailable,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl From<OsError> for Error {
+    fn from(e: OsError) -> Self {
+        let message = e.to_string();
+        match e {
+            OsError::Http {
+                status, request_id, ..
+            } => {
+                let mut err = Error::new(kind_for_status(status), message)
+                    .with_provider_code(status.to_string());
+                if let Some(r) = request_id {
+                    err = err.with_request_id(r);
+                }
+                err
+            }
+            OsError::Transport { source, .. } => {
+                let kind = if source.is_timeout() {
+                    ErrorKind::Timeout
+                } else {
+                    ErrorKind::Unavailable
+                };
+                Error::new(kind, message).with_source(source)
+            }
+            OsError::Decode { .. } => Error::new(ErrorKind::Other, message),
+        }
+    }
+}
+
+/// Keep a short, single-line excerpt of an error body (OpenStack error bodies carry no secrets,
+/// but they can be long HTML pages).
+pub fn excerpt(body: &str) -> Option<String> {
+    let t: String = body.chars().filter(|c| !c.is_control()).take(240).collect();
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        None
+    } else {
+        Some(t)
+    }
+}
+
+/// The request id of a response, if the service sent one.
+pub fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
+    for n in [
+        "x-openstack-request-id",
+        "x-compute-request-id",
+        "x-trans-id",
+    ] {
+        if let Some(v) = h.get(n).and_then(|v| v.to_str().ok()) {
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
+/// Turn a portable error into the `object_store` error of the same meaning.
+pub fn to_object_store(e: Error, path: &str) -> object_store::Error {
+    let path = path.to_string();
+    match e.kind() {
+        ErrorKind::NotFound => object_store::Error::NotFound {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::AlreadyExists => object_store::Error::AlreadyExists {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::PreconditionFailed => object_store::Error::Precondition {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::PermissionDenied => object_store::Error::PermissionDenied {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::Unauthenticated => object_store::Error::Unauthenticated {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::Unsupported => object_store::Error::NotSupported {
+            source: Box::new(e),
+        },
+        _ => object_store::Error::Generic {
+            store: "Swift",
+            source: Box::new(e),
+        },
+    }
+}

@@ -1,0 +1,1496 @@
+//! OpenStack Swift as an [`object_store::ObjectStore`], plus container admin
+//! ([`BucketAdmin`]), TempURL presigning ([`Presigner`]) and Static Large Object multipart
+//! uploads.
+//!
+//! What Swift 2.30 does and does not do (checked against the SAIO, see docs/openstack.md):
+//! `If-None-Match: *` on PUT is honoured (create-only writes); `If-Match` on PUT is
+//! **ignored** by Swift, so conditional updates are refused with `NotSupported` instead of
+//! silently overwriting; `If-None-Match: *` on a COPY is not honoured either, so
+//! `copy_if_not_exists` is refused too.
+
+use crate::auth::Session;
+use crate::client::{check, http_error, send};
+use crate::error::{to_object_store, OsError};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use gureum_core::storage::{BucketAdmin, PresignMethod, Presigner, StorageCapabilities};
+use gureum_core::{BackendInfo, Bucket, Error, ErrorKind, Result, Zone};
+use object_store::path::Path;
+use object_store::{
+    Attribute, AttributeValue, Attributes, CopyMode, CopyOptions, GetOptions, GetRange, GetResult,
+    GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// Swift's listing page size limit (container_listing_limit default).
+pub const LIST_PAGE: usize = 10_000;
+
+/// Characters left as-is in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// Same, keeping `/` (object names).
+const OBJECT: &AsciiSet = &SEGMENT.remove(b'/');
+
+/// What the cluster's `/info` says (or conservative defaults when it cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwiftInfo {
+    /// Swift version.
+    pub version: Option<String>,
+    /// The `slo` middleware is present.
+    pub slo: bool,
+    /// Most segments in one SLO manifest.
+    pub max_manifest_segments: usize,
+    /// The `bulk_delete` middleware is present.
+    pub bulk_delete: bool,
+    /// Most deletes per bulk request.
+    pub max_deletes_per_request: usize,
+    /// The `tempurl` middleware is present.
+    pub tempurl: bool,
+    /// TempURL digests the cluster accepts.
+    pub tempurl_digests: Vec<String>,
+    /// Largest single object.
+    pub max_file_size: Option<u64>,
+}
+
+impl Default for SwiftInfo {
+    fn default() -> Self {
+        SwiftInfo {
+            version: None,
+            slo: true,
+            max_manifest_segments: 1000,
+            bulk_delete: false,
+            max_deletes_per_request: 1000,
+            tempurl: false,
+            tempurl_digests: vec!["sha1".into()],
+            max_file_size: Some(5 * 1024 * 1024 * 1024),
+        }
+    }
+}
+
+impl SwiftInfo {
+    fn from_json(v: &serde_json::Value) -> Self {
+        let d = SwiftInfo::default();
+        SwiftInfo {
+            version: v["swift"]["version"].as_str().map(str::to_string),
+            slo: v.get("slo").is_some(),
+            max_manifest_segments: v["slo"]["max_manifest_segments"]
+                .as_u64()
+                .map(|x| x as usize)
+                .unwrap_or(d.max_manifest_segments),
+            bulk_delete: v.get("bulk_delete").is_some(),
+            max_deletes_per_request: v["bulk_delete"]["max_deletes_per_request"]
+                .as_u64()
+                .map(|x| x as usize)
+                .unwrap_or(d.max_deletes_per_request),
+            tempurl: v.get("tempurl").is_some(),
+            tempurl_digests: v["tempurl"]["allowed_digests"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or(d.tempurl_digests),
+            max_file_size: v["swift"]["max_file_size"].as_u64().or(d.max_file_size),
+        }
+    }
+}
+
+struct Inner {
+    session: Arc<Session>,
+    container: String,
+    segment_container: String,
+    segments_ready: AtomicBool,
+    info: SwiftInfo,
+    temp_url_key: Mutex<Option<SecretString>>,
+    concurrency: usize,
+}
+
+/// A Swift container as an `ObjectStore`.
+#[derive(Clone)]
+pub struct SwiftStore {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SwiftStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SwiftStore")
+            .field("container", &self.inner.container)
+            .finish()
+    }
+}
+impl fmt::Display for SwiftStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Swift({})", self.inner.container)
+    }
+}
+
+fn enc_seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+fn enc_obj(s: &str) -> String {
+    utf8_percent_encode(s, OBJECT).to_string()
+}
+
+fn os_err(e: Error, p: &str) -> object_store::Error {
+    to_object_store(e, p)
+}
+
+/// Read `/info` from the root of a Swift endpoint (no token needed).
+pub async fn fetch_info(session: &Session, storage_url: &Url) -> SwiftInfo {
+    let mut u = storage_url.clone();
+    u.set_path("/info");
+    u.set_query(None);
+    match session.http().get(u).send().await {
+        Ok(r) if r.status().is_success() => match r.json::<serde_json::Value>().await {
+            Ok(v) => SwiftInfo::from_json(&v),
+            Err(_) => SwiftInfo::default(),
+        },
+        _ => SwiftInfo::default(),
+    }
+}
+
+impl SwiftStore {
+    /// A store on `container`, reading cluster capabilities from `/info`.
+    pub async fn connect(session: Arc<Session>, container: impl Into<String>) -> Result<Self> {
+        let container = container.into();
+        validate_container(&container)?;
+        let ep = session.endpoint("object-store").await?;
+        let info = fetch_info(&session, &ep).await;
+        Ok(Self::with_info(session, container, info))
+    }
+
+    /// A store with known capabilities (no request).
+    pub fn with_info(session: Arc<Session>, container: String, info: SwiftInfo) -> Self {
+        let segment_container = format!("{container}_segments");
+        SwiftStore {
+            inner: Arc::new(Inner {
+                session,
+                container,
+                segment_container,
+                segments_ready: AtomicBool::new(false),
+                info,
+                temp_url_key: Mutex::new(None),
+                concurrency: 8,
+            }),
+        }
+    }
+
+    /// Use another container for SLO segments (default `<container>_segments`, the
+    /// python-swiftclient convention).
+    pub fn with_segment_container(self, name: impl Into<String>) -> Self {
+        let i = &self.inner;
+        SwiftStore {
+            inner: Arc::new(Inner {
+                session: i.session.clone(),
+                container: i.container.clone(),
+                segment_container: name.into(),
+                segments_ready: AtomicBool::new(false),
+                info: i.info.clone(),
+                temp_url_key: Mutex::new(i.temp_url_key.lock().map(|k| k.clone()).unwrap_or(None)),
+                concurrency: i.concurrency,
+            }),
+        }
+    }
+
+    /// Container name.
+    pub fn container(&self) -> &str {
+        &self.inner.container
+    }
+    /// The segment container of SLO uploads.
+    pub fn segment_container(&self) -> &str {
+        &self.inner.segment_container
+    }
+    /// Cluster capabilities.
+    pub fn info(&self) -> &SwiftInfo {
+        &self.inner.info
+    }
+    /// The shared session (token, catalog).
+    pub fn session(&self) -> &Arc<Session> {
+        &self.inner.session
+    }
+
+    /// The portable capability flags, set honestly from `/info` and Swift's behaviour.
+    pub fn capabilities(&self) -> StorageCapabilities {
+        StorageCapabilities {
+            presign: false, // set by Bucket::with_presigner when a TempURL key is known
+            bucket_admin: false,
+            conditional_create: true,
+            conditional_update: false,
+            user_metadata: true,
+            content_type: true,
+            multipart: self.inner.info.slo,
+            copy: true,
+            copy_if_not_exists: false,
+            sorted_listing: true,
+            max_object_size: if self.inner.info.slo {
+                None
+            } else {
+                self.inner.info.max_file_size
+            },
+        }
+    }
+
+    async fn account_url(&self) -> Result<Url> {
+        self.inner.session.endpoint("object-store").await
+    }
+
+    fn join(base: &Url, container: &str, object: Option<&str>) -> Result<Url> {
+        let mut s = base.as_str().trim_end_matches('/').to_string();
+        s.push('/');
+        s.push_str(&enc_seg(container));
+        if let Some(o) = object {
+            s.push('/');
+            s.push_str(&enc_obj(o));
+        }
+        Url::parse(&s).map_err(|e| Error::invalid(format!("object URL: {e}")))
+    }
+
+    async fn object_url(&self, name: &str) -> Result<Url> {
+        Self::join(
+            &self.account_url().await?,
+            &self.inner.container,
+            Some(name),
+        )
+    }
+
+    /// Set the account's TempURL key (`X-Account-Meta-Temp-URL-Key`; needs an account admin)
+    /// and use it for presigning.
+    pub async fn set_temp_url_key(&self, key: SecretString) -> Result<()> {
+        let u = self.account_url().await?;
+        let mut v = HeaderValue::from_str(key.expose_secret())
+            .map_err(|_| Error::invalid("TempURL key is not a valid header value"))?;
+        v.set_sensitive(true);
+        let r = send(
+            &self.inner.session,
+            "swift",
+            "POST account (temp url key)",
+            true,
+            |c| {
+                c.post(u.clone())
+                    .header("x-account-meta-temp-url-key", v.clone())
+            },
+        )
+        .await?;
+        check(r, "swift", "POST account").await?;
+        *self
+            .inner
+            .temp_url_key
+            .lock()
+            .map_err(|_| Error::other("poisoned lock"))? = Some(key);
+        Ok(())
+    }
+
+    /// Use this TempURL key (already set on the account) for presigning.
+    pub fn use_temp_url_key(&self, key: SecretString) {
+        if let Ok(mut g) = self.inner.temp_url_key.lock() {
+            *g = Some(key);
+        }
+    }
+
+    /// Read the account's TempURL key, if one is set and we may read it.
+    pub async fn load_temp_url_key(&self) -> Result<bool> {
+        let u = self.account_url().await?;
+        let r = send(&self.inner.session, "swift", "HEAD account", true, |c| {
+            c.head(u.clone())
+        })
+        .await?;
+        let r = check(r, "swift", "HEAD account").await?;
+        let k = r
+            .headers()
+            .get("x-account-meta-temp-url-key")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| SecretString::from(s.to_string()));
+        let found = k.is_some();
+        if let Some(k) = k {
+            self.use_temp_url_key(k);
+        }
+        Ok(found)
+    }
+
+    /// Whether presigning is possible (tempurl middleware and a key).
+    pub fn can_presign(&self) -> bool {
+        self.inner.info.tempurl
+            && self
+                .inner
+                .temp_url_key
+                .lock()
+                .map(|g| g.is_some())
+                .unwrap_or(false)
+    }
+
+    /// A TempURL for `location` (HMAC over `METHOD\nEXPIRES\nPATH`; SHA-256 when the cluster
+    /// allows it, else SHA-1).
+    pub async fn temp_url(
+        &self,
+        method: PresignMethod,
+        location: &Path,
+        expires: Duration,
+    ) -> Result<Url> {
+        let key = self
+            .inner
+            .temp_url_key
+            .lock()
+            .map_err(|_| Error::other("poisoned lock"))?
+            .clone()
+            .ok_or_else(|| {
+                Error::unsupported("Swift TempURL: no X-Account-Meta-Temp-URL-Key known")
+            })?;
+        let mut u = self.object_url(location.as_ref()).await?;
+        let exp = Utc::now().timestamp() + expires.as_secs().max(1) as i64;
+        let m = match method {
+            PresignMethod::Get => "GET",
+            PresignMethod::Put => "PUT",
+        };
+        // The signature covers the decoded path, as the middleware sees PATH_INFO.
+        let path = percent_encoding::percent_decode_str(u.path())
+            .decode_utf8_lossy()
+            .into_owned();
+        let body = format!("{m}\n{exp}\n{path}");
+        use hmac::{Hmac, Mac};
+        let sig = if self
+            .inner
+            .info
+            .tempurl_digests
+            .iter()
+            .any(|d| d == "sha256")
+        {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.expose_secret().as_bytes())
+                .map_err(|_| Error::other("hmac key"))?;
+            mac.update(body.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        } else {
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.expose_secret().as_bytes())
+                .map_err(|_| Error::other("hmac key"))?;
+            mac.update(body.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        };
+        u.query_pairs_mut()
+            .append_pair("temp_url_sig", &sig)
+            .append_pair("temp_url_expires", &exp.to_string());
+        Ok(u)
+    }
+
+    async fn ensure_segment_container(&self) -> Result<()> {
+        if self.inner.segments_ready.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let u = Self::join(
+            &self.account_url().await?,
+            &self.inner.segment_container,
+            None,
+        )?;
+        let r = send(
+            &self.inner.session,
+            "swift",
+            "PUT segment container",
+            true,
+            |c| c.put(u.clone()).header("content-length", "0"),
+        )
+        .await?;
+        check(r, "swift", "PUT segment container").await?;
+        self.inner.segments_ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Delete an SLO object together with its segments (`?multipart-manifest=delete`).
+    pub async fn delete_with_segments(&self, location: &Path) -> Result<()> {
+        let mut u = self.object_url(location.as_ref()).await?;
+        u.set_query(Some("multipart-manifest=delete"));
+        let r = send(&self.inner.session, "swift", "DELETE manifest", true, |c| {
+            c.delete(u.clone()).header("accept", "application/json")
+        })
+        .await?;
+        let r = check(r, "swift", "DELETE manifest").await?;
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        match v["Response Status"].as_str() {
+            Some(s) if s.starts_with("200") || s.starts_with("404") => Ok(()),
+            Some(s) if s.starts_with("400") => {
+                // Not a manifest: a plain delete.
+                self.delete_one(location.as_ref()).await
+            }
+            Some(s) => Err(Error::other(format!("swift multipart delete: {s}"))),
+            None => Ok(()),
+        }
+    }
+
+    async fn delete_one(&self, name: &str) -> Result<()> {
+        let u = self.object_url(name).await?;
+        let op = "DELETE object";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.delete(u.clone())
+        })
+        .await?;
+        check(r, "swift", op).await.map(|_| ())
+    }
+
+    /// Bulk delete of object names in one container (the `bulk` middleware); returns the
+    /// per-name outcome.
+    async fn bulk_delete(&self, container: &str, names: &[String]) -> Result<Vec<Result<()>>> {
+        let mut u = self.account_url().await?;
+        u.set_query(Some("bulk-delete"));
+        let mut body = String::new();
+        for n in names {
+            body.push('/');
+            body.push_str(&enc_seg(container));
+            body.push('/');
+            body.push_str(&enc_obj(n));
+            body.push('\n');
+        }
+        let body = Bytes::from(body);
+        let r = send(
+            &self.inner.session,
+            "swift",
+            "POST bulk-delete",
+            true,
+            |c| {
+                c.post(u.clone())
+                    .header("content-type", "text/plain")
+                    .header("accept", "application/json")
+                    .body(body.clone())
+            },
+        )
+        .await?;
+        let r = check(r, "swift", "POST bulk-delete").await?;
+        let v: serde_json::Value = r.json().await.map_err(|e| {
+            Error::from(OsError::Decode {
+                service: "swift",
+                op: "bulk-delete".into(),
+                message: e.to_string(),
+            })
+        })?;
+        let status = v["Response Status"].as_str().unwrap_or("");
+        let mut failed: std::collections::HashMap<String, String> = Default::default();
+        for e in v["Errors"].as_array().into_iter().flatten() {
+            if let (Some(n), Some(s)) = (e[0].as_str(), e[1].as_str()) {
+                let n = percent_encoding::percent_decode_str(n)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                failed.insert(n, s.to_string());
+            }
+        }
+        if failed.is_empty()
+            && !(status.starts_with("200") || status.starts_with("404") || status.is_empty())
+        {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("swift bulk-delete: {status}"),
+            ));
+        }
+        Ok(names
+            .iter()
+            .map(|n| {
+                let key = format!("/{container}/{n}");
+                match failed.get(&key) {
+                    None => Ok(()),
+                    Some(s) if s.starts_with("404") => Ok(()),
+                    Some(s) => {
+                        let code = s
+                            .split(' ')
+                            .next()
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(500);
+                        Err(Error::new(
+                            crate::error::kind_for_status(code),
+                            format!("swift bulk-delete {n}: {s}"),
+                        ))
+                    }
+                }
+            })
+            .collect())
+    }
+
+    /// List one page of raw entries of `container`.
+    async fn list_raw(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        delimiter: bool,
+        marker: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Value>> {
+        let mut u = Self::join(&self.account_url().await?, container, None)?;
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("format", "json")
+                .append_pair("limit", &limit.to_string());
+            if let Some(p) = prefix {
+                q.append_pair("prefix", p);
+            }
+            if delimiter {
+                q.append_pair("delimiter", "/");
+            }
+            if let Some(m) = marker {
+                q.append_pair("marker", m);
+            }
+        }
+        let op = "GET container listing";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.get(u.clone()).header("accept", "application/json")
+        })
+        .await?;
+        if r.status().as_u16() == 204 {
+            return Ok(vec![]);
+        }
+        let r = check(r, "swift", op).await?;
+        r.json::<Vec<serde_json::Value>>().await.map_err(|e| {
+            OsError::Decode {
+                service: "swift",
+                op: op.into(),
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    fn list_from(
+        &self,
+        prefix: Option<&Path>,
+        offset: Option<&Path>,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let this = self.clone();
+        let prefix = prefix
+            .filter(|p| !p.as_ref().is_empty())
+            .map(|p| format!("{}/", p.as_ref()));
+        let marker = offset.map(|o| o.as_ref().to_string());
+        stream::try_unfold((marker, false), move |(marker, done)| {
+            let this = this.clone();
+            let prefix = prefix.clone();
+            async move {
+                if done {
+                    return Ok::<_, object_store::Error>(None);
+                }
+                let c = this.inner.container.clone();
+                let page = this
+                    .list_raw(&c, prefix.as_deref(), false, marker.as_deref(), LIST_PAGE)
+                    .await
+                    .map_err(|e| os_err(e, prefix.as_deref().unwrap_or("")))?;
+                let n = page.len();
+                let metas: Vec<ObjectMeta> = page.iter().filter_map(meta_from_listing).collect();
+                let last = page
+                    .last()
+                    .and_then(|v| v["name"].as_str())
+                    .map(str::to_string);
+                let done = n < LIST_PAGE || last.is_none();
+                Ok(Some((
+                    stream::iter(metas.into_iter().map(Ok::<ObjectMeta, object_store::Error>)),
+                    (last, done),
+                )))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn meta_headers(attrs: &Attributes) -> object_store::Result<HeaderMap> {
+        let mut h = HeaderMap::new();
+        for (k, v) in attrs {
+            let name: String = match k {
+                Attribute::ContentType => "content-type".into(),
+                Attribute::ContentDisposition => "content-disposition".into(),
+                Attribute::ContentEncoding => "content-encoding".into(),
+                Attribute::ContentLanguage => "content-language".into(),
+                Attribute::CacheControl => "cache-control".into(),
+                Attribute::Metadata(n) => format!("x-object-meta-{}", n.to_ascii_lowercase()),
+                other => {
+                    return Err(object_store::Error::NotSupported {
+                        source: format!("Swift has no attribute {other:?}").into(),
+                    })
+                }
+            };
+            let hn = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                object_store::Error::Generic {
+                    store: "Swift",
+                    source: format!("bad metadata name {name:?}").into(),
+                }
+            })?;
+            let hv = HeaderValue::from_bytes(v.as_ref().as_bytes()).map_err(|_| {
+                object_store::Error::Generic {
+                    store: "Swift",
+                    source: format!("bad value for {name:?}").into(),
+                }
+            })?;
+            h.insert(hn, hv);
+        }
+        Ok(h)
+    }
+}
+
+fn validate_container(c: &str) -> Result<()> {
+    if c.is_empty() || c.len() > 256 || c.contains('/') {
+        return Err(Error::invalid(format!(
+            "Swift container name {c:?} must be 1..=256 bytes without '/'"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_listing_time(s: &str) -> DateTime<Utc> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|n| n.and_utc())
+        .unwrap_or_else(|_| DateTime::<Utc>::UNIX_EPOCH)
+}
+
+fn meta_from_listing(v: &serde_json::Value) -> Option<ObjectMeta> {
+    let name = v["name"].as_str()?;
+    Some(ObjectMeta {
+        location: Path::from_iter(std::iter::empty::<object_store::path::PathPart>())
+            .child_raw(name),
+        last_modified: parse_listing_time(v["last_modified"].as_str().unwrap_or("")),
+        size: v["bytes"].as_u64().unwrap_or(0),
+        e_tag: v["hash"].as_str().map(|s| s.trim_matches('"').to_string()),
+        version: None,
+    })
+}
+
+/// Build a `Path` from a raw stored name without re-escaping.
+trait ChildRaw {
+    fn child_raw(self, raw: &str) -> Path;
+}
+impl ChildRaw for Path {
+    fn child_raw(self, raw: &str) -> Path {
+        // Stored names written by object_store users are already valid paths; names written by
+        // other tools are parsed leniently (invalid ones keep their text via `from`).
+        Path::parse(raw).unwrap_or_else(|_| Path::from(raw))
+    }
+}
+
+fn header_str(h: &HeaderMap, n: &str) -> Option<String> {
+    h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn meta_from_headers(location: &Path, h: &HeaderMap, size: u64) -> ObjectMeta {
+    let lm = header_str(h, "last-modified")
+        .and_then(|s| DateTime::parse_from_rfc2822(&s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    ObjectMeta {
+        location: location.clone(),
+        last_modified: lm,
+        size,
+        e_tag: header_str(h, "etag").map(|s| s.trim_matches('"').to_string()),
+        version: None,
+    }
+}
+
+fn attributes_from_headers(h: &HeaderMap) -> Attributes {
+    let mut a = Attributes::new();
+    for (k, v) in h {
+        let Ok(val) = std::str::from_utf8(v.as_bytes()) else {
+            continue;
+        };
+        let val = AttributeValue::from(val.to_string());
+        match k.as_str() {
+            "content-type" => {
+                a.insert(Attribute::ContentType, val);
+            }
+            "content-disposition" => {
+                a.insert(Attribute::ContentDisposition, val);
+            }
+            "content-encoding" => {
+                a.insert(Attribute::ContentEncoding, val);
+            }
+            "content-language" => {
+                a.insert(Attribute::ContentLanguage, val);
+            }
+            "cache-control" => {
+                a.insert(Attribute::CacheControl, val);
+            }
+            n if n.starts_with("x-object-meta-") => {
+                a.insert(
+                    Attribute::Metadata(n["x-object-meta-".len()..].to_string().into()),
+                    val,
+                );
+            }
+            _ => {}
+        }
+    }
+    a
+}
+
+fn range_header(r: &GetRange) -> String {
+    match r {
+        GetRange::Bounded(r) => format!("bytes={}-{}", r.start, r.end.saturating_sub(1)),
+        GetRange::Offset(o) => format!("bytes={o}-"),
+        GetRange::Suffix(n) => format!("bytes=-{n}"),
+    }
+}
+
+fn quote(etag: &str) -> String {
+    if etag == "*" || etag.starts_with('"') || etag.starts_with("W/") {
+        etag.to_string()
+    } else {
+        format!("\"{etag}\"")
+    }
+}
+
+#[async_trait]
+impl ObjectStore for SwiftStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let name = location.as_ref();
+        let mut h = Self::meta_headers(&opts.attributes)?;
+        match &opts.mode {
+            PutMode::Overwrite => {}
+            PutMode::Create => {
+                h.insert("if-none-match", HeaderValue::from_static("*"));
+            }
+            PutMode::Update(_) => {
+                return Err(object_store::Error::NotImplemented {
+                    operation: "put with If-Match (Swift ignores If-Match on PUT)".into(),
+                    implementer: "SwiftStore".into(),
+                })
+            }
+        }
+        if !h.contains_key("content-type") {
+            h.insert(
+                "content-type",
+                HeaderValue::from_static("application/octet-stream"),
+            );
+        }
+        let body: Bytes = payload.into();
+        let u = self.object_url(name).await.map_err(|e| os_err(e, name))?;
+        let op = "PUT object";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.put(u.clone())
+                .headers(h.clone())
+                .header("content-length", body.len().to_string())
+                .body(body.clone())
+        })
+        .await
+        .map_err(|e| os_err(e, name))?;
+        let status = r.status().as_u16();
+        if status == 412 && opts.mode == PutMode::Create {
+            return Err(object_store::Error::AlreadyExists {
+                path: name.into(),
+                source: "object exists (If-None-Match: *)".into(),
+            });
+        }
+        let r = check(r, "swift", op).await.map_err(|e| os_err(e, name))?;
+        Ok(PutResult {
+            e_tag: header_str(r.headers(), "etag").map(|s| s.trim_matches('"').to_string()),
+            version: None,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        if !self.inner.info.slo {
+            return Err(object_store::Error::NotSupported {
+                source: "this Swift cluster has no SLO middleware".into(),
+            });
+        }
+        let headers = Self::meta_headers(&opts.attributes)?;
+        let upload_id = format!(
+            "{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+            uuid::Uuid::new_v4().simple()
+        );
+        Ok(Box::new(SloUpload {
+            store: self.clone(),
+            location: location.clone(),
+            prefix: format!("{}/slo/{upload_id}/", location.as_ref()),
+            headers,
+            parts: Arc::new(Mutex::new(Vec::new())),
+            next: 0,
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        let name = location.as_ref();
+        let mut h = HeaderMap::new();
+        let mut hv = |k: &'static str, v: String| -> object_store::Result<()> {
+            h.insert(
+                k,
+                HeaderValue::from_str(&v).map_err(|_| object_store::Error::Generic {
+                    store: "Swift",
+                    source: format!("bad {k}").into(),
+                })?,
+            );
+            Ok(())
+        };
+        if let Some(r) = &options.range {
+            hv("range", range_header(r))?;
+        }
+        if let Some(e) = &options.if_match {
+            hv("if-match", quote(e))?;
+        }
+        if let Some(e) = &options.if_none_match {
+            hv("if-none-match", quote(e))?;
+        }
+        if let Some(t) = options.if_modified_since {
+            hv(
+                "if-modified-since",
+                t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            )?;
+        }
+        if let Some(t) = options.if_unmodified_since {
+            hv(
+                "if-unmodified-since",
+                t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            )?;
+        }
+        if options.version.is_some() {
+            return Err(object_store::Error::NotImplemented {
+                operation: "get of a version".into(),
+                implementer: "SwiftStore".into(),
+            });
+        }
+        let u = self.object_url(name).await.map_err(|e| os_err(e, name))?;
+        let method = if options.head {
+            Method::HEAD
+        } else {
+            Method::GET
+        };
+        let op = if options.head {
+            "HEAD object"
+        } else {
+            "GET object"
+        };
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.request(method.clone(), u.clone()).headers(h.clone())
+        })
+        .await
+        .map_err(|e| os_err(e, name))?;
+        match r.status().as_u16() {
+            304 => {
+                return Err(object_store::Error::NotModified {
+                    path: name.into(),
+                    source: "304 Not Modified".into(),
+                })
+            }
+            412 => {
+                return Err(object_store::Error::Precondition {
+                    path: name.into(),
+                    source: "412 Precondition Failed".into(),
+                })
+            }
+            _ => {}
+        }
+        let r = check(r, "swift", op).await.map_err(|e| os_err(e, name))?;
+        let headers = r.headers().clone();
+        let len = header_str(&headers, "content-length")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        let (range, size) = match header_str(&headers, "content-range") {
+            Some(cr) => parse_content_range(&cr).ok_or_else(|| object_store::Error::Generic {
+                store: "Swift",
+                source: format!("bad Content-Range {cr:?}").into(),
+            })?,
+            None => (0..len, len),
+        };
+        let meta = meta_from_headers(location, &headers, size);
+        let attributes = attributes_from_headers(&headers);
+        let p = name.to_string();
+        let payload = if options.head {
+            GetResultPayload::Stream(stream::empty().boxed())
+        } else {
+            GetResultPayload::Stream(
+                r.bytes_stream()
+                    .map_err(move |e| object_store::Error::Generic {
+                        store: "Swift",
+                        source: format!("reading {p}: {e}").into(),
+                    })
+                    .boxed(),
+            )
+        };
+        Ok(GetResult {
+            payload,
+            meta,
+            range,
+            attributes,
+            extensions: Default::default(),
+        })
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        let this = self.clone();
+        let batch = self.inner.info.max_deletes_per_request.clamp(1, 1000);
+        locations
+            .ready_chunks(batch)
+            .then(move |chunk| {
+                let this = this.clone();
+                async move {
+                    let mut out: Vec<object_store::Result<Path>> = Vec::with_capacity(chunk.len());
+                    let mut paths = Vec::new();
+                    for p in chunk {
+                        match p {
+                            Ok(p) => paths.push(p),
+                            Err(e) => out.push(Err(e)),
+                        }
+                    }
+                    if paths.len() > 1 && this.inner.info.bulk_delete {
+                        let names: Vec<String> =
+                            paths.iter().map(|p| p.as_ref().to_string()).collect();
+                        match this.bulk_delete(&this.inner.container, &names).await {
+                            Ok(rs) => {
+                                for (p, r) in paths.into_iter().zip(rs) {
+                                    out.push(
+                                        r.map(|_| p.clone()).map_err(|e| os_err(e, p.as_ref())),
+                                    );
+                                }
+                            }
+                            Err(e) => {
+                                let msg = e.to_string();
+                                for p in paths {
+                                    out.push(Err(object_store::Error::Generic {
+                                        store: "Swift",
+                                        source: msg.clone().into(),
+                                    }));
+                                    let _ = p;
+                                }
+                            }
+                        }
+                    } else {
+                        let rs: Vec<_> = stream::iter(paths)
+                            .map(|p| {
+                                let this = this.clone();
+                                async move {
+                                    match this.delete_one(p.as_ref()).await {
+                                        Ok(()) => Ok(p),
+                                        Err(e) if e.kind() == ErrorKind::NotFound => Ok(p),
+                                        Err(e) => Err(os_err(e, p.as_ref())),
+                                    }
+                                }
+                            })
+                            .buffered(this.inner.concurrency)
+                            .collect()
+                            .await;
+                        out.extend(rs);
+                    }
+                    stream::iter(out)
+                }
+            })
+            .flatten()
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.list_from(prefix, None)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.list_from(prefix, Some(offset))
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let prefix = prefix
+            .filter(|p| !p.as_ref().is_empty())
+            .map(|p| format!("{}/", p.as_ref()));
+        let mut marker: Option<String> = None;
+        let mut res = ListResult {
+            common_prefixes: vec![],
+            objects: vec![],
+            extensions: Default::default(),
+        };
+        // Bounded: at most 10,000 pages of 10,000 entries.
+        for _ in 0..10_000 {
+            let page = self
+                .list_raw(
+                    &self.inner.container,
+                    prefix.as_deref(),
+                    true,
+                    marker.as_deref(),
+                    LIST_PAGE,
+                )
+                .await
+                .map_err(|e| os_err(e, prefix.as_deref().unwrap_or("")))?;
+            for v in &page {
+                if let Some(sd) = v["subdir"].as_str() {
+                    res.common_prefixes.push(
+                        Path::from_iter(std::iter::empty::<object_store::path::PathPart>())
+                            .child_raw(sd.trim_end_matches('/')),
+                    );
+                } else if let Some(m) = meta_from_listing(v) {
+                    res.objects.push(m);
+                }
+            }
+            let last = page
+                .last()
+                .and_then(|v| v["name"].as_str().or(v["subdir"].as_str()))
+                .map(str::to_string);
+            if page.len() < LIST_PAGE || last.is_none() {
+                break;
+            }
+            marker = last;
+        }
+        Ok(res)
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        if options.mode == CopyMode::Create {
+            return Err(object_store::Error::NotImplemented {
+                operation: "copy_if_not_exists (Swift ignores If-None-Match on COPY)".into(),
+                implementer: "SwiftStore".into(),
+            });
+        }
+        let u = self
+            .object_url(to.as_ref())
+            .await
+            .map_err(|e| os_err(e, to.as_ref()))?;
+        let src = format!(
+            "/{}/{}",
+            enc_seg(&self.inner.container),
+            enc_obj(from.as_ref())
+        );
+        let op = "PUT object (X-Copy-From)";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.put(u.clone())
+                .header("x-copy-from", src.clone())
+                .header("content-length", "0")
+        })
+        .await
+        .map_err(|e| os_err(e, from.as_ref()))?;
+        check(r, "swift", op)
+            .await
+            .map_err(|e| os_err(e, from.as_ref()))?;
+        Ok(())
+    }
+}
+
+fn parse_content_range(s: &str) -> Option<(std::ops::Range<u64>, u64)> {
+    // "bytes 0-4/10"
+    let rest = s.strip_prefix("bytes ")?;
+    let (r, total) = rest.split_once('/')?;
+    let (a, b) = r.split_once('-')?;
+    let (a, b, t): (u64, u64, u64) = (
+        a.trim().parse().ok()?,
+        b.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
+    Some((a..b + 1, t))
+}
+
+type Parts = Arc<Mutex<Vec<Option<(String, String, u64)>>>>;
+
+/// A Static Large Object upload: parts go to the segment container in parallel, `complete`
+/// writes the manifest, `abort` deletes every segment of this upload (also orphans of parts
+/// that were still in flight).
+struct SloUpload {
+    store: SwiftStore,
+    location: Path,
+    prefix: String,
+    headers: HeaderMap,
+    parts: Parts,
+    next: usize,
+}
+
+impl fmt::Debug for SloUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SloUpload")
+            .field("location", &self.location.as_ref())
+            .field("parts", &self.next)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for SloUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let idx = self.next;
+        self.next += 1;
+        let store = self.store.clone();
+        let parts = self.parts.clone();
+        let seg = format!("{}{idx:08}", self.prefix);
+        Box::pin(async move {
+            if idx >= store.inner.info.max_manifest_segments {
+                return Err(object_store::Error::Generic {
+                    store: "Swift",
+                    source: format!(
+                        "more than {} SLO segments",
+                        store.inner.info.max_manifest_segments
+                    )
+                    .into(),
+                });
+            }
+            store
+                .ensure_segment_container()
+                .await
+                .map_err(|e| os_err(e, &seg))?;
+            let body: Bytes = data.into();
+            let size = body.len() as u64;
+            let u = SwiftStore::join(
+                &store.account_url().await.map_err(|e| os_err(e, &seg))?,
+                &store.inner.segment_container,
+                Some(&seg),
+            )
+            .map_err(|e| os_err(e, &seg))?;
+            let op = "PUT segment";
+            let r = send(&store.inner.session, "swift", op, true, |c| {
+                c.put(u.clone())
+                    .header("content-length", size.to_string())
+                    .body(body.clone())
+            })
+            .await
+            .map_err(|e| os_err(e, &seg))?;
+            let r = check(r, "swift", op).await.map_err(|e| os_err(e, &seg))?;
+            let etag = header_str(r.headers(), "etag")
+                .map(|s| s.trim_matches('"').to_string())
+                .unwrap_or_default();
+            let mut g = parts.lock().map_err(|_| object_store::Error::Generic {
+                store: "Swift",
+                source: "poisoned".into(),
+            })?;
+            if g.len() <= idx {
+                g.resize(idx + 1, None);
+            }
+            g[idx] = Some((seg, etag, size));
+            Ok(())
+        })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        let name = self.location.as_ref().to_string();
+        let parts: Vec<Option<(String, String, u64)>> =
+            self.parts.lock().map(|g| g.clone()).unwrap_or_default();
+        if self.next == 0 {
+            // No parts: an empty object.
+            let mut attrs = Attributes::new();
+            for (k, v) in &self.headers {
+                if k.as_str() == "content-type" {
+                    attrs.insert(
+                        Attribute::ContentType,
+                        AttributeValue::from(v.to_str().unwrap_or("").to_string()),
+                    );
+                } else if let Some(m) = k.as_str().strip_prefix("x-object-meta-") {
+                    attrs.insert(
+                        Attribute::Metadata(m.to_string().into()),
+                        AttributeValue::from(v.to_str().unwrap_or("").to_string()),
+                    );
+                }
+            }
+            return self
+                .store
+                .put_opts(&self.location, PutPayload::default(), attrs.into())
+                .await;
+        }
+        if parts.len() != self.next || parts.iter().any(|p| p.is_none()) {
+            return Err(object_store::Error::Generic {
+                store: "Swift",
+                source: "complete called before all parts finished".into(),
+            });
+        }
+        let seg_c = enc_seg(&self.store.inner.segment_container);
+        let manifest: Vec<serde_json::Value> = parts
+            .iter()
+            .flatten()
+            .map(|(seg, etag, size)| serde_json::json!({"path": format!("/{}/{}", self.store.inner.segment_container, seg), "etag": etag, "size_bytes": size}))
+            .collect();
+        let _ = seg_c;
+        let body = Bytes::from(serde_json::to_vec(&manifest).map_err(|e| {
+            object_store::Error::Generic {
+                store: "Swift",
+                source: Box::new(e),
+            }
+        })?);
+        let mut u = self
+            .store
+            .object_url(&name)
+            .await
+            .map_err(|e| os_err(e, &name))?;
+        u.set_query(Some("multipart-manifest=put"));
+        let mut h = self.headers.clone();
+        if !h.contains_key("content-type") {
+            h.insert(
+                "content-type",
+                HeaderValue::from_static("application/octet-stream"),
+            );
+        }
+        let op = "PUT SLO manifest";
+        let r = send(&self.store.inner.session, "swift", op, true, |c| {
+            c.put(u.clone()).headers(h.clone()).body(body.clone())
+        })
+        .await
+        .map_err(|e| os_err(e, &name))?;
+        let r = check(r, "swift", op).await.map_err(|e| os_err(e, &name))?;
+        Ok(PutResult {
+            e_tag: header_str(r.headers(), "etag").map(|s| s.trim_matches('"').to_string()),
+            version: None,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        let seg_c = self.store.inner.segment_container.clone();
+        // Everything under this upload's prefix: recorded parts and orphans of parts that
+        // were cut off mid-flight (bounded: at most max_manifest_segments + one page).
+        let mut names: Vec<String> = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..100 {
+            let page = match self
+                .store
+                .list_raw(
+                    &seg_c,
+                    Some(&self.prefix),
+                    false,
+                    marker.as_deref(),
+                    LIST_PAGE,
+                )
+                .await
+            {
+                Ok(p) => p,
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) => return Err(os_err(e, &self.prefix)),
+            };
+            let n = page.len();
+            names.extend(
+                page.iter()
+                    .filter_map(|v| v["name"].as_str().map(str::to_string)),
+            );
+            marker = names.last().cloned();
+            if n < LIST_PAGE {
+                break;
+            }
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        let results: Vec<Result<()>> = if self.store.inner.info.bulk_delete {
+            let mut all = Vec::new();
+            for chunk in names.chunks(self.store.inner.info.max_deletes_per_request.clamp(1, 1000))
+            {
+                all.extend(
+                    self.store
+                        .bulk_delete(&seg_c, chunk)
+                        .await
+                        .map_err(|e| os_err(e, &self.prefix))?,
+                );
+            }
+            all
+        } else {
+            let store = self.store.clone();
+            stream::iter(names.clone())
+                .map(|n| {
+                    let store = store.clone();
+                    let seg_c = seg_c.clone();
+                    async move {
+                        let u = SwiftStore::join(&store.account_url().await?, &seg_c, Some(&n))?;
+                        let r = send(&store.inner.session, "swift", "DELETE segment", true, |c| {
+                            c.delete(u.clone())
+                        })
+                        .await?;
+                        if r.status().as_u16() == 404 {
+                            return Ok(());
+                        }
+                        check(r, "swift", "DELETE segment").await.map(|_| ())
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await
+        };
+        if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
+            return Err(os_err(e, &self.prefix));
+        }
+        Ok(())
+    }
+}
+
+/// Container administration of one Swift account.
+#[derive(Debug, Clone)]
+pub struct SwiftAdmin {
+    session: Arc<Session>,
+    template: SwiftStore,
+    info: BackendInfo,
+}
+
+impl SwiftAdmin {
+    /// Admin for the account of `store`.
+    pub fn new(store: &SwiftStore, info: BackendInfo) -> Self {
+        SwiftAdmin {
+            session: store.inner.session.clone(),
+            template: store.clone(),
+            info,
+        }
+    }
+}
+
+#[async_trait]
+impl BucketAdmin for SwiftAdmin {
+    async fn create_bucket(&self, name: &str) -> Result<()> {
+        validate_container(name)?;
+        let u = SwiftStore::join(&self.session.endpoint("object-store").await?, name, None)?;
+        let r = send(&self.session, "swift", "PUT container", true, |c| {
+            c.put(u.clone()).header("content-length", "0")
+        })
+        .await?;
+        match r.status().as_u16() {
+            201 => Ok(()),
+            202 => Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("container {name:?} already exists"),
+            )),
+            _ => Err(http_error(r, "swift", "PUT container").await),
+        }
+    }
+
+    async fn delete_bucket(&self, name: &str) -> Result<()> {
+        validate_container(name)?;
+        let u = SwiftStore::join(&self.session.endpoint("object-store").await?, name, None)?;
+        let r = send(&self.session, "swift", "DELETE container", true, |c| {
+            c.delete(u.clone())
+        })
+        .await?;
+        match r.status().as_u16() {
+            204 | 200 => Ok(()),
+            409 => Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                format!("container {name:?} is not empty"),
+            )
+            .with_provider_code("409")),
+            _ => Err(http_error(r, "swift", "DELETE container").await),
+        }
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<String>> {
+        let base = self.session.endpoint("object-store").await?;
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        for _ in 0..1000 {
+            let mut u = base.clone();
+            {
+                let mut q = u.query_pairs_mut();
+                q.append_pair("format", "json")
+                    .append_pair("limit", &LIST_PAGE.to_string());
+                if let Some(m) = &marker {
+                    q.append_pair("marker", m);
+                }
+            }
+            let r = send(&self.session, "swift", "GET account", true, |c| {
+                c.get(u.clone()).header("accept", "application/json")
+            })
+            .await?;
+            if r.status().as_u16() == 204 {
+                break;
+            }
+            let r = check(r, "swift", "GET account").await?;
+            let v: Vec<serde_json::Value> = r.json().await.map_err(|e| {
+                Error::from(OsError::Decode {
+                    service: "swift",
+                    op: "GET account".into(),
+                    message: e.to_string(),
+                })
+            })?;
+            let n = v.len();
+            out.extend(
+                v.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string)),
+            );
+            marker = out.last().cloned();
+            if n < LIST_PAGE {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn open(&self, name: &str) -> Result<Bucket> {
+        validate_container(name)?;
+        let store = SwiftStore::with_info(
+            self.session.clone(),
+            name.to_string(),
+            self.template.inner.info.clone(),
+        );
+        if let Ok(g) = self.template.inner.temp_url_key.lock() {
+            if let Some(k) = g.clone() {
+                store.use_temp_url_key(k);
+            }
+        }
+        Ok(bucket_from_store(store, self.info.clone()))
+    }
+}
+
+/// TempURL presigner of one container.
+#[derive(Debug, Clone)]
+pub struct SwiftPresigner {
+    store: SwiftStore,
+}
+
+#[async_trait]
+impl Presigner for SwiftPresigner {
+    async fn presign(&self, method: PresignMethod, path: &Path, expires: Duration) -> Result<Url> {
+        self.store.temp_url(method, path, expires).await
+    }
+}
+
+/// Wrap a store into a [`Bucket`] with admin, presigner (when a TempURL key is known) and
+/// honest capabilities.
+pub fn bucket_from_store(store: SwiftStore, info: BackendInfo) -> Bucket {
+    let caps = store.capabilities();
+    let mut b = Bucket::new(store.container().to_string(), Arc::new(store.clone()))
+        .with_capabilities(caps)
+        .with_admin(Arc::new(SwiftAdmin::new(&store, info.clone())))
+        .with_info(info)
+        .with_native(Arc::new(store.clone()));
+    if store.can_presign() {
+        b = b.with_presigner(Arc::new(SwiftPresigner { store }));
+    }
+    b
+}
+
+/// Backend info for a Swift bucket of `provider` in `zone`.
+pub fn backend_info(scheme: &str, provider: &str, zone: Zone) -> BackendInfo {
+    BackendInfo {
+        scheme: scheme.into(),
+        provider: provider.into(),
+        zone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range() {
+        assert_eq!(parse_content_range("bytes 0-4/10"), Some((0..5, 10)));
+        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5..10, 10)));
+        assert_eq!(parse_content_range("nope"), None);
+    }
+
+    #[test]
+    fn encoding() {
+        assert_eq!(enc_obj("a b/c+d%00"), "a%20b/c%2Bd%2500");
+        assert_eq!(enc_seg("x/y"), "x%2Fy");
+        assert_eq!(range_header(&GetRange::Bounded(2..5)), "bytes=2-4");
+        assert_eq!(quote("abc"), "\"abc\"");
+    }
+}
