@@ -1,5 +1,27 @@
-//! AWS provider for gureum: S3, SQS, EC2 (work in progress: no openers are registered yet).
+//! # gureum-aws
+//!
+//! AWS provider for gureum:
+//!
+//! * `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=` — object storage
+//!   through object_store's `AmazonS3`, with bucket admin, presigned URLs and tagging through
+//!   aws-sdk-s3. The public [`S3Config`] / [`S3Quirks`] and [`open_s3`] are reused by the
+//!   S3-compatible presets of other crates (Naver Cloud, NHN Cloud, Kakao Cloud).
+//!
+//! Credentials come from the standard AWS chain (aws-config) unless a config says
+//! otherwise; they are never logged.
 #![warn(missing_docs)]
 
-/// Register this provider's URL openers (none yet).
-pub fn register(_registry: &mut gureum_core::Registry) {}
+pub mod config;
+pub mod error;
+pub mod list_v1;
+pub mod s3;
+
+pub use config::{S3Config, S3Credentials, S3Quirks, ServerSideEncryption};
+pub use s3::{open_s3, S3Admin, S3Native, S3Opener};
+
+use std::sync::Arc;
+
+/// Register this provider's URL openers: `s3`.
+pub fn register(registry: &mut gureum_core::Registry) {
+    registry.register_storage("s3", Arc::new(S3Opener));
+}

@@ -1,0 +1,330 @@
+//! AWS error codes → portable [`ErrorKind`]s, keeping the code and the request id.
+//!
+//! One table ([`kind_for_code`]) serves S3, SQS and EC2; an HTTP status fallback
+//! ([`kind_for_status`]) covers codes the table does not know and bodiless responses
+//! (HEAD 404).
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId;
+use gureum_core::{Error, ErrorKind};
+
+/// The mapping table: provider error code → portable kind. `None` for unknown codes.
+///
+/// SQS codes are accepted with or without the `AWS.SimpleQueueService.` prefix and with
+/// the JSON protocol's `com.amazonaws.sqs#` namespace.
+pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
+    let c = code
+        .rsplit('#')
+        .next()
+        .unwrap_or(code)
+        .trim_start_matches("AWS.SimpleQueueService.");
+    use ErrorKind as K;
+    Some(match c {
+        // not found
+        "NoSuchKey"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "NoSuchVersion"
+        | "NotFound"
+        | "NoSuchTagSet"
+        | "NoSuchTagSetError"
+        | "NonExistentQueue"
+        | "QueueDoesNotExist"
+        | "InvalidInstanceID.NotFound"
+        | "InvalidAMIID.NotFound"
+        | "InvalidKeyPair.NotFound"
+        | "InvalidGroup.NotFound"
+        | "InvalidSubnetID.NotFound"
+        | "InvalidVpcID.NotFound"
+        | "ResourceNotFoundException" => K::NotFound,
+        // already exists
+        "BucketAlreadyOwnedByYou"
+        | "BucketAlreadyExists"
+        | "QueueAlreadyExists"
+        | "QueueNameExists"
+        | "InvalidGroup.Duplicate"
+        | "InvalidKeyPair.Duplicate" => K::AlreadyExists,
+        // preconditions and state
+        "PreconditionFailed"
+        | "ConditionalRequestConflict"
+        | "ReceiptHandleIsInvalid"
+        | "InvalidReceiptHandle"
+        | "MessageNotInflight"
+        | "BucketNotEmpty"
+        | "IncorrectInstanceState"
+        | "IncorrectState"
+        | "InvalidObjectState" => K::PreconditionFailed,
+        // permission
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "AllAccessDisabled"
+        | "AccountProblem"
+        | "UnauthorizedOperation"
+        | "AuthorizationError"
+        | "OptInRequired"
+        | "KMS.AccessDeniedException"
+        | "InvalidObjectState.AccessDenied" => K::PermissionDenied,
+        // authentication
+        "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidToken"
+        | "AuthFailure"
+        | "InvalidClientTokenId"
+        | "MissingAuthenticationToken"
+        | "UnrecognizedClientException"
+        | "IncompleteSignature"
+        | "InvalidSecurity"
+        | "RequestExpired"
+        | "TokenRefreshRequired" => K::Unauthenticated,
+        // throttling
+        "SlowDown"
+        | "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "ProvisionedThroughputExceededException"
+        | "PurgeQueueInProgress"
+        | "OverLimit"
+        | "KMS.ThrottlingException" => K::RateLimited,
+        // unavailable
+        "InternalError"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "Unavailable"
+        | "InsufficientInstanceCapacity"
+        | "QueueDeletedRecently"
+        | "OperationAborted"
+        | "Server.InternalError" => K::Unavailable,
+        // timeout
+        "RequestTimeout" | "RequestTimeoutException" => K::Timeout,
+        // unsupported
+        "NotImplemented"
+        | "UnsupportedOperation"
+        | "UnsupportedOperationException"
+        | "MethodNotAllowed"
+        | "XAmzContentSHA256Mismatch.NotImplemented" => K::Unsupported,
+        // bad input
+        "InvalidArgument"
+        | "InvalidRange"
+        | "InvalidRequest"
+        | "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "InvalidParameter"
+        | "MissingParameter"
+        | "InvalidBucketName"
+        | "KeyTooLongError"
+        | "EntityTooLarge"
+        | "EntityTooSmall"
+        | "MalformedXML"
+        | "InvalidPart"
+        | "InvalidPartOrder"
+        | "ValidationError"
+        | "ValidationException"
+        | "InvalidAttributeName"
+        | "InvalidAttributeValue"
+        | "InvalidMessageContents"
+        | "BatchRequestTooLong"
+        | "TooManyEntriesInBatchRequest"
+        | "EmptyBatchRequest"
+        | "BatchEntryIdsNotDistinct"
+        | "InvalidBatchEntryId"
+        | "InvalidIdFormat"
+        | "InvalidAMIID.Malformed"
+        | "InvalidInstanceID.Malformed"
+        | "InvalidInstanceType"
+        | "InvalidUserData.Malformed"
+        | "IdempotentParameterMismatch"
+        | "IllegalLocationConstraintException"
+        | "InvalidLocationConstraint"
+        | "InvalidBucketState"
+        | "InvalidTag"
+        | "BadDigest"
+        | "InvalidDigest"
+        | "InvalidStorageClass"
+        | "InvalidEncryptionAlgorithmError" => K::InvalidArgument,
+        _ => return None,
+    })
+}
+
+/// Fallback by HTTP status.
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    use ErrorKind as K;
+    match status {
+        400 | 411 | 413 | 414 | 416 => K::InvalidArgument,
+        401 => K::Unauthenticated,
+        403 => K::PermissionDenied,
+        404 => K::NotFound,
+        405 | 501 => K::Unsupported,
+        408 | 504 => K::Timeout,
+        409 => K::Other,
+        412 => K::PreconditionFailed,
+        429 => K::RateLimited,
+        500 | 502 | 503 => K::Unavailable,
+        _ => K::Other,
+    }
+}
+
+/// Build an error from a code / status / message / request id.
+pub(crate) fn build(
+    op: &str,
+    resource: &str,
+    code: Option<&str>,
+    status: Option<u16>,
+    message: Option<&str>,
+    request_id: Option<&str>,
+) -> Error {
+    let kind = code
+        .and_then(kind_for_code)
+        .or_else(|| status.map(kind_for_status))
+        .unwrap_or(ErrorKind::Other);
+    let mut msg = format!("{op} {resource}");
+    if let Some(m) = message.filter(|m| !m.is_empty()) {
+        msg.push_str(": ");
+        msg.push_str(m);
+    } else if let Some(s) = status {
+        msg.push_str(&format!(": HTTP {s}"));
+    }
+    let mut e = Error::new(kind, msg);
+    if let Some(c) = code.filter(|c| !c.is_empty()) {
+        e = e.with_provider_code(c);
+    }
+    if let Some(r) = request_id.filter(|r| !r.is_empty()) {
+        e = e.with_request_id(r);
+    }
+    e
+}
+
+/// Map an AWS SDK error (S3 or SQS; the smithy types are shared).
+pub(crate) fn from_sdk<E>(op: &str, resource: &str, e: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let request_id = e.request_id().map(str::to_string);
+    match &e {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let err = se.err();
+            let code = err.code().map(str::to_string);
+            let message = err.message().map(str::to_string);
+            build(
+                op,
+                resource,
+                code.as_deref(),
+                Some(status),
+                message.as_deref(),
+                request_id.as_deref(),
+            )
+        }
+        SdkError::TimeoutError(_) => {
+            Error::new(ErrorKind::Timeout, format!("{op} {resource}: timed out"))
+        }
+        SdkError::DispatchFailure(d) => {
+            let kind = if d.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Unavailable
+            };
+            Error::new(kind, format!("{op} {resource}: request could not be sent")).with_source(e)
+        }
+        SdkError::ConstructionFailure(_) => {
+            Error::invalid(format!("{op} {resource}: invalid request")).with_source(e)
+        }
+        SdkError::ResponseError(r) => {
+            let status = r.raw().status().as_u16();
+            build(
+                op,
+                resource,
+                None,
+                Some(status),
+                Some("unreadable response"),
+                request_id.as_deref(),
+            )
+        }
+        _ => Error::other(format!("{op} {resource}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_table() {
+        let cases: &[(&str, ErrorKind)] = &[
+            ("NoSuchKey", ErrorKind::NotFound),
+            ("NoSuchBucket", ErrorKind::NotFound),
+            ("BucketAlreadyOwnedByYou", ErrorKind::AlreadyExists),
+            ("BucketAlreadyExists", ErrorKind::AlreadyExists),
+            ("PreconditionFailed", ErrorKind::PreconditionFailed),
+            ("AccessDenied", ErrorKind::PermissionDenied),
+            ("SlowDown", ErrorKind::RateLimited),
+            ("Throttling", ErrorKind::RateLimited),
+            ("RequestLimitExceeded", ErrorKind::RateLimited),
+            ("InvalidInstanceID.NotFound", ErrorKind::NotFound),
+            ("InvalidInstanceID.Malformed", ErrorKind::InvalidArgument),
+            (
+                "AWS.SimpleQueueService.NonExistentQueue",
+                ErrorKind::NotFound,
+            ),
+            ("com.amazonaws.sqs#QueueDoesNotExist", ErrorKind::NotFound),
+            ("ReceiptHandleIsInvalid", ErrorKind::PreconditionFailed),
+            (
+                "AWS.SimpleQueueService.PurgeQueueInProgress",
+                ErrorKind::RateLimited,
+            ),
+            ("QueueAlreadyExists", ErrorKind::AlreadyExists),
+            ("SignatureDoesNotMatch", ErrorKind::Unauthenticated),
+            ("InvalidAccessKeyId", ErrorKind::Unauthenticated),
+            ("AuthFailure", ErrorKind::Unauthenticated),
+            ("UnauthorizedOperation", ErrorKind::PermissionDenied),
+            ("InternalError", ErrorKind::Unavailable),
+            ("ServiceUnavailable", ErrorKind::Unavailable),
+            ("NotImplemented", ErrorKind::Unsupported),
+            ("InvalidRange", ErrorKind::InvalidArgument),
+            ("IncorrectInstanceState", ErrorKind::PreconditionFailed),
+            ("BucketNotEmpty", ErrorKind::PreconditionFailed),
+            ("RequestTimeout", ErrorKind::Timeout),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(kind_for_code(code), Some(*kind), "{code}");
+        }
+        assert_eq!(kind_for_code("SomethingNew"), None);
+    }
+
+    #[test]
+    fn status_fallback_and_ids_kept() {
+        assert_eq!(kind_for_status(404), ErrorKind::NotFound);
+        assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
+        assert_eq!(kind_for_status(429), ErrorKind::RateLimited);
+        let e = build(
+            "GetObject",
+            "b/k",
+            Some("Weird"),
+            Some(403),
+            Some("no"),
+            Some("RID1"),
+        );
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(e.provider_code(), Some("Weird"));
+        assert_eq!(e.request_id(), Some("RID1"));
+        let e = build("HeadObject", "b/k", None, Some(404), None, None);
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.retryable_hint_is_consistent());
+    }
+
+    trait Hint {
+        fn retryable_hint_is_consistent(&self) -> bool;
+    }
+    impl Hint for Error {
+        fn retryable_hint_is_consistent(&self) -> bool {
+            self.is_retryable() == self.kind().is_retryable()
+        }
+    }
+}

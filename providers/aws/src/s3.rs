@@ -1,0 +1,533 @@
+//! S3 storage: object operations through object_store's `AmazonS3`, bucket admin, presigning
+//! and tagging through aws-sdk-s3 / object_store's signer.
+
+use crate::config::{
+    parse_endpoint, validate_region, S3Config, S3Credentials, ServerSideEncryption,
+};
+use crate::error::from_sdk;
+use crate::list_v1::V1ListStore;
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use gureum_core::key::encode_key;
+use gureum_core::storage::{
+    BackendInfo, Bucket, BucketAdmin, PresignMethod, Presigner, StorageCapabilities,
+};
+use gureum_core::url::{ResourceUrl, StorageOpener};
+use gureum_core::{Error, ErrorKind, Result};
+use object_store::aws::{
+    AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsCredential, S3ConditionalPut,
+    S3CopyIfNotExists,
+};
+use object_store::path::Path;
+use object_store::signer::Signer;
+use object_store::ObjectStore;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Load an `aws-config` [`SdkConfig`] for the given settings (credentials chain, region,
+/// endpoint, profile). Shared by S3, SQS and EC2.
+pub(crate) async fn load_sdk_config(
+    region: Option<&str>,
+    endpoint: Option<&str>,
+    profile: Option<&str>,
+    creds: &S3Credentials,
+) -> SdkConfig {
+    let mut l = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = profile {
+        l = l.profile_name(p);
+    }
+    if let Some(r) = region {
+        l = l.region(Region::new(r.to_string()));
+    }
+    if let Some(e) = endpoint {
+        l = l.endpoint_url(e);
+    }
+    match creds.static_parts() {
+        Some((ak, sk, tok)) => {
+            l = l.credentials_provider(aws_credential_types::Credentials::new(
+                ak,
+                sk,
+                tok,
+                None,
+                "gureum-static",
+            ));
+        }
+        None => {
+            if matches!(creds, S3Credentials::Anonymous) {
+                l = l.no_credentials();
+            }
+        }
+    }
+    l.load().await
+}
+
+/// Everything resolved once per account/endpoint: shared by all buckets opened from it.
+pub(crate) struct S3Context {
+    pub(crate) config: S3Config,
+    pub(crate) region: String,
+    pub(crate) endpoint: Option<url::Url>,
+    pub(crate) path_style: bool,
+    pub(crate) creds: S3Credentials,
+    pub(crate) sdk: SdkConfig,
+    pub(crate) client: aws_sdk_s3::Client,
+}
+
+impl fmt::Debug for S3Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Context")
+            .field("provider", &self.config.provider)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint.as_ref().map(|u| u.as_str()))
+            .field("path_style", &self.path_style)
+            .finish()
+    }
+}
+
+impl S3Context {
+    pub(crate) async fn new(config: S3Config) -> Result<Arc<Self>> {
+        if config.bucket.is_empty() {
+            return Err(Error::invalid("S3 bucket name is empty"));
+        }
+        let endpoint = match config.effective_endpoint() {
+            Some(e) => Some(parse_endpoint(&e, config.allow_http)?),
+            None => None,
+        };
+        if let Some(r) = &config.region {
+            validate_region(r, config.quirks.uppercase_region)?;
+        }
+        let creds = config.credentials.resolve()?;
+        let sdk = load_sdk_config(
+            config.region.as_deref(),
+            endpoint.as_ref().map(|u| u.as_str().trim_end_matches('/')),
+            config.profile.as_deref(),
+            &creds,
+        )
+        .await;
+        let region = sdk
+            .region()
+            .map(|r| r.as_ref().to_string())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        validate_region(&region, config.quirks.uppercase_region)?;
+        let path_style = config.path_style.unwrap_or(endpoint.is_some());
+        let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(path_style)
+            .region(Region::new(region.clone()));
+        if config.quirks.checksum_when_required {
+            b = b
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        }
+        let client = aws_sdk_s3::Client::from_conf(b.build());
+        Ok(Arc::new(S3Context {
+            config,
+            region,
+            endpoint,
+            path_style,
+            creds,
+            sdk,
+            client,
+        }))
+    }
+
+    /// object_store's AmazonS3 for `bucket`.
+    pub(crate) fn amazon_s3(&self, bucket: &str) -> Result<AmazonS3> {
+        let cfg = &self.config;
+        let mut b = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(&self.region)
+            .with_virtual_hosted_style_request(!self.path_style)
+            .with_disable_tagging(!cfg.quirks.tagging)
+            .with_conditional_put(if cfg.quirks.conditional_put {
+                S3ConditionalPut::ETagMatch
+            } else {
+                S3ConditionalPut::Disabled
+            });
+        if cfg.quirks.copy_if_not_exists {
+            b = b.with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+        }
+        if let Some(ep) = &self.endpoint {
+            b = b.with_allow_http(ep.scheme() == "http");
+            let ep_str = if self.path_style {
+                ep.as_str().trim_end_matches('/').to_string()
+            } else {
+                // object_store wants the bucket in the host for virtual-host style.
+                let mut u = ep.clone();
+                let host = u.host_str().unwrap_or_default().to_string();
+                u.set_host(Some(&format!("{bucket}.{host}"))).map_err(|e| {
+                    Error::invalid(format!("virtual-host endpoint for {bucket}: {e}"))
+                })?;
+                u.as_str().trim_end_matches('/').to_string()
+            };
+            b = b.with_endpoint(ep_str);
+        }
+        match &self.creds {
+            S3Credentials::Anonymous => b = b.with_skip_signature(true),
+            c => match c.static_parts() {
+                Some((ak, sk, tok)) => {
+                    b = b.with_access_key_id(ak).with_secret_access_key(sk);
+                    if let Some(t) = tok {
+                        b = b.with_token(t);
+                    }
+                }
+                None => {
+                    let provider = self.sdk.credentials_provider().ok_or_else(|| {
+                        Error::new(ErrorKind::Unauthenticated, "no AWS credentials provider")
+                    })?;
+                    b = b.with_credentials(Arc::new(ChainCredentials {
+                        provider,
+                        cache: tokio::sync::Mutex::new(None),
+                    }));
+                }
+            },
+        }
+        match &cfg.sse {
+            None => {}
+            Some(ServerSideEncryption::S3) => {
+                b = b.with_config(sse_key()?, "AES256");
+            }
+            Some(ServerSideEncryption::Kms { key_id, bucket_key }) => {
+                b = match key_id {
+                    Some(k) => b.with_sse_kms_encryption(k),
+                    None => b.with_config(sse_key()?, "aws:kms"),
+                };
+                b = b.with_bucket_key(*bucket_key);
+            }
+            Some(ServerSideEncryption::DsseKms { key_id }) => {
+                b = b.with_dsse_kms_encryption(key_id)
+            }
+            Some(ServerSideEncryption::CustomerKey(k)) => {
+                use secrecy::ExposeSecret;
+                b = b.with_ssec_encryption(k.expose_secret())
+            }
+        }
+        b.build().map_err(Error::from)
+    }
+
+    fn capabilities(&self) -> StorageCapabilities {
+        let q = &self.config.quirks;
+        StorageCapabilities {
+            presign: false,
+            bucket_admin: false,
+            conditional_create: q.conditional_put,
+            conditional_update: q.conditional_put,
+            user_metadata: true,
+            content_type: true,
+            multipart: q.multipart,
+            copy: true,
+            copy_if_not_exists: q.copy_if_not_exists,
+            sorted_listing: true,
+            max_object_size: self.config.max_object_size,
+        }
+    }
+
+    /// Open a [`Bucket`] on `bucket` with this context.
+    pub(crate) fn open_bucket(self: &Arc<Self>, bucket: &str) -> Result<Bucket> {
+        let s3 = Arc::new(self.amazon_s3(bucket)?);
+        let store: Arc<dyn ObjectStore> = if self.config.quirks.list_objects_v1 {
+            Arc::new(V1ListStore::new(
+                s3.clone(),
+                self.client.clone(),
+                bucket.to_string(),
+            ))
+        } else {
+            s3.clone()
+        };
+        let native = Arc::new(S3Native {
+            client: self.client.clone(),
+            bucket: bucket.to_string(),
+            store: s3.clone(),
+            tagging: self.config.quirks.tagging,
+        });
+        let mut b = Bucket::new(bucket, store)
+            .with_capabilities(self.capabilities())
+            .with_admin(Arc::new(S3Admin { ctx: self.clone() }))
+            .with_info(BackendInfo {
+                scheme: self.config.scheme.clone(),
+                provider: self.config.provider.clone(),
+                zone: self.config.zone,
+            })
+            .with_native(native);
+        if self.config.quirks.presign && !matches!(self.creds, S3Credentials::Anonymous) {
+            b = b.with_presigner(Arc::new(S3Presigner { store: s3 }));
+        }
+        Ok(b)
+    }
+}
+
+fn sse_key() -> Result<AmazonS3ConfigKey> {
+    "aws_server_side_encryption"
+        .parse::<AmazonS3ConfigKey>()
+        .map_err(Error::from)
+}
+
+/// Open a [`Bucket`] on S3 or an S3-compatible service. Other crates' presets call this.
+///
+/// The bucket must exist (create it with [`Bucket::admin`] first). Opening makes no request
+/// to the bucket itself; credentials from the AWS chain are resolved lazily.
+pub async fn open_s3(config: S3Config) -> Result<Bucket> {
+    let bucket = config.bucket.clone();
+    let ctx = S3Context::new(config).await?;
+    tracing::debug!(bucket = %bucket, provider = %ctx.config.provider, "opened S3 bucket");
+    ctx.open_bucket(&bucket)
+}
+
+/// Opener for `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct S3Opener;
+
+#[async_trait]
+impl StorageOpener for S3Opener {
+    async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
+        open_s3(S3Config::from_url(url)?).await
+    }
+}
+
+/// Bridges the `aws-config` credential chain to object_store, caching until near expiry.
+struct ChainCredentials {
+    provider: SharedCredentialsProvider,
+    cache: tokio::sync::Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+}
+
+impl fmt::Debug for ChainCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChainCredentials")
+    }
+}
+
+#[async_trait]
+impl object_store::CredentialProvider for ChainCredentials {
+    type Credential = AwsCredential;
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let mut g = self.cache.lock().await;
+        if let Some((c, exp)) = &*g {
+            let fresh = exp.is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300));
+            if fresh {
+                return Ok(c.clone());
+            }
+        }
+        let creds = self.provider.provide_credentials().await.map_err(|e| {
+            object_store::Error::Unauthenticated {
+                path: String::new(),
+                source: Box::new(e),
+            }
+        })?;
+        let c = Arc::new(AwsCredential {
+            key_id: creds.access_key_id().to_string(),
+            secret_key: creds.secret_access_key().to_string(),
+            token: creds.session_token().map(str::to_string),
+        });
+        *g = Some((c.clone(), creds.expiry()));
+        Ok(c)
+    }
+}
+
+/// Bucket admin over aws-sdk-s3 (create with the region as location constraint).
+#[derive(Debug)]
+pub struct S3Admin {
+    ctx: Arc<S3Context>,
+}
+
+#[async_trait]
+impl BucketAdmin for S3Admin {
+    async fn create_bucket(&self, name: &str) -> Result<()> {
+        let c = &self.ctx.client;
+        // us-east-1 answers 200 to a re-create by the owner: check first.
+        match c.head_bucket().bucket(name).send().await {
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("bucket {name:?} already exists"),
+                )
+                .with_provider_code("BucketAlreadyOwnedByYou"))
+            }
+            Err(e) => {
+                let e = from_sdk("HeadBucket", name, e);
+                match e.kind() {
+                    ErrorKind::NotFound => {}
+                    ErrorKind::PermissionDenied => {
+                        return Err(Error::new(
+                            ErrorKind::AlreadyExists,
+                            format!("bucket {name:?} exists and belongs to another account"),
+                        )
+                        .with_provider_code("BucketAlreadyExists"))
+                    }
+                    _ => return Err(e),
+                }
+            }
+        }
+        let mut req = c.create_bucket().bucket(name);
+        if self.ctx.config.quirks.location_constraint && self.ctx.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        self.ctx.region.as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        req.send()
+            .await
+            .map_err(|e| from_sdk("CreateBucket", name, e))?;
+        Ok(())
+    }
+
+    async fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.ctx
+            .client
+            .delete_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| from_sdk("DeleteBucket", name, e))?;
+        Ok(())
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..1000 {
+            let r = self
+                .ctx
+                .client
+                .list_buckets()
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| from_sdk("ListBuckets", "", e))?;
+            out.extend(
+                r.buckets()
+                    .iter()
+                    .filter_map(|b| b.name().map(str::to_string)),
+            );
+            token = r
+                .continuation_token()
+                .map(str::to_string)
+                .filter(|t| !t.is_empty());
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn open(&self, name: &str) -> Result<Bucket> {
+        self.ctx.open_bucket(name)
+    }
+}
+
+/// Presigned URLs from object_store's SigV4 signer (same addressing as the data path).
+#[derive(Debug)]
+struct S3Presigner {
+    store: Arc<AmazonS3>,
+}
+
+#[async_trait]
+impl Presigner for S3Presigner {
+    async fn presign(
+        &self,
+        method: PresignMethod,
+        path: &Path,
+        expires: Duration,
+    ) -> Result<url::Url> {
+        let m = match method {
+            PresignMethod::Get => http::Method::GET,
+            PresignMethod::Put => http::Method::PUT,
+        };
+        Ok(self.store.signed_url(m, path, expires).await?)
+    }
+}
+
+/// The S3 escape hatch: `bucket.native::<S3Native>()`.
+///
+/// Gives the aws-sdk-s3 client, object_store's `AmazonS3`, and object tagging.
+pub struct S3Native {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    store: Arc<AmazonS3>,
+    tagging: bool,
+}
+
+impl fmt::Debug for S3Native {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Native")
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+impl S3Native {
+    /// The aws-sdk-s3 client (configured with the same endpoint, region and credentials).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+    /// The bucket name.
+    pub fn bucket_name(&self) -> &str {
+        &self.bucket
+    }
+    /// object_store's `AmazonS3` for this bucket.
+    pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
+        &self.store
+    }
+    /// Whether object tagging is advertised for this service.
+    pub fn supports_tagging(&self) -> bool {
+        self.tagging
+    }
+    fn check_tagging(&self) -> Result<()> {
+        if self.tagging {
+            Ok(())
+        } else {
+            Err(Error::unsupported(
+                "object tagging is not supported by this service",
+            ))
+        }
+    }
+    /// Replace the tags of the object at portable `key`.
+    pub async fn put_tags(&self, key: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.check_tagging()?;
+        let k = encode_key(key)?.to_string();
+        let mut set = Vec::with_capacity(tags.len());
+        for (tk, tv) in tags {
+            set.push(
+                aws_sdk_s3::types::Tag::builder()
+                    .key(tk)
+                    .value(tv)
+                    .build()
+                    .map_err(|e| Error::invalid(format!("tag {tk:?}: {e}")))?,
+            );
+        }
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .set_tag_set(Some(set))
+            .build()
+            .map_err(|e| Error::invalid(format!("tags: {e}")))?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(&k)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| from_sdk("PutObjectTagging", &k, e))?;
+        Ok(())
+    }
+    /// The tags of the object at portable `key`.
+    pub async fn get_tags(&self, key: &str) -> Result<BTreeMap<String, String>> {
+        self.check_tagging()?;
+        let k = encode_key(key)?.to_string();
+        let r = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(&k)
+            .send()
+            .await
+            .map_err(|e| from_sdk("GetObjectTagging", &k, e))?;
+        Ok(r.tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+}
