@@ -1,5 +1,33 @@
-//! Azure provider for gureum: Blob, Queue Storage, Virtual Machines (work in progress: no openers are registered yet).
+//! # gureum-azure
+//!
+//! Azure provider for gureum:
+//!
+//! * **Blob Storage** — `azblob://container?account=NAME[&endpoint=URL]` ([`blob`]): objects
+//!   through `object_store`'s `MicrosoftAzure`, containers and SAS presigned URLs through
+//!   signed REST calls made here.
+//! * **Queue Storage** — `azqueue://queue?account=NAME` ([`queue`]): the Queue REST API with
+//!   Shared Key / SAS / Entra ID auth, a poison-queue dead-letter emulation and QueueAdmin.
+//! * **Virtual Machines** — `azvm://SUBSCRIPTION/RESOURCE-GROUP?location=...` ([`compute`]):
+//!   Azure Resource Manager REST with Entra ID client-credentials tokens.
+//!
+//! Credentials follow Azure conventions: URL parameters, then
+//! `AZURE_STORAGE_CONNECTION_STRING` (including `UseDevelopmentStorage=true`),
+//! `AZURE_STORAGE_ACCOUNT_NAME` / `AZURE_STORAGE_ACCOUNT_KEY` / `AZURE_STORAGE_SAS_TOKEN`, then
+//! Entra ID (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID`,
+//! `AZURE_FEDERATED_TOKEN_FILE`, managed identity). `?emulator=true` targets Azurite.
 #![warn(missing_docs)]
 
-/// Register this provider's URL openers (none yet).
-pub fn register(_registry: &mut gureum_core::Registry) {}
+pub mod auth;
+pub mod blob;
+pub mod config;
+pub mod error;
+pub mod queue;
+pub mod rest;
+
+use std::sync::Arc;
+
+/// Register the `azblob`, `azqueue` (and, as it lands, `azvm`) openers.
+pub fn register(registry: &mut gureum_core::Registry) {
+    registry.register_storage("azblob", Arc::new(blob::BlobOpener));
+    registry.register_queue("azqueue", Arc::new(queue::QueueOpenerAzure));
+}

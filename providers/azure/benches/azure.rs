@@ -1,0 +1,2 @@
+//! Benchmarks (placeholder; see docs/benchmarks/azure.md).
+fn main() {}
