@@ -1,0 +1,268 @@
+//! The machinery that runs named cases: requirement handling, timeouts, panic isolation.
+
+use crate::report::{CaseResult, Requirement, Status};
+use crate::Options;
+use futures::future::BoxFuture;
+use gureum_core::{Error, ErrorKind};
+use std::fmt::Debug;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a case did not pass.
+#[derive(Debug)]
+pub(crate) enum CaseError {
+    /// The case's assertion did not hold.
+    Fail(String),
+    /// A prerequisite is missing; the case could not run.
+    Skip(String),
+}
+
+impl From<Error> for CaseError {
+    fn from(e: Error) -> Self {
+        CaseError::Fail(format!("unexpected error: {e}"))
+    }
+}
+
+pub(crate) type Outcome = std::result::Result<(), CaseError>;
+
+/// What a case function gets: the shared context and its own name.
+pub(crate) struct Scope<C> {
+    pub ctx: Arc<C>,
+    pub case: &'static str,
+}
+
+impl<C> Deref for Scope<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        &self.ctx
+    }
+}
+
+impl<C> Scope<C> {
+    /// The case name without its area prefix.
+    pub fn short(&self) -> &'static str {
+        self.case.split_once('.').map(|x| x.1).unwrap_or(self.case)
+    }
+}
+
+/// One named case.
+pub(crate) struct CaseDef<C> {
+    pub name: &'static str,
+    pub caps: &'static [&'static str],
+    pub f: fn(Scope<C>) -> BoxFuture<'static, Outcome>,
+}
+
+/// Define a case: `case!("storage.name", ["cap"], |s| { ... Ok(()) })`.
+macro_rules! case {
+    ($name:literal, [$($cap:literal),*], |$s:ident| $body:block) => {
+        $crate::harness::CaseDef {
+            name: $name,
+            caps: &[$($cap),*],
+            f: |$s| Box::pin(async move $body),
+        }
+    };
+}
+pub(crate) use case;
+
+/// Fail the case unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err($crate::harness::CaseError::Fail(format!($($msg)+)));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Fail unless `a == b`, showing both.
+macro_rules! ensure_eq {
+    ($a:expr, $b:expr, $($msg:tt)+) => {{
+        let (a, b) = (&$a, &$b);
+        if a != b {
+            return Err($crate::harness::CaseError::Fail(format!(
+                "{}: got {:?}, expected {:?}",
+                format!($($msg)+),
+                $crate::harness::short_debug(a),
+                $crate::harness::short_debug(b)
+            )));
+        }
+    }};
+}
+pub(crate) use ensure_eq;
+
+/// Debug output cut to a readable length.
+pub(crate) fn short_debug<T: Debug>(v: &T) -> String {
+    let s = format!("{v:?}");
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}… ({} chars)", &s[..cut], s.len())
+    } else {
+        s
+    }
+}
+
+/// Fail unless `r` is an error of `kind`.
+pub(crate) fn expect_kind<T: Debug>(
+    r: gureum_core::Result<T>,
+    kind: ErrorKind,
+    what: &str,
+) -> Outcome {
+    match r {
+        Err(e) if e.kind() == kind => Ok(()),
+        Err(e) => Err(CaseError::Fail(format!(
+            "{what}: expected a {kind} error, got {} error: {e}",
+            e.kind()
+        ))),
+        Ok(v) => Err(CaseError::Fail(format!(
+            "{what}: expected a {kind} error, but it succeeded with {}",
+            short_debug(&v)
+        ))),
+    }
+}
+
+/// Fail unless `r` is an error of one of `kinds`.
+pub(crate) fn expect_kinds<T: Debug>(
+    r: gureum_core::Result<T>,
+    kinds: &[ErrorKind],
+    what: &str,
+) -> Outcome {
+    match r {
+        Err(e) if kinds.contains(&e.kind()) => Ok(()),
+        Err(e) => Err(CaseError::Fail(format!(
+            "{what}: expected one of {kinds:?}, got {} error: {e}",
+            e.kind()
+        ))),
+        Ok(v) => Err(CaseError::Fail(format!(
+            "{what}: expected one of {kinds:?}, but it succeeded with {}",
+            short_debug(&v)
+        ))),
+    }
+}
+
+/// Fail with a message.
+pub(crate) fn fail<T>(msg: impl Into<String>) -> std::result::Result<T, CaseError> {
+    Err(CaseError::Fail(msg.into()))
+}
+
+/// Skip with a reason.
+pub(crate) fn skip<T>(msg: impl Into<String>) -> std::result::Result<T, CaseError> {
+    Err(CaseError::Skip(msg.into()))
+}
+
+/// Add context to an error result.
+pub(crate) trait Context<T> {
+    fn ctx(self, what: &str) -> std::result::Result<T, CaseError>;
+}
+
+impl<T> Context<T> for gureum_core::Result<T> {
+    fn ctx(self, what: &str) -> std::result::Result<T, CaseError> {
+        self.map_err(|e| CaseError::Fail(format!("{what}: {} error: {e}", e.kind())))
+    }
+}
+
+/// Run the selected cases in order and collect their results.
+pub(crate) async fn run_cases<C: Send + Sync + 'static>(
+    ctx: Arc<C>,
+    cases: &[CaseDef<C>],
+    advertised: impl Fn(&str) -> bool,
+    opts: &Options,
+    timeout: Duration,
+    after: impl Fn(Arc<C>, &'static str) -> BoxFuture<'static, ()>,
+) -> Vec<CaseResult> {
+    let mut out = Vec::new();
+    for c in cases {
+        if !opts.selects(c.name) {
+            continue;
+        }
+        out.push(run_one(ctx.clone(), c, &advertised, timeout).await);
+        // Safety net: whatever a failed or timed-out case left behind is removed now.
+        after(ctx.clone(), c.name).await;
+    }
+    out
+}
+
+/// Run one case (also used for the mandatory final cleanup case).
+pub(crate) async fn run_one<C: Send + Sync + 'static>(
+    ctx: Arc<C>,
+    c: &CaseDef<C>,
+    advertised: &impl Fn(&str) -> bool,
+    timeout: Duration,
+) -> CaseResult {
+    let is_adv = c.caps.iter().all(|f| advertised(f));
+    let requirement = if c.caps.is_empty() {
+        Requirement::Required
+    } else {
+        Requirement::Capability(c.caps.iter().map(|s| s.to_string()).collect())
+    };
+    let started = Instant::now();
+    let fut = (c.f)(Scope { ctx, case: c.name });
+    let handle = tokio::spawn(tokio::time::timeout(timeout, fut));
+    let outcome: Outcome = match handle.await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(CaseError::Fail(format!("timed out after {timeout:?}"))),
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Err(CaseError::Fail(format!("panicked: {msg}")))
+        }
+        Err(e) => Err(CaseError::Fail(format!("task failed: {e}"))),
+    };
+    let (status, message) = match (outcome, is_adv) {
+        (Ok(()), true) => (Status::Passed, None),
+        (Ok(()), false) => (
+            Status::UnexpectedlyWorks,
+            Some(format!(
+                "capability {} is not advertised, yet the case passed",
+                c.caps.join("+")
+            )),
+        ),
+        (Err(CaseError::Fail(m)), true) => (Status::Failed, Some(m)),
+        (Err(CaseError::Fail(m)), false) => (Status::Unsupported, Some(m)),
+        (Err(CaseError::Skip(m)), _) => (Status::Skipped, Some(m)),
+    };
+    tracing_like(c.name, status);
+    CaseResult {
+        name: c.name.to_string(),
+        requirement,
+        advertised: is_adv,
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        message,
+    }
+}
+
+fn tracing_like(name: &str, status: Status) {
+    if std::env::var_os("GUREUM_CONFORMANCE_VERBOSE").is_some() {
+        eprintln!("{:<20} {name}", status.as_str());
+    }
+}
+
+/// Capability flags of a serializable capability struct as a name → value map.
+pub(crate) fn caps_map<T: serde::Serialize>(
+    caps: &T,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    match serde_json::to_value(caps) {
+        Ok(serde_json::Value::Object(m)) => m.into_iter().collect(),
+        _ => Default::default(),
+    }
+}
+
+/// Whether the named flag is `true` (or a non-null, non-false value) in the map.
+pub(crate) fn flag(
+    map: &std::collections::BTreeMap<String, serde_json::Value>,
+    name: &str,
+) -> bool {
+    match map.get(name) {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::Null) | None => false,
+        Some(_) => true,
+    }
+}
