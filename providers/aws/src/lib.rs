@@ -7,6 +7,9 @@
 //!   aws-sdk-s3. The public [`S3Config`] / [`S3Quirks`] and [`open_s3`] are reused by the
 //!   S3-compatible presets of other crates (Naver Cloud, NHN Cloud, Kakao Cloud).
 //!
+//! * `sqs://queue-name?region=&endpoint=&create=` (or a queue URL) — SQS queues with batch
+//!   send/receive/delete, visibility changes, long polling, DLQ redrive, FIFO, depth, purge.
+//!
 //! Credentials come from the standard AWS chain (aws-config) unless a config says
 //! otherwise; they are never logged.
 #![warn(missing_docs)]
@@ -15,13 +18,19 @@ pub mod config;
 pub mod error;
 pub mod list_v1;
 pub mod s3;
+pub mod sqs;
 
 pub use config::{S3Config, S3Credentials, S3Quirks, ServerSideEncryption};
 pub use s3::{open_s3, S3Admin, S3Native, S3Opener};
+pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsOpener, SqsQueue};
+
+/// Credentials source for every AWS service (same type as [`S3Credentials`]).
+pub type AwsCredentials = S3Credentials;
 
 use std::sync::Arc;
 
-/// Register this provider's URL openers: `s3`.
+/// Register this provider's URL openers: `s3`, `sqs`.
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("s3", Arc::new(S3Opener));
+    registry.register_queue("sqs", Arc::new(SqsOpener));
 }

@@ -68,3 +68,11 @@ pub async fn fresh_bucket(endpoint: &str, prefix: &str) -> gureum_core::Bucket {
     b.admin().unwrap().create_bucket(&name).await.unwrap();
     b
 }
+
+/// An SQS config for moto.
+pub fn sqs(endpoint: &str, queue: &str) -> gureum_aws::SqsConfig {
+    gureum_aws::SqsConfig::new(queue)
+        .endpoint(endpoint)
+        .region("us-east-1")
+        .credentials(S3Credentials::static_keys(key_id(), secret()))
+}
