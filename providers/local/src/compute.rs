@@ -1,4 +1,0 @@
-//! compute (work in progress).
-
-/// Register openers of this module.
-pub fn register(_registry: &mut gureum_core::Registry) {}

@@ -1,0 +1,208 @@
+//! Process helpers of `local://` compute: spawn in an own process group, liveness with pid
+//! reuse detection, SIGTERM then SIGKILL.
+
+use gureum_core::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What is known about a spawned process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcId {
+    /// Process id (also the process group id).
+    pub pid: i32,
+    /// Start time in clock ticks since boot (`/proc/PID/stat` field 22), to detect pid reuse.
+    pub start_ticks: Option<u64>,
+}
+
+/// The shell wrapper around the image command: runs it and records its exit status in
+/// `$GUREUM_EXIT_FILE` (128+N when killed by signal N). When the whole group is signalled
+/// the wrapper dies too and no exit file appears.
+const WRAPPER: &str = "\"$@\"; code=$?; echo \"$code\" > \"$GUREUM_EXIT_FILE.tmp\" && mv \"$GUREUM_EXIT_FILE.tmp\" \"$GUREUM_EXIT_FILE\"; exit \"$code\"";
+
+/// Read (state char, start ticks) of a pid from `/proc`.
+#[cfg(target_os = "linux")]
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); starttime is field 22 → index 19.
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn proc_stat(_pid: i32) -> Option<(char, u64)> {
+    None
+}
+
+/// Start ticks of a running pid, if the platform reports them.
+pub fn start_ticks(pid: i32) -> Option<u64> {
+    proc_stat(pid).map(|(_, t)| t)
+}
+
+/// Whether the process group still has a live (non-zombie) member: the leader itself
+/// (checked against its start time, to detect pid reuse) or any process it left behind.
+pub fn is_alive(p: &ProcId) -> bool {
+    if p.pid <= 0 {
+        return false;
+    }
+    if leader_alive(p) {
+        return true;
+    }
+    group_member_alive(p.pid)
+}
+
+fn leader_alive(p: &ProcId) -> bool {
+    match proc_stat(p.pid) {
+        Some((state, start)) => {
+            if state == 'Z' || state == 'X' {
+                return false;
+            }
+            match p.start_ticks {
+                Some(t) => t == start,
+                None => true,
+            }
+        }
+        None => {
+            if cfg!(target_os = "linux") {
+                return false;
+            }
+            // SAFETY: signal 0 only checks for existence and permission.
+            unsafe { libc::kill(p.pid, 0) == 0 }
+        }
+    }
+}
+
+/// Whether any non-zombie process is in process group `pgid`.
+#[cfg(target_os = "linux")]
+fn group_member_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence; ESRCH means the group is empty.
+    if unsafe { libc::kill(-pgid, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    {
+        return false;
+    }
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(i) = s.rfind(')') else { continue };
+        let f: Vec<&str> = s[i + 1..].split_whitespace().collect();
+        // f[0] = state, f[2] = pgrp
+        if f.len() > 2 && f[2].parse::<i32>().ok() == Some(pgid) && f[0] != "Z" && f[0] != "X" {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(not(target_os = "linux"))]
+fn group_member_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+fn signal_group(p: &ProcId, sig: i32) {
+    if p.pid <= 0 || !is_alive(p) {
+        return;
+    }
+    // SAFETY: sending a signal to our own child's process group (negative pid).
+    unsafe {
+        libc::kill(-p.pid, sig);
+    }
+}
+
+/// SIGTERM the process group, wait up to `grace`, then SIGKILL and wait a little more.
+/// Returns whether the process is gone.
+pub fn terminate(p: &ProcId, grace: Duration) -> bool {
+    if !is_alive(p) {
+        return true;
+    }
+    signal_group(p, libc::SIGTERM);
+    if wait_gone(p, grace) {
+        return true;
+    }
+    tracing::debug!(pid = p.pid, "grace period over; sending SIGKILL");
+    signal_group(p, libc::SIGKILL);
+    wait_gone(p, Duration::from_secs(5))
+}
+
+fn wait_gone(p: &ProcId, d: Duration) -> bool {
+    let deadline = Instant::now() + d;
+    let mut step = Duration::from_millis(2);
+    loop {
+        if !is_alive(p) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(step);
+        step = (step * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Spawn `argv` in a new process group with stdout/stderr appended to `log`, and a reaper
+/// thread so it never lingers as a zombie of this process.
+pub fn spawn(
+    argv: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+    log: &Path,
+    exit_file: &Path,
+) -> Result<ProcId> {
+    use std::os::unix::process::CommandExt;
+    if argv.is_empty() {
+        return Err(Error::invalid("image command is empty"));
+    }
+    let _ = std::fs::remove_file(exit_file);
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| Error::from(e).context_message(format!("console log {}", log.display())))?;
+    let err = out.try_clone()?;
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(WRAPPER)
+        .arg("gureum-instance")
+        .args(argv)
+        .current_dir(cwd)
+        .env("GUREUM_EXIT_FILE", exit_file)
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::from(e).context_message(format!("starting {:?}", argv[0])))?;
+    let pid = child.id() as i32;
+    let start = start_ticks(pid);
+    std::thread::Builder::new()
+        .name(format!("gureum-reap-{pid}"))
+        .spawn(move || {
+            let _ = child.wait();
+        })
+        .map_err(|e| Error::from(e).context_message("starting reaper thread"))?;
+    Ok(ProcId {
+        pid,
+        start_ticks: start,
+    })
+}
+
+/// The exit code the wrapper recorded, if the command exited by itself.
+pub fn read_exit(exit_file: &Path) -> Option<i32> {
+    std::fs::read_to_string(exit_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
