@@ -104,18 +104,17 @@ impl BlobAccount {
             // 50,000 blocks × 4000 MiB
             max_object_size: Some(50_000 * 4000 * 1024 * 1024),
         };
-        let mut b = Bucket::new(
-            container,
-            store.clone() as Arc<dyn object_store::ObjectStore>,
-        )
-        .with_capabilities(caps)
-        .with_info(BackendInfo {
-            scheme: "azblob".into(),
-            provider: "azure".into(),
-            zone: Zone::Foreign,
-        })
-        .with_admin(Arc::new(self.clone()))
-        .with_native(store);
+        let wrapped: Arc<dyn object_store::ObjectStore> =
+            Arc::new(crate::store::AzureStore::new(store.clone()));
+        let mut b = Bucket::new(container, wrapped)
+            .with_capabilities(caps)
+            .with_info(BackendInfo {
+                scheme: "azblob".into(),
+                provider: "azure".into(),
+                zone: Zone::Foreign,
+            })
+            .with_admin(Arc::new(self.clone()))
+            .with_native(store);
         if presigner.can_presign() {
             b = b.with_presigner(Arc::new(presigner));
         }

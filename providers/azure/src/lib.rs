@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod queue;
 pub mod rest;
+pub mod store;
 
 use std::sync::Arc;
 

@@ -1,0 +1,34 @@
+//! The gureum conformance suite against Azurite (storage, queue) and the in-process ARM
+//! simulator (compute).
+mod common;
+
+use gureum_conformance::Options;
+use gureum_core::Registry;
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    gureum_azure::register(&mut r);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_conformance_on_azurite() {
+    let Some(_) = common::azurite("AZURITE_BLOB_STORAGE_URL") else {
+        return;
+    };
+    let name = common::unique("gcf");
+    let bucket = registry()
+        .open_bucket(Some(&format!("azblob://{name}?emulator=true&create=true")))
+        .await
+        .unwrap();
+    let report =
+        gureum_conformance::storage::run(&bucket, &Options::default().backend("azblob (Azurite)"))
+            .await;
+    println!("{}", report.to_text());
+    // clean up the container (best effort)
+    for o in bucket.list_all(None).await.unwrap_or_default() {
+        let _ = bucket.delete(&o.key).await;
+    }
+    let _ = bucket.admin().unwrap().delete_bucket(&name).await;
+    assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+}
