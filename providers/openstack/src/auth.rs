@@ -138,6 +138,9 @@ pub struct AuthOptions {
     /// Explicit endpoints by service type (`object-store`, `compute`, `image`) that bypass the
     /// catalog, e.g. for clouds whose catalog lists internal names.
     pub endpoint_override: BTreeMap<String, Url>,
+    /// Endpoint templates by service type, used when the catalog has no such service
+    /// (presets; see [`crate::presets::fill`]).
+    pub endpoint_fallback: BTreeMap<String, String>,
     /// Allow plain http to hosts other than loopback.
     pub allow_http: bool,
     /// A PEM CA bundle to trust in addition to the system roots (private clouds).
@@ -156,6 +159,7 @@ impl AuthOptions {
             region: None,
             interface: Interface::Public,
             endpoint_override: BTreeMap::new(),
+            endpoint_fallback: BTreeMap::new(),
             allow_http: false,
             cacert: None,
             timeout: Duration::from_secs(60),

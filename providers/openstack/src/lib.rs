@@ -2,27 +2,116 @@
 //!
 //! The OpenStack family for gureum: identity (Keystone v3, Keystone v2.0, Swift tempauth v1),
 //! Swift object storage as an [`object_store::ObjectStore`] ([`swift::SwiftStore`]), Nova
-//! compute, and presets for NHN Cloud, KT Cloud, Kakao Cloud and a city's own OpenStack data
-//! center.
+//! compute ([`nova::NovaDriver`]), and presets for NHN Cloud, KT Cloud, Kakao Cloud and a
+//! city's own OpenStack data center ([`presets`]).
 //!
 //! URLs:
-//! * `swift://CONTAINER?cloud=NAME` (clouds.yaml / `OS_*` variables),
-//!   `swift://CONTAINER?auth_url=http://host:8080/auth/v1.0&user=test:tester&key=testing` (tempauth),
-//!   `swift://CONTAINER?preset=nhn&region=KR1&...`
-//! * `nova://?cloud=NAME`
+//! * `swift://CONTAINER?cloud=NAME` (clouds.yaml / `OS_*` variables, like the OpenStack CLI),
+//!   `swift://CONTAINER?auth_url=http://host:8080/auth/v1.0&user=test:tester&key=testing`
+//!   (tempauth), `swift://CONTAINER?preset=nhn&region=KR1&username=..&password=..&tenant_id=..`
+//! * `nova://?cloud=NAME` (or the same parameters)
+//!
+//! ```no_run
+//! # async fn demo() -> gureum_core::Result<()> {
+//! let mut reg = gureum_core::Registry::new();
+//! gureum_openstack::register(&mut reg);
+//! let bucket = reg.open_bucket(Some("swift://complaints?cloud=sdc")).await?;
+//! bucket.put("2026/11/25/c-1041.json", b"{}".to_vec()).await?;
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod error;
+pub mod nova;
+pub mod presets;
+#[cfg(feature = "simulator")]
+pub mod sim;
 pub mod swift;
 
-use gureum_core::url::{ResourceUrl, StorageOpener};
-use gureum_core::{async_trait, Bucket, Error, Result, Zone};
-use std::sync::Arc;
+use gureum_core::url::{ComputeOpener, ResourceUrl, StorageOpener};
+use gureum_core::{async_trait, Bucket, Compute, Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 pub use auth::{AuthOptions, Credential, Interface, Scope, Session};
+pub use config::CloudConfig;
+pub use nova::NovaDriver;
 pub use swift::{SwiftInfo, SwiftStore};
+
+/// Sessions shared between opens of the same cloud and identity, so that opening many
+/// buckets (or a bucket and a compute service) reuses one cached token.
+fn session_for(cfg: &CloudConfig) -> Result<Arc<Session>> {
+    use sha2::Digest;
+    static CACHE: OnceLock<Mutex<HashMap<String, Weak<Session>>>> = OnceLock::new();
+    let o = &cfg.auth;
+    // The key holds only a hash of the credential's Debug-free material.
+    let material = credential_fingerprint(&o.credential);
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}",
+        o.auth_url,
+        o.scope,
+        o.region,
+        o.interface,
+        o.allow_http,
+        hex::encode(sha2::Sha256::digest(material.as_bytes())),
+        o.endpoint_override,
+        o.cacert
+    );
+    let cache = CACHE.get_or_init(Default::default);
+    let mut g = cache
+        .lock()
+        .map_err(|_| Error::other("session cache poisoned"))?;
+    if let Some(s) = g.get(&key).and_then(|w| w.upgrade()) {
+        return Ok(s);
+    }
+    g.retain(|_, w| w.strong_count() > 0);
+    let s = Arc::new(Session::new(o.clone())?);
+    g.insert(key, Arc::downgrade(&s));
+    Ok(s)
+}
+
+fn credential_fingerprint(c: &Credential) -> String {
+    use secrecy::ExposeSecret;
+    match c {
+        Credential::TempAuth { user, key } => format!("v1\0{user}\0{}", key.expose_secret()),
+        Credential::V2Password {
+            username,
+            password,
+            tenant_id,
+            tenant_name,
+        } => {
+            format!(
+                "v2\0{username}\0{}\0{tenant_id:?}\0{tenant_name:?}",
+                password.expose_secret()
+            )
+        }
+        Credential::V3Password {
+            user_id,
+            username,
+            user_domain_id,
+            user_domain_name,
+            password,
+        } => format!(
+            "v3p\0{user_id:?}\0{username:?}\0{user_domain_id:?}\0{user_domain_name:?}\0{}",
+            password.expose_secret()
+        ),
+        Credential::V3ApplicationCredential {
+            id,
+            name,
+            user_id,
+            username,
+            user_domain_name,
+            secret,
+        } => format!(
+            "v3a\0{id:?}\0{name:?}\0{user_id:?}\0{username:?}\0{user_domain_name:?}\0{}",
+            secret.expose_secret()
+        ),
+        Credential::V3Token { token } => format!("v3t\0{}", token.expose_secret()),
+    }
+}
 
 /// Opens `swift://` buckets.
 #[derive(Debug, Default)]
@@ -35,7 +124,18 @@ impl StorageOpener for SwiftOpener {
     }
 }
 
-/// Open a Swift bucket from a URL.
+/// Opens `nova://` compute services.
+#[derive(Debug, Default)]
+pub struct NovaOpener;
+
+#[async_trait]
+impl ComputeOpener for NovaOpener {
+    async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
+        open_nova(url).await
+    }
+}
+
+/// Open a Swift bucket from a URL (`swift://CONTAINER?...`).
 pub async fn open_swift(url: &ResourceUrl) -> Result<Bucket> {
     let container = url.host().to_string();
     if container.is_empty() {
@@ -43,29 +143,66 @@ pub async fn open_swift(url: &ResourceUrl) -> Result<Bucket> {
             "{url}: the container name goes in the host part: swift://CONTAINER?..."
         )));
     }
-    let auth_url = url.require("auth_url")?;
-    let auth_url =
-        url::Url::parse(auth_url).map_err(|e| Error::invalid(format!("auth_url: {e}")))?;
-    let cred = Credential::TempAuth {
-        user: url.require("user")?.to_string(),
-        key: secrecy::SecretString::from(url.require("key")?.to_string()),
-    };
-    let mut opts = AuthOptions::new(auth_url, cred);
-    opts.allow_http = url.bool_param("allow_http")?.unwrap_or(false);
-    let session = Arc::new(Session::new(opts)?);
-    let store = SwiftStore::connect(session, container).await?;
-    if let Some(k) = url.param("temp_url_key") {
-        store.use_temp_url_key(secrecy::SecretString::from(k.to_string()));
-    } else if store.info().tempurl {
-        let _ = store.load_temp_url_key().await;
+    let cfg = CloudConfig::from_url(url)?;
+    if cfg.preset.swift.public.is_none()
+        && cfg.preset.swift.gov.is_none()
+        && cfg.preset.name != "openstack"
+    {
+        tracing::warn!(
+            preset = cfg.preset.name,
+            "this preset has no confirmed Swift endpoint; relying on the catalog"
+        );
     }
+    let session = session_for(&cfg)?;
+    let mut store = SwiftStore::connect(session, container).await?;
+    if let Some(sc) = cfg.extra.get("segment_container") {
+        store = store.with_segment_container(sc.clone());
+    }
+    if let Some(k) = cfg.extra.get("temp_url_key") {
+        store.use_temp_url_key(secrecy::SecretString::from(k.clone()));
+    } else if store.info().tempurl {
+        // Reading the account key needs an account owner; without it, no presign.
+        if let Err(e) = store.load_temp_url_key().await {
+            tracing::debug!(error = %e, "no TempURL key readable: presign disabled");
+        }
+    }
+    let provider = cfg.preset.name;
     Ok(swift::bucket_from_store(
         store,
-        swift::backend_info("swift", "openstack", Zone::OnPrem),
+        swift::backend_info("swift", provider, cfg.zone),
     ))
 }
 
-/// Register this provider's URL openers.
+/// Open a Nova compute service from a URL (`nova://?cloud=NAME`).
+pub async fn open_nova(url: &ResourceUrl) -> Result<Compute> {
+    let cfg = CloudConfig::from_url(url)?;
+    if !cfg.preset.nova_compute {
+        return Err(Error::unsupported(format!(
+            "{}: compute is not Nova on this cloud (see docs/openstack.md)",
+            cfg.preset.display
+        )));
+    }
+    let session = session_for(&cfg)?;
+    let mut d = NovaDriver::new(session);
+    if let Some(m) = cfg.extra.get("microversion") {
+        d = d.with_microversion(m.clone());
+    }
+    if let Some(n) = cfg.extra.get("network").or(cfg.extra.get("networks")) {
+        d = d.with_networks(
+            n.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        );
+    }
+    if let Some(k) = cfg.extra.get("key_name") {
+        d = d.with_key_name(k.clone());
+    }
+    Ok(Compute::new(Arc::new(d)))
+}
+
+/// Register this provider's URL openers: `swift` (storage) and `nova` (compute).
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("swift", Arc::new(SwiftOpener));
+    registry.register_compute("nova", Arc::new(NovaOpener));
 }
