@@ -1,8 +1,6 @@
 //! Every queue operation on both embedded backends (`sqlite://` and `mem://`).
 
-use gureum_core::{
-    DeadLetter, ErrorKind, Message, Queue, QueueConfig, ReceiveOptions, Registry,
-};
+use gureum_core::{DeadLetter, ErrorKind, Message, Queue, QueueConfig, ReceiveOptions, Registry};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -208,7 +206,9 @@ async fn extend_visibility_keeps_message_hidden() {
         let q = b.open(&unique("ext")).await;
         q.send(Message::new("e")).await.unwrap();
         let m = q.receive_with(ro(1, 300, 0)).await.unwrap().remove(0);
-        q.extend_visibility(&m, Duration::from_secs(30)).await.unwrap();
+        q.extend_visibility(&m, Duration::from_secs(30))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             q.receive_with(ro(1, 300, 0)).await.unwrap().is_empty(),
@@ -253,7 +253,10 @@ async fn long_poll_returns_early_when_a_message_arrives() {
         let t = Instant::now();
         assert!(q.receive_with(ro(1, 1_000, 300)).await.unwrap().is_empty());
         let el = t.elapsed();
-        assert!(el >= Duration::from_millis(280) && el < Duration::from_secs(3), "{el:?}");
+        assert!(
+            el >= Duration::from_millis(280) && el < Duration::from_secs(3),
+            "{el:?}"
+        );
         // A message sent while waiting ends the wait early.
         let q2 = q.clone();
         let sender = tokio::spawn(async move {
@@ -315,7 +318,10 @@ async fn dead_letter_after_max_receives() {
         assert!(names.contains(&src) && names.contains(&dlq), "{names:?}");
 
         let q = admin.open(&src).await.unwrap();
-        let id = q.send(Message::new("poison").attribute("a", "b")).await.unwrap();
+        let id = q
+            .send(Message::new("poison").attribute("a", "b"))
+            .await
+            .unwrap();
         for n in 1..=2u32 {
             let m = q.receive_with(ro(1, 30_000, 0)).await.unwrap().remove(0);
             assert_eq!(m.receive_count, n);
@@ -348,7 +354,9 @@ async fn dead_letter_settings_from_url_and_visibility_expiry() {
         let m = q.receive(1).await.unwrap().remove(0);
         assert_eq!(m.receive_count, 1);
         assert!(q.receive_with(ro(1, 100, 0)).await.unwrap().is_empty());
-        q.extend_visibility(&m, Duration::from_millis(100)).await.unwrap();
+        q.extend_visibility(&m, Duration::from_millis(100))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         // Visibility expired after 1 delivery: moved to the DLQ.
         assert!(q.receive_with(ro(1, 100, 0)).await.unwrap().is_empty());
