@@ -331,7 +331,9 @@ pub struct Compute {
 
 impl fmt::Debug for Compute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Compute").field("driver", &self.driver).finish()
+        f.debug_struct("Compute")
+            .field("driver", &self.driver)
+            .finish()
     }
 }
 
@@ -436,7 +438,8 @@ impl Compute {
                 Ok(i) if i.state == state => return Ok(i),
                 Ok(i) => {
                     if i.state == InstanceState::Error
-                        || (i.state == InstanceState::Terminated && state != InstanceState::Terminated)
+                        || (i.state == InstanceState::Terminated
+                            && state != InstanceState::Terminated)
                     {
                         return Err(Error::new(
                             ErrorKind::Other,

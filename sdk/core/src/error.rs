@@ -87,7 +87,9 @@ pub struct Error {
 }
 
 fn fmt_code(c: &Option<String>) -> String {
-    c.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default()
+    c.as_ref()
+        .map(|c| format!(" (code {c})"))
+        .unwrap_or_default()
 }
 fn fmt_req(c: &Option<String>) -> String {
     c.as_ref()
@@ -202,13 +204,29 @@ fn classify_generic(source: &(dyn std::error::Error + Send + Sync + 'static)) ->
         cur = c.source();
     }
     let t = text.to_ascii_lowercase();
-    if t.contains("range") && (t.contains("not satisfiable") || t.contains("416") || t.contains("out of bounds") || t.contains("invalid range") || t.contains("range started at")) {
+    if t.contains("range")
+        && (t.contains("not satisfiable")
+            || t.contains("416")
+            || t.contains("out of bounds")
+            || t.contains("invalid range")
+            || t.contains("range started at"))
+    {
         ErrorKind::InvalidArgument
-    } else if t.contains("429") || t.contains("slowdown") || t.contains("slow down") || t.contains("throttl") || t.contains("serverbusy") {
+    } else if t.contains("429")
+        || t.contains("slowdown")
+        || t.contains("slow down")
+        || t.contains("throttl")
+        || t.contains("serverbusy")
+    {
         ErrorKind::RateLimited
     } else if t.contains("timed out") || t.contains("timeout") {
         ErrorKind::Timeout
-    } else if t.contains("503") || t.contains("502") || t.contains("500 internal") || t.contains("connection refused") || t.contains("error sending request") {
+    } else if t.contains("503")
+        || t.contains("502")
+        || t.contains("500 internal")
+        || t.contains("connection refused")
+        || t.contains("error sending request")
+    {
         ErrorKind::Unavailable
     } else if t.contains("403") || t.contains("accessdenied") || t.contains("access denied") {
         ErrorKind::PermissionDenied

@@ -18,8 +18,8 @@ pub mod transport;
 pub mod url;
 
 pub use compute::{
-    Compute, ComputeCapabilities, ComputeDriver, ImageInfo, Instance, InstanceSpec,
-    InstanceState, ListFilter, Size, SizeInfo, SizeSpec,
+    Compute, ComputeCapabilities, ComputeDriver, ImageInfo, Instance, InstanceSpec, InstanceState,
+    ListFilter, Size, SizeInfo, SizeSpec,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use queue::{
@@ -27,8 +27,8 @@ pub use queue::{
     QueueConfig, QueueDriver, ReceiveOptions, ReceivedMessage,
 };
 pub use storage::{
-    BackendInfo, Bucket, BucketAdmin, ByteRange, ListOptions, ListPage, ObjectInfo,
-    PresignMethod, Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
+    BackendInfo, Bucket, BucketAdmin, ByteRange, ListOptions, ListPage, ObjectInfo, PresignMethod,
+    Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
 };
 pub use url::{Registry, ResourceUrl, Service};
 
@@ -37,7 +37,9 @@ pub use bytes::Bytes;
 pub use object_store;
 
 /// Where a backend runs, for the data-classification placement policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Zone {
     /// The city's own data center (or this host).

@@ -220,7 +220,9 @@ pub struct Queue {
 
 impl fmt::Debug for Queue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Queue").field("driver", &self.driver).finish()
+        f.debug_struct("Queue")
+            .field("driver", &self.driver)
+            .finish()
     }
 }
 

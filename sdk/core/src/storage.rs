@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    Attribute, AttributeValue, Attributes, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt,
-    PutMode, PutPayload, UpdateVersion,
+    Attribute, AttributeValue, Attributes, GetOptions, GetRange, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMode, PutPayload, UpdateVersion,
 };
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -107,8 +107,12 @@ pub enum PresignMethod {
 #[async_trait]
 pub trait Presigner: Send + Sync + fmt::Debug {
     /// A URL that allows `method` on the stored `path` for `expires`.
-    async fn presign(&self, method: PresignMethod, path: &Path, expires: Duration)
-        -> Result<url::Url>;
+    async fn presign(
+        &self,
+        method: PresignMethod,
+        path: &Path,
+        expires: Duration,
+    ) -> Result<url::Url>;
 }
 
 /// Where a backend lives, for the placement policy and for reports.
@@ -586,16 +590,18 @@ impl Bucket {
             .list(dir.as_ref())
             .map_err(Error::from)
             .map_ok(ObjectInfo::from_meta)
-            .try_filter(move |o| {
-                futures::future::ready(o.key.starts_with(&full))
-            })
+            .try_filter(move |o| futures::future::ready(o.key.starts_with(&full)))
             .boxed()
     }
 
     /// Every object under `prefix`, sorted by key.
     pub async fn list_all(&self, prefix: Option<&str>) -> Result<Vec<ObjectInfo>> {
         let mut v: Vec<ObjectInfo> = self.list_stream(prefix).try_collect().await?;
-        v.sort_by_cached_key(|o| encode_key(&o.key).map(|p| p.to_string()).unwrap_or_default());
+        v.sort_by_cached_key(|o| {
+            encode_key(&o.key)
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        });
         Ok(v)
     }
 
@@ -624,8 +630,8 @@ impl Bucket {
         } else {
             let stream = match &token {
                 Some(t) => {
-                    let offset = Path::parse(t)
-                        .map_err(|_| Error::invalid("malformed list page token"))?;
+                    let offset =
+                        Path::parse(t).map_err(|_| Error::invalid("malformed list page token"))?;
                     self.store.list_with_offset(dir.as_ref(), &offset)
                 }
                 None => self.store.list(dir.as_ref()),
@@ -681,11 +687,14 @@ impl Bucket {
         key: &str,
         expires: Duration,
     ) -> Result<url::Url> {
-        let p = self.presigner.as_ref().ok_or_else(|| {
-            Error::unsupported(format!("{}: presigned URLs", self.info.scheme))
-        })?;
+        let p = self
+            .presigner
+            .as_ref()
+            .ok_or_else(|| Error::unsupported(format!("{}: presigned URLs", self.info.scheme)))?;
         if expires.is_zero() || expires > Duration::from_secs(7 * 24 * 3600) {
-            return Err(Error::invalid("presign expiry must be between 1 s and 7 days"));
+            return Err(Error::invalid(
+                "presign expiry must be between 1 s and 7 days",
+            ));
         }
         p.presign(method, &encode_key(key)?, expires).await
     }
@@ -722,10 +731,11 @@ enum Entry {
 
 fn map_put_err(e: object_store::Error, key: &str) -> Error {
     match e {
-        object_store::Error::AlreadyExists { .. } => {
-            Error::new(ErrorKind::AlreadyExists, format!("object {key:?} already exists"))
-                .with_source(e)
-        }
+        object_store::Error::AlreadyExists { .. } => Error::new(
+            ErrorKind::AlreadyExists,
+            format!("object {key:?} already exists"),
+        )
+        .with_source(e),
         object_store::Error::Precondition { .. } => Error::new(
             ErrorKind::PreconditionFailed,
             format!("object {key:?}: etag did not match"),
@@ -740,7 +750,10 @@ fn map_range_err(e: object_store::Error) -> Error {
     if err.kind() == ErrorKind::Other || err.kind() == ErrorKind::InvalidArgument {
         let m = err.message().to_ascii_lowercase();
         if m.contains("range") {
-            return Error::new(ErrorKind::InvalidArgument, format!("invalid range: {}", err.message()));
+            return Error::new(
+                ErrorKind::InvalidArgument,
+                format!("invalid range: {}", err.message()),
+            );
         }
     }
     err
@@ -812,7 +825,10 @@ struct StreamReader {
 
 impl StreamReader {
     fn new(s: BoxStream<'static, Result<Bytes>>) -> Self {
-        StreamReader { s, cur: Bytes::new() }
+        StreamReader {
+            s,
+            cur: Bytes::new(),
+        }
     }
 }
 

@@ -131,11 +131,12 @@ impl ResourceUrl {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+' || c == '.')
         {
-            return Err(Error::invalid(format!("URL scheme {scheme:?} is malformed")));
+            return Err(Error::invalid(format!(
+                "URL scheme {scheme:?} is malformed"
+            )));
         }
-        let url = url::Url::parse(s).map_err(|e| {
-            Error::invalid(format!("URL {:?} is malformed: {e}", redact_str(s)))
-        })?;
+        let url = url::Url::parse(s)
+            .map_err(|e| Error::invalid(format!("URL {:?} is malformed: {e}", redact_str(s))))?;
         let mut params = BTreeMap::new();
         for (k, v) in url.query_pairs() {
             if params.insert(k.to_string(), v.to_string()).is_some() {
@@ -183,9 +184,8 @@ impl ResourceUrl {
     }
     /// A required parameter.
     pub fn require(&self, name: &str) -> Result<&str> {
-        self.param(name).ok_or_else(|| {
-            Error::invalid(format!("{}: missing required parameter {name:?}", self))
-        })
+        self.param(name)
+            .ok_or_else(|| Error::invalid(format!("{}: missing required parameter {name:?}", self)))
     }
     /// A boolean parameter (`true/false/1/0/yes/no`).
     pub fn bool_param(&self, name: &str) -> Result<Option<bool>> {
@@ -204,9 +204,10 @@ impl ResourceUrl {
     pub fn u64_param(&self, name: &str) -> Result<Option<u64>> {
         match self.param(name) {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
-                Error::invalid(format!("parameter {name}={v:?} is not a number"))
-            }),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("parameter {name}={v:?} is not a number"))),
         }
     }
     /// The URL with passwords and secret-looking parameters replaced by `***`.
@@ -224,7 +225,11 @@ fn redact_url(u: &url::Url) -> String {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let v = if is_secret_name(&k) { "***".to_string() } else { v.to_string() };
+                let v = if is_secret_name(&k) {
+                    "***".to_string()
+                } else {
+                    v.to_string()
+                };
                 (k.to_string(), v)
             })
             .collect();
@@ -366,7 +371,11 @@ pub fn resolve_url(
     explicit: Option<&str>,
 ) -> Result<(String, BTreeMap<String, String>)> {
     let cfg = ConfigFile::load()?;
-    let profile = cfg.as_ref().and_then(|c| c.selected()).cloned().unwrap_or_default();
+    let profile = cfg
+        .as_ref()
+        .and_then(|c| c.selected())
+        .cloned()
+        .unwrap_or_default();
     let from_profile = match service {
         Service::Storage => profile.storage.clone(),
         Service::Queue => profile.queue.clone(),
@@ -374,7 +383,11 @@ pub fn resolve_url(
     };
     let url = explicit
         .map(str::to_string)
-        .or_else(|| std::env::var(service.env_var()).ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var(service.env_var())
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .or(from_profile)
         .unwrap_or_else(|| default_url(service));
     Ok((url, profile.params))
@@ -457,7 +470,10 @@ impl Registry {
             })
             .collect();
         for e in &enabled {
-            if !KNOWN_SCHEMES.iter().any(|(s, sv, _)| s == e && *sv == service) {
+            if !KNOWN_SCHEMES
+                .iter()
+                .any(|(s, sv, _)| s == e && *sv == service)
+            {
                 known.push(format!("{e}:// (registered)"));
             }
         }
@@ -530,7 +546,9 @@ mod tests {
         let mut d = BTreeMap::new();
         d.insert("region".to_string(), "kr".to_string());
         d.insert("profile".to_string(), "x".to_string());
-        let u = ResourceUrl::parse("s3://b?region=us").unwrap().with_defaults(&d);
+        let u = ResourceUrl::parse("s3://b?region=us")
+            .unwrap()
+            .with_defaults(&d);
         assert_eq!(u.param("region"), Some("us"));
         assert_eq!(u.param("profile"), Some("x"));
         assert_eq!(u.bool_param("nope").unwrap(), None);

@@ -25,16 +25,16 @@
 
 pub use gureum_core::*;
 
-#[cfg(feature = "local")]
-pub use gureum_local as local;
 #[cfg(feature = "aws")]
 pub use gureum_aws as aws;
 #[cfg(feature = "azure")]
 pub use gureum_azure as azure;
-#[cfg(feature = "openstack")]
-pub use gureum_openstack as openstack;
+#[cfg(feature = "local")]
+pub use gureum_local as local;
 #[cfg(feature = "ncloud")]
 pub use gureum_ncloud as ncloud;
+#[cfg(feature = "openstack")]
+pub use gureum_openstack as openstack;
 
 /// A registry with every provider enabled in this build.
 pub fn registry() -> Registry {
