@@ -45,29 +45,26 @@ pub fn resolve(url: &ResourceUrl) -> Result<Credentials> {
                 .map(|h| PathBuf::from(h).join(".ncloud/configure"))
         });
     let profile = url.param("credentials_profile").unwrap_or("DEFAULT");
+    let mut file_note = String::new();
     if let Some(f) = file {
         match std::fs::read_to_string(&f) {
             Ok(text) => {
                 if let Some(c) = parse_configure(&text, profile) {
                     return Ok(c);
                 }
+                file_note = format!("; {} has no keys in section [{profile}]", f.display());
             }
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
                     && url.param("credentials_file").is_none() => {}
-            Err(e) => {
-                return Err(Error::new(
-                    ErrorKind::Unauthenticated,
-                    format!("reading ncloud credentials file {}: {e}", f.display()),
-                ))
-            }
+            Err(e) => file_note = format!("; reading {}: {e}", f.display()),
         }
     }
     Err(Error::new(
         ErrorKind::Unauthenticated,
         format!(
             "no Naver Cloud credentials: set {ak_env} and {sk_env} (or access_key_env/secret_key_env, \
-             or a profile with access_key/secret_key, or ~/.ncloud/configure)"
+             or a profile with access_key/secret_key, or ~/.ncloud/configure){file_note}"
         ),
     ))
 }

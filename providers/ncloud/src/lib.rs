@@ -3,6 +3,8 @@
 //! * [`server`]: the Server (VPC) API as a gureum compute driver, `ncloud-server://?region=KR`
 //!   (government: `region=gov` / `gov2`), signed with the API Gateway HMAC signature
 //!   ([`signer`]).
+//! * [`storage`]: Object Storage, `ncloud://bucket?region=kr` (government: `gov`, `gov2`), an
+//!   S3-compatible preset over `gureum-aws` that lists with ListObjects V1.
 //! * [`sim`] (feature `simulator`): an in-process simulator of the Server API for tests.
 //!
 //! Credentials come from `NCLOUD_ACCESS_KEY` / `NCLOUD_SECRET_KEY` by default
@@ -14,10 +16,12 @@ pub mod server;
 pub mod signer;
 #[cfg(feature = "simulator")]
 pub mod sim;
+pub mod storage;
 
 use std::sync::Arc;
 
-/// Register this provider's URL openers: compute `ncloud-server`.
+/// Register this provider's URL openers: storage `ncloud`, compute `ncloud-server`.
 pub fn register(registry: &mut gureum_core::Registry) {
+    registry.register_storage("ncloud", Arc::new(storage::ObjectStorageOpener));
     registry.register_compute("ncloud-server", Arc::new(server::ServerOpener));
 }
