@@ -9,18 +9,23 @@
 //!
 //! * `sqs://queue-name?region=&endpoint=&create=` (or a queue URL) — SQS queues with batch
 //!   send/receive/delete, visibility changes, long polling, DLQ redrive, FIFO, depth, purge.
+//! * `ec2://REGION?endpoint=&image.ALIAS=ami-...` — EC2 instances over the EC2 Query API
+//!   (SigV4 via aws-sigv4, reqwest, quick-xml): run/describe/start/stop/reboot/terminate,
+//!   idempotent create, tags, portable sizes and image aliases, user data read-back.
 //!
 //! Credentials come from the standard AWS chain (aws-config) unless a config says
 //! otherwise; they are never logged.
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod ec2;
 pub mod error;
 pub mod list_v1;
 pub mod s3;
 pub mod sqs;
 
 pub use config::{S3Config, S3Credentials, S3Quirks, ServerSideEncryption};
+pub use ec2::{open_ec2, Ec2Config, Ec2Driver, Ec2Opener};
 pub use s3::{open_s3, S3Admin, S3Native, S3Opener};
 pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsOpener, SqsQueue};
 
@@ -29,8 +34,9 @@ pub type AwsCredentials = S3Credentials;
 
 use std::sync::Arc;
 
-/// Register this provider's URL openers: `s3`, `sqs`.
+/// Register this provider's URL openers: `s3`, `sqs`, `ec2`.
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("s3", Arc::new(S3Opener));
     registry.register_queue("sqs", Arc::new(SqsOpener));
+    registry.register_compute("ec2", Arc::new(Ec2Opener));
 }

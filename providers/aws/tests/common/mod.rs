@@ -76,3 +76,11 @@ pub fn sqs(endpoint: &str, queue: &str) -> gureum_aws::SqsConfig {
         .region("us-east-1")
         .credentials(S3Credentials::static_keys(key_id(), secret()))
 }
+
+/// An EC2 config for moto (moto accepts ami-12c6146b).
+pub fn ec2(endpoint: &str) -> gureum_aws::Ec2Config {
+    gureum_aws::Ec2Config::new("us-east-1")
+        .endpoint(endpoint)
+        .credentials(S3Credentials::static_keys(key_id(), secret()))
+        .image("ubuntu-22.04", "ami-12c6146b")
+}
