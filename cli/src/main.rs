@@ -1,1 +1,69 @@
-fn main() {}
+//! `gureum`: the command-line tool of gureum.
+//!
+//! Storage objects are named by a bucket URL plus `#KEY` (see `docs/cli.md`):
+//! `gureum cp ./photo.jpg 'file:///srv/data/complaints#2026/11/c-1041/photo.jpg'`.
+#![warn(missing_docs)]
+
+mod args;
+mod compute;
+mod doctor;
+mod location;
+mod output;
+mod queue;
+mod storage;
+
+use clap::Parser;
+use output::{exit_code_of, print_error, Out};
+
+fn main() {
+    let cli = match args::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help / --version print to stdout and exit 0; usage errors exit 2.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                output::EXIT_USAGE
+            } else {
+                0
+            });
+        }
+    };
+    let out = Out::new(cli.json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let e = gureum::Error::from(e);
+            print_error(&out, &e);
+            std::process::exit(exit_code_of(&e));
+        }
+    };
+    let code = rt.block_on(run(cli.command, out.clone()));
+    // Do not wait for stray blocking tasks (e.g. a stdin reader) at exit.
+    rt.shutdown_background();
+    std::process::exit(code);
+}
+
+async fn run(cmd: args::Command, out: Out) -> i32 {
+    use args::Command as C;
+    let r: gureum::Result<i32> = match cmd {
+        C::Ls(a) => storage::ls(a, &out).await.map(|_| 0),
+        C::Cat(a) => storage::cat(a, &out).await.map(|_| 0),
+        C::Cp(a) => storage::cp(a, &out).await.map(|_| 0),
+        C::Rm(a) => storage::rm(a, &out).await.map(|_| 0),
+        C::Stat(a) => storage::stat(a, &out).await.map(|_| 0),
+        C::Queue(q) => queue::run(q, &out).await.map(|_| 0),
+        C::Compute(c) => compute::run(c, &out).await.map(|_| 0),
+        C::Doctor(a) => doctor::run(a, &out).await,
+        C::Schemes => doctor::schemes(&out).map(|_| 0),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&out, &e);
+            exit_code_of(&e)
+        }
+    }
+}
