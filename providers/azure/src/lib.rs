@@ -19,16 +19,19 @@
 
 pub mod auth;
 pub mod blob;
+pub mod compute;
 pub mod config;
 pub mod error;
 pub mod queue;
 pub mod rest;
+pub mod sim;
 pub mod store;
 
 use std::sync::Arc;
 
-/// Register the `azblob`, `azqueue` (and, as it lands, `azvm`) openers.
+/// Register the `azblob`, `azqueue` and `azvm` openers.
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("azblob", Arc::new(blob::BlobOpener));
     registry.register_queue("azqueue", Arc::new(queue::QueueOpenerAzure));
+    registry.register_compute("azvm", Arc::new(compute::AzureComputeOpener));
 }
