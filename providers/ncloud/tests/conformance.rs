@@ -1,0 +1,36 @@
+//! The gureum conformance suite against this crate's backends:
+//! storage through a ListObjectsV2-refusing proxy in front of moto and Swift s3api, so the
+//! V1 listing path of the `ncloud://` preset is what gets exercised.
+
+mod common;
+
+use common::{fresh, Upstream};
+use gureum_conformance::{storage, Options};
+use std::sync::atomic::Ordering;
+
+async fn storage_suite(up: Upstream) {
+    let (proxy, bucket) = fresh(&up, "ncl-conf").await;
+    let opts = Options::default().backend(format!("ncloud (V1-only proxy → {})", up.name));
+    let report = storage::run(&bucket, &opts).await;
+    println!("{}", report.to_text());
+    assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+    println!("proxy: {:?}", proxy.counters);
+    assert_eq!(proxy.counters.v2_refused.load(Ordering::Relaxed), 0);
+    assert!(
+        proxy.counters.v1_marker_lists.load(Ordering::Relaxed) >= 1,
+        "pagination crossed a V1 page"
+    );
+    let _ = bucket.admin().unwrap().delete_bucket(bucket.name()).await;
+}
+
+#[tokio::test]
+async fn storage_conformance_moto() {
+    let Some(up) = common::moto() else { return };
+    storage_suite(up).await;
+}
+
+#[tokio::test]
+async fn storage_conformance_swift_s3api() {
+    let Some(up) = common::swift() else { return };
+    storage_suite(up).await;
+}
