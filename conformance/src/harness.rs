@@ -81,7 +81,7 @@ macro_rules! ensure_eq {
         let (a, b) = (&$a, &$b);
         if a != b {
             return Err($crate::harness::CaseError::Fail(format!(
-                "{}: got {:?}, expected {:?}",
+                "{}: got {}, expected {}",
                 format!($($msg)+),
                 $crate::harness::short_debug(a),
                 $crate::harness::short_debug(b)
