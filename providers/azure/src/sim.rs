@@ -816,30 +816,31 @@ fn vm_route(
             }
             let d = cfg.op_duration;
             let t = |power_now: &'static str, power_end: &'static str| (power_now, power_end);
-            let (now, end) =
-                match (*action, vm.power) {
-                    ("start", "running") => t("running", "running"),
-                    ("start", _) => t("starting", "running"),
-                    ("powerOff", "running" | "starting") => t("stopping", "stopped"),
-                    ("powerOff", p) => (p, p),
-                    ("deallocate", "deallocated") => t("deallocated", "deallocated"),
-                    ("deallocate", _) => t("deallocating", "deallocated"),
-                    ("restart", "running") => t("starting", "running"),
-                    ("restart", _) => return arm_error(
+            let (now, end) = match (*action, vm.power) {
+                ("start", "running") => t("running", "running"),
+                ("start", _) => t("starting", "running"),
+                ("powerOff", "running" | "starting") => t("stopping", "stopped"),
+                ("powerOff", p) => (p, p),
+                ("deallocate", "deallocated") => t("deallocated", "deallocated"),
+                ("deallocate", _) => t("deallocating", "deallocated"),
+                ("restart", "running") => t("starting", "running"),
+                ("restart", _) => {
+                    return arm_error(
                         409,
                         "OperationNotAllowed",
                         &format!(
                             "Cannot restart the virtual machine '{name}' since it is not running."
                         ),
-                    ),
-                    _ => {
-                        return arm_error(
-                            404,
-                            "NotFound",
-                            &format!("Action '{action}' is not supported on virtual machines."),
-                        )
-                    }
-                };
+                    )
+                }
+                _ => {
+                    return arm_error(
+                        404,
+                        "NotFound",
+                        &format!("Action '{action}' is not supported on virtual machines."),
+                    )
+                }
+            };
             if now != end {
                 vm.power = now;
                 vm.prov = "Updating";

@@ -32,3 +32,39 @@ async fn storage_conformance_on_azurite() {
     let _ = bucket.admin().unwrap().delete_bucket(&name).await;
     assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_conformance_on_azurite() {
+    let Some(_) = common::azurite("AZURITE_QUEUE_STORAGE_URL") else {
+        return;
+    };
+    let name = common::unique("gcq");
+    let queue = registry()
+        .open_queue(Some(&format!("azqueue://{name}?emulator=true&create=true")))
+        .await
+        .unwrap();
+    let report =
+        gureum_conformance::queue::run(&queue, &Options::default().backend("azqueue (Azurite)"))
+            .await;
+    println!("{}", report.to_text());
+    let _ = queue.admin().unwrap().delete_queue(&name).await;
+    assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compute_conformance_on_arm_simulator() {
+    let sim = gureum_azure::sim::ArmSimulator::start(Default::default())
+        .await
+        .unwrap();
+    let compute = registry()
+        .open_compute(Some(&sim.compute_url()))
+        .await
+        .unwrap();
+    let report = gureum_conformance::compute::run(
+        &compute,
+        &Options::default().backend("azvm (ARM simulator)"),
+    )
+    .await;
+    println!("{}", report.to_text());
+    assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+}
