@@ -601,6 +601,18 @@ async fn file_root_created_and_shared_between_opens() {
         .await
         .unwrap();
     assert_eq!(&got[..], b"v");
+    // Files put there by other tools are objects.
+    std::fs::create_dir_all(root.join("photos/2024")).unwrap();
+    std::fs::write(root.join("photos/2024/x.jpg"), "jpg").unwrap();
+    let keys: Vec<String> = b
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(keys, vec!["k".to_string(), "photos/2024/x.jpg".to_string()]);
+    assert_eq!(&b.get("photos/2024/x.jpg").await.unwrap()[..], b"jpg");
     // The admin's buckets are the siblings.
     let admin = a.admin().unwrap();
     assert_eq!(
@@ -659,7 +671,13 @@ async fn file_hostile_keys_stay_inside_root() {
     // Failures are InvalidArgument, never an I/O error on some other path.
     let e = b.put("nul\0", "x").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    let e = b.put(&"x".repeat(1024), "x").await.unwrap_err();
+    // One 1024-byte segment (longer than NAME_MAX) still round-trips.
+    let k = "x".repeat(1024);
+    b.put(&k, "long").await.unwrap();
+    assert_eq!(&b.get(&k).await.unwrap()[..], b"long");
+    b.delete(&k).await.unwrap();
+    let e = b.put("a/.gureum-obj", "x").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert_eq!(
         e.kind(),
         ErrorKind::InvalidArgument,
@@ -710,17 +728,121 @@ fn check_inside(outer: &std::path::Path, root: &std::path::Path) {
 }
 
 #[tokio::test]
-async fn file_object_and_prefix_conflict_is_invalid_argument() {
+async fn file_object_and_prefix_with_the_same_name_coexist() {
     let d = tempfile::tempdir().unwrap();
     let b = file_bucket(&d).await;
-    b.put("a", "file").await.unwrap();
-    let e = b.put("a/b", "x").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
-    b.put("c/d", "x").await.unwrap();
-    let e = b.put("c", "x").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    b.put_with("a", "file", &PutOptions::default().content_type("text/a"))
+        .await
+        .unwrap();
+    b.put("a/b", "x").await.unwrap();
+    b.put("c/d", "y").await.unwrap();
+    b.put("c", "z").await.unwrap();
     assert_eq!(&b.get("a").await.unwrap()[..], b"file");
-    assert_eq!(&b.get("c/d").await.unwrap()[..], b"x");
+    assert_eq!(
+        b.head("a").await.unwrap().content_type.as_deref(),
+        Some("text/a")
+    );
+    assert_eq!(&b.get("a/b").await.unwrap()[..], b"x");
+    assert_eq!(&b.get("c").await.unwrap()[..], b"z");
+    assert_eq!(&b.get("c/d").await.unwrap()[..], b"y");
+    let keys: Vec<String> = b
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(keys, vec!["a", "a/b", "c", "c/d"]);
+    let p = b
+        .list_page(&ListOptions {
+            delimiter: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.common_prefixes, vec!["a/".to_string(), "c/".to_string()]);
+    let objs: Vec<String> = p.objects.into_iter().map(|o| o.key).collect();
+    assert_eq!(objs, vec!["a", "c"]);
+    // Deleting the prefix's objects leaves the object, and vice versa.
+    b.delete("a/b").await.unwrap();
+    assert_eq!(&b.get("a").await.unwrap()[..], b"file");
+    let p = b
+        .list_page(&ListOptions {
+            delimiter: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.common_prefixes, vec!["c/".to_string()]);
+    b.delete("c").await.unwrap();
+    assert_eq!(&b.get("c/d").await.unwrap()[..], b"y");
+    assert!(!b.exists("c").await.unwrap());
+    // Copy and rename into the both-kinds situation.
+    b.copy("a", "c").await.unwrap();
+    assert_eq!(&b.get("c").await.unwrap()[..], b"file");
+    b.rename("c/d", "a/d").await.unwrap();
+    assert_eq!(&b.get("a/d").await.unwrap()[..], b"y");
+    assert!(!b.exists("c/d").await.unwrap());
+    for k in ["a", "a/d", "c"] {
+        b.delete(k).await.unwrap();
+    }
+    assert!(b.list_all(None).await.unwrap().is_empty());
+    let root = d.path().join("bucket");
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec![".gureum-meta".to_string()],
+        "empty directories are pruned"
+    );
+}
+
+#[tokio::test]
+async fn file_long_segments_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    let b = file_bucket(&d).await;
+    let long = "x".repeat(1000);
+    let hangul = format!("dir/{}", "가".repeat(300)); // 900 bytes in one segment
+    let keys = [
+        long.clone(),
+        format!("{long}/child"),
+        hangul.clone(),
+        format!("p/{}", "%".repeat(300)),
+    ];
+    for k in &keys {
+        b.put(k, k.clone()).await.unwrap();
+    }
+    for k in &keys {
+        assert_eq!(b.get(k).await.unwrap(), k.as_bytes());
+    }
+    let mut listed: Vec<String> = b
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    listed.sort();
+    let mut want = keys.to_vec();
+    want.sort();
+    assert_eq!(listed, want);
+    let p = b
+        .list_page(&ListOptions {
+            delimiter: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.objects.len(), 1);
+    assert_eq!(p.objects[0].key, long);
+    assert_eq!(p.common_prefixes.len(), 3);
+    assert!(p.common_prefixes.contains(&format!("{long}/")));
+    for k in &keys {
+        b.delete(k).await.unwrap();
+    }
+    assert!(b.list_all(None).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

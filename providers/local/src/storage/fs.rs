@@ -1,24 +1,28 @@
-//! [`FileStore`]: `object_store`'s `LocalFileSystem` with the portable bucket semantics.
+//! [`FileStore`]: a directory as an `ObjectStore` with the portable bucket semantics.
 //!
-//! `LocalFileSystem` keeps no attributes and cannot do `PutMode::Update`. This wrapper adds:
+//! Objects are plain files in a directory tree that mirrors their keys (`a/b/c.txt` is the
+//! file `ROOT/a/b/c.txt`), so an existing directory tree is a bucket as it is. Reads go
+//! through `object_store`'s `LocalFileSystem`; writes, listings and the rest are done here so
+//! that everything S3 allows also works on a file system:
 //!
+//! * **an object and a prefix with the same name** (`a` and `a/b`): when a name is needed as
+//!   a directory, the object's file moves into it as `a/.gureum-obj` ([`SELF_OBJECT`]);
+//! * **long segments**: a key segment longer than [`MAX_SEGMENT_BYTES`] (file systems allow
+//!   255 bytes per name) is stored as a chain of directories `chunk%+/chunk%+/last`. A raw
+//!   `%` followed by `+` never occurs in an escaped key segment, so this cannot collide;
 //! * **attributes** (content type, user metadata, ...) in sidecar JSON files under the hidden
-//!   directory [`META_DIR`] inside the root; each sidecar records the etag of the data file it
-//!   belongs to, so a data file replaced by another tool never shows stale metadata;
-//! * **if-match writes** (`PutMode::Update`) and race-free metadata updates through striped
-//!   advisory file locks (`flock`) under [`META_DIR`], which also serialise writers in other
-//!   processes sharing the directory;
+//!   directory [`META_DIR`]; each sidecar records the etag of the data file it belongs to, so
+//!   a data file replaced by another tool never shows stale metadata;
+//! * **atomic, serialised writes**: data is written to a staging file under [`META_DIR`]
+//!   first, then published by `rename` (or `link` for create-only) while holding an advisory
+//!   lock (`flock`) that also serialises writers in other processes. If-match writes
+//!   (`PutMode::Update`) check the etag under that lock;
 //! * **unique etags**: every write stamps the file's modification time with the precise clock,
-//!   so the `inode-mtime-size` etag of `LocalFileSystem` changes on every write even when the
-//!   kernel's coarse file timestamps and inode reuse would repeat it;
-//! * **hidden internals**: listings never show [`META_DIR`] or empty directories, and keys
-//!   whose first segment is [`META_DIR`] are refused;
-//! * **file-system limits as `InvalidArgument`**: a path segment longer than
-//!   [`MAX_SEGMENT_BYTES`], or an object whose name collides with a directory (`a` and `a/b`
-//!   cannot both exist on a file system).
-//!
-//! Data files live exactly where `LocalFileSystem` puts them, so plain `object_store` users see
-//! the same objects under the same paths.
+//!   so the `inode-mtime-size` etag changes on every write even when the kernel's coarse file
+//!   timestamps and inode reuse would repeat it;
+//! * **hidden internals**: listings never show [`META_DIR`], [`SELF_OBJECT`] names or empty
+//!   directories; keys whose first segment is [`META_DIR`], or with a segment equal to
+//!   [`SELF_OBJECT`], are refused with `InvalidArgument`.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -27,9 +31,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     Attribute, AttributeValue, Attributes, CopyMode, CopyOptions, GetOptions, GetResult,
-    ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, RenameTargetMode,
-    UploadPart,
+    ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions,
+    PutPayload, PutResult, RenameOptions, RenameTargetMode, UploadPart,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -42,18 +45,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// The hidden directory inside the root that holds sidecars and lock files.
+/// The hidden directory inside the root that holds sidecars, staging files and the lock.
 pub const META_DIR: &str = ".gureum-meta";
 
-/// Longest path segment (file or directory name) in bytes. File systems allow 255; the rest
-/// is kept for the staging suffix of atomic writes.
+/// File name of an object whose key is also a prefix (`a` next to `a/b` is `a/.gureum-obj`).
+pub const SELF_OBJECT: &str = ".gureum-obj";
+
+/// Longest key segment stored as one file name; longer segments become directory chains.
 pub const MAX_SEGMENT_BYTES: usize = 240;
 
-/// Longest file-system path in bytes (Linux `PATH_MAX` minus the staging suffix).
-const MAX_FS_PATH_BYTES: usize = 4000;
+/// Chunk size of long segments.
+const CHUNK_BYTES: usize = 200;
 
-/// Number of lock stripes.
-const LOCK_STRIPES: u64 = 64;
+/// Suffix of a directory that continues a long segment.
+const CONT: &str = "%+";
+
+/// Longest file-system path in bytes (Linux `PATH_MAX` with some room).
+const MAX_FS_PATH_BYTES: usize = 4000;
 
 const STORE_NAME: &str = "gureum-file";
 
@@ -197,11 +205,6 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Held advisory locks; released on drop.
-struct LockGuard {
-    _files: Vec<File>,
-}
-
 pub(crate) fn flock_exclusive(f: &File) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -225,13 +228,100 @@ pub(crate) fn flock_exclusive(f: &File) -> std::io::Result<()> {
     }
 }
 
+/// Held advisory lock; released on drop.
+struct LockGuard {
+    _file: File,
+}
+
+/// Where an object's key lives on disk.
+#[derive(Debug, Clone)]
+struct Phys {
+    /// Physical segments (long segments split).
+    parts: Vec<String>,
+    /// `ROOT/parts...` (the file, or the directory holding [`SELF_OBJECT`]).
+    base: PathBuf,
+}
+
+impl Phys {
+    /// The data file now: `base` if it is a file, `base/.gureum-obj` if `base` is a directory.
+    fn data_file(&self) -> Option<PathBuf> {
+        match std::fs::metadata(&self.base) {
+            Ok(m) if m.is_file() => Some(self.base.clone()),
+            Ok(m) if m.is_dir() => {
+                let p = self.base.join(SELF_OBJECT);
+                p.is_file().then_some(p)
+            }
+            _ => None,
+        }
+    }
+    /// The `object_store` path of the data file for `LocalFileSystem`.
+    fn os_path(&self, file: &std::path::Path) -> OsResult<Path> {
+        let mut s = self.parts.join("/");
+        if file.file_name().map(|n| n == SELF_OBJECT).unwrap_or(false)
+            && file != self.base.as_path()
+        {
+            s.push('/');
+            s.push_str(SELF_OBJECT);
+        }
+        Path::parse(s).map_err(|e| object_store::Error::InvalidPath { source: e })
+    }
+}
+
+/// Split a long segment into chunks at char boundaries; the last chunk has at least 8 bytes.
+fn split_segment(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while s.len() - start > MAX_SEGMENT_BYTES.min(CHUNK_BYTES) {
+        let mut end = (start + CHUNK_BYTES).min(s.len());
+        if s.len() - end < 8 {
+            end = s.len() - 8;
+        }
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push(&s[start..end]);
+        start = end;
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Physical segments → logical `Path` (None for internal files).
+fn logical_from_parts(parts: &[&str]) -> Option<Path> {
+    let mut parts = parts.to_vec();
+    if parts.first() == Some(&META_DIR) {
+        return None;
+    }
+    if parts.last() == Some(&SELF_OBJECT) {
+        parts.pop();
+    }
+    let mut segs: Vec<String> = Vec::new();
+    let mut acc = String::new();
+    for p in parts {
+        if p == SELF_OBJECT || is_staging_name(p) {
+            return None;
+        }
+        match p.strip_suffix(CONT) {
+            Some(c) => acc.push_str(c),
+            None => {
+                acc.push_str(p);
+                segs.push(std::mem::take(&mut acc));
+            }
+        }
+    }
+    if !acc.is_empty() || segs.is_empty() {
+        return None;
+    }
+    Path::parse(segs.join("/")).ok()
+}
+
 impl FileStore {
     /// Open (creating if missing) the directory `root` as a store.
     pub fn new(root: impl Into<PathBuf>) -> OsResult<Self> {
         let root: PathBuf = root.into();
         std::fs::create_dir_all(&root).map_err(|e| io_err(&root, e))?;
         let root = std::fs::canonicalize(&root).map_err(|e| io_err(&root, e))?;
-        let inner = LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true);
+        let inner = LocalFileSystem::new_with_prefix(&root)?;
         let meta = root.join(META_DIR);
         Ok(FileStore {
             s: Arc::new(Shared {
@@ -248,40 +338,55 @@ impl FileStore {
         &self.s.root
     }
 
-    /// The underlying `LocalFileSystem` (no attributes, no locking).
+    /// The underlying `LocalFileSystem` (no attributes, no locking, no layout rules).
     pub fn local_file_system(&self) -> &LocalFileSystem {
         &self.s.inner
     }
 
-    /// Check that `location` is storable here; returns its file-system path.
-    fn check(&self, location: &Path) -> OsResult<PathBuf> {
-        let mut first = true;
-        let mut total = self.s.root.as_os_str().len();
-        for p in location.parts() {
+    /// Map a logical location to its physical place, refusing what cannot be stored.
+    fn phys(&self, location: &Path) -> OsResult<Phys> {
+        let mut parts: Vec<String> = Vec::new();
+        let mut total = self.s.root.as_os_str().len() + SELF_OBJECT.len() + 1;
+        for (i, p) in location.parts().enumerate() {
             let seg = p.as_ref();
-            if first && seg == META_DIR {
+            if i == 0 && seg == META_DIR {
                 return Err(invalid_path(format!(
                     "{location}: keys under {META_DIR}/ are reserved by the file:// backend"
                 )));
             }
-            first = false;
-            if seg.len() > MAX_SEGMENT_BYTES {
+            if seg == SELF_OBJECT || seg.ends_with(CONT) || is_staging_name(seg) {
                 return Err(invalid_path(format!(
-                    "{location}: a path segment of {} bytes exceeds the file:// limit of {MAX_SEGMENT_BYTES}",
-                    seg.len()
+                    "{location}: the segment {seg:?} is reserved by the file:// backend"
                 )));
             }
-            total += seg.len() + 1;
+            if seg.len() <= MAX_SEGMENT_BYTES {
+                parts.push(seg.to_string());
+            } else {
+                let chunks = split_segment(seg);
+                let n = chunks.len();
+                for (j, c) in chunks.into_iter().enumerate() {
+                    if j + 1 < n {
+                        parts.push(format!("{c}{CONT}"));
+                    } else {
+                        parts.push(c.to_string());
+                    }
+                }
+            }
         }
-        if first {
+        if parts.is_empty() {
             return Err(invalid_path("empty object path".to_string()));
+        }
+        let mut base = self.s.root.clone();
+        for p in &parts {
+            total += p.len() + 1;
+            base.push(p);
         }
         if total > MAX_FS_PATH_BYTES {
             return Err(invalid_path(format!(
                 "{location}: the file path would be {total} bytes, over the file:// limit of {MAX_FS_PATH_BYTES}"
             )));
         }
-        self.s.inner.path_to_filesystem(location)
+        Ok(Phys { parts, base })
     }
 
     fn key_hash(location: &Path) -> String {
@@ -300,32 +405,41 @@ impl FileStore {
             .join(format!("{}.json", &h[2..]))
     }
 
-    fn stripe(location: &Path) -> u64 {
-        let h = Self::key_hash(location);
-        u64::from_str_radix(&h[..8], 16).unwrap_or(0) % LOCK_STRIPES
+    /// A fresh staging file path under [`META_DIR`].
+    fn staging_path(&self) -> PathBuf {
+        self.s.meta.join("staging").join(format!(
+            "{}-{}-{}",
+            std::process::id(),
+            self.next_seq(),
+            uuid::Uuid::new_v4().simple()
+        ))
     }
 
-    /// Take the exclusive locks of the given locations (sorted, deduplicated: no deadlock).
-    async fn lock(&self, locations: &[&Path]) -> OsResult<LockGuard> {
-        let mut stripes: Vec<u64> = locations.iter().map(|l| Self::stripe(l)).collect();
-        stripes.sort_unstable();
-        stripes.dedup();
-        let dir = self.s.meta.join("locks");
+    /// Take the store's exclusive write lock (also across processes).
+    async fn lock(&self) -> OsResult<LockGuard> {
+        let p = self.s.meta.join("lock");
+        let meta = self.s.meta.clone();
         blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-            let mut files = Vec::with_capacity(stripes.len());
-            for s in stripes {
-                let p = dir.join(format!("{s:02}.lock"));
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&p)
-                    .map_err(|e| io_err(&p, e))?;
-                flock_exclusive(&f).map_err(|e| io_err(&p, e))?;
-                files.push(f);
-            }
-            Ok(LockGuard { _files: files })
+            let f = match std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&p)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&meta).map_err(|e| io_err(&meta, e))?;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&p)
+                        .map_err(|e| io_err(&p, e))?
+                }
+                Err(e) => return Err(io_err(&p, e)),
+            };
+            flock_exclusive(&f).map_err(|e| io_err(&p, e))?;
+            Ok(LockGuard { _file: f })
         })
         .await
     }
@@ -333,130 +447,353 @@ impl FileStore {
     /// Read a sidecar if it belongs to the data file with `etag`.
     async fn read_sidecar(&self, location: &Path, etag: Option<String>) -> OsResult<Attributes> {
         let p = self.sidecar_path(location);
-        blocking(move || {
-            let text = match std::fs::read(&p) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Attributes::new()),
-                Err(e) => return Err(io_err(&p, e)),
-            };
-            let sc: Sidecar = match serde_json::from_slice(&text) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(path = %p.display(), error = %e, "ignoring corrupt sidecar");
-                    return Ok(Attributes::new());
-                }
-            };
-            match etag {
-                Some(e) if normalize_etag(&e) == normalize_etag(&sc.etag) => {
-                    Ok(map_to_attrs(&sc.attrs))
-                }
-                _ => Ok(Attributes::new()),
-            }
-        })
-        .await
-    }
-
-    /// Write (or with empty attributes, remove) the sidecar of `location`. Sync; call from a
-    /// blocking context while holding the location's lock.
-    fn write_sidecar_sync(
-        sidecar: &std::path::Path,
-        etag: &str,
-        attrs: BTreeMap<String, String>,
-        seq: u64,
-    ) -> OsResult<()> {
-        if attrs.is_empty() {
-            return match std::fs::remove_file(sidecar) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(io_err(sidecar, e)),
-            };
-        }
-        let sc = Sidecar {
-            etag: etag.to_string(),
-            attrs,
-        };
-        let body = serde_json::to_vec(&sc).map_err(generic)?;
-        let dir = sidecar.parent().unwrap_or(sidecar);
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let tmp = sidecar.with_extension(format!("tmp{}-{seq}", std::process::id()));
-        std::fs::write(&tmp, &body).map_err(|e| io_err(&tmp, e))?;
-        std::fs::rename(&tmp, sidecar).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(sidecar, e)
-        })
+        blocking(move || read_sidecar_sync(&p, etag.as_deref())).await
     }
 
     fn next_seq(&self) -> u64 {
         self.s.seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn is_hidden(location: &Path) -> bool {
-        location.parts().next().map(|p| p.as_ref() == META_DIR) == Some(true)
-    }
-}
-
-/// Explain a write failure caused by a file/directory name collision.
-fn conflict_or(
-    path: &std::path::Path,
-    root: &std::path::Path,
-    e: std::io::Error,
-) -> object_store::Error {
-    if path.is_dir() {
-        return invalid_path(format!(
-            "{}: a prefix of this name exists; file:// cannot hold an object and a prefix with the same name",
-            path.strip_prefix(root).unwrap_or(path).display()
-        ));
-    }
-    let mut a = path.parent();
-    while let Some(p) = a {
-        if p == root {
-            break;
+    /// Write `payload` to a new staging file with a fresh modification time.
+    fn write_staging(&self, payload: &PutPayload) -> OsResult<PathBuf> {
+        let p = self.staging_path();
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = p.parent().unwrap_or(&self.s.meta);
+                std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&p)
+                    .map_err(|e| io_err(&p, e))?
+            }
+            Err(e) => return Err(io_err(&p, e)),
+        };
+        let r = (|| {
+            for chunk in payload.iter() {
+                f.write_all(chunk)?;
+            }
+            stamp(&f)
+        })();
+        if let Err(e) = r {
+            let _ = std::fs::remove_file(&p);
+            return Err(io_err(&p, e));
         }
-        if p.is_file() {
-            return invalid_path(format!(
-                "{}: the object {} exists; file:// cannot hold an object and a prefix with the same name",
-                path.strip_prefix(root).unwrap_or(path).display(),
-                p.strip_prefix(root).unwrap_or(p).display()
-            ));
-        }
-        a = p.parent();
+        Ok(p)
     }
-    io_err(path, e)
-}
 
-/// Open a fresh staging file next to `dest` (named `dest#N`, which `LocalFileSystem` listings
-/// skip).
-fn staging_file(
-    dest: &std::path::Path,
-    root: &std::path::Path,
-    seq: u64,
-) -> OsResult<(File, PathBuf)> {
-    let mut n = (std::process::id() as u64) * 1_000_000 + seq % 1_000_000;
-    for _ in 0..2 {
-        for _ in 0..100 {
-            let mut s = dest.as_os_str().to_owned();
-            s.push(format!("#{n}"));
-            let p = PathBuf::from(s);
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&p)
-            {
-                Ok(f) => return Ok((f, p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) => return Err(conflict_or(dest, root, e)),
+    /// Make every directory of `phys`'s parent chain, turning objects in the way into
+    /// `name/.gureum-obj`. Returns the path the data file must take. Call under the lock.
+    fn prepare_dest(&self, phys: &Phys) -> OsResult<PathBuf> {
+        let mut dir = self.s.root.clone();
+        let n = phys.parts.len();
+        for p in &phys.parts[..n - 1] {
+            dir.push(p);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() && dir.is_dir() => {}
+                Ok(_) => {
+                    // An object is in the way: move it inside a directory of its name.
+                    let tmp = self.staging_path();
+                    if let Some(d) = tmp.parent() {
+                        std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+                    }
+                    std::fs::rename(&dir, &tmp).map_err(|e| io_err(&dir, e))?;
+                    if let Err(e) = std::fs::create_dir(&dir) {
+                        let _ = std::fs::rename(&tmp, &dir);
+                        return Err(io_err(&dir, e));
+                    }
+                    std::fs::rename(&tmp, dir.join(SELF_OBJECT)).map_err(|e| io_err(&dir, e))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir(&dir).map_err(|e| io_err(&dir, e))?;
+                }
+                Err(e) => return Err(io_err(&dir, e)),
             }
         }
-        let parent = dest.parent().unwrap_or(root);
-        if let Err(e) = std::fs::create_dir_all(parent) {
-            return Err(conflict_or(dest, root, e));
+        if phys.base.is_dir() {
+            Ok(phys.base.join(SELF_OBJECT))
+        } else {
+            Ok(phys.base.clone())
         }
     }
-    Err(generic(format!(
-        "cannot create a staging file for {}",
-        dest.display()
-    )))
+
+    /// Remove `file` and the directories it leaves empty (up to the root).
+    fn remove_and_prune(&self, file: &std::path::Path) -> std::io::Result<()> {
+        std::fs::remove_file(file)?;
+        remove_empty_parents(file, &self.s.root);
+        Ok(())
+    }
+
+    fn meta_of(location: Path, md: &std::fs::Metadata) -> ObjectMeta {
+        ObjectMeta {
+            location,
+            last_modified: md
+                .modified()
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .unwrap_or_else(|_| chrono::Utc::now()),
+            size: md.len(),
+            e_tag: Some(etag_of(md)),
+            version: None,
+        }
+    }
+
+    /// Publish a staging file as `location` (lock held). Returns the etag.
+    fn publish(
+        &self,
+        staging: &std::path::Path,
+        location: &Path,
+        phys: &Phys,
+        mode: &PutMode,
+        attrs: BTreeMap<String, String>,
+    ) -> OsResult<String> {
+        let loc = location.to_string();
+        let current = phys.data_file();
+        match mode {
+            PutMode::Overwrite => {}
+            PutMode::Create => {
+                if current.is_some() {
+                    return Err(object_store::Error::AlreadyExists {
+                        path: loc,
+                        source: "object exists".into(),
+                    });
+                }
+            }
+            PutMode::Update(v) => {
+                let want = v
+                    .e_tag
+                    .clone()
+                    .ok_or_else(|| generic("PutMode::Update needs an etag on file://"))?;
+                let cur = current
+                    .as_ref()
+                    .and_then(|f| std::fs::metadata(f).ok())
+                    .map(|m| etag_of(&m));
+                match cur {
+                    Some(c) if normalize_etag(&c) == normalize_etag(&want) => {}
+                    Some(c) => {
+                        return Err(object_store::Error::Precondition {
+                            path: loc,
+                            source: format!("{c} does not match {want}").into(),
+                        })
+                    }
+                    None => {
+                        return Err(object_store::Error::Precondition {
+                            path: loc.clone(),
+                            source: format!("object at {loc} not found").into(),
+                        })
+                    }
+                }
+            }
+        }
+        let dest = self.prepare_dest(phys)?;
+        std::fs::rename(staging, &dest).map_err(|e| io_err(&dest, e))?;
+        let md = std::fs::metadata(&dest).map_err(|e| io_err(&dest, e))?;
+        let etag = etag_of(&md);
+        write_sidecar_sync(&self.sidecar_path(location), &etag, attrs, self.next_seq())?;
+        Ok(etag)
+    }
+
+    /// Recursive listing (blocking).
+    fn walk(&self, prefix: Option<&Path>) -> OsResult<Vec<ObjectMeta>> {
+        let (start, start_parts) = match prefix {
+            Some(p) if p.parts().next().is_some() => {
+                if p.parts().next().map(|s| s.as_ref() == META_DIR) == Some(true) {
+                    return Ok(vec![]);
+                }
+                let ph = self.phys(p)?;
+                (ph.base.clone(), ph.parts.clone())
+            }
+            _ => (self.s.root.clone(), vec![]),
+        };
+        let mut out = Vec::new();
+        let mut stack: Vec<(PathBuf, Vec<String>)> = vec![(start, start_parts)];
+        while let Some((dir, parts)) = stack.pop() {
+            let rd = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(io_err(&dir, e)),
+            };
+            for e in rd {
+                let e = e.map_err(|e| io_err(&dir, e))?;
+                let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if parts.is_empty() && name == META_DIR {
+                    continue;
+                }
+                let path = e.path();
+                let md = match std::fs::metadata(&path) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                };
+                let mut p = parts.clone();
+                p.push(name);
+                if md.is_dir() {
+                    stack.push((path, p));
+                } else if md.is_file() {
+                    let refs: Vec<&str> = p.iter().map(String::as_str).collect();
+                    if let Some(l) = logical_from_parts(&refs) {
+                        out.push(Self::meta_of(l, &md));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(out)
+    }
+
+    /// One level of listing (blocking).
+    fn list_level(&self, prefix: Option<&Path>) -> OsResult<ListResult> {
+        let (dir, parts, logical) = match prefix {
+            Some(p) if p.parts().next().is_some() => {
+                if p.parts().next().map(|s| s.as_ref() == META_DIR) == Some(true) {
+                    return Ok(empty_list());
+                }
+                let ph = self.phys(p)?;
+                (ph.base.clone(), ph.parts.clone(), p.clone())
+            }
+            _ => (self.s.root.clone(), vec![], Path::default()),
+        };
+        let mut common = std::collections::BTreeSet::new();
+        let mut objects = Vec::new();
+        // (directory, accumulated segment text of a long name being continued)
+        let mut stack: Vec<(PathBuf, String)> = vec![(dir, String::new())];
+        let top = parts.is_empty();
+        while let Some((d, acc)) = stack.pop() {
+            let rd = match std::fs::read_dir(&d) {
+                Ok(rd) => rd,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(io_err(&d, e)),
+            };
+            for e in rd {
+                let e = e.map_err(|e| io_err(&d, e))?;
+                let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if top && acc.is_empty() && name == META_DIR {
+                    continue;
+                }
+                if acc.is_empty() && name == SELF_OBJECT {
+                    continue; // the prefix's own object, not a child
+                }
+                if is_staging_name(&name) {
+                    continue;
+                }
+                let path = e.path();
+                let Ok(md) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if md.is_dir() {
+                    if let Some(c) = name.strip_suffix(CONT) {
+                        stack.push((path, format!("{acc}{c}")));
+                        continue;
+                    }
+                    let seg = format!("{acc}{name}");
+                    let Ok(child) =
+                        Path::parse(format!("{}/{seg}", logical.as_ref()).trim_start_matches('/'))
+                    else {
+                        continue;
+                    };
+                    let own = path.join(SELF_OBJECT);
+                    if let Ok(m) = std::fs::metadata(&own) {
+                        if m.is_file() {
+                            objects.push(Self::meta_of(child.clone(), &m));
+                        }
+                    }
+                    if has_visible_file(&path, true) {
+                        common.insert(child);
+                    }
+                } else if md.is_file() {
+                    if name == SELF_OBJECT {
+                        continue;
+                    }
+                    let seg = format!("{acc}{name}");
+                    if let Ok(child) =
+                        Path::parse(format!("{}/{seg}", logical.as_ref()).trim_start_matches('/'))
+                    {
+                        objects.push(Self::meta_of(child, &md));
+                    }
+                }
+            }
+        }
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(ListResult {
+            common_prefixes: common.into_iter().collect(),
+            objects,
+            extensions: Default::default(),
+        })
+    }
+}
+
+fn empty_list() -> ListResult {
+    ListResult {
+        common_prefixes: vec![],
+        objects: vec![],
+        extensions: Default::default(),
+    }
+}
+
+fn read_sidecar_sync(p: &std::path::Path, etag: Option<&str>) -> OsResult<Attributes> {
+    let text = match std::fs::read(p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Attributes::new()),
+        Err(e) => return Err(io_err(p, e)),
+    };
+    let sc: Sidecar = match serde_json::from_slice(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(path = %p.display(), error = %e, "ignoring corrupt sidecar");
+            return Ok(Attributes::new());
+        }
+    };
+    match etag {
+        Some(e) if normalize_etag(e) == normalize_etag(&sc.etag) => Ok(map_to_attrs(&sc.attrs)),
+        _ => Ok(Attributes::new()),
+    }
+}
+
+/// Write (or with empty attributes, remove) a sidecar. Call while holding the lock.
+fn write_sidecar_sync(
+    sidecar: &std::path::Path,
+    etag: &str,
+    attrs: BTreeMap<String, String>,
+    seq: u64,
+) -> OsResult<()> {
+    if attrs.is_empty() {
+        return match std::fs::remove_file(sidecar) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(sidecar, e)),
+        };
+    }
+    let sc = Sidecar {
+        etag: etag.to_string(),
+        attrs,
+    };
+    let body = serde_json::to_vec(&sc).map_err(generic)?;
+    let dir = sidecar.parent().unwrap_or(sidecar);
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let tmp = sidecar.with_extension(format!("tmp{}-{seq}", std::process::id()));
+    std::fs::write(&tmp, &body).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, sidecar).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(sidecar, e)
+    })
 }
 
 /// Set the modification time to now (precise clock) so the etag is unique per write.
@@ -474,11 +811,12 @@ fn remove_empty_parents(path: &std::path::Path, root: &std::path::Path) {
     }
 }
 
-/// Whether `dir` contains at least one visible object file (not a staging file).
-fn has_visible_file(dir: &std::path::Path) -> bool {
-    let mut stack = vec![dir.to_path_buf()];
-    let mut budget = 100_000usize;
-    while let Some(d) = stack.pop() {
+/// Whether `dir` holds at least one object file below it (with `skip_own`, not counting
+/// `dir/.gureum-obj`, which is the object named like the directory).
+fn has_visible_file(dir: &std::path::Path, skip_own: bool) -> bool {
+    let mut stack = vec![(dir.to_path_buf(), true)];
+    let mut budget = 1_000_000usize;
+    while let Some((d, is_top)) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
         };
@@ -487,10 +825,14 @@ fn has_visible_file(dir: &std::path::Path) -> bool {
             if budget == 0 {
                 return true;
             }
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if !is_staging_name(&e.file_name().to_string_lossy()) {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(md) = std::fs::metadata(e.path()) else {
+                continue;
+            };
+            if md.is_dir() {
+                stack.push((e.path(), false));
+            } else if !(is_staging_name(&name) || (skip_own && is_top && name == SELF_OBJECT)) {
                 return true;
             }
         }
@@ -513,77 +855,23 @@ impl ObjectStore for FileStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> OsResult<PutResult> {
-        let dest = self.check(location)?;
-        let _g = self.lock(&[location]).await?;
-        let root = self.s.root.clone();
-        let sidecar = self.sidecar_path(location);
+        let phys = self.phys(location)?;
         let attrs = attrs_to_map(&opts.attributes);
-        let seq = self.next_seq();
-        let loc = location.to_string();
-        blocking(move || {
-            if let PutMode::Update(v) = &opts.mode {
-                let want = v.e_tag.clone().ok_or_else(|| {
-                    generic("PutMode::Update needs an etag on the file:// backend")
-                })?;
-                match std::fs::metadata(&dest) {
-                    Ok(md) if md.is_file() => {
-                        let cur = etag_of(&md);
-                        if normalize_etag(&cur) != normalize_etag(&want) {
-                            return Err(object_store::Error::Precondition {
-                                path: loc,
-                                source: format!("{cur} does not match {want}").into(),
-                            });
-                        }
-                    }
-                    _ => {
-                        return Err(object_store::Error::Precondition {
-                            path: loc.clone(),
-                            source: format!("object at {loc} not found").into(),
-                        })
-                    }
-                }
-            }
-            let (mut file, staging) = staging_file(&dest, &root, seq)?;
-            let res = (|| -> OsResult<String> {
-                for chunk in payload.iter() {
-                    file.write_all(chunk).map_err(|e| io_err(&staging, e))?;
-                }
-                stamp(&file).map_err(|e| io_err(&staging, e))?;
-                let md = file.metadata().map_err(|e| io_err(&staging, e))?;
-                drop(file);
-                match opts.mode {
-                    PutMode::Create => match std::fs::hard_link(&staging, &dest) {
-                        Ok(()) => {
-                            let _ = std::fs::remove_file(&staging);
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                            return Err(object_store::Error::AlreadyExists {
-                                path: loc.clone(),
-                                source: Box::new(e),
-                            })
-                        }
-                        Err(e) => return Err(conflict_or(&dest, &root, e)),
-                    },
-                    _ => std::fs::rename(&staging, &dest)
-                        .map_err(|e| conflict_or(&dest, &root, e))?,
-                }
-                Ok(etag_of(&md))
-            })();
-            let etag = match res {
-                Ok(e) => e,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&staging);
-                    return Err(e);
-                }
-            };
-            FileStore::write_sidecar_sync(&sidecar, &etag, attrs, seq)?;
-            Ok(PutResult {
-                e_tag: Some(etag),
-                version: None,
-                extensions: Default::default(),
-            })
+        let this = self.clone();
+        let staging = blocking(move || this.write_staging(&payload)).await?;
+        let _g = self.lock().await?;
+        let this = self.clone();
+        let loc = location.clone();
+        let st = staging.clone();
+        let r = blocking(move || this.publish(&st, &loc, &phys, &opts.mode, attrs)).await;
+        if r.is_err() {
+            let _ = std::fs::remove_file(&staging);
+        }
+        Ok(PutResult {
+            e_tag: Some(r?),
+            version: None,
+            extensions: Default::default(),
         })
-        .await
     }
 
     async fn put_multipart_opts(
@@ -591,44 +879,65 @@ impl ObjectStore for FileStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> OsResult<Box<dyn MultipartUpload>> {
-        let dest = self.check(location)?;
+        let phys = self.phys(location)?;
         let attrs = attrs_to_map(&opts.attributes);
-        let inner_opts = PutMultipartOptions {
-            tags: opts.tags,
-            attributes: Attributes::new(),
-            extensions: opts.extensions,
-        };
-        let upload = match self.s.inner.put_multipart_opts(location, inner_opts).await {
-            Ok(u) => u,
-            Err(e) => {
-                let root = self.s.root.clone();
-                return Err(match e {
-                    object_store::Error::Generic { .. } => {
-                        conflict_or(&dest, &root, std::io::Error::other(e.to_string()))
-                    }
-                    other => other,
-                });
-            }
-        };
+        let this = self.clone();
+        let staging = blocking(move || this.write_staging(&PutPayload::new())).await?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&staging)
+            .map_err(|e| io_err(&staging, e))?;
         Ok(Box::new(FileUpload {
             store: self.clone(),
             location: location.clone(),
-            dest,
+            phys,
             attrs,
-            inner: upload,
+            staging,
+            file: Arc::new(file),
+            offset: 0,
+            done: false,
         }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> OsResult<GetResult> {
-        self.check(location)?;
-        let mut r = self.s.inner.get_opts(location, options).await?;
-        r.attributes = self.read_sidecar(location, r.meta.e_tag.clone()).await?;
-        Ok(r)
+        let phys = self.phys(location)?;
+        let mut last = None;
+        // A concurrent writer may move the file into a directory of its name; retry once.
+        for _ in 0..2 {
+            let ph = phys.clone();
+            let file = blocking(move || Ok(ph.data_file())).await?;
+            let Some(file) = file else {
+                return Err(object_store::Error::NotFound {
+                    path: location.to_string(),
+                    source: "no such object".into(),
+                });
+            };
+            let os_path = phys.os_path(&file)?;
+            match self.s.inner.get_opts(&os_path, options.clone()).await {
+                Ok(mut r) => {
+                    r.meta.location = location.clone();
+                    r.attributes = self.read_sidecar(location, r.meta.e_tag.clone()).await?;
+                    return Ok(r);
+                }
+                Err(object_store::Error::NotFound { path, source }) => {
+                    last = Some(object_store::Error::NotFound { path, source });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| generic("get failed")))
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> OsResult<Vec<Bytes>> {
-        self.check(location)?;
-        self.s.inner.get_ranges(location, ranges).await
+        let phys = self.phys(location)?;
+        let ph = phys.clone();
+        let file = blocking(move || Ok(ph.data_file())).await?.ok_or_else(|| {
+            object_store::Error::NotFound {
+                path: location.to_string(),
+                source: "no such object".into(),
+            }
+        })?;
+        self.s.inner.get_ranges(&phys.os_path(&file)?, ranges).await
     }
 
     fn delete_stream(
@@ -641,25 +950,19 @@ impl ObjectStore for FileStore {
                 let this = this.clone();
                 async move {
                     let l = l?;
-                    let path = this.check(&l)?;
-                    let _g = this.lock(&[&l]).await?;
-                    let sidecar = this.sidecar_path(&l);
-                    let root = this.s.root.clone();
-                    let loc = l.clone();
+                    let phys = this.phys(&l)?;
+                    let _g = this.lock().await?;
+                    let t = this.clone();
                     blocking(move || {
-                        match std::fs::remove_file(&path) {
-                            Ok(()) => {}
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                                return Err(object_store::Error::NotFound {
-                                    path: loc.to_string(),
-                                    source: Box::new(e),
-                                })
-                            }
-                            Err(e) => return Err(io_err(&path, e)),
-                        }
-                        let _ = std::fs::remove_file(&sidecar);
-                        remove_empty_parents(&path, &root);
-                        Ok(loc)
+                        let Some(file) = phys.data_file() else {
+                            return Err(object_store::Error::NotFound {
+                                path: l.to_string(),
+                                source: "no such object".into(),
+                            });
+                        };
+                        t.remove_and_prune(&file).map_err(|e| io_err(&file, e))?;
+                        let _ = std::fs::remove_file(t.sidecar_path(&l));
+                        Ok(l)
                     })
                     .await
                 }
@@ -668,220 +971,206 @@ impl ObjectStore for FileStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, OsResult<ObjectMeta>> {
-        if prefix.map(Self::is_hidden) == Some(true) {
-            return futures::stream::empty().boxed();
-        }
-        self.s
-            .inner
-            .list(prefix)
-            .filter(|r| {
-                futures::future::ready(match r {
-                    Ok(m) => !FileStore::is_hidden(&m.location),
-                    Err(_) => true,
-                })
+        let this = self.clone();
+        let prefix = prefix.cloned();
+        futures::stream::once(async move { blocking(move || this.walk(prefix.as_ref())).await })
+            .map(|r| match r {
+                Ok(v) => futures::stream::iter(v.into_iter().map(Ok)).boxed(),
+                Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
             })
-            .boxed()
-    }
-
-    fn list_with_offset(
-        &self,
-        prefix: Option<&Path>,
-        offset: &Path,
-    ) -> BoxStream<'static, OsResult<ObjectMeta>> {
-        if prefix.map(Self::is_hidden) == Some(true) {
-            return futures::stream::empty().boxed();
-        }
-        self.s
-            .inner
-            .list_with_offset(prefix, offset)
-            .filter(|r| {
-                futures::future::ready(match r {
-                    Ok(m) => !FileStore::is_hidden(&m.location),
-                    Err(_) => true,
-                })
-            })
+            .flatten()
             .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> OsResult<ListResult> {
-        if prefix.map(Self::is_hidden) == Some(true) {
-            return Ok(ListResult {
-                common_prefixes: vec![],
-                objects: vec![],
-                extensions: Default::default(),
-            });
-        }
-        let mut r = match self.s.inner.list_with_delimiter(prefix).await {
-            Ok(r) => r,
-            // A prefix directory that does not exist lists as empty (object store semantics).
-            Err(object_store::Error::NotFound { .. }) => {
-                return Ok(ListResult {
-                    common_prefixes: vec![],
-                    objects: vec![],
-                    extensions: Default::default(),
-                })
-            }
-            Err(e) => return Err(e),
-        };
-        let inner = self.s.inner.clone();
-        let prefixes = std::mem::take(&mut r.common_prefixes);
-        r.common_prefixes = blocking(move || {
-            Ok(prefixes
-                .into_iter()
-                .filter(|p| !FileStore::is_hidden(p))
-                .filter(|p| match inner.path_to_filesystem(p) {
-                    Ok(dir) => has_visible_file(&dir),
-                    Err(_) => false,
-                })
-                .collect())
-        })
-        .await?;
-        r.objects.retain(|m| !FileStore::is_hidden(&m.location));
-        r.objects.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok(r)
+        let this = self.clone();
+        let prefix = prefix.cloned();
+        blocking(move || this.list_level(prefix.as_ref())).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> OsResult<()> {
-        self.check(from)?;
-        let dest = self.check(to)?;
-        let _g = self.lock(&[from, to]).await?;
-        if let Err(e) = self.s.inner.copy_opts(from, to, options).await {
-            return Err(match e {
-                object_store::Error::Generic { .. } => {
-                    conflict_or(&dest, &self.s.root, std::io::Error::other(e.to_string()))
-                }
-                other => other,
-            });
-        }
-        self.carry_sidecar(from, to).await
+        let src = self.phys(from)?;
+        let dst = self.phys(to)?;
+        let _g = self.lock().await?;
+        let this = self.clone();
+        let (from, to) = (from.clone(), to.clone());
+        blocking(move || {
+            let Some(file) = src.data_file() else {
+                return Err(object_store::Error::NotFound {
+                    path: from.to_string(),
+                    source: "no such object".into(),
+                });
+            };
+            let md = std::fs::metadata(&file).map_err(|e| io_err(&file, e))?;
+            let attrs = read_sidecar_sync(&this.sidecar_path(&from), Some(&etag_of(&md)))?;
+            let mode = match options.mode {
+                CopyMode::Overwrite => PutMode::Overwrite,
+                CopyMode::Create => PutMode::Create,
+            };
+            if from == to {
+                return match mode {
+                    PutMode::Create => Err(object_store::Error::AlreadyExists {
+                        path: to.to_string(),
+                        source: "object exists".into(),
+                    }),
+                    _ => Ok(()),
+                };
+            }
+            // Copies share the data file (hard link): every write replaces files by rename,
+            // so a shared inode is never modified in place.
+            let staging = this.staging_path();
+            if let Some(d) = staging.parent() {
+                std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+            }
+            if std::fs::hard_link(&file, &staging).is_err() {
+                std::fs::copy(&file, &staging).map_err(|e| io_err(&staging, e))?;
+            }
+            let r = this.publish(&staging, &to, &dst, &mode, attrs_to_map(&attrs));
+            if r.is_err() {
+                let _ = std::fs::remove_file(&staging);
+            }
+            r.map(|_| ())
+        })
+        .await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> OsResult<()> {
-        self.check(from)?;
-        let dest = self.check(to)?;
-        let _g = self.lock(&[from, to]).await?;
-        // Read the source's attributes before the move.
-        let src_sidecar = self.sidecar_path(from);
-        let src_meta = self.s.inner.head(from).await?;
-        let attrs = self.read_sidecar(from, src_meta.e_tag.clone()).await?;
-        let create = matches!(options.target_mode, RenameTargetMode::Create);
-        let r = match options.target_mode {
-            RenameTargetMode::Overwrite => self.s.inner.rename_opts(from, to, options).await,
-            RenameTargetMode::Create => {
-                self.s
-                    .inner
-                    .copy_opts(from, to, CopyOptions::new().with_mode(CopyMode::Create))
-                    .await
-            }
-        };
-        if let Err(e) = r {
-            return Err(match e {
-                object_store::Error::Generic { .. } => {
-                    conflict_or(&dest, &self.s.root, std::io::Error::other(e.to_string()))
-                }
-                other => other,
-            });
-        }
-        let to_sidecar = self.sidecar_path(to);
-        let seq = self.next_seq();
-        let from_path = self.s.inner.path_to_filesystem(from)?;
-        let root = self.s.root.clone();
+        let src = self.phys(from)?;
+        let dst = self.phys(to)?;
+        let _g = self.lock().await?;
+        let this = self.clone();
+        let (from, to) = (from.clone(), to.clone());
         blocking(move || {
-            let md = std::fs::metadata(&dest).map_err(|e| io_err(&dest, e))?;
-            FileStore::write_sidecar_sync(&to_sidecar, &etag_of(&md), attrs_to_map(&attrs), seq)?;
-            if create {
-                match std::fs::remove_file(&from_path) {
-                    Ok(()) => remove_empty_parents(&from_path, &root),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err(&from_path, e)),
-                }
-            } else {
-                remove_empty_parents(&from_path, &root);
+            let Some(file) = src.data_file() else {
+                return Err(object_store::Error::NotFound {
+                    path: from.to_string(),
+                    source: "no such object".into(),
+                });
+            };
+            if from == to {
+                return Ok(());
             }
-            let _ = std::fs::remove_file(&src_sidecar);
-            Ok(())
+            let md = std::fs::metadata(&file).map_err(|e| io_err(&file, e))?;
+            let attrs = read_sidecar_sync(&this.sidecar_path(&from), Some(&etag_of(&md)))?;
+            let mode = match options.target_mode {
+                RenameTargetMode::Overwrite => PutMode::Overwrite,
+                RenameTargetMode::Create => PutMode::Create,
+            };
+            // Move the data file aside first (the destination may need its directory chain).
+            let staging = this.staging_path();
+            if let Some(d) = staging.parent() {
+                std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+            }
+            std::fs::rename(&file, &staging).map_err(|e| io_err(&file, e))?;
+            match this.publish(&staging, &to, &dst, &mode, attrs_to_map(&attrs)) {
+                Ok(_) => {
+                    remove_empty_parents(&file, &this.s.root);
+                    let _ = std::fs::remove_file(this.sidecar_path(&from));
+                    Ok(())
+                }
+                Err(e) => {
+                    // Put the source back.
+                    let _ = std::fs::rename(&staging, &file);
+                    Err(e)
+                }
+            }
         })
         .await
     }
 }
 
-impl FileStore {
-    /// After a copy `from → to` (locks held), give `to` the attributes of `from`.
-    async fn carry_sidecar(&self, from: &Path, to: &Path) -> OsResult<()> {
-        let src = self.s.inner.head(from).await?;
-        let attrs = self.read_sidecar(from, src.e_tag.clone()).await?;
-        let dest = self.s.inner.path_to_filesystem(to)?;
-        let sidecar = self.sidecar_path(to);
-        let seq = self.next_seq();
-        blocking(move || {
-            let md = std::fs::metadata(&dest).map_err(|e| io_err(&dest, e))?;
-            FileStore::write_sidecar_sync(&sidecar, &etag_of(&md), attrs_to_map(&attrs), seq)
-        })
-        .await
-    }
-}
-
-/// A multipart upload that writes the sidecar and stamps the etag on completion.
+/// A multipart upload: parts are written at their offsets into one staging file, published
+/// like a put on completion.
 struct FileUpload {
     store: FileStore,
     location: Path,
-    dest: PathBuf,
+    phys: Phys,
     attrs: BTreeMap<String, String>,
-    inner: Box<dyn MultipartUpload>,
+    staging: PathBuf,
+    file: Arc<File>,
+    offset: u64,
+    done: bool,
 }
 
 impl fmt::Debug for FileUpload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileUpload")
             .field("location", &self.location)
+            .field("offset", &self.offset)
             .finish()
+    }
+}
+
+impl Drop for FileUpload {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.staging);
+        }
     }
 }
 
 #[async_trait]
 impl MultipartUpload for FileUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        self.inner.put_part(data)
+        let offset = self.offset;
+        self.offset += data.content_length() as u64;
+        let file = self.file.clone();
+        let path = self.staging.clone();
+        Box::pin(async move {
+            blocking(move || {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::FileExt;
+                    let mut o = offset;
+                    for chunk in data.iter() {
+                        file.write_all_at(chunk, o).map_err(|e| io_err(&path, e))?;
+                        o += chunk.len() as u64;
+                    }
+                    Ok(())
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = (file, offset, data);
+                    Err(generic(format!(
+                        "multipart writes need unix ({})",
+                        path.display()
+                    )))
+                }
+            })
+            .await
+        })
     }
 
     async fn complete(&mut self) -> OsResult<PutResult> {
-        let _g = self.store.lock(&[&self.location]).await?;
-        if let Err(e) = self.inner.complete().await {
-            return Err(match e {
-                object_store::Error::Generic { .. } => conflict_or(
-                    &self.dest,
-                    &self.store.s.root,
-                    std::io::Error::other(e.to_string()),
-                ),
-                other => other,
-            });
+        if self.done {
+            return Err(generic("multipart upload already finished"));
         }
-        let dest = self.dest.clone();
-        let sidecar = self.store.sidecar_path(&self.location);
+        stamp(&self.file).map_err(|e| io_err(&self.staging, e))?;
+        let _g = self.store.lock().await?;
+        let store = self.store.clone();
+        let (st, loc, phys) = (
+            self.staging.clone(),
+            self.location.clone(),
+            self.phys.clone(),
+        );
         let attrs = std::mem::take(&mut self.attrs);
-        let seq = self.store.next_seq();
-        blocking(move || {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&dest)
-                .map_err(|e| io_err(&dest, e))?;
-            stamp(&f).map_err(|e| io_err(&dest, e))?;
-            let md = f.metadata().map_err(|e| io_err(&dest, e))?;
-            let etag = etag_of(&md);
-            FileStore::write_sidecar_sync(&sidecar, &etag, attrs, seq)?;
-            Ok(PutResult {
-                e_tag: Some(etag),
-                version: None,
-                extensions: Default::default(),
-            })
+        let etag =
+            blocking(move || store.publish(&st, &loc, &phys, &PutMode::Overwrite, attrs)).await?;
+        self.done = true;
+        Ok(PutResult {
+            e_tag: Some(etag),
+            version: None,
+            extensions: Default::default(),
         })
-        .await
     }
 
     async fn abort(&mut self) -> OsResult<()> {
-        self.inner.abort().await?;
-        remove_empty_parents(&self.dest, &self.store.s.root);
-        Ok(())
+        self.done = true;
+        match std::fs::remove_file(&self.staging) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&self.staging, e)),
+        }
     }
 }
 
@@ -911,5 +1200,36 @@ mod tests {
             Some("text/plain".into())
         );
         assert_eq!(b.len(), 2);
+    }
+
+    #[test]
+    fn long_segments_split_and_join() {
+        let s = "k".repeat(1000);
+        let chunks = split_segment(&s);
+        assert!(chunks.iter().all(|c| c.len() <= CHUNK_BYTES));
+        assert!(chunks.last().unwrap().len() >= 8);
+        assert_eq!(chunks.concat(), s);
+        let s = "가".repeat(100); // 300 bytes of 3-byte chars
+        let chunks = split_segment(&s);
+        assert_eq!(chunks.concat(), s);
+        let mut parts: Vec<String> = chunks[..chunks.len() - 1]
+            .iter()
+            .map(|c| format!("{c}{CONT}"))
+            .collect();
+        parts.insert(0, "dir".into());
+        parts.push(chunks.last().unwrap().to_string());
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        assert_eq!(
+            logical_from_parts(&refs).unwrap().as_ref(),
+            format!("dir/{s}")
+        );
+        let mut with_self = refs.clone();
+        with_self.push(SELF_OBJECT);
+        assert_eq!(
+            logical_from_parts(&with_self).unwrap().as_ref(),
+            format!("dir/{s}")
+        );
+        assert!(logical_from_parts(&[META_DIR, "x"]).is_none());
+        assert!(logical_from_parts(&["a%+"]).is_none());
     }
 }

@@ -65,8 +65,8 @@ pub fn file_capabilities() -> StorageCapabilities {
         multipart: true,
         copy: true,
         copy_if_not_exists: true,
-        // Directory walks are not sorted; Bucket sorts pages itself.
-        sorted_listing: false,
+        // FileStore sorts its listings.
+        sorted_listing: true,
         max_object_size: None,
     }
 }
