@@ -27,6 +27,8 @@ pub mod config;
 pub mod error;
 pub mod nova;
 pub mod presets;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "simulator")]
 pub mod sim;
 pub mod swift;
@@ -201,8 +203,14 @@ pub async fn open_nova(url: &ResourceUrl) -> Result<Compute> {
     Ok(Compute::new(Arc::new(d)))
 }
 
-/// Register this provider's URL openers: `swift` (storage) and `nova` (compute).
+/// Register this provider's URL openers: `swift` (storage), `nova` (compute) and, with the
+/// default `s3` feature, `nhn-s3` and `kakao-s3` (storage).
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("swift", Arc::new(SwiftOpener));
     registry.register_compute("nova", Arc::new(NovaOpener));
+    #[cfg(feature = "s3")]
+    {
+        registry.register_storage("nhn-s3", Arc::new(s3::PresetS3Opener::nhn()));
+        registry.register_storage("kakao-s3", Arc::new(s3::PresetS3Opener::kakao()));
+    }
 }

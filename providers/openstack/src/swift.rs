@@ -3,7 +3,9 @@
 //! uploads.
 //!
 //! What Swift 2.30 does and does not do (checked against the SAIO, see docs/openstack.md):
-//! `If-None-Match: *` on PUT is honoured (create-only writes); `If-Match` on PUT is
+//! `If-None-Match: *` on PUT is honoured (create-only writes) but is not atomic between
+//! concurrent writers, so the `conditional_create` capability is reported `false` while
+//! `PutMode::Create` is still sent as a best-effort check; `If-Match` on PUT is
 //! **ignored** by Swift, so conditional updates are refused with `NotSupported` instead of
 //! silently overwriting; `If-None-Match: *` on a COPY is not honoured either, so
 //! `copy_if_not_exists` is refused too.
@@ -229,7 +231,9 @@ impl SwiftStore {
         StorageCapabilities {
             presign: false, // set by Bucket::with_presigner when a TempURL key is known
             bucket_admin: false,
-            conditional_create: true,
+            // Swift honours `If-None-Match: *` on PUT, but the check is not atomic: of
+            // concurrent create-only writers several can succeed (checked on the SAIO).
+            conditional_create: false,
             conditional_update: false,
             user_metadata: true,
             content_type: true,

@@ -137,7 +137,11 @@ const FLAVORS: &[(&str, &str, u64, u64)] = &[
     ("5", "m1.xlarge", 8, 16384),
 ];
 /// (id, name, (os_distro, os_version)).
-type Img = (&'static str, &'static str, Option<(&'static str, &'static str)>);
+type Img = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
 const IMAGES: &[Img] = &[
     (
         "8a3c3b2e-0001-4b7a-9c1e-ubuntu2204",
