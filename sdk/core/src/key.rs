@@ -57,17 +57,15 @@ pub fn encode_key(key: &str) -> Result<Path> {
 }
 
 fn encode_segments(s: &str) -> Path {
-    let parts: Vec<PathPart<'static>> = s
-        .split('/')
-        .map(|seg| {
-            if seg.is_empty() {
-                PathPart::parse(EMPTY_SEGMENT).expect("%00 is a valid raw path part")
-            } else {
-                PathPart::from(seg.to_string())
-            }
-        })
-        .collect();
-    Path::from_iter(parts)
+    // Borrowed parts: `Path::from_iter` copies each (escaped) part once into the path, so no
+    // per-segment `String` is allocated (this is on the hot path of every Bucket call).
+    Path::from_iter(s.split('/').map(|seg| {
+        if seg.is_empty() {
+            PathPart::parse(EMPTY_SEGMENT).expect("%00 is a valid raw path part")
+        } else {
+            PathPart::from(seg)
+        }
+    }))
 }
 
 /// Decode a stored [`Path`] back into the portable key.
