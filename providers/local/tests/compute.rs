@@ -414,6 +414,12 @@ env = { WHO = "{name}" }
 
 #[tokio::test]
 async fn url_forms() {
+    // local:// alone uses <data_dir>/compute (this test binary's only data_dir user).
+    let d = tempfile::tempdir().unwrap();
+    std::env::set_var("GUREUM_DATA_DIR", d.path());
+    let c = registry().open_compute(Some("local://")).await.unwrap();
+    assert!(c.list().await.unwrap().is_empty());
+    assert!(d.path().join("compute/instances").is_dir());
     let e = registry()
         .open_compute(Some("local://somehost/x"))
         .await

@@ -889,3 +889,22 @@ async fn file_stale_sidecar_is_ignored_after_foreign_write() {
     assert_eq!(h.content_type, None);
     assert_eq!(h.size, 5);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_symlink_loops_do_not_hang_listing() {
+    let d = tempfile::tempdir().unwrap();
+    let b = file_bucket(&d).await;
+    b.put("dir/a", "x").await.unwrap();
+    let root = d.path().join("bucket");
+    std::os::unix::fs::symlink(root.join("dir"), root.join("dir/loop")).unwrap();
+    let keys: Vec<String> = b
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert!(keys.contains(&"dir/a".to_string()), "{keys:?}");
+    assert!(keys.len() <= 2, "{keys:?}");
+}

@@ -323,6 +323,7 @@ impl FileStore {
         let root = std::fs::canonicalize(&root).map_err(|e| io_err(&root, e))?;
         let inner = LocalFileSystem::new_with_prefix(&root)?;
         let meta = root.join(META_DIR);
+        clean_stale_staging(&meta.join("staging"));
         Ok(FileStore {
             s: Arc::new(Shared {
                 inner,
@@ -612,7 +613,18 @@ impl FileStore {
         };
         let mut out = Vec::new();
         let mut stack: Vec<(PathBuf, Vec<String>)> = vec![(start, start_parts)];
+        // Directories already walked (device, inode): symlink loops end here.
+        let mut seen = std::collections::HashSet::new();
         while let Some((dir, parts)) = stack.pop() {
+            #[cfg(unix)]
+            if let Ok(m) = std::fs::metadata(&dir) {
+                use std::os::unix::fs::MetadataExt;
+                if !seen.insert((m.dev(), m.ino())) {
+                    continue;
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = &mut seen;
             let rd = match std::fs::read_dir(&dir) {
                 Ok(rd) => rd,
                 Err(e)
@@ -737,6 +749,26 @@ impl FileStore {
             objects,
             extensions: Default::default(),
         })
+    }
+}
+
+/// Remove staging files older than a day (left by crashed writers).
+fn clean_stale_staging(dir: &std::path::Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for e in rd.flatten().take(10_000) {
+        let old = e
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .map(|age| age > day)
+            .unwrap_or(false);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
