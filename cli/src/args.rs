@@ -42,6 +42,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// List the URL schemes this build can open.
     Schemes,
+    /// Run the conformance suite against storage, queue and compute URLs (exit 5 on failures).
+    Conformance(gureum_conformance::runner::Args),
 }
 
 /// `gureum ls`.

@@ -58,6 +58,13 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Compute(c) => compute::run(c, &out).await.map(|_| 0),
         C::Doctor(a) => doctor::run(a, &out).await,
         C::Schemes => doctor::schemes(&out).map(|_| 0),
+        C::Conformance(mut a) => {
+            // The global --json selects the JSON report unless --format says otherwise.
+            if out.json && a.format == gureum_conformance::Format::Text {
+                a.format = gureum_conformance::Format::Json;
+            }
+            gureum_conformance::runner::run(&a, &gureum::registry()).await
+        }
     };
     match r {
         Ok(code) => code,

@@ -338,3 +338,39 @@ fn doctor_and_schemes() {
     let s = e.ok(&["schemes"]);
     assert!(s.contains("file://") && s.contains("sqlite://") && s.contains("local://"));
 }
+
+#[test]
+fn conformance_delegates_to_the_suite() {
+    let e = Env::new();
+    let o = e.run(&[
+        "conformance",
+        "--storage",
+        &e.bucket(),
+        "--queue",
+        "mem://conformance",
+        "--only",
+        "storage.key_*,queue.send_receive*",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.is_object(), "{v}");
+    // The global --json selects the JSON report too.
+    let o = e.run(&[
+        "--json",
+        "conformance",
+        "--storage",
+        "mem://conformance",
+        "--only",
+        "storage.key_*",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
+    // A backend that cannot even be opened is a failure: exit 5.
+    let o = e.run(&["conformance", "--storage", "gopher://nowhere"]);
+    assert_eq!(code(&o), 5, "{}", stderr(&o));
+    // No URL at all is a usage error.
+    assert_eq!(code(&e.run(&["conformance"])), 2);
+    assert_eq!(code(&e.run(&["conformance", "--list-cases"])), 0);
+}
