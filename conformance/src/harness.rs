@@ -30,6 +30,7 @@ pub(crate) type Outcome = std::result::Result<(), CaseError>;
 pub(crate) struct Scope<C> {
     pub ctx: Arc<C>,
     pub case: &'static str,
+    notes: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl<C> Deref for Scope<C> {
@@ -40,6 +41,10 @@ impl<C> Deref for Scope<C> {
 }
 
 impl<C> Scope<C> {
+    /// Attach a note to the case result (shown even when the case passes).
+    pub fn note(&self, msg: impl Into<String>) {
+        self.notes.lock().unwrap().push(msg.into());
+    }
     /// The case name without its area prefix.
     pub fn short(&self) -> &'static str {
         self.case.split_once('.').map(|x| x.1).unwrap_or(self.case)
@@ -199,7 +204,12 @@ pub(crate) async fn run_one<C: Send + Sync + 'static>(
         Requirement::Capability(c.caps.iter().map(|s| s.to_string()).collect())
     };
     let started = Instant::now();
-    let fut = (c.f)(Scope { ctx, case: c.name });
+    let notes: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let fut = (c.f)(Scope {
+        ctx,
+        case: c.name,
+        notes: notes.clone(),
+    });
     let handle = tokio::spawn(tokio::time::timeout(timeout, fut));
     let outcome: Outcome = match handle.await {
         Ok(Ok(r)) => r,
@@ -227,6 +237,12 @@ pub(crate) async fn run_one<C: Send + Sync + 'static>(
         (Err(CaseError::Fail(m)), true) => (Status::Failed, Some(m)),
         (Err(CaseError::Fail(m)), false) => (Status::Unsupported, Some(m)),
         (Err(CaseError::Skip(m)), _) => (Status::Skipped, Some(m)),
+    };
+    let notes = std::mem::take(&mut *notes.lock().unwrap());
+    let message = match (message, notes.is_empty()) {
+        (m, true) => m,
+        (None, false) => Some(notes.join("; ")),
+        (Some(m), false) => Some(format!("{m} (notes: {})", notes.join("; "))),
     };
     tracing_like(c.name, status);
     CaseResult {

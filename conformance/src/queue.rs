@@ -712,10 +712,12 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         match &r {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::PreconditionFailed => {}
-            Err(e) => return fail(format!(
+            Err(e) => {
+                return fail(format!(
                 "ack with a stale receipt: expected Ok or precondition_failed, got {} error: {e}",
                 e.kind()
-            )),
+            ))
+            }
         }
         match q.ack(&new).await {
             Ok(()) => {}
@@ -957,10 +959,10 @@ fn cases() -> Vec<CaseDef<Ctx>> {
             "{} of {n} messages lost under 4 concurrent consumers ({dups} duplicate deliveries)",
             n - seen.len()
         );
-        if dups > 0 {
-            // At-least-once allows duplicates; record them without failing.
-            eprintln!("queue.concurrent_consumers_at_least_once: {dups} duplicate deliveries");
-        }
+        // At-least-once allows duplicates; they are reported, not failed.
+        s.note(format!(
+            "{n} messages, 4 consumers: none lost, {dups} duplicate deliveries"
+        ));
         Ok(())
     }));
     v.push(case!("queue.many_messages_no_loss", [], |s| {

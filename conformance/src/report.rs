@@ -342,7 +342,7 @@ impl Report {
             let mut details = String::new();
             for sec in &secs {
                 for c in &sec.cases {
-                    if c.status != Status::Passed {
+                    {
                         if let Some(m) = &c.message {
                             let _ = writeln!(
                                 details,
@@ -412,7 +412,14 @@ impl Report {
                 );
                 let msg = c.message.clone().unwrap_or_default();
                 match c.status {
-                    Status::Passed => s.push_str("/>\n"),
+                    Status::Passed if msg.is_empty() => s.push_str("/>\n"),
+                    Status::Passed => {
+                        let _ = write!(
+                            s,
+                            ">\n      <system-out>{}</system-out>\n    </testcase>\n",
+                            xml(&msg)
+                        );
+                    }
                     Status::UnexpectedlyWorks => {
                         let _ = write!(
                             s,
