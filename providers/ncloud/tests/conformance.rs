@@ -1,12 +1,15 @@
-//! The gureum conformance suite against this crate's backends:
-//! storage through a ListObjectsV2-refusing proxy in front of moto and Swift s3api, so the
+//! The gureum conformance suite against this crate's backends: compute against the
+//! in-process Server API simulator; storage through a ListObjectsV2-refusing proxy in front of moto and Swift s3api, so the
 //! V1 listing path of the `ncloud://` preset is what gets exercised.
 
 mod common;
 
 use common::{fresh, Upstream};
-use gureum_conformance::{storage, Options};
+use gureum_conformance::{compute, storage, Options};
+use gureum_core::url::ComputeOpener;
+use gureum_ncloud::sim::{ServerSimulator, SimOptions};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 async fn storage_suite(up: Upstream) {
     let (proxy, bucket) = fresh(&up, "ncl-conf").await;
@@ -33,4 +36,27 @@ async fn storage_conformance_moto() {
 async fn storage_conformance_swift_s3api() {
     let Some(up) = common::swift() else { return };
     storage_suite(up).await;
+}
+
+#[tokio::test]
+async fn compute_conformance_simulator() {
+    let sim = ServerSimulator::start(SimOptions {
+        step: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = gureum_ncloud::server::ServerOpener
+        .open_compute(&sim.resource_url())
+        .await
+        .unwrap()
+        .with_poll_interval(Duration::from_millis(25));
+    let mut opts = Options::default().backend("ncloud-server (simulator)");
+    opts.compute_timeout = Duration::from_secs(30);
+    let report = compute::run(&c, &opts).await;
+    println!("{}", report.to_text());
+    println!("simulator: {:?}", sim.stats());
+    assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+    assert_eq!(sim.stats().auth_failures, 0);
+    assert_eq!(sim.stats().servers, 0, "the run left servers behind");
 }

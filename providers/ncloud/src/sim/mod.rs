@@ -98,7 +98,7 @@ pub struct SimStats {
     pub requests: u64,
     /// Requests refused with 401.
     pub auth_failures: u64,
-    /// Servers currently listed.
+    /// Servers not (yet) terminated.
     pub servers: usize,
     /// Init scripts stored.
     pub init_scripts: usize,
@@ -254,11 +254,16 @@ impl ServerSimulator {
     }
     /// Counters.
     pub fn stats(&self) -> SimStats {
-        let s = lock(&self.state);
+        let mut s = lock(&self.state);
+        advance(&mut s, Instant::now(), self.opts.step);
         SimStats {
             requests: s.requests,
             auth_failures: s.auth_failures,
-            servers: s.servers.len(),
+            servers: s
+                .servers
+                .values()
+                .filter(|v| v.rec.status() != "TERMT")
+                .count(),
             init_scripts: s.scripts.len(),
         }
     }
