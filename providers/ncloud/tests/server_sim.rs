@@ -306,3 +306,40 @@ async fn registry_opens_by_url_and_checks_params() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("vpc_no"), "{e}");
 }
+
+/// Government regions: `region=gov2` sends `regionCode=KRS`; a region the gateway does not know
+/// is refused with the Server API's error body.
+#[tokio::test]
+async fn gov_region_codes_reach_the_api() {
+    let s = ServerSimulator::start(SimOptions {
+        regions: vec!["KRS".into()],
+        step: Duration::from_millis(30),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut d = std::collections::BTreeMap::new();
+    d.insert("access_key".to_string(), s.options().access_key.clone());
+    d.insert("secret_key".to_string(), s.options().secret_key.clone());
+    let open = |region: &str| {
+        let u = gureum_core::ResourceUrl::parse(&format!(
+            "ncloud-server://?region={region}&endpoint={}",
+            s.endpoint()
+        ))
+        .unwrap()
+        .with_defaults(&d);
+        async move { ServerOpener.open_compute(&u).await.unwrap() }
+    };
+    let gov2 = open("gov2").await;
+    assert!(!gov2.sizes().await.unwrap().is_empty());
+    let d2 = gov2.native::<NcloudServer>().unwrap();
+    assert_eq!(d2.client().config().region_code, "KRS");
+    assert_eq!(d2.client().config().site, gureum_ncloud::server::Site::Gov);
+    let gov = open("gov").await;
+    let e = gov.sizes().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(
+        e.provider_code(),
+        Some(gureum_ncloud::sim::codes::INVALID_REGION)
+    );
+}
