@@ -375,6 +375,21 @@ env = { WHO = "{name}" }
         Some("stubborn"),
         "the images file overrides the alias"
     );
+    // Wait until the trap is set (the command prints after `trap`).
+    let log_path = d
+        .path()
+        .join("state/instances")
+        .join(&vm.id)
+        .join("console.log");
+    for _ in 0..250 {
+        if std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .contains("started")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let t = std::time::Instant::now();
     c.stop(&vm.id).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(300));
@@ -430,4 +445,62 @@ async fn url_forms() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+/// Run one `#[ignore]`d helper test of this binary in a separate process.
+fn run_helper(name: &str, env: &[(&str, String)]) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([
+        name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Helper for `a_separate_process_lists_and_stops_instances` (runs in the child process).
+#[tokio::test]
+#[ignore]
+async fn helper_process_stop() {
+    let Ok(dir) = std::env::var("GUREUM_TEST_STATE_DIR") else {
+        return;
+    };
+    let id = std::env::var("GUREUM_TEST_INSTANCE").unwrap();
+    let c = open(Path::new(&dir), "").await;
+    let listed = c.list().await.unwrap();
+    assert!(listed.iter().any(|i| i.id == id), "{listed:?}");
+    assert_eq!(c.get(&id).await.unwrap().state, InstanceState::Running);
+    c.stop(&id).await.unwrap();
+    assert_eq!(c.get(&id).await.unwrap().state, InstanceState::Stopped);
+    println!("CHILD-STOPPED {id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_process_lists_and_stops_instances() {
+    let d = tempfile::tempdir().unwrap();
+    let c = open(d.path(), "").await;
+    let vm = c.create(InstanceSpec::new("cross")).await.unwrap();
+    let pid = pid_of(d.path(), &vm.id).unwrap();
+    let out = run_helper(
+        "helper_process_stop",
+        &[
+            ("GUREUM_TEST_STATE_DIR", d.path().display().to_string()),
+            ("GUREUM_TEST_INSTANCE", vm.id.clone()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(&format!("CHILD-STOPPED {}", vm.id)),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_dead(pid).await;
+    assert_eq!(c.get(&vm.id).await.unwrap().state, InstanceState::Stopped);
+    c.terminate(&vm.id).await.unwrap();
 }

@@ -908,3 +908,83 @@ async fn file_symlink_loops_do_not_hang_listing() {
     assert!(keys.contains(&"dir/a".to_string()), "{keys:?}");
     assert!(keys.len() <= 2, "{keys:?}");
 }
+
+/// Helper for `file_if_match_across_processes` (runs in a child process): tries one
+/// if-match write per round and prints how many it won.
+#[tokio::test]
+#[ignore]
+async fn helper_if_match_writer() {
+    let Ok(root) = std::env::var("GUREUM_TEST_ROOT") else {
+        return;
+    };
+    let b = gureum_local::storage::open_file(&root).unwrap();
+    let mut won = 0;
+    for _ in 0..50 {
+        let Ok(h) = b.head("counter").await else {
+            continue;
+        };
+        let n: u64 = String::from_utf8_lossy(&b.get("counter").await.unwrap())
+            .parse()
+            .unwrap_or(0);
+        let r = b
+            .put_with(
+                "counter",
+                format!("{}", n + 1),
+                &PutOptions::default().mode(WriteMode::IfMatch(h.etag.unwrap())),
+            )
+            .await;
+        match r {
+            Ok(_) => won += 1,
+            Err(e) => assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}"),
+        }
+    }
+    println!("WON {won}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_if_match_across_processes() {
+    // Two processes increment a counter with read + if-match write; no increment is lost.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("bucket");
+    let b = gureum_local::storage::open_file(&root).unwrap();
+    b.put("counter", "0").await.unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "helper_if_match_writer",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("GUREUM_TEST_ROOT", &root)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut total = 0u64;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{s}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let won: u64 = s
+            .lines()
+            .find_map(|l| l.split_once("WON ").map(|(_, n)| n))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no result in {s}"));
+        total += won;
+    }
+    let n: u64 = String::from_utf8_lossy(&b.get("counter").await.unwrap())
+        .parse()
+        .unwrap();
+    assert_eq!(n, total, "every successful if-match write incremented once");
+    assert!(total >= 50, "at least one process wins each round: {total}");
+}
