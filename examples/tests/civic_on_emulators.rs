@@ -1,0 +1,48 @@
+//! The same civic-complaints binary on S3 + SQS (moto), switched by URL only.
+//! Needs `--features aws` and AWS_ENDPOINT_URL (from `scripts/emulators.sh env`).
+#![cfg(feature = "aws")]
+
+use std::process::Command;
+
+#[tokio::test]
+async fn civic_complaints_on_moto_s3_and_sqs() {
+    let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") else {
+        if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
+            panic!("AWS_ENDPOINT_URL not set and GUREUM_REQUIRE_EMULATORS=1");
+        }
+        eprintln!("skipping: AWS_ENDPOINT_URL not set");
+        return;
+    };
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".into());
+    let name = format!("civic-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+    let common = format!("region={region}&endpoint={endpoint}&allow_http=true");
+    let storage = format!("s3://{name}?{common}");
+    let queue = format!("sqs://{name}?{common}&create=true");
+    // Create the bucket through the portable admin API.
+    let b = gureum::open_bucket(&storage).await.unwrap();
+    match b.admin().unwrap().create_bucket(&name).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == gureum::ErrorKind::AlreadyExists => {}
+        Err(e) => panic!("create bucket: {e}"),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_civic_complaints"))
+        .current_dir(dir.path())
+        .env("GUREUM_CONFIG", dir.path().join("none.toml"))
+        .env("GUREUM_STORAGE_URL", &storage)
+        .env("GUREUM_QUEUE_URL", &queue)
+        .env("CIVIC_DEADLINE_SECS", "60")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "stdout:\n{out}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("storage: s3://"), "{out}");
+    assert!(out.contains("processed 4, results read back 4"), "{out}");
+    assert_eq!(b.list_all(Some("results/")).await.unwrap().len(), 4);
+}
