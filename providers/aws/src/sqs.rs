@@ -2,8 +2,16 @@
 //! or a queue URL (`sqs://sqs.us-east-1.amazonaws.com/123456789012/jobs`).
 //!
 //! Bodies are binary safe: a body that is not text SQS accepts (valid UTF-8 without the
-//! characters SQS rejects) is sent base64-encoded with the message attribute
-//! [`ENCODING_ATTRIBUTE`] and decoded on receive.
+//! characters SQS rejects) travels in the `Binary` message attribute [`BODY_ATTRIBUTE`]
+//! (the SQS body is then a one-byte placeholder); an empty body, which SQS refuses, is
+//! marked with [`ENCODING_ATTRIBUTE`] = `empty`. [`MAX_MESSAGE_BYTES`] leaves room for that
+//! envelope inside the 256 KiB SQS limit.
+//!
+//! Stale receipts: SQS applies `ChangeMessageVisibility` / `DeleteMessage` with an older
+//! receipt handle of a message that was redelivered since. The driver remembers the newest
+//! receipt per message it received (bounded, in-process): a nack or visibility change with
+//! a stale one gives [`ErrorKind::PreconditionFailed`] and an ack of a stale one is ignored,
+//! both without calling SQS.
 
 use crate::config::{parse_endpoint, S3Credentials};
 use crate::error::{build, from_sdk};
@@ -13,7 +21,6 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use base64::Engine;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use gureum_core::queue::{
@@ -28,10 +35,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Message attribute that marks a base64-encoded binary body.
+/// Message attribute that marks a special body (`empty`).
 pub const ENCODING_ATTRIBUTE: &str = "gureum.body-encoding";
-/// SQS limit on one message and on one batch.
+/// `Binary` message attribute that carries a body SQS would not accept as text.
+pub const BODY_ATTRIBUTE: &str = "gureum.body";
+/// SQS limit on one message (body + attributes) and on one batch.
 pub const MAX_BYTES: usize = 256 * 1024;
+/// Largest body gureum accepts (256 KiB minus room for the binary-body envelope).
+pub const MAX_MESSAGE_BYTES: usize = MAX_BYTES - 64;
+/// Receipts remembered for the stale-receipt guard.
+const TRACKED_RECEIPTS: usize = 10_000;
 /// SQS batch entry limit.
 pub const MAX_BATCH: usize = 10;
 /// Longest per-message delay.
@@ -231,12 +244,54 @@ impl QueueOpener for SqsOpener {
     }
 }
 
+/// Newest receipt per message seen by this driver (the stale-receipt guard).
+#[derive(Default)]
+struct Receipts {
+    /// receipt → message id
+    by_receipt: std::collections::HashMap<String, String>,
+    /// message id → newest receipt
+    latest: std::collections::HashMap<String, String>,
+    /// insertion order of receipts, for the bound
+    order: std::collections::VecDeque<String>,
+}
+
+impl Receipts {
+    fn record(&mut self, id: &str, receipt: &str) {
+        self.by_receipt.insert(receipt.to_string(), id.to_string());
+        self.latest.insert(id.to_string(), receipt.to_string());
+        self.order.push_back(receipt.to_string());
+        while self.order.len() > TRACKED_RECEIPTS {
+            if let Some(old) = self.order.pop_front() {
+                if let Some(mid) = self.by_receipt.remove(&old) {
+                    if self.latest.get(&mid) == Some(&old) {
+                        self.latest.remove(&mid);
+                    }
+                }
+            }
+        }
+    }
+    fn is_stale(&self, receipt: &str) -> bool {
+        match self.by_receipt.get(receipt) {
+            Some(mid) => self.latest.get(mid).is_some_and(|r| r != receipt),
+            None => false,
+        }
+    }
+    fn forget(&mut self, receipt: &str) {
+        if let Some(mid) = self.by_receipt.remove(receipt) {
+            if self.latest.get(&mid).is_some_and(|r| r == receipt) {
+                self.latest.remove(&mid);
+            }
+        }
+    }
+}
+
 /// The SQS queue driver (also the escape hatch: `queue.native::<SqsQueue>()`).
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     name: String,
     url: String,
     fifo: bool,
+    receipts: std::sync::Mutex<Receipts>,
 }
 
 impl fmt::Debug for SqsQueue {
@@ -255,18 +310,24 @@ fn sqs_text_ok(s: &str) -> bool {
     })
 }
 
-/// Body as sent: text as is, anything else base64 with the encoding attribute (an empty
-/// body, which SQS refuses, is sent as `=` marked `empty`).
-fn encode_body(body: &Bytes) -> (String, Option<&'static str>) {
+/// How a body travels.
+#[derive(Debug, PartialEq, Eq)]
+enum Wire {
+    /// As the SQS body.
+    Text(String),
+    /// In the binary attribute.
+    Binary,
+    /// Empty (marked).
+    Empty,
+}
+
+fn encode_body(body: &Bytes) -> Wire {
     if body.is_empty() {
-        return ("=".to_string(), Some("empty"));
+        return Wire::Empty;
     }
     match std::str::from_utf8(body) {
-        Ok(s) if sqs_text_ok(s) => (s.to_string(), None),
-        _ => (
-            base64::engine::general_purpose::STANDARD.encode(body),
-            Some("base64"),
-        ),
+        Ok(s) if sqs_text_ok(s) => Wire::Text(s.to_string()),
+        _ => Wire::Binary,
     }
 }
 
@@ -286,7 +347,8 @@ fn check_attribute_name(n: &str) -> Result<()> {
         && !n.contains("..")
         && !lower.starts_with("aws.")
         && !lower.starts_with("amazon.")
-        && n != ENCODING_ATTRIBUTE;
+        && n != ENCODING_ATTRIBUTE
+        && n != BODY_ATTRIBUTE;
     if ok {
         Ok(())
     } else {
@@ -305,6 +367,7 @@ impl SqsQueue {
             name,
             url,
             fifo,
+            receipts: std::sync::Mutex::new(Receipts::default()),
         }
     }
     /// The aws-sdk-sqs client.
@@ -317,24 +380,46 @@ impl SqsQueue {
     }
 
     fn entry(&self, i: usize, m: &Message) -> Result<(SendMessageBatchRequestEntry, usize)> {
-        let (body, enc) = encode_body(&m.body);
-        let b64 = enc.is_some();
-        let mut size = body.len();
+        if m.body.len() > MAX_MESSAGE_BYTES {
+            return Err(Error::invalid(format!(
+                "message body of {} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit of SQS queues",
+                m.body.len()
+            )));
+        }
+        let wire = encode_body(&m.body);
+        let special = !matches!(wire, Wire::Text(_));
+        let (body, mut size) = match &wire {
+            Wire::Text(t) => (t.clone(), t.len()),
+            Wire::Binary => ("=".to_string(), 1 + BODY_ATTRIBUTE.len() + 6 + m.body.len()),
+            Wire::Empty => ("=".to_string(), 1 + ENCODING_ATTRIBUTE.len() + 6 + 5),
+        };
         let mut e = SendMessageBatchRequestEntry::builder()
             .id(i.to_string())
             .message_body(body);
-        if let Some(enc) = enc {
-            size += ENCODING_ATTRIBUTE.len() + 6 + 6;
-            e = e.message_attributes(
-                ENCODING_ATTRIBUTE,
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(enc)
-                    .build()
-                    .map_err(|e| Error::invalid(e.to_string()))?,
-            );
+        match &wire {
+            Wire::Text(_) => {}
+            Wire::Binary => {
+                e = e.message_attributes(
+                    BODY_ATTRIBUTE,
+                    MessageAttributeValue::builder()
+                        .data_type("Binary")
+                        .binary_value(aws_smithy_types::Blob::new(m.body.to_vec()))
+                        .build()
+                        .map_err(|e| Error::invalid(e.to_string()))?,
+                );
+            }
+            Wire::Empty => {
+                e = e.message_attributes(
+                    ENCODING_ATTRIBUTE,
+                    MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value("empty")
+                        .build()
+                        .map_err(|e| Error::invalid(e.to_string()))?,
+                );
+            }
         }
-        let max_user_attrs = if b64 { 9 } else { 10 };
+        let max_user_attrs = if special { 9 } else { 10 };
         if m.attributes.len() > max_user_attrs {
             return Err(Error::invalid(format!(
                 "SQS allows {max_user_attrs} message attributes here, got {}",
@@ -355,7 +440,7 @@ impl SqsQueue {
         }
         if size > MAX_BYTES {
             return Err(Error::invalid(format!(
-                "message of {size} bytes as sent (binary bodies are base64-encoded) exceeds the SQS limit of {MAX_BYTES}"
+                "message of {size} bytes with its attributes exceeds the SQS limit of {MAX_BYTES}"
             )));
         }
         if let Some(d) = m.delay.filter(|d| !d.is_zero()) {
@@ -413,7 +498,21 @@ impl SqsQueue {
         Ok(out)
     }
 
+    fn check_fresh(&self, receipt: &str) -> Result<()> {
+        let stale = self
+            .receipts
+            .lock()
+            .map(|r| r.is_stale(receipt))
+            .unwrap_or(false);
+        if stale {
+            Err(gureum_core::queue::stale_receipt())
+        } else {
+            Ok(())
+        }
+    }
+
     async fn change_visibility(&self, op: &str, receipt: &str, d: Duration) -> Result<()> {
+        self.check_fresh(receipt)?;
         if d > MAX_VISIBILITY {
             return Err(Error::invalid(format!(
                 "visibility {d:?} exceeds the SQS maximum of 12 h"
@@ -441,7 +540,7 @@ impl QueueDriver for SqsQueue {
         QueueCapabilities {
             max_batch_send: MAX_BATCH,
             max_batch_receive: MAX_BATCH,
-            max_message_bytes: MAX_BYTES,
+            max_message_bytes: MAX_MESSAGE_BYTES,
             max_visibility: MAX_VISIBILITY,
             max_wait: Duration::from_secs(20),
             delay: !self.fifo,
@@ -507,10 +606,15 @@ impl QueueDriver for SqsQueue {
         for m in r.messages() {
             let mut attributes = BTreeMap::new();
             let mut enc: Option<String> = None;
+            let mut binary: Option<Bytes> = None;
             if let Some(a) = m.message_attributes() {
                 for (k, v) in a {
                     if k == ENCODING_ATTRIBUTE {
                         enc = v.string_value().map(str::to_string);
+                        continue;
+                    }
+                    if k == BODY_ATTRIBUTE {
+                        binary = v.binary_value().map(|b| Bytes::from(b.as_ref().to_vec()));
                         continue;
                     }
                     let v = v.string_value().unwrap_or_default();
@@ -525,16 +629,10 @@ impl QueueDriver for SqsQueue {
                 }
             }
             let raw = m.body().unwrap_or_default();
-            let body = if enc.as_deref() == Some("empty") {
+            let body = if let Some(b) = binary {
+                b
+            } else if enc.as_deref() == Some("empty") {
                 Bytes::new()
-            } else if enc.as_deref() == Some("base64") {
-                Bytes::from(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(raw)
-                        .map_err(|_| {
-                            Error::new(ErrorKind::Integrity, "SQS message body is not valid base64")
-                        })?,
-                )
             } else {
                 Bytes::from(raw.to_string())
             };
@@ -547,6 +645,11 @@ impl QueueDriver for SqsQueue {
                 .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
                 .and_then(|v| v.parse::<i64>().ok())
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
+            if let (Some(id), Some(rh)) = (m.message_id(), m.receipt_handle()) {
+                if let Ok(mut r) = self.receipts.lock() {
+                    r.record(id, rh);
+                }
+            }
             out.push(ReceivedMessage {
                 id: m.message_id().unwrap_or_default().to_string(),
                 body,
@@ -560,7 +663,14 @@ impl QueueDriver for SqsQueue {
     }
 
     async fn ack(&self, receipts: &[String]) -> Result<()> {
-        for chunk in receipts.chunks(MAX_BATCH) {
+        let (fresh, stale): (Vec<String>, Vec<String>) = {
+            let g = self
+                .receipts
+                .lock()
+                .map_err(|_| Error::other("receipt guard poisoned"))?;
+            receipts.iter().cloned().partition(|r| !g.is_stale(r))
+        };
+        for chunk in fresh.chunks(MAX_BATCH) {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -580,6 +690,11 @@ impl QueueDriver for SqsQueue {
                 .send()
                 .await
                 .map_err(|e| from_sdk("DeleteMessageBatch", &self.name, e))?;
+            if let Ok(mut g) = self.receipts.lock() {
+                for rh in chunk {
+                    g.forget(rh);
+                }
+            }
             if let Some(f) = r.failed().first() {
                 return Err(build(
                     "DeleteMessageBatch",
@@ -590,6 +705,12 @@ impl QueueDriver for SqsQueue {
                     None,
                 ));
             }
+        }
+        if !stale.is_empty() {
+            // The message was redelivered since: its newer delivery owns it. Deleting with
+            // the old handle would delete it under the new holder, so skip (the contract
+            // allows ignoring stale receipts on ack).
+            tracing::debug!(queue = %self.name, n = stale.len(), "ignored ack of stale receipts");
         }
         Ok(())
     }
@@ -657,8 +778,19 @@ impl SqsAdmin {
         SqsAdmin { client }
     }
 
-    /// The URL of queue `name`.
+    /// The URL of queue `name` (or of `name.fifo`, the name SQS gives a FIFO queue created
+    /// under a plain name).
     pub async fn queue_url(&self, name: &str) -> Result<String> {
+        match self.queue_url_exact(name).await {
+            Err(e) if e.kind() == ErrorKind::NotFound && !name.ends_with(".fifo") => self
+                .queue_url_exact(&format!("{name}.fifo"))
+                .await
+                .map_err(|_| e),
+            r => r,
+        }
+    }
+
+    async fn queue_url_exact(&self, name: &str) -> Result<String> {
         let r = self
             .client
             .get_queue_url()
@@ -687,6 +819,15 @@ impl SqsAdmin {
     }
 }
 
+/// SQS requires FIFO queue names to end in `.fifo`: append it to a plain name.
+fn sqs_name(name: &str, fifo: bool) -> String {
+    if fifo && !name.ends_with(".fifo") {
+        format!("{name}.fifo")
+    } else {
+        name.to_string()
+    }
+}
+
 fn redrive_policy(arn: &str, dl: &DeadLetter) -> String {
     serde_json::json!({
         "deadLetterTargetArn": arn,
@@ -698,15 +839,11 @@ fn redrive_policy(arn: &str, dl: &DeadLetter) -> String {
 #[async_trait]
 impl QueueAdmin for SqsAdmin {
     async fn create_queue(&self, name: &str, config: &QueueConfig) -> Result<()> {
-        let fifo_name = name.ends_with(".fifo");
-        if config.fifo != fifo_name {
-            return Err(Error::invalid(format!(
-                "queue {name:?}: SQS FIFO queue names end in .fifo (fifo = {})",
-                config.fifo
-            )));
-        }
+        let fifo = config.fifo || name.ends_with(".fifo");
+        let real = sqs_name(name, fifo);
+        let name = real.as_str();
         let mut req = self.client.create_queue().queue_name(name);
-        if config.fifo {
+        if fifo {
             req = req.attributes(QueueAttributeName::FifoQueue, "true");
         }
         if let Some(v) = config.default_visibility {
@@ -774,7 +911,8 @@ impl QueueAdmin for SqsAdmin {
 
     async fn open(&self, name: &str) -> Result<Queue> {
         let url = self.queue_url(name).await?;
-        let driver = SqsQueue::new(self.client.clone(), name.to_string(), url);
+        let real = url.rsplit('/').next().unwrap_or(name).to_string();
+        let driver = SqsQueue::new(self.client.clone(), real, url);
         Ok(Queue::new(Arc::new(driver)).with_admin(Arc::new(self.clone())))
     }
 }
@@ -787,22 +925,42 @@ mod tests {
     fn body_encoding() {
         assert_eq!(
             encode_body(&Bytes::from_static(b"hello")),
-            ("hello".into(), None)
+            Wire::Text("hello".into())
         );
         assert_eq!(
-            encode_body(&Bytes::from_static(&[0, 159, 146, 150])).1,
-            Some("base64")
+            encode_body(&Bytes::from_static(&[0, 159, 146, 150])),
+            Wire::Binary
         );
+        assert_eq!(encode_body(&Bytes::from_static(b"a\x01b")), Wire::Binary);
         assert_eq!(
-            encode_body(&Bytes::from_static(b"a\x01b")).1,
-            Some("base64")
-        );
-        assert_eq!(
-            encode_body(&Bytes::new()).1,
-            Some("empty"),
+            encode_body(&Bytes::new()),
+            Wire::Empty,
             "SQS refuses empty bodies"
         );
-        assert_eq!(encode_body(&Bytes::from("민원 접수\n".to_string())).1, None);
+        assert!(matches!(
+            encode_body(&Bytes::from("민원 접수\n".to_string())),
+            Wire::Text(_)
+        ));
+        assert_eq!(sqs_name("q", true), "q.fifo");
+        assert_eq!(sqs_name("q.fifo", true), "q.fifo");
+        assert_eq!(sqs_name("q", false), "q");
+    }
+
+    #[test]
+    fn stale_receipts() {
+        let mut r = Receipts::default();
+        r.record("m1", "r1");
+        assert!(!r.is_stale("r1"));
+        r.record("m1", "r2");
+        assert!(r.is_stale("r1"));
+        assert!(!r.is_stale("r2"));
+        assert!(!r.is_stale("unknown"));
+        r.forget("r2");
+        assert!(!r.is_stale("r1"));
+        for i in 0..(TRACKED_RECEIPTS + 10) {
+            r.record(&format!("m{i}"), &format!("x{i}"));
+        }
+        assert!(r.by_receipt.len() <= TRACKED_RECEIPTS);
     }
 
     #[test]

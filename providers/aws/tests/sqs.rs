@@ -24,7 +24,7 @@ async fn send_receive_ack_nack_depth_purge() {
     let caps = q.capabilities();
     assert_eq!(
         (caps.max_batch_send, caps.max_message_bytes),
-        (10, 256 * 1024)
+        (10, gureum_aws::sqs::MAX_MESSAGE_BYTES)
     );
     assert!(!caps.ordering);
 
@@ -191,5 +191,34 @@ async fn errors_and_url_opener() {
     let r = q2.receive_with(opts(1, 30, 1)).await.unwrap();
     assert_eq!(&r[0].body[..], b"hi");
     q2.ack(&r[0]).await.unwrap();
+    q.admin().unwrap().delete_queue(&name).await.unwrap();
+}
+
+#[tokio::test]
+async fn many_messages_distinct() {
+    let Some(ep) = moto() else { return };
+    let name = unique("gu-many");
+    let q = open_sqs(sqs(&ep, &name).create(true)).await.unwrap();
+    let ids = q
+        .send_batch((0..300).map(|i| Message::new(format!("{i}"))).collect())
+        .await
+        .unwrap();
+    let want: std::collections::BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(want.len(), 300, "distinct ids from send");
+    let mut got = Vec::new();
+    let t0 = std::time::Instant::now();
+    while got.len() < 300 && t0.elapsed() < Duration::from_secs(60) {
+        got.extend(q.receive_with(opts(10, 30, 1)).await.unwrap());
+    }
+    let distinct: std::collections::BTreeSet<&String> = got.iter().map(|m| &m.id).collect();
+    println!(
+        "received {} ({} distinct) in {:?}",
+        got.len(),
+        distinct.len(),
+        t0.elapsed()
+    );
+    assert_eq!(distinct.len(), 300);
+    assert!(got.iter().all(|m| want.contains(&m.id)));
+    q.ack_all(&got).await.unwrap();
     q.admin().unwrap().delete_queue(&name).await.unwrap();
 }

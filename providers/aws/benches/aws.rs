@@ -1,0 +1,248 @@
+//! `cargo bench -p gureum-aws`: gureum's `Bucket` on s3:// vs raw object_store `AmazonS3`,
+//! and gureum's `Queue` on sqs:// vs raw aws-sdk-sqs, against the same local server
+//! (AWS_ENDPOINT_URL: moto, or s3s-fs for S3 with BENCH_S3_ENDPOINT). Bounded iterations;
+//! the two sides alternate in rounds and the median round is compared. Prints ratios
+//! (gureum throughput / raw throughput; goal ≥ 0.95, i.e. within ~3–5 %).
+
+use gureum_aws::{open_s3, open_sqs, S3Config, S3Credentials, SqsConfig, SqsQueue};
+use gureum_core::object_store::{ObjectStoreExt, PutPayload};
+use gureum_core::{Message, ReceiveOptions};
+use std::time::{Duration, Instant};
+
+fn env(k: &str, d: &str) -> String {
+    std::env::var(k)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| d.to_string())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` runs us with no env: skip then.
+    let Some(ep) = std::env::var("BENCH_S3_ENDPOINT")
+        .ok()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|v| !v.is_empty())
+    else {
+        eprintln!("skipping: AWS_ENDPOINT_URL not set");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let rounds: usize = env("BENCH_ROUNDS", "5").parse().unwrap_or(5);
+        let ops: usize = env("BENCH_OPS", "100").parse().unwrap_or(100);
+        let size: usize = env("BENCH_SIZE", "4096").parse().unwrap_or(4096);
+        bench_s3(&ep, rounds, ops, size).await;
+        if let Ok(sqs_ep) = std::env::var("AWS_ENDPOINT_URL") {
+            bench_sqs(&sqs_ep, rounds, ops).await;
+        }
+    });
+}
+
+async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
+    let ak = env("BENCH_S3_ACCESS_KEY", &env("AWS_ACCESS_KEY_ID", "test"));
+    let sk = env("BENCH_S3_SECRET_KEY", &env("AWS_SECRET_ACCESS_KEY", "test"));
+    let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let cfg = S3Config::new(&name)
+        .endpoint(ep)
+        .region("us-east-1")
+        .credentials(S3Credentials::static_keys(&ak, &sk));
+    let bucket = open_s3(cfg).await.expect("open s3");
+    bucket
+        .admin()
+        .unwrap()
+        .create_bucket(&name)
+        .await
+        .expect("create bucket");
+    // raw object_store AmazonS3 on the same bucket, built directly (same settings as
+    // emulators.md), not through gureum
+    let raw = gureum_core::object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(ep)
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_bucket_name(&name)
+        .with_access_key_id(&ak)
+        .with_secret_access_key(&sk)
+        .build()
+        .unwrap();
+    let data = bytes::Bytes::from(vec![7u8; size]);
+    let (mut g, mut r) = (Vec::new(), Vec::new());
+    // warm-up
+    for i in 0..10 {
+        bucket.put(&format!("w/{i}"), data.clone()).await.unwrap();
+        raw.put(
+            &format!("w/{i}").into(),
+            PutPayload::from_bytes(data.clone()),
+        )
+        .await
+        .unwrap();
+    }
+    for round in 0..rounds {
+        // alternate which side goes first so server-side drift does not favour one
+        for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let t = Instant::now();
+            if side == 0 {
+                for i in 0..ops {
+                    let k = format!("g/{round}/{i}");
+                    bucket.put(&k, data.clone()).await.unwrap();
+                    let b = bucket.get(&k).await.unwrap();
+                    assert_eq!(b.len(), size);
+                }
+                g.push(ops as f64 / t.elapsed().as_secs_f64());
+            } else {
+                for i in 0..ops {
+                    let p = format!("r/{round}/{i}").into();
+                    raw.put(&p, PutPayload::from_bytes(data.clone()))
+                        .await
+                        .unwrap();
+                    let b = raw.get(&p).await.unwrap().bytes().await.unwrap();
+                    assert_eq!(b.len(), size);
+                }
+                r.push(ops as f64 / t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let (gm, rm) = (median(g), median(r));
+    println!(
+        "s3 put+get {size} B x{ops} x{rounds} rounds: gureum Bucket {gm:.1} op/s, raw AmazonS3 {rm:.1} op/s, ratio {:.3}",
+        gm / rm
+    );
+    // cleanup
+    let keys: Vec<String> = bucket
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    bucket.delete_many(&keys).await.unwrap();
+    bucket.admin().unwrap().delete_bucket(&name).await.unwrap();
+}
+
+async fn bench_sqs(ep: &str, rounds: usize, ops: usize) {
+    let ak = env("AWS_ACCESS_KEY_ID", "test");
+    let sk = env("AWS_SECRET_ACCESS_KEY", "test");
+    let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let q = open_sqs(
+        SqsConfig::new(&name)
+            .endpoint(ep)
+            .region("us-east-1")
+            .credentials(S3Credentials::static_keys(&ak, &sk))
+            .create(true),
+    )
+    .await
+    .expect("open sqs");
+    let url = q.native::<SqsQueue>().unwrap().queue_url().to_string();
+    // raw aws-sdk-sqs client, built directly
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(ep)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            &ak, &sk, None, None, "bench",
+        ))
+        .load()
+        .await;
+    let raw = aws_sdk_sqs::Client::new(&conf);
+    let batches = (ops / 10).max(1);
+    let opts = ReceiveOptions {
+        max_messages: 10,
+        visibility: Duration::from_secs(30),
+        wait: Duration::from_secs(0),
+    };
+    let (mut g, mut r) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if side == 0 {
+                // gureum: send batches of 10, then receive + ack batches of 10
+                let t = Instant::now();
+                for b in 0..batches {
+                    q.send_batch((0..10).map(|i| Message::new(format!("m{b}-{i}"))).collect())
+                        .await
+                        .unwrap();
+                }
+                let mut n = 0;
+                for _ in 0..batches * 4 {
+                    if n >= batches * 10 {
+                        break;
+                    }
+                    let got = q.receive_with(opts).await.unwrap();
+                    n += got.len();
+                    q.ack_all(&got).await.unwrap();
+                }
+                g.push(n as f64 / t.elapsed().as_secs_f64());
+            } else {
+                // raw
+                let t = Instant::now();
+                for b in 0..batches {
+                    let entries = (0..10)
+                        .map(|i| {
+                            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                                .id(i.to_string())
+                                .message_body(format!("m{b}-{i}"))
+                                .build()
+                                .unwrap()
+                        })
+                        .collect();
+                    raw.send_message_batch()
+                        .queue_url(&url)
+                        .set_entries(Some(entries))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                let mut n = 0;
+                for _ in 0..batches * 4 {
+                    if n >= batches * 10 {
+                        break;
+                    }
+                    let out = raw
+                        .receive_message()
+                        .queue_url(&url)
+                        .max_number_of_messages(10)
+                        .visibility_timeout(30)
+                        .wait_time_seconds(0)
+                        .send()
+                        .await
+                        .unwrap();
+                    let ms = out.messages();
+                    n += ms.len();
+                    if !ms.is_empty() {
+                        let entries = ms
+                            .iter()
+                            .enumerate()
+                            .map(|(i, m)| {
+                                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                                    .id(i.to_string())
+                                    .receipt_handle(m.receipt_handle().unwrap())
+                                    .build()
+                                    .unwrap()
+                            })
+                            .collect();
+                        raw.delete_message_batch()
+                            .queue_url(&url)
+                            .set_entries(Some(entries))
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                }
+                r.push(n as f64 / t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let (gm, rm) = (median(g), median(r));
+    println!(
+        "sqs send+receive+ack {} msgs (batches of 10) x{rounds} rounds: gureum Queue {gm:.1} msg/s, raw aws-sdk-sqs {rm:.1} msg/s, ratio {:.3}",
+        batches * 10,
+        gm / rm
+    );
+    q.admin().unwrap().delete_queue(&name).await.unwrap();
+}
