@@ -69,6 +69,7 @@ fn parse_endpoint(s: &str, what: &str) -> Result<url::Url> {
 /// URL parameters that are passed to `object_store`'s Azure builder for Entra ID auth.
 const ENTRA_PARAMS: &[&str] = &[
     "client_id",
+    "client_secret",
     "tenant_id",
     "authority_id",
     "authority_host",
@@ -105,7 +106,7 @@ impl AccountConfig {
     ///
     /// Parameters: `account`, `endpoint` (blob service URL), `queue_endpoint`,
     /// `emulator=true`, `access_key`, `sas_token`, `allow_http`, `credential=entra` and the
-    /// Entra ID keys `client_id`, `tenant_id`, `authority_host`, `msi_endpoint`,
+    /// Entra ID keys `client_id`, `client_secret`, `tenant_id`, `authority_host`, `msi_endpoint`,
     /// `federated_token_file`, `use_azure_cli`. Environment: `AZURE_STORAGE_CONNECTION_STRING`,
     /// `AZURE_STORAGE_ACCOUNT_NAME`/`AZURE_STORAGE_ACCOUNT`, `AZURE_STORAGE_ACCOUNT_KEY`/
     /// `AZURE_STORAGE_KEY`, `AZURE_STORAGE_SAS_TOKEN`, then `object_store`'s `AZURE_*` Entra ID
