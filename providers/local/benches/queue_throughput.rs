@@ -27,20 +27,38 @@ fn opts() -> ReceiveOptions {
     }
 }
 
+/// Time spent in each operation.
+#[derive(Default, Clone, Copy)]
+struct Phases {
+    send: Duration,
+    receive: Duration,
+    ack: Duration,
+    calls: u32,
+}
+
 /// One worker: `rounds` × (send 10, receive ≤ 10, ack); returns messages acked.
-async fn worker(q: Queue, rounds: usize, body: usize) -> usize {
+async fn worker(q: Queue, rounds: usize, body: usize) -> (usize, Phases) {
     let payload = vec![b'x'; body];
     let mut acked = 0;
+    let mut p = Phases::default();
     for _ in 0..rounds {
         let batch: Vec<Message> = (0..BATCH)
             .map(|_| Message::new(payload.clone()).attribute("k", "v"))
             .collect();
+        let t = Instant::now();
         q.send_batch(batch).await.expect("send");
+        let t2 = Instant::now();
         let got = q.receive_with(opts()).await.expect("receive");
+        let t3 = Instant::now();
         q.ack_all(&got).await.expect("ack");
+        let t4 = Instant::now();
+        p.send += t2 - t;
+        p.receive += t3 - t2;
+        p.ack += t4 - t3;
+        p.calls += 1;
         acked += got.len();
     }
-    acked
+    (acked, p)
 }
 
 async fn drain(q: &Queue) -> usize {
@@ -74,17 +92,27 @@ async fn scenario(label: &str, url: &str, total: usize, workers: usize, body: us
         tasks.push(tokio::spawn(worker(q.clone(), rounds, body)));
     }
     let mut acked = 0;
+    let mut p = Phases::default();
     for t in tasks {
-        acked += t.await.expect("worker");
+        let (n, w) = t.await.expect("worker");
+        acked += n;
+        p.send += w.send;
+        p.receive += w.receive;
+        p.ack += w.ack;
+        p.calls += w.calls;
     }
     acked += drain(&q).await;
     let secs = start.elapsed().as_secs_f64();
     let sent = rounds * workers * BATCH;
     assert_eq!(acked, sent, "every message acked");
     let rate = sent as f64 / secs;
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(p.calls.max(1));
     println!(
-        "{label:<44} {sent:>7} msgs {secs:>7.3} s {rate:>10.0} msg/s  {:>5.2}x goal",
-        rate / GOAL
+        "{label:<40} {sent:>7} msgs {secs:>7.3} s {rate:>10.0} msg/s {:>6.2}x goal | per batch: send {:>5.0} us, receive {:>5.0} us, ack {:>5.0} us",
+        rate / GOAL,
+        us(p.send),
+        us(p.receive),
+        us(p.ack)
     );
     rate
 }
@@ -107,7 +135,9 @@ fn main() {
     let d = dir.path().display().to_string();
     println!(
         "queue throughput: send+receive+ack in batches of {BATCH}, goal {GOAL:.0} msg/s, {} cpus",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
     );
     rt.block_on(async {
         scenario(

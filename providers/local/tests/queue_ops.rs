@@ -520,3 +520,25 @@ async fn sqlite_relative_path_and_reopen_keeps_messages() {
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
     }
 }
+
+#[tokio::test]
+async fn sqlite_refuses_other_schema_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    let url = format!("sqlite://{}?queue=v", path.display());
+    {
+        let q = registry().open_queue(Some(&url)).await.unwrap();
+        q.send(Message::new("x")).await.unwrap();
+    }
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute(
+            "UPDATE gureum_meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    }
+    let e = registry().open_queue(Some(&url)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("schema version 99"), "{e}");
+}

@@ -33,6 +33,11 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Version of [`SCHEMA`]; a file with another version is refused.
+const SCHEMA_VERSION: &str = "2";
+
+// Bodies live in their own table so that the per-delivery updates of `gureum_messages`
+// (receive count, visibility, receipt) never rewrite message bodies.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS gureum_queues (
     name TEXT PRIMARY KEY NOT NULL,
@@ -45,16 +50,19 @@ CREATE TABLE IF NOT EXISTS gureum_messages (
     seq INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,
     id TEXT NOT NULL,
-    body BLOB NOT NULL,
-    attrs TEXT,
     sent_ms INTEGER NOT NULL,
     visible_ms INTEGER NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
     receipt INTEGER
 );
+CREATE TABLE IF NOT EXISTS gureum_bodies (
+    seq INTEGER PRIMARY KEY,
+    body BLOB NOT NULL,
+    attrs TEXT
+);
 CREATE INDEX IF NOT EXISTS gureum_messages_ready ON gureum_messages(queue, visible_ms, seq);
 CREATE TABLE IF NOT EXISTS gureum_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT) WITHOUT ROWID;
-INSERT OR IGNORE INTO gureum_meta (key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO gureum_meta (key, value) VALUES ('schema_version', '2');
 ";
 
 /// sqlite `PRAGMA synchronous` setting.
@@ -281,7 +289,7 @@ impl Db {
         // the same at the same moment can make them fail fast with SQLITE_BUSY. Retry.
         let mut attempt = 0;
         loop {
-            let r = (|| -> rusqlite::Result<()> {
+            let r = (|| -> rusqlite::Result<String> {
                 let mode: String =
                     conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
                 if !mode.eq_ignore_ascii_case("wal") {
@@ -289,10 +297,23 @@ impl Db {
                 }
                 conn.pragma_update(None, "synchronous", opts.sync.pragma())?;
                 conn.execute_batch(SCHEMA)?;
-                Ok(())
+                conn.query_row(
+                    "SELECT value FROM gureum_meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
             })();
             match r {
-                Ok(()) => break,
+                Ok(v) if v == SCHEMA_VERSION => break,
+                Ok(v) => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "{} has queue schema version {v}, this gureum uses {SCHEMA_VERSION}",
+                            path.display()
+                        ),
+                    ))
+                }
                 Err(e) if is_busy(&e) && attempt < 100 => {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(20));
@@ -452,6 +473,21 @@ fn ensure_queue(
     Ok(row)
 }
 
+/// Delete every message of `queue` (bodies first).
+fn delete_messages(conn: &Connection, queue: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM gureum_bodies WHERE seq IN (SELECT seq FROM gureum_messages WHERE queue = ?1)",
+        params![queue],
+    )
+    .map_err(sql_err)?;
+    conn.execute(
+        "DELETE FROM gureum_messages WHERE queue = ?1",
+        params![queue],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
 fn attrs_json(a: &BTreeMap<String, String>) -> Result<Option<String>> {
     if a.is_empty() {
         return Ok(None);
@@ -481,24 +517,23 @@ fn send_tx(conn: &mut Connection, queue: &str, messages: Vec<Message>) -> Result
     let now = now_ms();
     let mut ids = Vec::with_capacity(messages.len());
     {
-        let mut stmt = tx
+        let mut meta = tx
             .prepare_cached(
-                "INSERT INTO gureum_messages (queue, id, body, attrs, sent_ms, visible_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO gureum_messages (queue, id, sent_ms, visible_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
             )
+            .map_err(sql_err)?;
+        let mut body = tx
+            .prepare_cached("INSERT INTO gureum_bodies (seq, body, attrs) VALUES (?1, ?2, ?3)")
             .map_err(sql_err)?;
         for m in messages {
             let id = new_id();
             let visible = now + m.delay.map(millis).unwrap_or(0);
-            stmt.execute(params![
-                queue,
-                id,
-                m.body.as_ref(),
-                attrs_json(&m.attributes)?,
-                now,
-                visible
-            ])
-            .map_err(sql_err)?;
+            let seq = meta
+                .insert(params![queue, id, now, visible])
+                .map_err(sql_err)?;
+            body.execute(params![seq, m.body.as_ref(), attrs_json(&m.attributes)?])
+                .map_err(sql_err)?;
             ids.push(id);
         }
     }
@@ -551,8 +586,10 @@ fn receive_tx(
         let rows: Vec<Candidate> = {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, id, body, attrs, sent_ms, receive_count FROM gureum_messages
-                     WHERE queue = ?1 AND visible_ms <= ?2 ORDER BY visible_ms, seq LIMIT ?3",
+                    "SELECT m.seq, m.id, b.body, b.attrs, m.sent_ms, m.receive_count
+                     FROM gureum_messages m JOIN gureum_bodies b ON b.seq = m.seq
+                     WHERE m.queue = ?1 AND m.visible_ms <= ?2
+                     ORDER BY m.visible_ms, m.seq LIMIT ?3",
                 )
                 .map_err(sql_err)?;
             let it = stmt
@@ -632,9 +669,14 @@ fn ack_tx(conn: &mut Connection, queue: &str, receipts: &[(i64, i64)]) -> Result
                 "DELETE FROM gureum_messages WHERE seq = ?1 AND receipt = ?2 AND queue = ?3",
             )
             .map_err(sql_err)?;
+        let mut body = tx
+            .prepare_cached("DELETE FROM gureum_bodies WHERE seq = ?1")
+            .map_err(sql_err)?;
         for (seq, token) in receipts {
             if stmt.execute(params![seq, token, queue]).map_err(sql_err)? == 0 {
                 stale += 1;
+            } else {
+                body.execute(params![seq]).map_err(sql_err)?;
             }
         }
     }
@@ -826,11 +868,7 @@ impl QueueDriver for SqliteQueue {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(sql_err)?;
                 require_queue(&tx, &name)?;
-                tx.execute(
-                    "DELETE FROM gureum_messages WHERE queue = ?1",
-                    params![name],
-                )
-                .map_err(sql_err)?;
+                delete_messages(&tx, &name)?;
                 tx.commit().map_err(sql_err)
             })
             .await
@@ -942,8 +980,7 @@ impl QueueAdmin for SqliteQueueAdmin {
                 if gone == 0 {
                     return Err(Error::not_found(format!("queue {n:?} does not exist")));
                 }
-                tx.execute("DELETE FROM gureum_messages WHERE queue = ?1", params![n])
-                    .map_err(sql_err)?;
+                delete_messages(&tx, &n)?;
                 tx.commit().map_err(sql_err)
             })
             .await
