@@ -72,6 +72,10 @@ struct Shared {
     root: PathBuf,
     meta: PathBuf,
     seq: AtomicU64,
+    /// In-process exclusion (flock does not exclude users of the same open file).
+    mutex: Arc<tokio::sync::Mutex<()>>,
+    /// The open lock file, reused while it is still the file at its path.
+    lock_file: std::sync::Mutex<Option<Arc<File>>>,
 }
 
 /// A directory as an `ObjectStore`, with attributes, if-match writes and locking.
@@ -228,9 +232,38 @@ pub(crate) fn flock_exclusive(f: &File) -> std::io::Result<()> {
     }
 }
 
-/// Held advisory lock; released on drop.
+/// Held write lock (in-process mutex + `flock`); released on drop.
 struct LockGuard {
-    _file: File,
+    file: Arc<File>,
+    _mutex: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: unlocking our own valid file descriptor.
+            unsafe {
+                libc::flock(self.file.as_raw_fd(), libc::LOCK_UN);
+            }
+        }
+    }
+}
+
+/// Try to take the exclusive flock without blocking.
+fn flock_try(f: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a valid, owned file descriptor.
+        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = f;
+        true
+    }
 }
 
 /// Where an object's key lives on disk.
@@ -330,6 +363,8 @@ impl FileStore {
                 root,
                 meta,
                 seq: AtomicU64::new(0),
+                mutex: Arc::new(tokio::sync::Mutex::new(())),
+                lock_file: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -416,33 +451,59 @@ impl FileStore {
         ))
     }
 
-    /// Take the store's exclusive write lock (also across processes).
-    async fn lock(&self) -> OsResult<LockGuard> {
+    /// The lock file, opened once and reopened if it was replaced or removed.
+    fn lock_file(&self) -> OsResult<Arc<File>> {
         let p = self.s.meta.join("lock");
-        let meta = self.s.meta.clone();
-        blocking(move || {
-            let f = match std::fs::OpenOptions::new()
+        let mut cached = self
+            .s
+            .lock_file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(f) = cached.as_ref() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                if let (Ok(a), Ok(b)) = (f.metadata(), std::fs::metadata(&p)) {
+                    if a.dev() == b.dev() && a.ino() == b.ino() {
+                        return Ok(f.clone());
+                    }
+                }
+            }
+        }
+        let open = || {
+            std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
                 .open(&p)
-            {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&meta).map_err(|e| io_err(&meta, e))?;
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .truncate(false)
-                        .write(true)
-                        .open(&p)
-                        .map_err(|e| io_err(&p, e))?
-                }
-                Err(e) => return Err(io_err(&p, e)),
-            };
-            flock_exclusive(&f).map_err(|e| io_err(&p, e))?;
-            Ok(LockGuard { _file: f })
+        };
+        let f = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.s.meta).map_err(|e| io_err(&self.s.meta, e))?;
+                open().map_err(|e| io_err(&p, e))?
+            }
+            Err(e) => return Err(io_err(&p, e)),
+        };
+        let f = Arc::new(f);
+        *cached = Some(f.clone());
+        Ok(f)
+    }
+
+    /// Take the store's exclusive write lock (also across processes).
+    async fn lock(&self) -> OsResult<LockGuard> {
+        let m = self.s.mutex.clone().lock_owned().await;
+        let file = self.lock_file()?;
+        if !flock_try(&file) {
+            // Another process holds it: wait on a blocking thread.
+            let f = file.clone();
+            let p = self.s.meta.join("lock");
+            blocking(move || flock_exclusive(&f).map_err(|e| io_err(&p, e))).await?;
+        }
+        Ok(LockGuard {
+            file,
+            _mutex: m,
         })
-        .await
     }
 
     /// Read a sidecar if it belongs to the data file with `etag`.
