@@ -196,6 +196,11 @@ async fn failed_create_maps_to_error() {
         .unwrap_err();
     assert_eq!(e.provider_code(), Some("FSTOP/NULL (failure stopped)"));
     assert_eq!(c.get(&vm.id).await.unwrap().state, InstanceState::Error);
+    // A failed server can still be terminated.
+    c.terminate(&vm.id).await.unwrap();
+    c.wait_until(&vm.id, InstanceState::Terminated, T)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

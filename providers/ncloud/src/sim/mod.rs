@@ -19,7 +19,8 @@
 //! * walks servers through the documented codes with a configurable step:
 //!   create `INIT` → `CREAT` → `RUN`; stop `RUN/SHTDN` → `NSTOP`; start `NSTOP/START` → `RUN`;
 //!   reboot `RUN/RESTA` → `RUN`; terminate (only from `NSTOP`, as documented)
-//!   `NSTOP/TERMT` → `TERMT`, after which the server disappears from listings.
+//!   `NSTOP/TERMT` → `TERMT` (a failed `FSTOP` server can be terminated too), after which the
+//!   server disappears from listings.
 //!
 //! Spec codes and image numbers in the catalog are illustrative, not NCP's current catalog.
 
@@ -587,7 +588,7 @@ fn transition(
     p: &BTreeMap<String, String>,
     now: Instant,
     step: Duration,
-    from: (&str, &str),
+    from: &[(&str, &str)],
     what: &str,
     first: Transition,
     then: Transition,
@@ -595,14 +596,14 @@ fn transition(
     let ids = targets(st, p)?;
     for id in &ids {
         let s = &st.servers[id];
-        if (s.rec.status(), s.rec.operation()) != from || !s.due.is_empty() {
+        if !from.contains(&(s.rec.status(), s.rec.operation())) || !s.due.is_empty() {
             return Err(fail(
                 codes::INVALID_STATUS,
                 format!(
                     "Server instance ({id}) cannot be {what} in its current status ({}/{}); it must be {}.",
                     s.rec.status(),
                     s.rec.operation(),
-                    from.0
+                    from.iter().map(|f| f.0).collect::<Vec<_>>().join(" or ")
                 ),
             ));
         }
@@ -984,7 +985,7 @@ fn dispatch(
             p,
             now,
             step,
-            ("RUN", "NULL"),
+            &[("RUN", "NULL")],
             "stopped",
             ("RUN", "SHTDN", "shutting down"),
             ("NSTOP", "NULL", "stopped"),
@@ -994,7 +995,7 @@ fn dispatch(
             p,
             now,
             step,
-            ("NSTOP", "NULL"),
+            &[("NSTOP", "NULL")],
             "started",
             ("NSTOP", "START", "booting"),
             ("RUN", "NULL", "running"),
@@ -1004,7 +1005,7 @@ fn dispatch(
             p,
             now,
             step,
-            ("RUN", "NULL"),
+            &[("RUN", "NULL")],
             "rebooted",
             ("RUN", "RESTA", "rebooting"),
             ("RUN", "NULL", "running"),
@@ -1014,7 +1015,7 @@ fn dispatch(
             p,
             now,
             step,
-            ("NSTOP", "NULL"),
+            &[("NSTOP", "NULL"), ("FSTOP", "NULL")],
             "terminated",
             ("NSTOP", "TERMT", "terminating"),
             ("TERMT", "NULL", "terminated"),
