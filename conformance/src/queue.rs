@@ -693,7 +693,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
             let q = s.fresh().await?;
             let id = s.send1(&q, Message::new("e")).await?;
             let m = s.one(&q, &id, s.vis()).await?;
-            q.extend_visibility(&m, s.vis() * 4)
+            q.extend_visibility(&m, (s.vis() * 8).min(q.capabilities().max_visibility))
                 .await
                 .ctx("extend_visibility")?;
             let r = s

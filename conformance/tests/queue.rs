@@ -352,6 +352,7 @@ async fn lost_messages_are_caught() {
     )
     .await;
     let opts = Options::default()
+        .time_scale(0.3)
         .only("concurrent_consumers,many_messages_no_loss,send_batch_larger_is_split");
     let report = queue::run(&q, &opts).await;
     println!("{}", report.to_text());
