@@ -59,7 +59,9 @@ pub fn print_error(out: &Out, e: &Error) {
         });
         let _ = writeln!(err, "{v}");
     } else {
-        let mut line = format!("error[{}]: {}", e.kind().as_str(), e.message());
+        // One line: provider bodies quoted in messages may contain newlines.
+        let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut line = format!("error[{}]: {msg}", e.kind().as_str());
         if let Some(c) = e.provider_code() {
             line.push_str(&format!(" (code {c})"));
         }
