@@ -40,7 +40,13 @@ fn main() {
         let rounds: usize = env("BENCH_ROUNDS", "5").parse().unwrap_or(5);
         let ops: usize = env("BENCH_OPS", "100").parse().unwrap_or(100);
         let size: usize = env("BENCH_SIZE", "4096").parse().unwrap_or(4096);
-        bench_s3(&ep, rounds, ops, size).await;
+        let only = env("BENCH_ONLY", "");
+        if only.is_empty() || only == "s3" {
+            bench_s3(&ep, rounds, ops, size).await;
+        }
+        if only == "s3" {
+            return;
+        }
         if let Ok(sqs_ep) = std::env::var("AWS_ENDPOINT_URL") {
             bench_sqs(&sqs_ep, rounds, ops).await;
         }
@@ -150,7 +156,11 @@ async fn bench_sqs(ep: &str, rounds: usize, ops: usize) {
         ))
         .load()
         .await;
-    let raw = aws_sdk_sqs::Client::new(&conf);
+    let raw = if std::env::var("BENCH_SAME_CLIENT").is_ok() {
+        q.native::<SqsQueue>().unwrap().client().clone()
+    } else {
+        aws_sdk_sqs::Client::new(&conf)
+    };
     let batches = (ops / 10).max(1);
     let opts = ReceiveOptions {
         max_messages: 10,
@@ -209,6 +219,15 @@ async fn bench_sqs(ep: &str, rounds: usize, ops: usize) {
                         .max_number_of_messages(10)
                         .visibility_timeout(30)
                         .wait_time_seconds(0)
+                        // the same attributes gureum asks for (receive count, sent time,
+                        // user attributes), so both sides ask moto for the same work
+                        .message_system_attribute_names(
+                            aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+                        )
+                        .message_system_attribute_names(
+                            aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+                        )
+                        .message_attribute_names("All")
                         .send()
                         .await
                         .unwrap();
