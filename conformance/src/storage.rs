@@ -1767,13 +1767,26 @@ fn cases() -> Vec<CaseDef<Ctx>> {
                 b.put(&k, vec![b'a' + i; size]).await
             }));
         }
+        // Racing writers may be refused by the server (Swift answers colliding timestamps
+        // with a conflict); that is allowed as long as one writer wins and nothing is torn.
+        let mut ok = 0;
+        let mut refused = Vec::new();
         for t in tasks {
             match t.await {
-                Ok(r) => {
-                    r.ctx("concurrent put")?;
-                }
+                Ok(Ok(_)) => ok += 1,
+                Ok(Err(e)) => refused.push(format!("{}: {}", e.kind(), e.message())),
                 Err(e) => return fail(format!("task: {e}")),
             }
+        }
+        if ok == 0 {
+            return fail(format!("every concurrent put failed: {refused:?}"));
+        }
+        if !refused.is_empty() {
+            s.note(format!(
+                "{} of 8 racing writers were refused by the backend: {}",
+                refused.len(),
+                refused[0]
+            ));
         }
         let g = s.b().get(&k).await.ctx("get")?;
         s.cleanup().await;
