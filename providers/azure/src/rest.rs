@@ -44,7 +44,7 @@ pub(crate) fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
-        .pool_idle_timeout(Duration::from_secs(50))
+        .pool_idle_timeout(Duration::from_secs(4)) // below Node's 5 s keep-alive (Azurite)
         .build()
         .map_err(|e| Error::other("building the HTTP client").with_source(e))
 }
@@ -70,7 +70,7 @@ impl StorageRest {
         &self,
         what: &str,
         method: Method,
-        mut url: url::Url,
+        url: url::Url,
         mut headers: HeaderMap,
         body: Option<Bytes>,
     ) -> Result<RestResponse> {
@@ -85,17 +85,31 @@ impl StorageRest {
                 HeaderValue::from_static("application/xml"),
             );
         }
-        self.credential
-            .authorize(&self.account, &method, &mut url, &mut headers)
-            .await?;
-        let resp = self
-            .http
-            .request(method, url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(what, e))?;
+        // A pooled keep-alive connection the server closed meanwhile fails before any
+        // response; retry such a send once on a fresh connection (re-signed).
+        let mut attempt = 0;
+        let resp = loop {
+            attempt += 1;
+            let (mut u, mut h) = (url.clone(), headers.clone());
+            self.credential
+                .authorize(&self.account, &method, &mut u, &mut h)
+                .await?;
+            match self
+                .http
+                .request(method.clone(), u)
+                .headers(h)
+                .body(body.clone())
+                .send()
+                .await
+            {
+                Ok(r) => break r,
+                Err(e) if attempt < 2 && !e.is_timeout() && (e.is_request() || e.is_connect()) => {
+                    tracing::debug!(what, "request failed before a response; retrying once");
+                    continue;
+                }
+                Err(e) => return Err(transport_error(what, e)),
+            }
+        };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| transport_error(what, e))?;
