@@ -167,7 +167,10 @@ impl PutOptions {
     }
 
     fn attributes(&self) -> Result<Attributes> {
-        let mut a = Attributes::new();
+        if self.content_type.is_none() && self.metadata.is_empty() {
+            return Ok(Attributes::new());
+        }
+        let mut a = Attributes::with_capacity(1 + self.metadata.len());
         if let Some(ct) = &self.content_type {
             a.insert(Attribute::ContentType, AttributeValue::from(ct.clone()));
         }
@@ -417,7 +420,7 @@ impl Bucket {
                 )));
             }
         }
-        tracing::debug!(bucket = %self.name, key, bytes = data.len(), "put");
+        tracing::trace!(key, bytes = data.len(), "put");
         let r = self
             .store
             .put_opts(&path, PutPayload::from_bytes(data), o)
