@@ -500,10 +500,7 @@ impl FileStore {
             let p = self.s.meta.join("lock");
             blocking(move || flock_exclusive(&f).map_err(|e| io_err(&p, e))).await?;
         }
-        Ok(LockGuard {
-            file,
-            _mutex: m,
-        })
+        Ok(LockGuard { file, _mutex: m })
     }
 
     /// Read a sidecar if it belongs to the data file with `etag`.
