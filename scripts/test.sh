@@ -25,6 +25,8 @@ if [[ ${GUREUM_SKIP_EMULATORS:-0} != 1 ]]; then
 fi
 
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+# Every conformance run also writes its Markdown report here (copy to docs/conformance/ to publish).
+export GUREUM_CONFORMANCE_RESULTS_DIR=${GUREUM_CONFORMANCE_RESULTS_DIR:-$PWD/target/conformance-results}
 log="${TMPDIR:-/tmp}/gureum-test.log"
 set +e +o pipefail
 cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" \

@@ -171,6 +171,7 @@ pub async fn run(compute: &Compute, opts: &Options) -> Report {
         )],
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
+    report.export_if_requested();
     report
 }
 

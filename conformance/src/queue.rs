@@ -278,6 +278,7 @@ pub async fn run(queue: &Queue, opts: &Options) -> Report {
         notes,
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
+    report.export_if_requested();
     report
 }
 

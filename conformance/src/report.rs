@@ -120,6 +120,44 @@ pub struct Report {
 }
 
 impl Report {
+    /// When `GUREUM_CONFORMANCE_RESULTS_DIR` is set, write this report as Markdown to
+    /// `<dir>/<area>-<backend>.md` (CI uses this to refresh docs/conformance/). Errors are
+    /// logged, never fatal.
+    pub fn export_if_requested(&self) {
+        let Ok(dir) = std::env::var("GUREUM_CONFORMANCE_RESULTS_DIR") else {
+            return;
+        };
+        let label: String = self
+            .sections
+            .iter()
+            .map(|s| format!("{}-{}", s.area, s.backend))
+            .collect::<Vec<_>>()
+            .join("-");
+        let mut name: String = label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        while name.contains("--") {
+            name = name.replace("--", "-");
+        }
+        let name = name.trim_matches('-').to_string();
+        let path = std::path::Path::new(&dir).join(format!("{name}.md"));
+        if let Err(e) =
+            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, self.to_markdown()))
+        {
+            eprintln!(
+                "could not write conformance results to {}: {e}",
+                path.display()
+            );
+        }
+    }
+
     /// An empty report.
     pub fn new(run_id: impl Into<String>) -> Self {
         Report {

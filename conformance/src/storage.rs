@@ -185,6 +185,7 @@ pub async fn run(bucket: &Bucket, opts: &Options) -> Report {
         )],
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
+    report.export_if_requested();
     report
 }
 
