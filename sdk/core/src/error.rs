@@ -172,6 +172,20 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Prefix the message with context.
+    pub fn context_message(self, ctx: impl std::fmt::Display) -> Self {
+        let mut e = Error::new(self.kind(), format!("{ctx}: {}", self.message()));
+        if let Some(c) = self.provider_code() {
+            e = e.with_provider_code(c.to_string());
+        }
+        if let Some(r) = self.request_id() {
+            e = e.with_request_id(r.to_string());
+        }
+        e
+    }
+}
+
 impl From<object_store::Error> for Error {
     fn from(e: object_store::Error) -> Self {
         use object_store::Error as E;

@@ -493,7 +493,7 @@ impl Bucket {
     /// An `AsyncRead` over an object, for `tokio::io::copy` and friends.
     pub async fn reader(&self, key: &str) -> Result<impl tokio::io::AsyncRead + Send + Unpin> {
         let s = self.get_stream(key).await?;
-        Ok(tokio_util_reader(s))
+        Ok(StreamReader::new(s))
     }
 
     /// Metadata, content type and user metadata of an object.
@@ -812,12 +812,6 @@ impl BucketWriter {
         }
         Ok(())
     }
-}
-
-fn tokio_util_reader(
-    s: BoxStream<'static, Result<Bytes>>,
-) -> impl tokio::io::AsyncRead + Send + Unpin {
-    StreamReader::new(s)
 }
 
 /// Minimal `AsyncRead` over a stream of `Bytes` (avoids a tokio-util dependency in core).

@@ -317,20 +317,6 @@ impl ConfigFile {
     }
 }
 
-impl Error {
-    /// Prefix the message with context.
-    pub fn context_message(self, ctx: impl fmt::Display) -> Self {
-        let mut e = Error::new(self.kind(), format!("{ctx}: {}", self.message()));
-        if let Some(c) = self.provider_code() {
-            e = e.with_provider_code(c.to_string());
-        }
-        if let Some(r) = self.request_id() {
-            e = e.with_request_id(r.to_string());
-        }
-        e
-    }
-}
-
 /// The data directory of the embedded defaults: `GUREUM_DATA_DIR`, else
 /// `$XDG_DATA_HOME/gureum`, else `~/.local/share/gureum`, else `./.gureum`.
 pub fn data_dir() -> PathBuf {
