@@ -53,7 +53,57 @@ pub fn validate_key(key: &str) -> Result<()> {
 /// Encode a portable key into the `object_store` [`Path`] that stores it.
 pub fn encode_key(key: &str) -> Result<Path> {
     validate_key(key)?;
+    if is_plain(key) {
+        // A plain key is its own escaped form: `Path::parse` takes it with one exact-size
+        // copy instead of escaping segment by segment into a growing string. It cannot fail
+        // for a plain key; the general path below stays the single source of truth anyway.
+        if let Ok(p) = Path::parse(key) {
+            return Ok(p);
+        }
+    }
     Ok(encode_segments(key))
+}
+
+/// Bytes that `object_store`'s `PathPart` escapes (its `INVALID` set: controls, `/`, `\`,
+/// `{`, `^`, `}`, `%`, `` ` ``, `]`, `"`, `>`, `[`, `~`, `<`, `#`, `|`, `*`, `?`) and every
+/// non-ASCII byte. `plain_key_equals_general_encoding` checks this table against
+/// `PathPart` for every byte.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x7f;
+        b += 1;
+    }
+    let special = b"/\\{^}%`]\">[~<#|*?";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// True when `key` is stored unchanged: no byte that needs escaping, no empty segment and
+/// no `.`/`..` segment.
+fn is_plain(key: &str) -> bool {
+    let mut seg_start = 0;
+    let bytes = key.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'/' {
+            if !plain_segment(&bytes[seg_start..i]) {
+                return false;
+            }
+            seg_start = i + 1;
+        } else if ESCAPED[b as usize] {
+            return false;
+        }
+    }
+    plain_segment(&bytes[seg_start..])
+}
+
+fn plain_segment(seg: &[u8]) -> bool {
+    !matches!(seg, b"" | b"." | b"..")
 }
 
 fn encode_segments(s: &str) -> Path {
@@ -96,5 +146,53 @@ pub fn split_prefix(prefix: &str) -> Result<(Option<Path>, String)> {
             let rest = &prefix[i + 1..];
             Ok((Some(encode_segments(dir)), rest.to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path must give exactly what the general encoding gives.
+    #[test]
+    fn plain_key_equals_general_encoding() {
+        // Every byte value as a whole segment, and inside a segment.
+        for b in 0u8..=0x7f {
+            let c = b as char;
+            for key in [format!("{c}"), format!("a{c}b/x"), format!("x/{c}{c}")] {
+                if validate_key(&key).is_err() {
+                    continue;
+                }
+                let general = encode_segments(&key);
+                assert_eq!(encode_key(&key).unwrap(), general, "{key:?}");
+                // The table agrees with PathPart on which bytes are escaped.
+                if b != b'/' && b != 0 {
+                    let escaped = PathPart::from(c.to_string().as_str()).as_ref() != c.to_string();
+                    let dot = b == b'.';
+                    assert_eq!(ESCAPED[b as usize], escaped && !dot, "byte {b:#x}");
+                }
+            }
+        }
+        for key in [
+            "bench/2026/11/obj-00042.bin",
+            "a",
+            ".",
+            "..",
+            "./a",
+            "a/..",
+            "a/.../b",
+            ".hidden/x",
+            "/lead",
+            "trail/",
+            "a//b",
+            "민원/a",
+            "a b+c=d,e;f@g!h$i&j'k(l)m",
+            "%41",
+            "a\u{7f}b",
+        ] {
+            assert_eq!(encode_key(key).unwrap(), encode_segments(key), "{key:?}");
+        }
+        assert!(is_plain("bench/2026/11/obj-00042.bin"));
+        assert!(!is_plain("a//b") && !is_plain("a/./b") && !is_plain("민원"));
     }
 }

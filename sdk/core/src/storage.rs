@@ -386,8 +386,16 @@ impl Bucket {
     }
 
     /// Write `data` to `key`, replacing any object there.
-    pub async fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<WriteResult> {
-        self.put_with(key, data, &PutOptions::default()).await
+    ///
+    /// (Written as a plain `fn` returning the write future, which is the same to callers as an
+    /// `async fn`: it saves one future layer and the options translation on the hottest call,
+    /// part of keeping `Bucket` within 3 % of raw object_store.)
+    pub fn put<'a>(
+        &'a self,
+        key: &'a str,
+        data: impl Into<Bytes>,
+    ) -> impl std::future::Future<Output = Result<WriteResult>> + Send + 'a {
+        self.write(key, data.into(), object_store::PutOptions::default())
     }
 
     /// Write with content type, metadata and a conditional mode.
@@ -397,7 +405,6 @@ impl Bucket {
         data: impl Into<Bytes>,
         opts: &PutOptions,
     ) -> Result<WriteResult> {
-        let path = encode_key(key)?;
         let mode = match &opts.mode {
             WriteMode::Overwrite => PutMode::Overwrite,
             WriteMode::CreateOnly => PutMode::Create,
@@ -406,12 +413,24 @@ impl Bucket {
                 version: None,
             }),
         };
-        let o = object_store::PutOptions {
+        let mut o = object_store::PutOptions {
             mode,
-            attributes: opts.attributes()?,
             ..Default::default()
         };
-        let data: Bytes = data.into();
+        if opts.content_type.is_some() || !opts.metadata.is_empty() {
+            o.attributes = opts.attributes()?;
+        }
+        self.write(key, data.into(), o).await
+    }
+
+    /// The one write path of `put` and `put_with` (not generic, so it is compiled once).
+    async fn write(
+        &self,
+        key: &str,
+        data: Bytes,
+        o: object_store::PutOptions,
+    ) -> Result<WriteResult> {
+        let path = encode_key(key)?;
         if let Some(max) = self.caps.max_object_size {
             if data.len() as u64 > max {
                 return Err(Error::invalid(format!(

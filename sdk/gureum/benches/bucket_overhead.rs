@@ -12,8 +12,8 @@
 //! the median ns/op of each side over the rounds, and the median of the per-round ratios
 //! (gureum / raw), which cancels slow drift of the machine.
 //!
-//! Knobs: `BENCH_ROUNDS` (default 21), `BENCH_OPS` (operations per side per round, default
-//! 20000), `BENCH_KEYS` (distinct keys, default 1024).
+//! Knobs: `BENCH_ROUNDS` (default 101), `BENCH_OPS` (operations per side per round, default
+//! 2000), `BENCH_KEYS` (distinct keys, default 1024). Results: docs/benchmarks/bucket-overhead.md.
 
 use gureum::object_store::memory::InMemory;
 use gureum::object_store::path::{Path, PathPart};
@@ -95,8 +95,8 @@ enum Variant {
     /// object_store directly, but with gureum's portable key encoding (`encode_key`): the
     /// difference to `Bucket` is the wrapper itself.
     RawEncodeKey,
-    /// object_store directly with a borrowed-segment version of the same key encoding (a
-    /// candidate optimisation of `gureum_core::key::encode_key`; identical output).
+    /// object_store directly with the general (escaping, borrowed-segment) path of the same
+    /// key encoding, which hostile and non-ASCII keys take; identical output.
     RawBorrowedEncode,
     /// `Bucket::put` / `Bucket::get`.
     Bucket,
@@ -109,7 +109,7 @@ const VARIANTS: [Variant; 4] = [
     Variant::Bucket,
 ];
 
-/// `gureum_core::key::encode_key` without the per-segment `String` allocations: segments are
+/// The general path of `gureum_core::key::encode_key` (without its plain-key fast path):
 /// borrowed `PathPart`s, which `Path::from_iter` copies once into the path. Same output.
 fn encode_key_borrowed(key: &str) -> Path {
     Path::from_iter(key.split('/').map(|seg| {
