@@ -241,7 +241,7 @@ pub(super) fn cases() -> Vec<CaseDef<Ctx>> {
     ));
     v.push(case!(
         "storage.metadata_names_and_values_exact",
-        ["user_metadata"],
+        [user_metadata],
         |s| {
             let meta: BTreeMap<String, String> = [
                 ("case_id", "c-1041"),
