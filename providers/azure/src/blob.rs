@@ -7,8 +7,8 @@
 
 use crate::auth::{blob_service_sas, Credential};
 use crate::config::AccountConfig;
-use crate::error::{xml_all, xml_text};
 use crate::rest::StorageRest;
+use crate::xml::{from_str, Enumeration};
 use async_trait::async_trait;
 use chrono::Utc;
 use gureum_core::object_store::path::Path;
@@ -56,7 +56,11 @@ impl BlobAccount {
     /// Connect to the account described by `config`.
     pub fn new(config: AccountConfig) -> Result<Self> {
         config.check_blob_endpoint()?;
-        let rest = StorageRest::new(config.account.clone(), config.credential()?)?;
+        let rest = StorageRest::with_config(
+            config.account.clone(),
+            config.credential()?,
+            config.http.clone(),
+        )?;
         Ok(BlobAccount { config, rest })
     }
 
@@ -159,7 +163,8 @@ impl BucketAdmin for BlobAccount {
                 None,
             )
             .await?;
-        if !xml_all(&r.text(), "Name").is_empty() {
+        let listed: Enumeration = from_str("list container", &r.text())?;
+        if !listed.blobs.items.is_empty() {
             return Err(Error::new(
                 ErrorKind::PreconditionFailed,
                 format!("container {name} is not empty"),
@@ -198,10 +203,9 @@ impl BucketAdmin for BlobAccount {
                 .rest
                 .send("list containers", Method::GET, u, HeaderMap::new(), None)
                 .await?;
-            let text = r.text();
-            let containers = xml_text(&text, "Containers").unwrap_or_default();
-            names.extend(xml_all(&containers, "Name"));
-            marker = xml_text(&text, "NextMarker").filter(|m| !m.is_empty());
+            let e: Enumeration = from_str("list containers", &r.text())?;
+            names.extend(e.containers.items.iter().map(|c| c.name.clone()));
+            marker = e.next_marker();
             if marker.is_none() {
                 break;
             }
