@@ -514,7 +514,7 @@ impl Lister {
             let offset = offset.clone();
             async move {
                 let Some(marker) = marker else {
-                    return Ok(None);
+                    return Ok::<_, object_store::Error>(None);
                 };
                 if pages >= MAX_LIST_PAGES {
                     return Ok(None);
