@@ -26,6 +26,7 @@ pub mod queue;
 pub mod rest;
 pub mod sim;
 pub mod store;
+mod xml;
 
 use std::sync::Arc;
 

@@ -11,6 +11,8 @@
 
 pub mod compute;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod key;
 pub mod queue;
 pub mod storage;
