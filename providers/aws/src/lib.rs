@@ -21,11 +21,13 @@ pub mod config;
 pub mod ec2;
 pub mod error;
 pub mod list_v1;
+pub mod metadata;
 pub mod s3;
 pub mod sqs;
 
 pub use config::{S3Config, S3Credentials, S3Quirks, ServerSideEncryption};
 pub use ec2::{open_ec2, Ec2Config, Ec2Driver, Ec2Opener};
+pub use list_v1::{ListApi, S3Store};
 pub use s3::{open_s3, S3Admin, S3Native, S3Opener};
 pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsOpener, SqsQueue};
 

@@ -108,8 +108,13 @@ impl BlobAccount {
             // 50,000 blocks × 4000 MiB
             max_object_size: Some(50_000 * 4000 * 1024 * 1024),
         };
-        let wrapped: Arc<dyn object_store::ObjectStore> =
-            Arc::new(crate::store::AzureStore::new(store.clone()));
+        // Listing goes through our own List Blobs calls: they skip blob names outside the
+        // portable key space (written by other tools) instead of failing the listing.
+        let mut container_url = self.container_url(container);
+        container_url.set_query(None);
+        let wrapped: Arc<dyn object_store::ObjectStore> = Arc::new(
+            crate::store::AzureStore::with_listing(store.clone(), self.rest.clone(), container_url),
+        );
         let mut b = Bucket::new(container, wrapped)
             .with_capabilities(caps)
             .with_info(BackendInfo {
