@@ -32,9 +32,35 @@ pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsOpener, SqsQueue};
 /// Credentials source for every AWS service (same type as [`S3Credentials`]).
 pub type AwsCredentials = S3Credentials;
 
+use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
-/// Register this provider's URL openers: `s3`, `sqs`, `ec2`.
+/// The schemes this crate serves (feature `aws` of the `gureum` crate).
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "s3",
+        service: Service::Storage,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon S3 and S3-compatible object stores",
+    },
+    SchemeInfo {
+        scheme: "sqs",
+        service: Service::Queue,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon SQS queues",
+    },
+    SchemeInfo {
+        scheme: "ec2",
+        service: Service::Compute,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon EC2 instances",
+    },
+];
+
+/// Register this provider's URL openers: `s3`, `sqs`, `ec2` (see [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("s3", Arc::new(S3Opener));
     registry.register_queue("sqs", Arc::new(SqsOpener));
