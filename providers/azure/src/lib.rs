@@ -57,7 +57,7 @@ pub const SCHEMES: &[SchemeInfo] = &[
 
 /// Register the `azblob`, `azqueue` and `azvm` openers (see [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("azblob", Arc::new(blob::BlobOpener));
-    registry.register_queue("azqueue", Arc::new(queue::QueueOpenerAzure));
-    registry.register_compute("azvm", Arc::new(compute::AzureComputeOpener));
+    registry.register_storage("azblob", Arc::new(blob::AzblobStorageOpener));
+    registry.register_queue("azqueue", Arc::new(queue::AzqueueQueueOpener));
+    registry.register_compute("azvm", Arc::new(compute::AzvmComputeOpener));
 }

@@ -42,6 +42,6 @@ pub const SCHEMES: &[SchemeInfo] = &[
 /// Register this provider's URL openers: storage `ncloud`, compute `ncloud-server` (see
 /// [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("ncloud", Arc::new(storage::ObjectStorageOpener));
-    registry.register_compute("ncloud-server", Arc::new(server::ServerOpener));
+    registry.register_storage("ncloud", Arc::new(storage::NcloudStorageOpener));
+    registry.register_compute("ncloud-server", Arc::new(server::NcloudServerComputeOpener));
 }

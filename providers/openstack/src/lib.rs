@@ -117,10 +117,10 @@ fn credential_fingerprint(c: &Credential) -> String {
 
 /// Opens `swift://` buckets.
 #[derive(Debug, Default)]
-pub struct SwiftOpener;
+pub struct SwiftStorageOpener;
 
 #[async_trait]
-impl StorageOpener for SwiftOpener {
+impl StorageOpener for SwiftStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open_swift(url).await
     }
@@ -128,10 +128,10 @@ impl StorageOpener for SwiftOpener {
 
 /// Opens `nova://` compute services.
 #[derive(Debug, Default)]
-pub struct NovaOpener;
+pub struct NovaComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for NovaOpener {
+impl ComputeOpener for NovaComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         open_nova(url).await
     }
@@ -258,11 +258,11 @@ pub const SCHEMES: &[SchemeInfo] = &[
 /// Register this provider's URL openers: `swift` (storage), `nova` (compute) and, with the
 /// default `s3` feature, `nhn-s3` and `kakao-s3` (storage). See [`SCHEMES`].
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("swift", Arc::new(SwiftOpener));
-    registry.register_compute("nova", Arc::new(NovaOpener));
+    registry.register_storage("swift", Arc::new(SwiftStorageOpener));
+    registry.register_compute("nova", Arc::new(NovaComputeOpener));
     #[cfg(feature = "s3")]
     {
-        registry.register_storage("nhn-s3", Arc::new(s3::PresetS3Opener::nhn()));
-        registry.register_storage("kakao-s3", Arc::new(s3::PresetS3Opener::kakao()));
+        registry.register_storage("nhn-s3", Arc::new(s3::PresetS3StorageOpener::nhn()));
+        registry.register_storage("kakao-s3", Arc::new(s3::PresetS3StorageOpener::kakao()));
     }
 }

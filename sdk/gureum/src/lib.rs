@@ -26,6 +26,10 @@
 
 pub use gureum_core::*;
 
+/// Layers stacked over buckets and queues (`gureum-layers`, feature `layers`, on by default).
+#[cfg(feature = "layers")]
+pub use gureum_layers as layers;
+
 /// Declares the providers this facade knows: for each, the module name it is re-exported
 /// under, its cargo feature, its crate, and its `(scheme, service)` pairs. Expands to the
 /// `pub use` re-exports of the compiled-in crates and to [`PROVIDERS`].
