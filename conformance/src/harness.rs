@@ -51,19 +51,37 @@ impl<C> Scope<C> {
     }
 }
 
-/// One named case.
-pub(crate) struct CaseDef<C> {
+/// The context of an area's cases names the capability struct its gates read.
+pub(crate) trait Gated {
+    /// The capability flags cases are gated on (e.g. [`gureum_core::StorageCapabilities`]).
+    type Caps: 'static;
+}
+
+/// A capability gate: the flag's name (as in reports) and a typed accessor reading it.
+pub(crate) struct Gate<K: 'static> {
     pub name: &'static str,
-    pub caps: &'static [&'static str],
+    pub get: fn(&K) -> bool,
+}
+
+/// One named case.
+pub(crate) struct CaseDef<C: Gated> {
+    pub name: &'static str,
+    pub caps: &'static [Gate<C::Caps>],
     pub f: fn(Scope<C>) -> BoxFuture<'static, Outcome>,
 }
 
-/// Define a case: `case!("storage.name", ["cap"], |s| { ... Ok(()) })`.
+/// Define a case: `case!("storage.name", [multipart, copy], |s| { ... Ok(()) })`.
+///
+/// Each gate is a field of the area's capability struct, read as `|c| c.multipart`, so a
+/// misspelt or removed flag is a compile error rather than a silently unadvertised case.
 macro_rules! case {
-    ($name:literal, [$($cap:literal),*], |$s:ident| $body:block) => {
+    ($name:literal, [$($cap:ident),*], |$s:ident| $body:block) => {
         $crate::harness::CaseDef {
             name: $name,
-            caps: &[$($cap),*],
+            caps: &[$($crate::harness::Gate {
+                name: stringify!($cap),
+                get: |c| c.$cap,
+            }),*],
             f: |$s| Box::pin(async move $body),
         }
     };
@@ -170,10 +188,10 @@ impl<T> Context<T> for gureum_core::Result<T> {
 }
 
 /// Run the selected cases in order and collect their results.
-pub(crate) async fn run_cases<C: Send + Sync + 'static>(
+pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(
     ctx: Arc<C>,
     cases: &[CaseDef<C>],
-    advertised: impl Fn(&str) -> bool,
+    advertised: &C::Caps,
     opts: &Options,
     timeout: Duration,
     after: impl Fn(Arc<C>, &'static str) -> BoxFuture<'static, ()>,
@@ -183,7 +201,7 @@ pub(crate) async fn run_cases<C: Send + Sync + 'static>(
         if !opts.selects(c.name) {
             continue;
         }
-        out.push(run_one(ctx.clone(), c, &advertised, timeout).await);
+        out.push(run_one(ctx.clone(), c, advertised, timeout).await);
         // Safety net: whatever a failed or timed-out case left behind is removed now.
         after(ctx.clone(), c.name).await;
     }
@@ -191,17 +209,18 @@ pub(crate) async fn run_cases<C: Send + Sync + 'static>(
 }
 
 /// Run one case (also used for the mandatory final cleanup case).
-pub(crate) async fn run_one<C: Send + Sync + 'static>(
+pub(crate) async fn run_one<C: Gated + Send + Sync + 'static>(
     ctx: Arc<C>,
     c: &CaseDef<C>,
-    advertised: &impl Fn(&str) -> bool,
+    advertised: &C::Caps,
     timeout: Duration,
 ) -> CaseResult {
-    let is_adv = c.caps.iter().all(|f| advertised(f));
-    let requirement = if c.caps.is_empty() {
+    let is_adv = c.caps.iter().all(|g| (g.get)(advertised));
+    let gates: Vec<&str> = c.caps.iter().map(|g| g.name).collect();
+    let requirement = if gates.is_empty() {
         Requirement::Required
     } else {
-        Requirement::Capability(c.caps.iter().map(|s| s.to_string()).collect())
+        Requirement::Capability(gates.iter().map(|s| s.to_string()).collect())
     };
     let started = Instant::now();
     let notes: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
@@ -231,7 +250,7 @@ pub(crate) async fn run_one<C: Send + Sync + 'static>(
             Status::UnexpectedlyWorks,
             Some(format!(
                 "capability {} is not advertised, yet the case passed",
-                c.caps.join("+")
+                gates.join("+")
             )),
         ),
         (Err(CaseError::Fail(m)), true) => (Status::Failed, Some(m)),
@@ -268,17 +287,5 @@ pub(crate) fn caps_map<T: serde::Serialize>(
     match serde_json::to_value(caps) {
         Ok(serde_json::Value::Object(m)) => m.into_iter().collect(),
         _ => Default::default(),
-    }
-}
-
-/// Whether the named flag is `true` (or a non-null, non-false value) in the map.
-pub(crate) fn flag(
-    map: &std::collections::BTreeMap<String, serde_json::Value>,
-    name: &str,
-) -> bool {
-    match map.get(name) {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::Null) | None => false,
-        Some(_) => true,
     }
 }

@@ -26,6 +26,7 @@ pub mod queue;
 pub mod rest;
 pub mod sim;
 pub mod store;
+mod xml;
 
 use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;

@@ -14,6 +14,8 @@
 pub mod compute;
 pub mod config;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod key;
 pub mod queue;
 pub mod registry;

@@ -145,7 +145,15 @@ impl ResourceUrl {
     }
 }
 
-fn redact_url(u: &url::Url) -> String {
+/// `u` with its password and secret-looking query parameters (`key`, `secret`, `password`,
+/// `token`, `sig`, `credential` in the name) replaced by `***`: the form every message and
+/// log line shows.
+///
+/// ```
+/// let u = url::Url::parse("https://u:pw@h/p?sig=abc&comp=list").unwrap();
+/// assert_eq!(gureum_core::url::redact_url(&u), "https://u:***@h/p?sig=***&comp=list");
+/// ```
+pub fn redact_url(u: &url::Url) -> String {
     let mut u = u.clone();
     if u.password().is_some() {
         let _ = u.set_password(Some("***"));

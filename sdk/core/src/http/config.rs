@@ -1,0 +1,258 @@
+//! [`HttpConfig`]: timeouts, deadline, retry policy and body bound, from code or from URL /
+//! profile parameters.
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// URL / profile parameter: retries after the first attempt (`0` disables retrying).
+pub const PARAM_RETRIES: &str = "retries";
+/// URL / profile parameter: timeout of one attempt, connect to last body byte.
+pub const PARAM_TIMEOUT: &str = "timeout";
+/// URL / profile parameter: TCP + TLS connect timeout.
+pub const PARAM_CONNECT_TIMEOUT: &str = "connect_timeout";
+/// URL / profile parameter: total deadline of one call, all attempts and back-off included.
+pub const PARAM_DEADLINE: &str = "deadline";
+/// URL / profile parameter: largest buffered response body in bytes.
+pub const PARAM_MAX_RESPONSE_BYTES: &str = "max_response_bytes";
+
+/// Every parameter [`HttpConfig::from_params`] reads.
+pub const PARAMS: &[&str] = &[
+    PARAM_RETRIES,
+    PARAM_TIMEOUT,
+    PARAM_CONNECT_TIMEOUT,
+    PARAM_DEADLINE,
+    PARAM_MAX_RESPONSE_BYTES,
+];
+
+/// Exponential back-off with full jitter: before retry `n` (1-based) the client sleeps a
+/// uniformly random time in `[0, min(max_backoff, initial_backoff * 2^(n-1))]`, or what the
+/// server asked for in `Retry-After` when that is longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Upper bound of the first back-off.
+    pub initial_backoff: Duration,
+    /// Upper bound of any computed back-off (a server's `Retry-After` may ask for more, up
+    /// to the deadline).
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Configuration of an [`HttpClient`](super::HttpClient).
+///
+/// Defaults: 3 retries, 60 s per attempt, 10 s to connect, 180 s deadline per call, 64 MiB
+/// buffered bodies. Every field can be set per URL or profile with the parameters in
+/// [`PARAMS`]:
+///
+/// | parameter | meaning | example |
+/// |---|---|---|
+/// | `retries` | retries after the first attempt (`0` = none) | `retries=5` |
+/// | `timeout` | one attempt, connect to last byte | `timeout=30s` |
+/// | `connect_timeout` | TCP + TLS connect | `connect_timeout=2s` |
+/// | `deadline` | one call, all attempts and back-off | `deadline=2m` |
+/// | `max_response_bytes` | largest buffered response body | `max_response_bytes=1048576` |
+///
+/// Durations are a number with an optional unit `ms`, `s` (default), `m` or `h`.
+///
+/// ```
+/// use gureum_core::http::HttpConfig;
+/// use std::time::Duration;
+/// let url = gureum_core::ResourceUrl::parse("s3://b?retries=5&timeout=30s&connect_timeout=500ms").unwrap();
+/// let c = HttpConfig::from_params(url.params()).unwrap();
+/// assert_eq!(c.retry.max_retries, 5);
+/// assert_eq!(c.request_timeout, Duration::from_secs(30));
+/// assert_eq!(c.connect_timeout, Duration::from_millis(500));
+/// assert!(HttpConfig::from_params(&[("retries".to_string(), "many".to_string())].into()).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Timeout of one attempt (connect, send, headers and a buffered body).
+    pub request_timeout: Duration,
+    /// Connect timeout (TCP + TLS).
+    pub connect_timeout: Duration,
+    /// Total deadline of one call: every attempt and every back-off sleep.
+    pub deadline: Duration,
+    /// Largest response body [`HttpClient::bytes`](super::HttpClient::bytes) buffers.
+    pub max_response_bytes: u64,
+    /// Idle pooled connections are closed after this long (keep it below the server's
+    /// keep-alive timeout, e.g. 5 s for Node servers such as Azurite).
+    pub pool_idle_timeout: Option<Duration>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            retry: RetryConfig::default(),
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(180),
+            max_response_bytes: 64 * 1024 * 1024,
+            pool_idle_timeout: Some(Duration::from_secs(4)),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The defaults overridden by the [`PARAMS`] present in `params` (a URL's query layered
+    /// over its profile, see [`ResourceUrl::params`](crate::ResourceUrl::params)).
+    /// Malformed values give `InvalidArgument` naming the parameter.
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self> {
+        Self::default().with_params(params)
+    }
+
+    /// `self` overridden by the [`PARAMS`] present in `params`.
+    pub fn with_params(mut self, params: &BTreeMap<String, String>) -> Result<Self> {
+        if let Some(v) = params.get(PARAM_RETRIES) {
+            self.retry.max_retries = v.trim().parse().map_err(|_| {
+                Error::invalid(format!(
+                    "parameter {PARAM_RETRIES}={v:?} is not a whole number"
+                ))
+            })?;
+        }
+        if let Some(v) = params.get(PARAM_TIMEOUT) {
+            self.request_timeout = parse_duration(PARAM_TIMEOUT, v)?;
+        }
+        if let Some(v) = params.get(PARAM_CONNECT_TIMEOUT) {
+            self.connect_timeout = parse_duration(PARAM_CONNECT_TIMEOUT, v)?;
+        }
+        if let Some(v) = params.get(PARAM_DEADLINE) {
+            self.deadline = parse_duration(PARAM_DEADLINE, v)?;
+        }
+        if let Some(v) = params.get(PARAM_MAX_RESPONSE_BYTES) {
+            self.max_response_bytes = v.trim().parse().map_err(|_| {
+                Error::invalid(format!(
+                    "parameter {PARAM_MAX_RESPONSE_BYTES}={v:?} is not a byte count"
+                ))
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// Set the retries after the first attempt.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retry.max_retries = n;
+        self
+    }
+    /// Set the per-attempt timeout.
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = d;
+        self
+    }
+    /// Set the connect timeout.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// Set the total deadline of one call.
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.deadline = d;
+        self
+    }
+    /// Set the largest buffered response body.
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+    /// Set the back-off bounds.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.retry.initial_backoff = initial;
+        self.retry.max_backoff = max;
+        self
+    }
+
+    /// A `reqwest` client builder with these timeouts applied, for providers that add TLS
+    /// options before [`HttpClient::with_client`](super::HttpClient::with_client).
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        let mut b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+        if let Some(d) = self.pool_idle_timeout {
+            b = b.pool_idle_timeout(d);
+        }
+        b
+    }
+}
+
+/// Parse `30`, `30s`, `500ms`, `2m`, `1h` (whitespace allowed before the unit).
+pub fn parse_duration(name: &str, v: &str) -> Result<Duration> {
+    let t = v.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        Error::invalid(format!(
+            "parameter {name}={v:?} is not a duration (e.g. 30s, 500ms, 2m)"
+        ))
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("t", "30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("t", "30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            parse_duration("t", "250ms").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(parse_duration("t", "2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(
+            parse_duration("t", "1 h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            parse_duration("t", "1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in ["", "s", "-1s", "10 parsecs", "1e400"] {
+            let e = parse_duration("timeout", bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{bad}");
+            assert!(e.message().contains("timeout"));
+        }
+    }
+
+    #[test]
+    fn params_override_defaults() {
+        let p: BTreeMap<String, String> = [
+            ("retries", "0"),
+            ("deadline", "5s"),
+            ("max_response_bytes", "1024"),
+            ("unrelated", "x"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let c = HttpConfig::from_params(&p).unwrap();
+        assert_eq!(c.retry.max_retries, 0);
+        assert_eq!(c.deadline, Duration::from_secs(5));
+        assert_eq!(c.max_response_bytes, 1024);
+        assert_eq!(c.request_timeout, HttpConfig::default().request_timeout);
+    }
+}
