@@ -271,6 +271,14 @@ pub struct S3Quirks {
     pub presign: bool,
     /// Multipart uploads are supported.
     pub multipart: bool,
+    /// Metadata names containing `_` are kept. AWS keeps them; moto's server (werkzeug)
+    /// drops such headers. When false, writing such a name fails (`Unsupported` /
+    /// object_store `NotImplemented`) instead of losing it silently.
+    pub metadata_underscore: bool,
+    /// Longest metadata value the service stores, counted in bytes as sent (after the
+    /// RFC 2047 encoding of non-ASCII values). OpenStack Swift: 256 (`max_meta_value_length`).
+    /// Longer values are refused with `InvalidArgument` before any request.
+    pub max_metadata_value_bytes: Option<usize>,
 }
 
 impl Default for S3Quirks {
@@ -285,6 +293,8 @@ impl Default for S3Quirks {
             location_constraint: true,
             presign: true,
             multipart: true,
+            metadata_underscore: true,
+            max_metadata_value_bytes: None,
         }
     }
 }
@@ -302,12 +312,18 @@ impl S3Quirks {
             copy_if_not_exists: false,
             tagging: false,
             location_constraint: false,
+            max_metadata_value_bytes: Some(256),
             ..Self::default()
         }
     }
     /// Set [`S3Quirks::checksum_when_required`].
     pub fn checksum_when_required(mut self, v: bool) -> Self {
         self.checksum_when_required = v;
+        self
+    }
+    /// Set [`S3Quirks::metadata_underscore`].
+    pub fn metadata_underscore(mut self, v: bool) -> Self {
+        self.metadata_underscore = v;
         self
     }
     /// Set [`S3Quirks::list_objects_v1`].
@@ -461,6 +477,9 @@ impl S3Config {
                 "2" => false,
                 _ => return Err(Error::invalid(format!("list_version={v:?}: use 1 or 2"))),
             };
+        }
+        if let Some(v) = url.bool_param("metadata_underscore")? {
+            c.quirks.metadata_underscore = v;
         }
         if let Some(v) = url.bool_param("conditional_put")? {
             c.quirks.conditional_put = v;

@@ -21,11 +21,13 @@ pub mod config;
 pub mod ec2;
 pub mod error;
 pub mod list_v1;
+pub mod metadata;
 pub mod s3;
 pub mod sqs;
 
 pub use config::{AwsCredentials, S3Config, S3Quirks, ServerSideEncryption};
 pub use ec2::{open_ec2, Ec2ComputeOpener, Ec2Config, Ec2Driver};
+pub use list_v1::{ListApi, S3Store};
 pub use s3::{open_s3, S3Admin, S3Native, S3StorageOpener};
 pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsQueue, SqsQueueOpener};
 

@@ -211,7 +211,7 @@ pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> 
     let cutoff = chrono::Utc::now().timestamp() - older_than.as_secs() as i64;
     let sdk_err = |op: &str, status: Option<u16>| {
         let kind = status
-            .map(gureum_aws::error::kind_for_status)
+            .map(gureum_core::http::kind_for_status)
             .unwrap_or(ErrorKind::Unavailable);
         Error::new(
             kind,
