@@ -313,20 +313,19 @@ fn dir_prefix(prefix: Option<&Path>) -> Option<String> {
         .map(|p| format!("{}/", p.as_ref()))
 }
 
-/// The [`Path`] of a stored blob name, when the name is one `object_store` can hold exactly
-/// (the portable key space: no empty, `.` or `..` segment, no control character, no
-/// leading or trailing `/`, which `Path::parse` would silently strip).
+/// The [`Path`] of a stored name, when the name is in the portable key space
+/// ([`gureum_core::key::check_key`]: not empty, at most 1,024 bytes, no empty, `.` or `..`
+/// segment, no control character, no leading or trailing `/`). Other names, written by
+/// other tools, are skipped with a warning and counted in the listing's skip count
+/// ([`gureum_core::key::report_foreign_name`]).
 fn portable_path(name: &str) -> Option<Path> {
-    Path::parse(name)
-        .ok()
-        .filter(|p| !name.is_empty() && p.as_ref() == name)
-}
-
-fn skip_foreign(name: &str) {
-    tracing::warn!(
-        name = %name.escape_debug(),
-        "azure: skipping a listed blob name outside the portable key space"
-    );
+    match gureum_core::key::check_key(name) {
+        Ok(()) => Path::parse(name).ok(),
+        Err(rule) => {
+            gureum_core::key::report_foreign_name(name, rule);
+            None
+        }
+    }
 }
 
 fn list_error(e: gureum_core::Error, path: &str) -> object_store::Error {
@@ -438,7 +437,6 @@ fn parse_list_page(body: &str) -> std::result::Result<ListPage, String> {
             XmlItem::Blob(b) => {
                 let name = b.name.decode();
                 let Some(location) = portable_path(&name) else {
-                    skip_foreign(&name);
                     continue;
                 };
                 let last_modified = DateTime::parse_from_rfc2822(&b.properties.last_modified)
@@ -454,9 +452,8 @@ fn parse_list_page(body: &str) -> std::result::Result<ListPage, String> {
             }
             XmlItem::BlobPrefix(p) => {
                 let name = p.name.decode();
-                match name.strip_suffix('/').and_then(portable_path) {
-                    Some(path) => page.prefixes.push(path),
-                    None => skip_foreign(&name),
+                if let Some(path) = portable_path(name.strip_suffix('/').unwrap_or(&name)) {
+                    page.prefixes.push(path);
                 }
             }
         }

@@ -757,29 +757,24 @@ fn parse_listing_time(s: &str) -> DateTime<Utc> {
         .unwrap_or_else(|_| DateTime::<Utc>::UNIX_EPOCH)
 }
 
-/// The [`Path`] of a stored name, when the name is one `object_store` can hold exactly
-/// (the portable key space): no empty, `.` or `..` segment, no control character, no
-/// leading or trailing `/` (which `Path::parse` would silently strip).
+/// The [`Path`] of a stored name, when the name is in the portable key space
+/// ([`gureum_core::key::check_key`]: not empty, at most 1,024 bytes, no empty, `.` or `..`
+/// segment, no control character, no leading or trailing `/`). Other names, written by
+/// other tools, are skipped with a warning and counted in the listing's skip count
+/// ([`gureum_core::key::report_foreign_name`]).
 fn portable_path(name: &str) -> Option<Path> {
-    Path::parse(name)
-        .ok()
-        .filter(|p| !name.is_empty() && p.as_ref() == name)
-}
-
-/// A listed name outside the portable key space (written by another tool): skipped.
-fn skip_foreign(name: &str) {
-    tracing::warn!(
-        name = %name.escape_debug(),
-        "swift: skipping a listed name outside the portable key space"
-    );
+    match gureum_core::key::check_key(name) {
+        Ok(()) => Path::parse(name).ok(),
+        Err(rule) => {
+            gureum_core::key::report_foreign_name(name, rule);
+            None
+        }
+    }
 }
 
 fn meta_from_listing(v: &serde_json::Value) -> Option<ObjectMeta> {
     let name = v["name"].as_str()?;
-    let Some(location) = portable_path(name) else {
-        skip_foreign(name);
-        return None;
-    };
+    let location = portable_path(name)?;
     Some(ObjectMeta {
         location,
         last_modified: parse_listing_time(v["last_modified"].as_str().unwrap_or("")),
@@ -1144,9 +1139,8 @@ impl ObjectStore for SwiftStore {
                 if let Some(sd) = v["subdir"].as_str() {
                     // A subdir ends in '/'; one that ends in "//" (or is not a portable
                     // directory) is a foreign name and is skipped like foreign objects.
-                    match sd.strip_suffix('/').and_then(portable_path) {
-                        Some(p) => res.common_prefixes.push(p),
-                        None => skip_foreign(sd),
+                    if let Some(p) = portable_path(sd.strip_suffix('/').unwrap_or(sd)) {
+                        res.common_prefixes.push(p);
                     }
                 } else if let Some(m) = meta_from_listing(v) {
                     res.objects.push(m);
@@ -1163,6 +1157,16 @@ impl ObjectStore for SwiftStore {
         options: CopyOptions,
     ) -> object_store::Result<()> {
         if options.mode == CopyMode::Create {
+            // A missing source is `NotFound` whatever the mode (object_store's contract);
+            // only an existing source meets the missing create-only copy.
+            self.get_opts(
+                from,
+                GetOptions {
+                    head: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
             return Err(object_store::Error::NotImplemented {
                 operation: "copy_if_not_exists (Swift ignores If-None-Match on COPY)".into(),
                 implementer: "SwiftStore".into(),
