@@ -198,6 +198,7 @@ impl ObjectStore for AzureStore {
         payload: PutPayload,
         mut opts: PutOptions,
     ) -> Result<PutResult> {
+        check_name(location)?;
         opts.attributes = map_attrs(
             &opts.attributes,
             escape_metadata_name,
@@ -211,6 +212,7 @@ impl ObjectStore for AzureStore {
         location: &Path,
         mut opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
+        check_name(location)?;
         opts.attributes = map_attrs(
             &opts.attributes,
             escape_metadata_name,
@@ -220,6 +222,7 @@ impl ObjectStore for AzureStore {
     }
 
     async fn get_opts(&self, location: &Path, mut options: GetOptions) -> Result<GetResult> {
+        check_name(location)?;
         if let Some(GetRange::Suffix(n)) = options.range {
             let head = self
                 .inner
@@ -252,6 +255,7 @@ impl ObjectStore for AzureStore {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        check_name(location)?;
         self.inner.get_ranges(location, ranges).await
     }
 
@@ -259,7 +263,11 @@ impl ObjectStore for AzureStore {
         &self,
         locations: BoxStream<'static, Result<Path>>,
     ) -> BoxStream<'static, Result<Path>> {
-        self.inner.delete_stream(locations)
+        self.inner.delete_stream(
+            locations
+                .map(|p| p.and_then(|p| check_name(&p).map(|_| p)))
+                .boxed(),
+        )
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
@@ -298,12 +306,33 @@ impl ObjectStore for AzureStore {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        check_name(from)?;
+        check_name(to)?;
         self.inner.copy_opts(from, to, options).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        check_name(from)?;
+        check_name(to)?;
         self.inner.rename_opts(from, to, options).await
     }
+}
+
+/// Refuse a name with `\\`: Azure Blob silently turns every `\\` in a blob name into `/`, so
+/// such a key cannot be stored (or read) verbatim; refusing keeps gureum from writing or
+/// reading another object than the one named. The error is `InvalidArgument` in gureum.
+fn check_name(location: &Path) -> Result<()> {
+    if location.as_ref().contains('\\') {
+        return Err(object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: Box::new(gureum_core::Error::invalid(format!(
+                "object key {:?}: Azure Blob stores '\\' in a name as '/', so a key with '\\' \
+                 cannot be stored verbatim",
+                location.as_ref()
+            ))),
+        });
+    }
+    Ok(())
 }
 
 /// `prefix/` for a non-empty directory prefix (object_store listing semantics).
