@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
-//! or `full`; `layers` (default) adds [`layers`], the stacking of layers over buckets and
+//! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues. Opening a URL whose provider is not compiled in fails with an
 //! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
 //! this facade knows.
