@@ -337,6 +337,20 @@ fn doctor_and_schemes() {
     assert_eq!(code(&o), 2);
     let s = e.ok(&["schemes"]);
     assert!(s.contains("file://") && s.contains("sqlite://") && s.contains("local://"));
+    let v = json_lines(&e.ok(&["--json", "schemes"]));
+    let storage = v.iter().find(|l| l["service"] == "storage").unwrap();
+    let file = storage["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["scheme"] == "file")
+        .expect("file:// is described by its provider");
+    assert_eq!(file["feature"], "local");
+    assert_eq!(file["zone"], "on-prem");
+    // Each storage scheme is either compiled in or named with its feature.
+    let compiled = storage["schemes"].as_array().unwrap();
+    let missing = storage["not_compiled"].as_array().unwrap();
+    assert!(compiled.iter().any(|s| s == "s3") != missing.iter().any(|m| m["scheme"] == "s3"));
 }
 
 #[test]

@@ -8,8 +8,8 @@
 //!
 //! URL: `ec2://REGION?endpoint=&profile=&allow_http=&image.ALIAS=ami-...&subnet=&security_group=&key_name=`.
 
-use crate::config::{parse_endpoint, S3Credentials};
-use crate::error::build;
+use crate::config::{parse_endpoint, AwsCredentials};
+use crate::error::AwsErrors;
 use crate::s3::load_sdk_config;
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -21,10 +21,10 @@ use gureum_core::compute::{
     resolve_image, resolve_size, Compute, ComputeCapabilities, ComputeDriver, ImageInfo, Instance,
     InstanceSpec, InstanceState, ListFilter, SizeInfo,
 };
+use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
 use gureum_core::url::{ComputeOpener, ResourceUrl};
 use gureum_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -92,7 +92,10 @@ pub struct Ec2Config {
     /// Allow plain http to a non-loopback endpoint.
     pub allow_http: bool,
     /// Credentials source.
-    pub credentials: S3Credentials,
+    pub credentials: AwsCredentials,
+    /// Timeouts, deadline and retries of the Query API calls (`retries`, `timeout`,
+    /// `connect_timeout`, `deadline` URL/profile parameters).
+    pub http: HttpConfig,
     /// Portable size table (instance type, vCPUs, MiB).
     pub sizes: Vec<SizeInfo>,
     /// Image alias → AMI id table (checked before `DescribeImages` lookups).
@@ -112,7 +115,8 @@ impl Default for Ec2Config {
             endpoint: None,
             profile: None,
             allow_http: false,
-            credentials: S3Credentials::DefaultChain,
+            credentials: AwsCredentials::DefaultChain,
+            http: HttpConfig::default(),
             sizes: DEFAULT_SIZES
                 .iter()
                 .map(|(id, v, m)| SizeInfo {
@@ -143,7 +147,7 @@ impl Ec2Config {
         self
     }
     /// Set the credentials source.
-    pub fn credentials(mut self, c: S3Credentials) -> Self {
+    pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
@@ -162,6 +166,7 @@ impl Ec2Config {
         c.endpoint = url.param("endpoint").map(str::to_string);
         c.profile = url.param("profile").map(str::to_string);
         c.allow_http = url.bool_param("allow_http")?.unwrap_or(false);
+        c.http = HttpConfig::from_params(url.params())?;
         c.subnet_id = url.param("subnet").map(str::to_string);
         c.key_name = url.param("key_name").map(str::to_string);
         if let Some(g) = url.param("security_group") {
@@ -173,7 +178,7 @@ impl Ec2Config {
             }
         }
         if let (Some(a), Some(s)) = (url.param("access_key_env"), url.param("secret_key_env")) {
-            c.credentials = S3Credentials::from_env_vars(a, s);
+            c.credentials = AwsCredentials::from_env_vars(a, s);
         }
         Ok(c)
     }
@@ -186,17 +191,14 @@ pub async fn open_ec2(config: Ec2Config) -> Result<Compute> {
 
 /// Opener for `ec2://`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Ec2Opener;
+pub struct Ec2ComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for Ec2Opener {
+impl ComputeOpener for Ec2ComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         open_ec2(Ec2Config::from_url(url)?).await
     }
 }
-
-type CredCache =
-    tokio::sync::Mutex<Option<(aws_credential_types::Credentials, Option<SystemTime>)>>;
 
 /// The EC2 driver (also the escape hatch: `compute.native::<Ec2Driver>()` gives
 /// [`Ec2Driver::call`] for any other Query API action).
@@ -204,9 +206,7 @@ pub struct Ec2Driver {
     config: Ec2Config,
     region: String,
     endpoint: url::Url,
-    http: reqwest::Client,
-    creds: Option<SharedCredentialsProvider>,
-    cache: CredCache,
+    http: HttpClient,
     image_cache: tokio::sync::Mutex<BTreeMap<String, Option<String>>>,
 }
 
@@ -318,31 +318,6 @@ struct XDescribeImages {
     images_set: Set<XImage>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct XErrorResponse {
-    #[serde(default)]
-    errors: Option<XErrors>,
-    #[serde(default, rename = "RequestID", alias = "RequestId")]
-    request_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct XErrors {
-    #[serde(default)]
-    error: Vec<XError>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct XError {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: Option<String>,
-}
-
 /// The portable state of an EC2 state name.
 pub fn map_state(s: &str) -> InstanceState {
     match s {
@@ -390,7 +365,9 @@ fn parse<T: serde::de::DeserializeOwned>(action: &str, body: &str) -> Result<T> 
         .map_err(|e| Error::other(format!("EC2 {action}: unreadable response: {e}")))
 }
 
-/// Parse an EC2 error body into a portable error.
+/// Parse an EC2 error body into a portable error (what the HTTP layer does with
+/// [`AwsErrors`], for unit tests of bodies).
+#[cfg(test)]
 pub(crate) fn parse_error(
     action: &str,
     resource: &str,
@@ -398,25 +375,20 @@ pub(crate) fn parse_error(
     body: &str,
     header_rid: Option<&str>,
 ) -> Error {
-    let parsed: Option<XErrorResponse> = quick_xml::de::from_str(body).ok();
-    let (code, message, rid) = match parsed {
-        Some(r) => {
-            let first = r.errors.and_then(|e| e.error.into_iter().next());
-            (
-                first.as_ref().map(|e| e.code.clone()),
-                first.and_then(|e| e.message),
-                r.request_id,
-            )
-        }
-        None => (None, None, None),
-    };
+    use crate::error::build;
+    use gureum_core::http::ProviderErrors;
+    let mut h = http::HeaderMap::new();
+    if let Some(v) = header_rid.and_then(|r| http::HeaderValue::from_str(r).ok()) {
+        h.insert("x-amzn-requestid", v);
+    }
+    let d = AwsErrors.parse(status, &h, body.as_bytes());
     build(
         action,
         resource,
-        code.as_deref(),
+        d.code.as_deref(),
         Some(status),
-        message.as_deref(),
-        rid.as_deref().or(header_rid),
+        d.message.as_deref(),
+        d.request_id.as_deref(),
     )
 }
 
@@ -447,22 +419,27 @@ impl Ec2Driver {
             None => parse_endpoint(&format!("https://ec2.{region}.amazonaws.com/"), false)?,
         };
         let provider = match creds {
-            S3Credentials::Anonymous => None,
+            AwsCredentials::Anonymous => None,
             _ => Some(sdk.credentials_provider().ok_or_else(|| {
                 Error::new(ErrorKind::Unauthenticated, "no AWS credentials provider")
             })?),
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::other(format!("HTTP client: {e}")))?;
+        let signer = SigV4Signer {
+            region: region.clone(),
+            service: "ec2",
+            creds: provider,
+            cache: tokio::sync::Mutex::new(None),
+        };
+        let http = HttpClient::builder("ec2")
+            .config(config.http.clone())
+            .auth(Arc::new(signer))
+            .errors(Arc::new(AwsErrors))
+            .build()?;
         Ok(Ec2Driver {
             config,
             region,
             endpoint,
             http,
-            creds: provider,
-            cache: tokio::sync::Mutex::new(None),
             image_cache: tokio::sync::Mutex::new(BTreeMap::new()),
         })
     }
@@ -472,25 +449,11 @@ impl Ec2Driver {
         &self.region
     }
 
-    async fn credentials(&self) -> Result<Option<aws_credential_types::Credentials>> {
-        let Some(p) = &self.creds else {
-            return Ok(None);
-        };
-        let mut g = self.cache.lock().await;
-        if let Some((c, exp)) = &*g {
-            if exp.is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300)) {
-                return Ok(Some(c.clone()));
-            }
-        }
-        let c = p.provide_credentials().await.map_err(|e| {
-            Error::new(ErrorKind::Unauthenticated, "EC2: no usable AWS credentials").with_source(e)
-        })?;
-        *g = Some((c.clone(), c.expiry()));
-        Ok(Some(c))
-    }
-
-    /// Call any EC2 Query API action with `params`; returns the XML body. Retries
-    /// throttling and 5xx up to three times.
+    /// Call any EC2 Query API action with `params`; returns the XML body. Sent through the
+    /// shared HTTP layer: signed afresh for each attempt, and retried on throttling
+    /// (`RequestLimitExceeded`, `Throttling`, 429/503 with `Retry-After`) and 5xx when the
+    /// action is [idempotent](is_idempotent_action) (reads, state changes, tags, or a
+    /// `ClientToken` in `params`).
     pub async fn call(
         &self,
         action: &str,
@@ -502,86 +465,19 @@ impl Ec2Driver {
             body.push('&');
             body.push_str(&form_urlencoded(&[(k.as_str(), v.as_str())]));
         }
-        let mut last: Option<Error> = None;
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt - 1))).await;
-            }
-            match self.send_once(action, &body, resource).await {
-                Ok(b) => return Ok(b),
-                Err(e) if e.is_retryable() => {
-                    tracing::debug!(action, error = %e, "EC2 call failed; retrying");
-                    last = Some(e)
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::other("EC2 call failed")))
-    }
-
-    async fn send_once(&self, action: &str, body: &str, resource: &str) -> Result<String> {
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let mut headers: Vec<(String, String)> = vec![("content-type".into(), content_type.into())];
-        if let Some(c) = self.credentials().await? {
-            let identity = c.into();
-            let params = v4::SigningParams::builder()
-                .identity(&identity)
-                .region(&self.region)
-                .name("ec2")
-                .time(SystemTime::now())
-                .settings(SigningSettings::default())
-                .build()
-                .map_err(|e| Error::other(format!("SigV4 parameters: {e}")))?
-                .into();
-            let host = match self.endpoint.port() {
-                Some(p) => format!("{}:{p}", self.endpoint.host_str().unwrap_or_default()),
-                None => self.endpoint.host_str().unwrap_or_default().to_string(),
-            };
-            let signed_headers = [("content-type", content_type), ("host", host.as_str())];
-            let req = SignableRequest::new(
-                "POST",
-                self.endpoint.as_str(),
-                signed_headers.iter().copied(),
-                SignableBody::Bytes(body.as_bytes()),
+        let opts = RequestOptions::new(format!("EC2 {action} {resource}"))
+            .idempotent(is_idempotent_action(action, params));
+        let req = self
+            .http
+            .request(http::Method::POST, self.endpoint.clone())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=utf-8",
             )
-            .map_err(|e| Error::other(format!("SigV4: {e}")))?;
-            let (instructions, _) = sign(req, &params)
-                .map_err(|e| Error::other(format!("SigV4: {e}")))?
-                .into_parts();
-            for (k, v) in instructions.headers() {
-                headers.push((k.to_string(), v.to_string()));
-            }
-        }
-        let mut rb = self.http.post(self.endpoint.clone()).body(body.to_string());
-        for (k, v) in &headers {
-            rb = rb.header(k, v);
-        }
-        let resp = rb.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Unavailable
-            };
-            Error::new(kind, format!("EC2 {action}: request failed")).with_source(e)
-        })?;
-        let status = resp.status().as_u16();
-        let rid = resp
-            .headers()
-            .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = resp.text().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Unavailable,
-                format!("EC2 {action}: reading response"),
-            )
-            .with_source(e)
-        })?;
-        if (200..300).contains(&status) {
-            Ok(text)
-        } else {
-            Err(parse_error(action, resource, status, &text, rid.as_deref()))
-        }
+            .body(body)
+            .build()
+            .map_err(|e| Error::invalid(format!("EC2 {action}: {}", e.without_url())))?;
+        Ok(self.http.send_bytes(req, &opts).await?.text())
     }
 
     async fn describe(
@@ -657,6 +553,125 @@ impl Ec2Driver {
             .await
             .insert(alias.to_string(), newest.clone());
         Ok(newest)
+    }
+}
+
+/// Whether an EC2 action may be repeated safely: reads (`Describe*`/`Get*`/`List*`), state
+/// changes and tag edits, or any action carrying a `ClientToken`.
+pub fn is_idempotent_action(action: &str, params: &[(String, String)]) -> bool {
+    action.starts_with("Describe")
+        || action.starts_with("Get")
+        || action.starts_with("List")
+        || matches!(
+            action,
+            "StartInstances"
+                | "StopInstances"
+                | "RebootInstances"
+                | "TerminateInstances"
+                | "CreateTags"
+                | "DeleteTags"
+                | "ModifyInstanceAttribute"
+        )
+        || params.iter().any(|(k, _)| k == "ClientToken")
+}
+
+type CredCache =
+    tokio::sync::Mutex<Option<(aws_credential_types::Credentials, Option<SystemTime>)>>;
+
+/// The SigV4 auth hook of the shared HTTP layer: signs method, URL, `content-type`, `host`
+/// and the buffered body of each attempt with the current credentials (cached until five
+/// minutes before they expire). Anonymous when no provider is set.
+pub struct SigV4Signer {
+    region: String,
+    service: &'static str,
+    creds: Option<SharedCredentialsProvider>,
+    cache: CredCache,
+}
+
+impl fmt::Debug for SigV4Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigV4Signer")
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .field("anonymous", &self.creds.is_none())
+            .finish()
+    }
+}
+
+impl SigV4Signer {
+    async fn credentials(&self) -> Result<Option<aws_credential_types::Credentials>> {
+        let Some(p) = &self.creds else {
+            return Ok(None);
+        };
+        let mut g = self.cache.lock().await;
+        if let Some((c, exp)) = &*g {
+            if exp.is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300)) {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let c = p.provide_credentials().await.map_err(|e| {
+            Error::new(ErrorKind::Unauthenticated, "EC2: no usable AWS credentials").with_source(e)
+        })?;
+        *g = Some((c.clone(), c.expiry()));
+        Ok(Some(c))
+    }
+}
+
+#[async_trait]
+impl Authorizer for SigV4Signer {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let Some(c) = self.credentials().await? else {
+            return Ok(());
+        };
+        let identity = c.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(self.service)
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| Error::other(format!("SigV4 parameters: {e}")))?
+            .into();
+        let url = req.url().clone();
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = req.body().and_then(|b| b.as_bytes()).unwrap_or(&[]);
+        let signed_headers = [
+            ("content-type", content_type.as_str()),
+            ("host", host.as_str()),
+        ];
+        let signable = SignableRequest::new(
+            req.method().as_str(),
+            url.as_str(),
+            signed_headers.iter().copied(),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| Error::other(format!("SigV4: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| Error::other(format!("SigV4: {e}")))?
+            .into_parts();
+        let mut add = Vec::new();
+        for (k, v) in instructions.headers() {
+            let name = http::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| Error::other("SigV4: bad header name"))?;
+            let mut value = http::HeaderValue::from_str(v)
+                .map_err(|_| Error::other("SigV4: bad header value"))?;
+            value.set_sensitive(true);
+            add.push((name, value));
+        }
+        for (k, v) in add {
+            req.headers_mut().insert(k, v);
+        }
+        Ok(())
     }
 }
 
@@ -879,10 +894,6 @@ impl ComputeDriver for Ec2Driver {
                 .map(|b| Some(Bytes::from(b)))
                 .map_err(|_| Error::new(ErrorKind::Integrity, "EC2 user data is not valid base64")),
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

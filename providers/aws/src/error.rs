@@ -1,12 +1,13 @@
 //! AWS error codes → portable [`ErrorKind`]s, keeping the code and the request id.
 //!
-//! One table ([`kind_for_code`]) serves S3, SQS and EC2; an HTTP status fallback
-//! ([`kind_for_status`]) covers codes the table does not know and bodiless responses
-//! (HEAD 404).
+//! One table ([`kind_for_code`]) serves S3, SQS and EC2, layered over the shared table of
+//! [`gureum_core::http`] (well-known codes, then the HTTP status for codes neither knows and
+//! bodiless responses such as HEAD 404).
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
+use gureum_core::http::{classify, request_id_from_headers, ErrorDetails, ProviderErrors};
 use gureum_core::{Error, ErrorKind};
 
 /// The mapping table: provider error code → portable kind. `None` for unknown codes.
@@ -153,21 +154,63 @@ pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
     })
 }
 
-/// Fallback by HTTP status.
-pub fn kind_for_status(status: u16) -> ErrorKind {
-    use ErrorKind as K;
-    match status {
-        400 | 411 | 413 | 414 | 416 => K::InvalidArgument,
-        401 => K::Unauthenticated,
-        403 => K::PermissionDenied,
-        404 => K::NotFound,
-        405 | 501 => K::Unsupported,
-        408 | 504 => K::Timeout,
-        409 => K::Other,
-        412 => K::PreconditionFailed,
-        429 => K::RateLimited,
-        500 | 502 | 503 => K::Unavailable,
-        _ => K::Other,
+/// The AWS error hook of the shared HTTP layer ([`gureum_core::http`]): reads the Query API
+/// (`<Response><Errors><Error><Code>..`) and REST-XML (`<Error><Code>..`) error bodies and the
+/// request id (body, then `x-amzn-requestid` / `x-amz-request-id`), and classifies with
+/// [`kind_for_code`] over the shared status table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AwsErrors;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XBody {
+    #[serde(default)]
+    errors: Option<XErrors>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "RequestID", alias = "RequestId")]
+    request_id: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XErrors {
+    #[serde(default)]
+    error: Vec<XError>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl ProviderErrors for AwsErrors {
+    fn parse(&self, _status: u16, headers: &http::HeaderMap, body: &[u8]) -> ErrorDetails {
+        let text = String::from_utf8_lossy(body);
+        let b: XBody = quick_xml::de::from_str(&text).unwrap_or_default();
+        let first = b.errors.and_then(|e| e.error.into_iter().next());
+        let (code, message) = match first {
+            Some(e) => (e.code, e.message),
+            None => (b.code, b.message),
+        };
+        ErrorDetails {
+            code: code.filter(|c| !c.is_empty()),
+            message,
+            request_id: b
+                .request_id
+                .filter(|r| !r.is_empty())
+                .or_else(|| request_id_from_headers(headers)),
+        }
+    }
+
+    fn code_kind(&self, code: &str) -> Option<ErrorKind> {
+        kind_for_code(code)
     }
 }
 
@@ -180,10 +223,10 @@ pub(crate) fn build(
     message: Option<&str>,
     request_id: Option<&str>,
 ) -> Error {
-    let kind = code
-        .and_then(kind_for_code)
-        .or_else(|| status.map(kind_for_status))
-        .unwrap_or(ErrorKind::Other);
+    let kind = match status {
+        Some(s) => classify(&AwsErrors, s, code),
+        None => code.and_then(kind_for_code).unwrap_or(ErrorKind::Other),
+    };
     let mut msg = format!("{op} {resource}");
     if let Some(m) = message.filter(|m| !m.is_empty()) {
         msg.push_str(": ");
@@ -300,9 +343,22 @@ mod tests {
 
     #[test]
     fn status_fallback_and_ids_kept() {
-        assert_eq!(kind_for_status(404), ErrorKind::NotFound);
-        assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
-        assert_eq!(kind_for_status(429), ErrorKind::RateLimited);
+        let k = |s, c| classify(&AwsErrors, s, c);
+        assert_eq!(k(404, None), ErrorKind::NotFound);
+        assert_eq!(k(503, None), ErrorKind::Unavailable);
+        assert_eq!(k(429, None), ErrorKind::RateLimited);
+        // 409 means the same here as everywhere (it was `Other` in this crate alone)
+        assert_eq!(k(409, None), ErrorKind::AlreadyExists);
+        assert_eq!(k(409, Some("OperationAborted")), ErrorKind::Unavailable);
+        assert_eq!(k(400, Some("RequestLimitExceeded")), ErrorKind::RateLimited);
+        assert_eq!(k(400, Some("Throttling")), ErrorKind::RateLimited);
+        let d = AwsErrors.parse(
+            400,
+            &http::HeaderMap::new(),
+            b"<Error><Code>SlowDown</Code><Message>m</Message><RequestId>r1</RequestId></Error>",
+        );
+        assert_eq!(d.code.as_deref(), Some("SlowDown"));
+        assert_eq!(d.request_id.as_deref(), Some("r1"));
         let e = build(
             "GetObject",
             "b/k",

@@ -1,123 +1,329 @@
-//! An `ObjectStore` that lists with S3 ListObjects **V1** (marker pagination) and delegates
-//! everything else to object_store's `AmazonS3`. For services without ListObjectsV2
-//! (Naver Cloud Object Storage).
+//! [`S3Store`]: the `ObjectStore` gureum hands out for S3 and S3-compatible services.
+//!
+//! Reads, writes, copies and multipart uploads go to object_store's `AmazonS3` (which
+//! percent-encodes the key in the request path and in `x-amz-copy-source` with its strict
+//! path set, so `+`, `%`, `?`, `#`, spaces and non-ASCII reach the server as the exact key).
+//! What this wrapper adds:
+//!
+//! * **Tolerant listing.** `AmazonS3` parses every listed key with `Path::parse` and fails the
+//!   whole listing on one key it cannot represent (`a//b`, `dir/`, `./x`, control
+//!   characters), which other tools write freely. This store lists itself, through aws-sdk-s3
+//!   with ListObjectsV2 (continuation tokens, `start-after`) or ListObjects **V1** (marker
+//!   pagination, for Naver Cloud), always with `encoding-type=url` so that keys XML 1.0
+//!   cannot carry (control characters) arrive intact; it percent-decodes them and skips keys
+//!   outside the portable key space with a `tracing` warning, counting them
+//!   ([`S3Store::skipped_foreign_keys`]).
+//! * **User metadata** encoded as S3 documents for non-ASCII values (RFC 2047, see
+//!   [`crate::metadata`]) and decoded on read; names checked.
 
 use crate::error::from_sdk;
+use crate::metadata;
 use async_trait::async_trait;
+use aws_sdk_s3::types::EncodingType;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use gureum_core::ErrorKind;
 use object_store::aws::AmazonS3;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    Attribute, AttributeValue, Attributes, CopyOptions, GetOptions, GetResult, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, RenameOptions,
 };
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Page size of V1 requests.
+/// Page size of list requests.
 const PAGE: i32 = 1000;
 /// Upper bound on pages per listing (bounded loops): 10 million keys.
 const MAX_PAGES: usize = 10_000;
 
-/// `AmazonS3` with V1 listing.
+/// Which S3 listing API to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListApi {
+    /// ListObjectsV2 (`list-type=2`, continuation tokens, `start-after`).
+    V2,
+    /// ListObjects V1 (`marker`): for services without V2 (Naver Cloud Object Storage).
+    V1,
+}
+
+/// The `ObjectStore` of S3 buckets: `AmazonS3` plus tolerant listing and metadata encoding.
 #[derive(Clone)]
-pub struct V1ListStore {
+pub struct S3Store {
     inner: Arc<AmazonS3>,
     client: aws_sdk_s3::Client,
     bucket: String,
+    api: ListApi,
     page_size: i32,
+    metadata_underscore: bool,
+    max_metadata_value: Option<usize>,
+    skipped: Arc<AtomicU64>,
 }
 
-impl fmt::Debug for V1ListStore {
+/// The former name of [`S3Store`] (it listed with V1 only).
+pub type V1ListStore = S3Store;
+
+impl fmt::Debug for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("V1ListStore")
+        f.debug_struct("S3Store")
             .field("bucket", &self.bucket)
+            .field("api", &self.api)
             .finish()
     }
 }
 
-impl fmt::Display for V1ListStore {
+impl fmt::Display for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "V1ListStore({})", self.inner)
+        write!(f, "S3Store({})", self.inner)
     }
 }
 
-impl V1ListStore {
-    /// Wrap `inner`; listing goes through `client` (aws-sdk-s3) on `bucket`.
+/// True when a stored S3 key is in gureum's portable key space: 1..=1024 bytes, no leading
+/// or trailing `/`, no empty, `.` or `..` segment, no control character. Only such keys map
+/// one to one onto an object_store [`Path`]; listings skip the others.
+pub fn is_portable_stored_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= gureum_core::key::MAX_KEY_BYTES
+        && !key.chars().any(|c| c.is_control())
+        && key.split('/').all(|s| !matches!(s, "" | "." | ".."))
+}
+
+impl S3Store {
+    /// Wrap `inner`; listing goes through `client` (aws-sdk-s3) on `bucket` with
+    /// ListObjects **V1** (the historical behaviour of this type; see [`S3Store::with_list_api`]).
     pub fn new(inner: Arc<AmazonS3>, client: aws_sdk_s3::Client, bucket: String) -> Self {
-        V1ListStore {
+        S3Store {
             inner,
             client,
             bucket,
+            api: ListApi::V1,
             page_size: PAGE,
+            metadata_underscore: true,
+            max_metadata_value: None,
+            skipped: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Set the page size of V1 requests (1..=1000; default 1000).
+    /// Choose the listing API.
+    pub fn with_list_api(mut self, api: ListApi) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// Set the page size of list requests (1..=1000; default 1000).
     pub fn with_page_size(mut self, n: usize) -> Self {
         self.page_size = n.clamp(1, 1000) as i32;
         self
+    }
+
+    /// Whether the service keeps metadata names containing `_` (default true). When false,
+    /// writing such a name fails with `NotImplemented` instead of silently losing it.
+    pub fn with_metadata_underscore(mut self, v: bool) -> Self {
+        self.metadata_underscore = v;
+        self
+    }
+
+    /// Longest metadata value (bytes as sent, after encoding) the service stores; longer
+    /// values fail before any request.
+    pub fn with_max_metadata_value(mut self, n: Option<usize>) -> Self {
+        self.max_metadata_value = n;
+        self
+    }
+
+    /// How many listed keys this store has skipped so far because they are outside the
+    /// portable key space (written by other tools: `a//b`, `dir/`, `./x`, control characters).
+    pub fn skipped_foreign_keys(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// The wrapped `AmazonS3`.
+    pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
+        &self.inner
+    }
+
+    fn decode_listed(&self, raw: &str, url: bool) -> Option<String> {
+        let k = unescape(raw, url);
+        match k {
+            Some(k) if is_portable_stored_key(&k) => Some(k),
+            other => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    bucket = %self.bucket,
+                    key = ?other.as_deref().unwrap_or(raw),
+                    "skipping a listed key outside the portable key space"
+                );
+                None
+            }
+        }
     }
 
     async fn page(
         &self,
         prefix: Option<&str>,
         delimiter: bool,
-        marker: Option<&str>,
-    ) -> object_store::Result<V1Page> {
-        let r = self
-            .client
-            .list_objects()
-            .bucket(&self.bucket)
-            .set_prefix(prefix.map(str::to_string))
-            .set_marker(marker.map(str::to_string))
-            .set_delimiter(delimiter.then(|| "/".to_string()))
-            .max_keys(self.page_size)
-            .send()
-            .await
-            .map_err(|e| to_os_error(from_sdk("ListObjects", &self.bucket, e), &self.bucket))?;
+        cursor: Option<&Cursor>,
+    ) -> object_store::Result<Page> {
         let mut objects = Vec::new();
-        let mut last_key: Option<String> = None;
-        for o in r.contents() {
-            let Some(key) = o.key() else { continue };
-            last_key = Some(key.to_string());
-            let last_modified = o
-                .last_modified()
-                .and_then(|d| Utc.timestamp_opt(d.secs(), d.subsec_nanos()).single())
-                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-            objects.push(ObjectMeta {
-                location: Path::parse(key)?,
-                last_modified,
-                size: o.size().unwrap_or(0).max(0) as u64,
-                e_tag: o.e_tag().map(str::to_string),
-                version: None,
-            });
-        }
         let mut prefixes = Vec::new();
-        let mut last_prefix: Option<String> = None;
-        for p in r.common_prefixes() {
-            if let Some(s) = p.prefix() {
-                last_prefix = Some(s.to_string());
-                prefixes.push(Path::parse(s)?);
+        let mut last_raw: Option<String> = None;
+        let (truncated, token) = match self.api {
+            ListApi::V2 => {
+                let mut req = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .encoding_type(EncodingType::Url)
+                    .set_prefix(prefix.map(str::to_string))
+                    .set_delimiter(delimiter.then(|| "/".to_string()))
+                    .max_keys(self.page_size);
+                match cursor {
+                    Some(Cursor::Token(t)) => req = req.continuation_token(t),
+                    Some(Cursor::After(a)) => req = req.start_after(a),
+                    None => {}
+                }
+                let r = req.send().await.map_err(|e| {
+                    to_os_error(from_sdk("ListObjectsV2", &self.bucket, e), &self.bucket)
+                })?;
+                let url = r.encoding_type() == Some(&EncodingType::Url);
+                for o in r.contents() {
+                    self.push_object(
+                        &mut objects,
+                        &mut last_raw,
+                        url,
+                        o.key(),
+                        (o.last_modified().copied(), o.size(), o.e_tag()),
+                    );
+                }
+                for p in r.common_prefixes() {
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                }
+                (
+                    r.is_truncated().unwrap_or(false),
+                    r.next_continuation_token()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| Cursor::Token(t.to_string())),
+                )
             }
-        }
-        let truncated = r.is_truncated().unwrap_or(false);
-        let next = if truncated {
-            r.next_marker()
-                .map(str::to_string)
-                .filter(|m| !m.is_empty())
-                .or_else(|| std::cmp::max(last_key, last_prefix))
-        } else {
-            None
+            ListApi::V1 => {
+                let marker = match cursor {
+                    Some(Cursor::After(a)) => Some(a.clone()),
+                    _ => None,
+                };
+                let r = self
+                    .client
+                    .list_objects()
+                    .bucket(&self.bucket)
+                    .encoding_type(EncodingType::Url)
+                    .set_prefix(prefix.map(str::to_string))
+                    .set_marker(marker)
+                    .set_delimiter(delimiter.then(|| "/".to_string()))
+                    .max_keys(self.page_size)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        to_os_error(from_sdk("ListObjects", &self.bucket, e), &self.bucket)
+                    })?;
+                let url = r.encoding_type() == Some(&EncodingType::Url);
+                for o in r.contents() {
+                    self.push_object(
+                        &mut objects,
+                        &mut last_raw,
+                        url,
+                        o.key(),
+                        (o.last_modified().copied(), o.size(), o.e_tag()),
+                    );
+                }
+                for p in r.common_prefixes() {
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                }
+                // AWS sends NextMarker only with a delimiter, percent-encoded under
+                // `encoding-type=url` (Swift s3api too; moto sends an opaque token there,
+                // which decoding leaves as it is). Without it, continue after the greatest
+                // key or prefix of this page.
+                let next = r
+                    .next_marker()
+                    .filter(|m| !m.is_empty())
+                    .and_then(|m| unescape(m, url))
+                    .map(Cursor::After);
+                (r.is_truncated().unwrap_or(false), next)
+            }
         };
-        Ok(V1Page {
+        let next = if !truncated {
+            None
+        } else {
+            match token {
+                Some(t) => Some(t),
+                None => last_raw.map(Cursor::After),
+            }
+        };
+        Ok(Page {
             objects,
             prefixes,
             next,
         })
+    }
+
+    fn push_object(
+        &self,
+        objects: &mut Vec<ObjectMeta>,
+        last_raw: &mut Option<String>,
+        url: bool,
+        key: Option<&str>,
+        fields: (
+            Option<aws_smithy_types::DateTime>,
+            Option<i64>,
+            Option<&str>,
+        ),
+    ) {
+        let Some(raw) = key else { return };
+        bump(last_raw, raw, url);
+        let Some(k) = self.decode_listed(raw, url) else {
+            return;
+        };
+        let Ok(location) = Path::parse(&k) else {
+            return;
+        };
+        let (modified, size, etag) = fields;
+        let last_modified = modified
+            .and_then(|d| Utc.timestamp_opt(d.secs(), d.subsec_nanos()).single())
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        objects.push(ObjectMeta {
+            location,
+            last_modified,
+            size: size.unwrap_or(0).max(0) as u64,
+            e_tag: etag.map(str::to_string),
+            version: None,
+        });
+    }
+
+    fn push_prefix(
+        &self,
+        prefixes: &mut Vec<Path>,
+        last_raw: &mut Option<String>,
+        url: bool,
+        p: Option<&str>,
+    ) {
+        let Some(raw) = p else { return };
+        bump(last_raw, raw, url);
+        let decoded = unescape(raw, url);
+        // A common prefix ends with the delimiter; without it, it must be a portable key.
+        let dir = decoded
+            .as_deref()
+            .and_then(|d| d.strip_suffix('/'))
+            .filter(|d| is_portable_stored_key(d));
+        match dir.and_then(|d| Path::parse(d).ok()) {
+            Some(p) => prefixes.push(p),
+            None => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    bucket = %self.bucket,
+                    prefix = ?decoded.as_deref().unwrap_or(raw),
+                    "skipping a listed prefix outside the portable key space"
+                );
+            }
+        }
     }
 
     fn list_stream(
@@ -126,17 +332,17 @@ impl V1ListStore {
         offset: Option<&Path>,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         let prefix = dir_prefix(prefix);
-        let marker = offset.map(|o| o.to_string());
+        let start = offset.map(|o| Cursor::After(o.as_ref().to_string()));
         let this = self.clone();
-        // state: (marker, pages done, finished)
-        futures::stream::unfold((marker, 0usize, false), move |(marker, n, done)| {
+        // state: (cursor, pages done, finished)
+        futures::stream::unfold((start, 0usize, false), move |(cursor, n, done)| {
             let this = this.clone();
             let prefix = prefix.clone();
             async move {
                 if done || n >= MAX_PAGES {
                     return None;
                 }
-                match this.page(prefix.as_deref(), false, marker.as_deref()).await {
+                match this.page(prefix.as_deref(), false, cursor.as_ref()).await {
                     Ok(p) => {
                         let finished = p.next.is_none();
                         let items: Vec<object_store::Result<ObjectMeta>> =
@@ -150,12 +356,113 @@ impl V1ListStore {
         .flatten()
         .boxed()
     }
+
+    fn encode_attributes(&self, attrs: &Attributes) -> object_store::Result<Attributes> {
+        let invalid = |msg: String| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(gureum_core::Error::invalid(msg)),
+        };
+        let total: usize = attrs
+            .iter()
+            .filter_map(|(k, v)| match k {
+                Attribute::Metadata(name) => Some(name.len() + v.as_ref().len()),
+                _ => None,
+            })
+            .sum();
+        if total > metadata::MAX_TOTAL_BYTES {
+            return Err(invalid(format!(
+                "user metadata is {total} bytes (names and values in UTF-8); S3 allows {}",
+                metadata::MAX_TOTAL_BYTES
+            )));
+        }
+        let mut out = Attributes::with_capacity(attrs.len());
+        for (k, v) in attrs {
+            match k {
+                Attribute::Metadata(name) => {
+                    if let Err(e) = metadata::check_name(name, self.metadata_underscore) {
+                        return Err(match e.kind() {
+                            ErrorKind::Unsupported => object_store::Error::NotImplemented {
+                                operation: format!("metadata name {name:?} ({e})"),
+                                implementer: "S3Store".to_string(),
+                            },
+                            _ => object_store::Error::Generic {
+                                store: "S3",
+                                source: Box::new(e),
+                            },
+                        });
+                    }
+                    let value = metadata::encode_value(v.as_ref());
+                    if let Some(max) = self.max_metadata_value {
+                        if value.len() > max {
+                            return Err(invalid(format!(
+                                "metadata {name:?}: the value is {} bytes as sent (non-ASCII \
+                                 values are RFC 2047 encoded); this service stores at most {max}",
+                                value.len()
+                            )));
+                        }
+                    }
+                    out.insert(
+                        Attribute::Metadata(name.to_ascii_lowercase().into()),
+                        AttributeValue::from(value),
+                    );
+                }
+                other => {
+                    out.insert(other.clone(), v.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
-struct V1Page {
+/// A listed name as stored: percent-decoded when the server used `encoding-type=url` (it
+/// says so in the response; a server that ignores the parameter sends names as they are).
+fn unescape(raw: &str, url: bool) -> Option<String> {
+    if url {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    } else {
+        Some(raw.to_string())
+    }
+}
+
+/// Keep the greatest listed name (decoded; S3 orders by UTF-8 bytes): V1 continues after it.
+fn bump(last: &mut Option<String>, raw: &str, url: bool) {
+    let name = unescape(raw, url).unwrap_or_else(|| raw.to_string());
+    if last.as_deref().is_none_or(|l| l < name.as_str()) {
+        *last = Some(name);
+    }
+}
+
+fn decode_attributes(attrs: &mut Attributes) {
+    let encoded: Vec<(Attribute, String)> = attrs
+        .iter()
+        .filter_map(|(k, v)| match k {
+            Attribute::Metadata(_) => {
+                let d = metadata::decode_value(v.as_ref());
+                (d != v.as_ref()).then(|| (k.clone(), d))
+            }
+            _ => None,
+        })
+        .collect();
+    for (k, v) in encoded {
+        attrs.insert(k, AttributeValue::from(v));
+    }
+}
+
+enum Cursor {
+    /// V2 continuation token (opaque).
+    Token(String),
+    /// Keys strictly after this stored key (`start-after` / `marker`).
+    After(String),
+}
+
+struct Page {
     objects: Vec<ObjectMeta>,
     prefixes: Vec<Path>,
-    next: Option<String>,
+    next: Option<Cursor>,
 }
 
 /// object_store's listing prefix convention: a directory path, listed as `dir/`.
@@ -188,21 +495,27 @@ fn to_os_error(e: gureum_core::Error, bucket: &str) -> object_store::Error {
 }
 
 #[async_trait]
-impl ObjectStore for V1ListStore {
+impl ObjectStore for S3Store {
     async fn put_opts(
         &self,
         location: &Path,
         payload: PutPayload,
-        opts: PutOptions,
+        mut opts: PutOptions,
     ) -> object_store::Result<PutResult> {
+        if !opts.attributes.is_empty() {
+            opts.attributes = self.encode_attributes(&opts.attributes)?;
+        }
         self.inner.put_opts(location, payload, opts).await
     }
 
     async fn put_multipart_opts(
         &self,
         location: &Path,
-        opts: PutMultipartOptions,
+        mut opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        if !opts.attributes.is_empty() {
+            opts.attributes = self.encode_attributes(&opts.attributes)?;
+        }
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -211,7 +524,9 @@ impl ObjectStore for V1ListStore {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
+        let mut r = self.inner.get_opts(location, options).await?;
+        decode_attributes(&mut r.attributes);
+        Ok(r)
     }
 
     async fn get_ranges(
@@ -238,23 +553,21 @@ impl ObjectStore for V1ListStore {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        // V1's marker is exactly "start after": keys strictly greater than the offset.
+        // `start-after` (V2) and `marker` (V1) are exactly "keys strictly greater".
         self.list_stream(prefix, Some(offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         let prefix = dir_prefix(prefix);
-        let mut marker: Option<String> = None;
+        let mut cursor: Option<Cursor> = None;
         let mut objects = Vec::new();
         let mut prefixes = std::collections::BTreeSet::new();
         for _ in 0..MAX_PAGES {
-            let p = self
-                .page(prefix.as_deref(), true, marker.as_deref())
-                .await?;
+            let p = self.page(prefix.as_deref(), true, cursor.as_ref()).await?;
             objects.extend(p.objects);
             prefixes.extend(p.prefixes);
-            marker = p.next;
-            if marker.is_none() {
+            cursor = p.next;
+            if cursor.is_none() {
                 break;
             }
         }
@@ -281,5 +594,37 @@ impl ObjectStore for V1ListStore {
         options: RenameOptions,
     ) -> object_store::Result<()> {
         self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portable_stored_keys() {
+        for k in [
+            "a",
+            "민원/사진 1.jpg",
+            "literal%20space.txt",
+            "a/b/c",
+            "..a",
+            "a.",
+        ] {
+            assert!(is_portable_stored_key(k), "{k}");
+        }
+        for k in [
+            "",
+            "a//b",
+            "dir/",
+            "/lead",
+            "./x",
+            "a/../b",
+            "ctl\u{1}x",
+            "a/.",
+        ] {
+            assert!(!is_portable_stored_key(k), "{k:?}");
+        }
+        assert!(!is_portable_stored_key(&"k".repeat(1025)));
     }
 }

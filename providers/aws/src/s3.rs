@@ -2,10 +2,10 @@
 //! and tagging through aws-sdk-s3 / object_store's signer.
 
 use crate::config::{
-    parse_endpoint, validate_region, S3Config, S3Credentials, ServerSideEncryption,
+    parse_endpoint, validate_region, AwsCredentials, S3Config, ServerSideEncryption,
 };
 use crate::error::from_sdk;
-use crate::list_v1::V1ListStore;
+use crate::list_v1::{ListApi, S3Store};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -34,7 +34,7 @@ pub(crate) async fn load_sdk_config(
     region: Option<&str>,
     endpoint: Option<&str>,
     profile: Option<&str>,
-    creds: &S3Credentials,
+    creds: &AwsCredentials,
 ) -> SdkConfig {
     let mut l = aws_config::defaults(BehaviorVersion::latest());
     if let Some(p) = profile {
@@ -57,7 +57,7 @@ pub(crate) async fn load_sdk_config(
             ));
         }
         None => {
-            if matches!(creds, S3Credentials::Anonymous) {
+            if matches!(creds, AwsCredentials::Anonymous) {
                 l = l.no_credentials();
             }
         }
@@ -71,7 +71,7 @@ pub(crate) struct S3Context {
     pub(crate) region: String,
     pub(crate) endpoint: Option<url::Url>,
     pub(crate) path_style: bool,
-    pub(crate) creds: S3Credentials,
+    pub(crate) creds: AwsCredentials,
     pub(crate) sdk: SdkConfig,
     pub(crate) client: aws_sdk_s3::Client,
 }
@@ -165,7 +165,7 @@ impl S3Context {
             b = b.with_endpoint(ep_str);
         }
         match &self.creds {
-            S3Credentials::Anonymous => b = b.with_skip_signature(true),
+            AwsCredentials::Anonymous => b = b.with_skip_signature(true),
             c => match c.static_parts() {
                 Some((ak, sk, tok)) => {
                     b = b.with_access_key_id(ak).with_secret_access_key(sk);
@@ -227,19 +227,21 @@ impl S3Context {
     /// Open a [`Bucket`] on `bucket` with this context.
     pub(crate) fn open_bucket(self: &Arc<Self>, bucket: &str) -> Result<Bucket> {
         let s3 = Arc::new(self.amazon_s3(bucket)?);
-        let store: Arc<dyn ObjectStore> = if self.config.quirks.list_objects_v1 {
-            Arc::new(V1ListStore::new(
-                s3.clone(),
-                self.client.clone(),
-                bucket.to_string(),
-            ))
-        } else {
-            s3.clone()
-        };
+        let q = &self.config.quirks;
+        let listing = S3Store::new(s3.clone(), self.client.clone(), bucket.to_string())
+            .with_list_api(if q.list_objects_v1 {
+                ListApi::V1
+            } else {
+                ListApi::V2
+            })
+            .with_metadata_underscore(q.metadata_underscore)
+            .with_max_metadata_value(q.max_metadata_value_bytes);
+        let store: Arc<dyn ObjectStore> = Arc::new(listing.clone());
         let native = Arc::new(S3Native {
             client: self.client.clone(),
             bucket: bucket.to_string(),
             store: s3.clone(),
+            listing,
             tagging: self.config.quirks.tagging,
         });
         let mut b = Bucket::new(bucket, store)
@@ -251,7 +253,7 @@ impl S3Context {
                 zone: self.config.zone,
             })
             .with_native(native);
-        if self.config.quirks.presign && !matches!(self.creds, S3Credentials::Anonymous) {
+        if self.config.quirks.presign && !matches!(self.creds, AwsCredentials::Anonymous) {
             b = b.with_presigner(Arc::new(S3Presigner { store: s3 }));
         }
         Ok(b)
@@ -277,10 +279,10 @@ pub async fn open_s3(config: S3Config) -> Result<Bucket> {
 
 /// Opener for `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct S3Opener;
+pub struct S3StorageOpener;
 
 #[async_trait]
-impl StorageOpener for S3Opener {
+impl StorageOpener for S3StorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open_s3(S3Config::from_url(url)?).await
     }
@@ -448,6 +450,7 @@ pub struct S3Native {
     client: aws_sdk_s3::Client,
     bucket: String,
     store: Arc<AmazonS3>,
+    listing: S3Store,
     tagging: bool,
 }
 
@@ -471,6 +474,16 @@ impl S3Native {
     /// object_store's `AmazonS3` for this bucket.
     pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
         &self.store
+    }
+    /// The `ObjectStore` the bucket uses (`AmazonS3` with tolerant listing and metadata
+    /// encoding); the same store as `Bucket::object_store()`.
+    pub fn s3_store(&self) -> &S3Store {
+        &self.listing
+    }
+    /// How many listed keys outside the portable key space (written by other tools) the
+    /// bucket's listings have skipped so far.
+    pub fn skipped_foreign_keys(&self) -> u64 {
+        self.listing.skipped_foreign_keys()
     }
     /// Whether object tagging is advertised for this service.
     pub fn supports_tagging(&self) -> bool {

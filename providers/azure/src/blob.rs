@@ -7,8 +7,8 @@
 
 use crate::auth::{blob_service_sas, Credential};
 use crate::config::AccountConfig;
-use crate::error::{xml_all, xml_text};
 use crate::rest::StorageRest;
+use crate::xml::{from_str, Enumeration};
 use async_trait::async_trait;
 use chrono::Utc;
 use gureum_core::object_store::path::Path;
@@ -56,7 +56,11 @@ impl BlobAccount {
     /// Connect to the account described by `config`.
     pub fn new(config: AccountConfig) -> Result<Self> {
         config.check_blob_endpoint()?;
-        let rest = StorageRest::new(config.account.clone(), config.credential()?)?;
+        let rest = StorageRest::with_config(
+            config.account.clone(),
+            config.credential()?,
+            config.http.clone(),
+        )?;
         Ok(BlobAccount { config, rest })
     }
 
@@ -104,8 +108,13 @@ impl BlobAccount {
             // 50,000 blocks × 4000 MiB
             max_object_size: Some(50_000 * 4000 * 1024 * 1024),
         };
-        let wrapped: Arc<dyn object_store::ObjectStore> =
-            Arc::new(crate::store::AzureStore::new(store.clone()));
+        // Listing goes through our own List Blobs calls: they skip blob names outside the
+        // portable key space (written by other tools) instead of failing the listing.
+        let mut container_url = self.container_url(container);
+        container_url.set_query(None);
+        let wrapped: Arc<dyn object_store::ObjectStore> = Arc::new(
+            crate::store::AzureStore::with_listing(store.clone(), self.rest.clone(), container_url),
+        );
         let mut b = Bucket::new(container, wrapped)
             .with_capabilities(caps)
             .with_info(BackendInfo {
@@ -154,7 +163,8 @@ impl BucketAdmin for BlobAccount {
                 None,
             )
             .await?;
-        if !xml_all(&r.text(), "Name").is_empty() {
+        let listed: Enumeration = from_str("list container", &r.text())?;
+        if !listed.blobs.items.is_empty() {
             return Err(Error::new(
                 ErrorKind::PreconditionFailed,
                 format!("container {name} is not empty"),
@@ -193,10 +203,9 @@ impl BucketAdmin for BlobAccount {
                 .rest
                 .send("list containers", Method::GET, u, HeaderMap::new(), None)
                 .await?;
-            let text = r.text();
-            let containers = xml_text(&text, "Containers").unwrap_or_default();
-            names.extend(xml_all(&containers, "Name"));
-            marker = xml_text(&text, "NextMarker").filter(|m| !m.is_empty());
+            let e: Enumeration = from_str("list containers", &r.text())?;
+            names.extend(e.containers.items.iter().map(|c| c.name.clone()));
+            marker = e.next_marker();
             if marker.is_none() {
                 break;
             }
@@ -283,10 +292,10 @@ impl Presigner for BlobPresigner {
 
 /// Opens `azblob://container?account=NAME[&endpoint=...]`.
 #[derive(Debug, Default)]
-pub struct BlobOpener;
+pub struct AzblobStorageOpener;
 
 #[async_trait]
-impl StorageOpener for BlobOpener {
+impl StorageOpener for AzblobStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         let container = url.host();
         if container.is_empty() {

@@ -13,13 +13,13 @@
 //!   [`InstanceState`] ([`map_state`]).
 //! * The instance id is the VM name (unique in the resource group).
 
-use crate::error::{azure_error, parse_arm_error_body};
-use crate::rest::{http_client, transport_error};
+use crate::error::{azure_error, AzureErrors};
 use async_trait::async_trait;
 use base64::prelude::{Engine, BASE64_STANDARD};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use gureum_core::compute::{resolve_image, resolve_size};
+use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
 use gureum_core::url::{ComputeOpener, ResourceUrl};
 use gureum_core::{
     Compute, ComputeCapabilities, ComputeDriver, Error, ErrorKind, ImageInfo, Instance,
@@ -28,9 +28,9 @@ use gureum_core::{
 use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -117,14 +117,134 @@ struct CachedToken {
     expires: Instant,
 }
 
-/// An ARM REST client scoped to one subscription and resource group.
-pub struct ArmClient {
+/// The ARM auth hook: a bearer token (cached client-credentials token or a static one) and a
+/// fresh `x-ms-client-request-id` on every attempt; a 401 drops the cached token once.
+struct ArmToken {
     http: reqwest::Client,
+    auth: ArmAuth,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl fmt::Debug for ArmToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.auth.fmt(f)
+    }
+}
+
+impl ArmToken {
+    async fn bearer(&self) -> Result<String> {
+        match &self.auth {
+            ArmAuth::Static(t) => Ok(t.expose_secret().to_string()),
+            ArmAuth::ClientSecret {
+                authority,
+                tenant,
+                client_id,
+                secret,
+                scope,
+            } => {
+                let mut cached = self.token.lock().await;
+                if let Some(c) = cached.as_ref() {
+                    if c.expires > Instant::now() + Duration::from_secs(60) {
+                        return Ok(c.token.expose_secret().to_string());
+                    }
+                }
+                let mut u = authority.clone();
+                u.path_segments_mut()
+                    .map_err(|_| Error::invalid("authority host is not a base URL"))?
+                    .pop_if_empty()
+                    .extend([tenant.as_str(), "oauth2", "v2.0", "token"]);
+                let resp = self
+                    .http
+                    .post(u)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", client_id.as_str()),
+                        ("client_secret", secret.expose_secret()),
+                        ("scope", scope.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let e = e.without_url();
+                        let kind = if e.is_timeout() {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::Unavailable
+                        };
+                        Error::new(kind, format!("Entra ID token request: {e}")).with_source(e)
+                    })?;
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                if status != 200 {
+                    let code = body["error"].as_str().unwrap_or("token_error").to_string();
+                    let desc = body["error_description"].as_str().unwrap_or("");
+                    let first = desc.lines().next().unwrap_or("");
+                    return Err(Error::new(
+                        ErrorKind::Unauthenticated,
+                        format!("Entra ID token request: HTTP {status}: {first}"),
+                    )
+                    .with_provider_code(code));
+                }
+                let token = body["access_token"]
+                    .as_str()
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Unauthenticated,
+                            "token response has no access_token",
+                        )
+                    })?
+                    .to_string();
+                let ttl = body["expires_in"]
+                    .as_u64()
+                    .or_else(|| body["expires_in"].as_str().and_then(|s| s.parse().ok()))
+                    .unwrap_or(3600);
+                *cached = Some(CachedToken {
+                    token: SecretString::from(token.clone()),
+                    expires: Instant::now() + Duration::from_secs(ttl),
+                });
+                Ok(token)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Authorizer for ArmToken {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let token = self.bearer().await?;
+        let mut v: http::HeaderValue = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::new(ErrorKind::Unauthenticated, "malformed token"))?;
+        v.set_sensitive(true);
+        let h = req.headers_mut();
+        h.insert(http::header::AUTHORIZATION, v);
+        h.insert(
+            "x-ms-client-request-id",
+            http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a header value"),
+        );
+        Ok(())
+    }
+
+    async fn refresh(&self, _sent: &http::HeaderMap) -> Result<bool> {
+        match self.auth {
+            ArmAuth::Static(_) => Ok(false),
+            ArmAuth::ClientSecret { .. } => {
+                *self.token.lock().await = None;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// An ARM REST client scoped to one subscription and resource group, on the shared HTTP
+/// layer ([`gureum_core::http`]).
+pub struct ArmClient {
+    http: HttpClient,
     endpoint: url::Url,
     subscription: String,
     resource_group: String,
-    auth: ArmAuth,
-    token: Mutex<Option<CachedToken>>,
+    auth: Arc<ArmToken>,
     poll: Duration,
     op_timeout: Duration,
 }
@@ -169,73 +289,6 @@ impl ArmClient {
         )
     }
 
-    async fn bearer(&self) -> Result<String> {
-        match &self.auth {
-            ArmAuth::Static(t) => Ok(t.expose_secret().to_string()),
-            ArmAuth::ClientSecret {
-                authority,
-                tenant,
-                client_id,
-                secret,
-                scope,
-            } => {
-                let mut cached = self.token.lock().await;
-                if let Some(c) = cached.as_ref() {
-                    if c.expires > Instant::now() + Duration::from_secs(60) {
-                        return Ok(c.token.expose_secret().to_string());
-                    }
-                }
-                let mut u = authority.clone();
-                u.path_segments_mut()
-                    .map_err(|_| Error::invalid("authority host is not a base URL"))?
-                    .pop_if_empty()
-                    .extend([tenant.as_str(), "oauth2", "v2.0", "token"]);
-                let resp = self
-                    .http
-                    .post(u)
-                    .form(&[
-                        ("grant_type", "client_credentials"),
-                        ("client_id", client_id.as_str()),
-                        ("client_secret", secret.expose_secret()),
-                        ("scope", scope.as_str()),
-                    ])
-                    .send()
-                    .await
-                    .map_err(|e| transport_error("Entra ID token request", e))?;
-                let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap_or(Value::Null);
-                if status != 200 {
-                    let code = body["error"].as_str().unwrap_or("token_error").to_string();
-                    let desc = body["error_description"].as_str().unwrap_or("");
-                    let first = desc.lines().next().unwrap_or("");
-                    return Err(Error::new(
-                        ErrorKind::Unauthenticated,
-                        format!("Entra ID token request: HTTP {status}: {first}"),
-                    )
-                    .with_provider_code(code));
-                }
-                let token = body["access_token"]
-                    .as_str()
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Unauthenticated,
-                            "token response has no access_token",
-                        )
-                    })?
-                    .to_string();
-                let ttl = body["expires_in"]
-                    .as_u64()
-                    .or_else(|| body["expires_in"].as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(3600);
-                *cached = Some(CachedToken {
-                    token: SecretString::from(token.clone()),
-                    expires: Instant::now() + Duration::from_secs(ttl),
-                });
-                Ok(token)
-            }
-        }
-    }
-
     async fn call(
         &self,
         what: &str,
@@ -255,6 +308,9 @@ impl ArmClient {
         self.call_url(what, method, u, body).await
     }
 
+    /// Send one ARM call. Every ARM call gureum makes is idempotent (GET, PUT of a named
+    /// resource, DELETE, and the start/powerOff/deallocate/restart actions), so all are
+    /// retried by the shared layer on throttling (429, `Retry-After`) and 5xx.
     async fn call_url(
         &self,
         what: &str,
@@ -262,63 +318,29 @@ impl ArmClient {
         u: url::Url,
         body: Option<Value>,
     ) -> Result<ArmResponse> {
-        // One retry on an expired token; bounded retries on throttling.
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let token = self.bearer().await?;
-            let mut req = self
-                .http
-                .request(method.clone(), u.clone())
-                .bearer_auth(token)
-                .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
-            if let Some(b) = &body {
-                req = req.json(b);
-            } else if method == Method::POST || method == Method::PUT {
-                req = req.header(http::header::CONTENT_LENGTH, "0");
-            }
-            let resp = req.send().await.map_err(|e| transport_error(what, e))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let bytes = resp.bytes().await.map_err(|e| transport_error(what, e))?;
-            if (200..300).contains(&status) {
-                let body = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-                };
-                return Ok(ArmResponse {
-                    status,
-                    headers,
-                    body,
-                });
-            }
-            let text = String::from_utf8_lossy(&bytes);
-            let (code, message) = parse_arm_error_body(&text);
-            let rid = headers
-                .get("x-ms-request-id")
-                .or_else(|| headers.get("x-ms-correlation-request-id"))
-                .and_then(|v| v.to_str().ok());
-            let err = azure_error(what, status, code.as_deref(), message.as_deref(), rid);
-            if status == 401
-                && attempt == 1
-                && matches!(code.as_deref(), Some("ExpiredAuthenticationToken"))
-            {
-                *self.token.lock().await = None;
-                continue;
-            }
-            if (status == 429 || status == 503) && attempt < 4 {
-                let wait = headers
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .min(30);
-                tokio::time::sleep(Duration::from_secs(wait)).await;
-                continue;
-            }
-            return Err(err);
+        let mut req = self.http.request(method.clone(), u);
+        if let Some(b) = &body {
+            req = req.json(b);
+        } else if method == Method::POST || method == Method::PUT {
+            req = req.header(http::header::CONTENT_LENGTH, "0");
         }
+        let req = req
+            .build()
+            .map_err(|e| Error::invalid(format!("{what}: invalid request: {}", e.without_url())))?;
+        let r = self
+            .http
+            .send_bytes(req, &RequestOptions::new(what).idempotent(true))
+            .await?;
+        let body = if r.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+        };
+        Ok(ArmResponse {
+            status: r.status,
+            headers: r.headers,
+            body,
+        })
     }
 
     /// Poll an `Azure-AsyncOperation` (or `Location`) URL until the operation ends.
@@ -866,17 +888,13 @@ impl ComputeDriver for AzureCompute {
             _ => Ok(None),
         }
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Open an Azure compute driver from a URL (see [`AzureComputeOpener`]).
+/// Open an Azure compute driver from a URL (see [`AzvmComputeOpener`]).
 pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     let subscription = url.host().to_string();
     let rg = url.path().trim_matches('/').to_string();
@@ -954,14 +972,30 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     };
     let poll = Duration::from_millis(url.u64_param("poll_ms")?.unwrap_or(2000));
     let op_timeout = Duration::from_secs(url.u64_param("operation_timeout")?.unwrap_or(1800));
+    let http_config = HttpConfig::from_params(url.params())?;
+    let reqwest_client = http_config
+        .client_builder()
+        .timeout(http_config.request_timeout)
+        .build()
+        .map_err(|e| Error::other("building the HTTP client").with_source(e))?;
+    let auth = Arc::new(ArmToken {
+        http: reqwest_client.clone(),
+        auth,
+        token: Mutex::new(None),
+    });
+    let http = HttpClient::builder("azure-arm")
+        .config(http_config)
+        .client(reqwest_client)
+        .auth(auth.clone())
+        .errors(Arc::new(AzureErrors))
+        .build()?;
     Ok(AzureCompute {
         arm: ArmClient {
-            http: http_client()?,
+            http,
             endpoint,
             subscription,
             resource_group: rg,
             auth,
-            token: Mutex::new(None),
             poll,
             op_timeout,
         },
@@ -985,10 +1019,10 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
 /// [&endpoint=URL&authority_host=URL&tenant_id=&client_id=&client_secret=]
 /// [&admin_username=&ssh_public_key=&stop_mode=deallocate|poweroff&wait=true|false]`.
 #[derive(Debug, Default)]
-pub struct AzureComputeOpener;
+pub struct AzvmComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for AzureComputeOpener {
+impl ComputeOpener for AzvmComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         let d = open(url)?;
         let poll = d.arm.poll.min(Duration::from_secs(2));

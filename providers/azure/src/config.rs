@@ -4,6 +4,7 @@
 use crate::auth::{
     AccountKey, ConnectionString, Credential, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY,
 };
+use gureum_core::http::HttpConfig;
 use gureum_core::url::ResourceUrl;
 use gureum_core::{Error, Result};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
@@ -55,6 +56,9 @@ pub struct AccountConfig {
     pub allow_http: bool,
     /// Endpoints are path-style (account name in the path: emulators, custom endpoints).
     pub path_style: bool,
+    /// Timeouts, deadline and retries of the Storage REST calls (container admin, queues):
+    /// the `retries`, `timeout`, `connect_timeout`, `deadline` URL/profile parameters.
+    pub http: HttpConfig,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -80,7 +84,7 @@ const ENTRA_PARAMS: &[&str] = &[
     "use_azure_cli",
 ];
 
-fn emulator_config(account_param: Option<&str>) -> Result<AccountConfig> {
+fn emulator_config(account_param: Option<&str>, http: HttpConfig) -> Result<AccountConfig> {
     let account = account_param.unwrap_or(EMULATOR_ACCOUNT).to_string();
     let blob = env("AZURITE_BLOB_STORAGE_URL").unwrap_or_else(|| "http://127.0.0.1:10000".into());
     let queue = env("AZURITE_QUEUE_STORAGE_URL").unwrap_or_else(|| "http://127.0.0.1:10001".into());
@@ -98,6 +102,7 @@ fn emulator_config(account_param: Option<&str>) -> Result<AccountConfig> {
         credential: CredentialSource::SharedKey(SecretString::from(EMULATOR_ACCOUNT_KEY)),
         allow_http: true,
         path_style: true,
+        http,
     })
 }
 
@@ -114,9 +119,10 @@ impl AccountConfig {
     /// `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, ...).
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let account_param = url.param("account");
+        let http = HttpConfig::from_params(url.params())?;
         let allow_http_param = url.bool_param("allow_http")?.unwrap_or(false);
         if url.bool_param("emulator")?.unwrap_or(false) {
-            return emulator_config(account_param);
+            return emulator_config(account_param, http);
         }
         // Explicit endpoint / credential in the URL.
         let url_key = url.param("access_key").or(url.param("account_key"));
@@ -138,7 +144,7 @@ impl AccountConfig {
         });
         if let Some(c) = &cs {
             if c.development {
-                return emulator_config(account_param);
+                return emulator_config(account_param, http);
             }
         }
         let account = account_param
@@ -246,6 +252,7 @@ impl AccountConfig {
             credential,
             allow_http,
             path_style,
+            http,
         })
     }
 

@@ -5,12 +5,55 @@
 //! `{"error":{"code":"..","message":".."}}` for ARM), and a request id in `x-ms-request-id`.
 //! [`azure_error`] keeps both on the portable [`Error`].
 
+use gureum_core::http::{classify, ErrorDetails, ProviderErrors};
 use gureum_core::{Error, ErrorKind};
 
-/// The portable kind of an Azure error code (Storage or ARM), falling back to the HTTP
-/// status when the code is unknown.
+/// The portable kind of an Azure error code (Storage or ARM), falling back to the shared
+/// HTTP status table ([`gureum_core::http::kind_for_status`]) when the code is unknown.
 pub fn kind_for(status: u16, code: &str) -> ErrorKind {
-    match code {
+    classify(&AzureErrors, status, Some(code))
+}
+
+/// The Azure error hook of the shared HTTP layer: reads `x-ms-error-code`, the Storage XML
+/// (`<Error><Code>..</Code><Message>..</Message></Error>`) or ARM JSON
+/// (`{"error":{"code":..,"message":..}}`) body and `x-ms-request-id`, and classifies with
+/// [`code_kind`] over the shared table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AzureErrors;
+
+impl ProviderErrors for AzureErrors {
+    fn parse(&self, _status: u16, headers: &http::HeaderMap, body: &[u8]) -> ErrorDetails {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim_start_matches('\u{feff}').trim_start();
+        let (mut code, message) = if text.starts_with('{') {
+            parse_arm_error_body(text)
+        } else {
+            parse_storage_error_body(text)
+        };
+        if let Some(h) = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok()) {
+            code = Some(h.to_string());
+        }
+        let request_id = headers
+            .get("x-ms-request-id")
+            .or_else(|| headers.get("x-ms-correlation-request-id"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        ErrorDetails {
+            code,
+            message,
+            request_id,
+        }
+    }
+
+    fn code_kind(&self, code: &str) -> Option<ErrorKind> {
+        code_kind(code)
+    }
+}
+
+/// Azure's own codes (Storage and ARM) → portable kinds; `None` for codes left to the
+/// shared table ([`gureum_core::http::WELL_KNOWN_CODES`]) and the status.
+pub fn code_kind(code: &str) -> Option<ErrorKind> {
+    Some(match code {
         // Storage: not found
         "BlobNotFound"
         | "ContainerNotFound"
@@ -88,24 +131,8 @@ pub fn kind_for(status: u16, code: &str) -> ErrorKind {
         | "UnsupportedHeader"
         | "UnsupportedQueryParameter"
         | "UnsupportedHttpVerb" => ErrorKind::Unsupported,
-        _ => kind_for_status(status),
-    }
-}
-
-/// The portable kind of a bare HTTP status.
-pub fn kind_for_status(status: u16) -> ErrorKind {
-    match status {
-        400 | 413 | 414 | 416 => ErrorKind::InvalidArgument,
-        401 => ErrorKind::Unauthenticated,
-        403 => ErrorKind::PermissionDenied,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::AlreadyExists,
-        412 => ErrorKind::PreconditionFailed,
-        429 => ErrorKind::RateLimited,
-        408 | 504 => ErrorKind::Timeout,
-        500..=599 => ErrorKind::Unavailable,
-        _ => ErrorKind::Other,
-    }
+        _ => return None,
+    })
 }
 
 /// Build a portable error from an Azure error response. `what` names the operation and
@@ -117,28 +144,21 @@ pub fn azure_error(
     message: Option<&str>,
     request_id: Option<&str>,
 ) -> Error {
-    let kind = kind_for(status, code.unwrap_or(""));
-    let mut text = format!("{what}: HTTP {status}");
-    if let Some(m) = message {
-        let first = m.lines().next().unwrap_or("").trim();
-        if !first.is_empty() {
-            text.push_str(": ");
-            text.push_str(first);
-        }
-    }
-    let mut e = Error::new(kind, text);
-    if let Some(c) = code.filter(|c| !c.is_empty()) {
-        e = e.with_provider_code(c);
-    }
-    if let Some(r) = request_id.filter(|r| !r.is_empty()) {
-        e = e.with_request_id(r);
-    }
-    e
+    let details = ErrorDetails {
+        code: code.map(str::to_string),
+        message: message.map(str::to_string),
+        request_id: request_id.map(str::to_string),
+    };
+    AzureErrors.build(what, status, &details)
 }
 
-/// Extract `Code` and `Message` from a Storage XML error body.
+/// Extract `Code` and `Message` from a Storage XML error body (quick-xml; `(None, None)`
+/// when the body is not such a document).
 pub fn parse_storage_error_body(body: &str) -> (Option<String>, Option<String>) {
-    (xml_text(body, "Code"), xml_text(body, "Message"))
+    match crate::xml::from_str::<crate::xml::StorageError>("error body", body) {
+        Ok(e) => (e.code, e.message),
+        Err(_) => (None, None),
+    }
 }
 
 /// Extract `error.code` / `error.message` from an ARM JSON error body.
@@ -155,54 +175,6 @@ pub fn parse_arm_error_body(body: &str) -> (Option<String>, Option<String>) {
         }
         Err(_) => (None, None),
     }
-}
-
-/// The text of the first `<tag>..</tag>` element (tiny, dependency-free XML helper for error
-/// bodies and simple responses; entity-decodes the five XML entities).
-pub(crate) fn xml_text(body: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = body.find(&open)? + open.len();
-    let end = body[start..].find(&close)? + start;
-    Some(xml_unescape(&body[start..end]))
-}
-
-/// Every `<tag>..</tag>` text in document order.
-pub(crate) fn xml_all(body: &str, tag: &str) -> Vec<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(i) = rest.find(&open) {
-        let s = &rest[i + open.len()..];
-        match s.find(&close) {
-            Some(j) => {
-                out.push(xml_unescape(&s[..j]));
-                rest = &s[j + close.len()..];
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-pub(crate) fn xml_unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 #[cfg(test)]
@@ -280,10 +252,26 @@ mod tests {
     }
 
     #[test]
-    fn xml_helpers() {
-        let b = "<A><Name>a&amp;b</Name><Name>c</Name></A>";
-        assert_eq!(xml_all(b, "Name"), vec!["a&b".to_string(), "c".to_string()]);
-        assert_eq!(xml_text(b, "Missing"), None);
-        assert_eq!(xml_escape("<&>"), "&lt;&amp;&gt;");
+    fn hook_reads_headers_and_both_body_shapes() {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-ms-request-id", "rid".parse().unwrap());
+        let d = AzureErrors.parse(
+            503,
+            &h,
+            b"<?xml version=\"1.0\"?><Error><Code>ServerBusy</Code><Message>busy &amp; hot</Message></Error>",
+        );
+        assert_eq!(d.code.as_deref(), Some("ServerBusy"));
+        assert_eq!(d.message.as_deref(), Some("busy & hot"));
+        assert_eq!(d.request_id.as_deref(), Some("rid"));
+        let d = AzureErrors.parse(
+            429,
+            &h,
+            br#"{"error":{"code":"TooManyRequests","message":"m"}}"#,
+        );
+        assert_eq!(d.code.as_deref(), Some("TooManyRequests"));
+        h.insert("x-ms-error-code", "QueueNotFound".parse().unwrap());
+        let d = AzureErrors.parse(404, &h, b"<html>not xml");
+        assert_eq!(d.code.as_deref(), Some("QueueNotFound"));
+        assert_eq!(d.message, None);
     }
 }

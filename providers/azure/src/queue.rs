@@ -11,8 +11,8 @@
 //! [`QueueAdmin::create_queue`]) or in the URL (`?max_receive_count=5&dead_letter=name`).
 
 use crate::config::AccountConfig;
-use crate::error::{xml_all, xml_escape, xml_text};
 use crate::rest::{RestResponse, StorageRest};
+use crate::xml::{from_str, Enumeration, QueueMessagesList};
 use async_trait::async_trait;
 use base64::prelude::{Engine, BASE64_STANDARD};
 use bytes::Bytes;
@@ -24,7 +24,7 @@ use gureum_core::{
     ReceiveOptions, ReceivedMessage, Result,
 };
 use http::{HeaderMap, HeaderValue, Method};
-use std::any::Any;
+use quick_xml::escape::escape as xml_escape;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,21 +93,22 @@ fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|t| DateTime::parse_from_rfc2822(&t).ok().map(|d| d.to_utc()))
 }
 
-fn parse_messages(text: &str) -> Vec<RawMessage> {
-    xml_all(text, "QueueMessage")
+fn parse_messages(what: &str, text: &str) -> Result<Vec<RawMessage>> {
+    let list: QueueMessagesList = from_str(what, text)?;
+    Ok(list
+        .messages
         .into_iter()
-        .filter_map(|m| {
-            Some(RawMessage {
-                id: xml_text(&m, "MessageId")?,
-                pop_receipt: xml_text(&m, "PopReceipt"),
-                dequeue_count: xml_text(&m, "DequeueCount")
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(0),
-                inserted: parse_time(xml_text(&m, "InsertionTime")),
-                text: xml_text(&m, "MessageText").unwrap_or_default(),
-            })
+        .map(|m| RawMessage {
+            id: m.message_id,
+            pop_receipt: m.pop_receipt,
+            dequeue_count: m
+                .dequeue_count
+                .and_then(|c| c.trim().parse().ok())
+                .unwrap_or(0),
+            inserted: parse_time(m.insertion_time),
+            text: m.message_text.unwrap_or_default(),
         })
-        .collect()
+        .collect())
 }
 
 impl QueueRest {
@@ -115,7 +116,11 @@ impl QueueRest {
     pub fn new(config: &AccountConfig) -> Result<Self> {
         config.check_queue_endpoint()?;
         Ok(QueueRest {
-            rest: StorageRest::new(config.account.clone(), config.credential()?)?,
+            rest: StorageRest::with_config(
+                config.account.clone(),
+                config.credential()?,
+                config.http.clone(),
+            )?,
             endpoint: config.queue_endpoint.clone(),
         })
     }
@@ -214,10 +219,9 @@ impl QueueRest {
                     None,
                 )
                 .await?;
-            let text = r.text();
-            let queues = xml_text(&text, "Queues").unwrap_or_default();
-            out.extend(xml_all(&queues, "Name"));
-            marker = xml_text(&text, "NextMarker").filter(|m| !m.is_empty());
+            let e: Enumeration = from_str("list queues", &r.text())?;
+            out.extend(e.queues.items.iter().map(|q| q.name.clone()));
+            marker = e.next_marker();
             if marker.is_none() {
                 break;
             }
@@ -283,7 +287,7 @@ impl QueueRest {
                 Some(Bytes::from(body)),
             )
             .await?;
-        parse_messages(&r.text())
+        parse_messages("put message", &r.text())?
             .into_iter()
             .next()
             .map(|m| m.id)
@@ -314,7 +318,7 @@ impl QueueRest {
                 None,
             )
             .await?;
-        Ok(parse_messages(&r.text()))
+        parse_messages("messages", &r.text())
     }
 
     /// Peek Messages (1..=32) without changing visibility.
@@ -332,7 +336,7 @@ impl QueueRest {
                 None,
             )
             .await?;
-        Ok(parse_messages(&r.text()))
+        parse_messages("messages", &r.text())
     }
 
     /// Delete Message by id and pop receipt.
@@ -754,10 +758,6 @@ impl QueueDriver for AzureQueue {
     async fn purge(&self) -> Result<()> {
         self.rest.clear(&self.name).await
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 /// Queue administration for one account.
@@ -856,10 +856,10 @@ impl QueueAdmin for QueueAccount {
 
 /// Opens `azqueue://queue?account=NAME[&max_receive_count=N&dead_letter=NAME&ttl=SECS&create=true]`.
 #[derive(Debug, Default)]
-pub struct QueueOpenerAzure;
+pub struct AzqueueQueueOpener;
 
 #[async_trait]
-impl QueueOpener for QueueOpenerAzure {
+impl QueueOpener for AzqueueQueueOpener {
     async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue> {
         let name = url.host();
         if name.is_empty() {
@@ -896,7 +896,7 @@ mod tests {
     #[test]
     fn parses_get_messages() {
         let x = "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><QueueMessagesList><QueueMessage><MessageId>id-1</MessageId><InsertionTime>Wed, 25 Nov 2026 18:00:00 GMT</InsertionTime><ExpirationTime>Wed, 02 Dec 2026 18:00:00 GMT</ExpirationTime><PopReceipt>AgAA/+x==</PopReceipt><TimeNextVisible>Wed, 25 Nov 2026 18:00:30 GMT</TimeNextVisible><DequeueCount>2</DequeueCount><MessageText>aGk=</MessageText></QueueMessage></QueueMessagesList>";
-        let m = parse_messages(x);
+        let m = parse_messages("get", x).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].id, "id-1");
         assert_eq!(m[0].pop_receipt.as_deref(), Some("AgAA/+x=="));

@@ -1,62 +1,76 @@
 //! A small signed REST client for the Storage calls `object_store` does not make
-//! (containers, queues).
+//! (containers, queues), on the shared [`gureum_core::http`] layer: the layer retries,
+//! times out and bounds; this module plugs in the Storage authorization
+//! ([`StorageAuth`]) and error reading ([`AzureErrors`](crate::error::AzureErrors)).
 
 use crate::auth::Credential;
-use crate::error::{azure_error, parse_storage_error_body};
+use crate::error::AzureErrors;
 use bytes::Bytes;
-use gureum_core::{Error, ErrorKind, Result};
+use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
+use gureum_core::{Error, Result};
 use http::{HeaderMap, HeaderValue, Method};
-use std::time::Duration;
+use std::sync::Arc;
 
-/// A signed Storage REST client for one account.
+pub use gureum_core::http::HttpResponse as RestResponse;
+
+/// The Storage auth hook: Shared Key signature, SAS query, Entra ID bearer token or
+/// nothing, computed afresh for every attempt (Shared Key signs `x-ms-date`).
 #[derive(Debug, Clone)]
-pub struct StorageRest {
-    http: reqwest::Client,
+pub struct StorageAuth {
     account: String,
     credential: Credential,
 }
 
-/// A successful response.
-#[derive(Debug)]
-pub struct RestResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Bytes,
-}
-
-impl RestResponse {
-    /// A header as a string.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-    /// The body as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body)
-            .trim_start_matches('\u{feff}')
-            .to_string()
+#[async_trait::async_trait]
+impl Authorizer for StorageAuth {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let method = req.method().clone();
+        let mut url = req.url().clone();
+        let mut headers = std::mem::take(req.headers_mut());
+        let r = self
+            .credential
+            .authorize(&self.account, &method, &mut url, &mut headers)
+            .await;
+        *req.headers_mut() = headers;
+        *req.url_mut() = url;
+        r
     }
 }
 
-pub(crate) fn http_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
-        .pool_idle_timeout(Duration::from_secs(4)) // below Node's 5 s keep-alive (Azurite)
-        .build()
-        .map_err(|e| Error::other("building the HTTP client").with_source(e))
+/// A signed Storage REST client for one account.
+#[derive(Debug, Clone)]
+pub struct StorageRest {
+    http: HttpClient,
+    credential: Credential,
+}
+
+/// Whether a Storage request may be repeated: everything but `POST` (Put Message).
+fn idempotent(method: &Method) -> bool {
+    method != Method::POST
 }
 
 impl StorageRest {
-    /// A client for `account` authorizing with `credential`.
+    /// A client for `account` authorizing with `credential`, default [`HttpConfig`].
     pub fn new(account: impl Into<String>, credential: Credential) -> Result<Self> {
-        Ok(StorageRest {
-            http: http_client()?,
+        Self::with_config(account, credential, HttpConfig::default())
+    }
+
+    /// A client with an explicit HTTP policy (timeouts, deadline, retries).
+    pub fn with_config(
+        account: impl Into<String>,
+        credential: Credential,
+        config: HttpConfig,
+    ) -> Result<Self> {
+        let auth = StorageAuth {
             account: account.into(),
-            credential,
-        })
+            credential: credential.clone(),
+        };
+        let http = HttpClient::builder("azure-storage")
+            .config(config)
+            .auth(Arc::new(auth))
+            .errors(Arc::new(AzureErrors))
+            .build()?;
+        Ok(StorageRest { http, credential })
     }
 
     /// The credential.
@@ -64,8 +78,14 @@ impl StorageRest {
         &self.credential
     }
 
+    /// The shared HTTP client.
+    pub fn client(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// Send a signed request; non-2xx responses become portable errors (`what` names the
-    /// operation and resource for the message).
+    /// operation and resource for the message). `POST` is sent once; other methods are
+    /// retried on throttling (429, 503 `ServerBusy`), 5xx and transport failures.
     pub async fn send(
         &self,
         what: &str,
@@ -85,64 +105,14 @@ impl StorageRest {
                 HeaderValue::from_static("application/xml"),
             );
         }
-        // A pooled keep-alive connection the server closed meanwhile fails before any
-        // response; retry such a send once on a fresh connection (re-signed).
-        let mut attempt = 0;
-        let resp = loop {
-            attempt += 1;
-            let (mut u, mut h) = (url.clone(), headers.clone());
-            self.credential
-                .authorize(&self.account, &method, &mut u, &mut h)
-                .await?;
-            match self
-                .http
-                .request(method.clone(), u)
-                .headers(h)
-                .body(body.clone())
-                .send()
-                .await
-            {
-                Ok(r) => break r,
-                Err(e) if attempt < 2 && !e.is_timeout() && (e.is_request() || e.is_connect()) => {
-                    tracing::debug!(what, "request failed before a response; retrying once");
-                    continue;
-                }
-                Err(e) => return Err(transport_error(what, e)),
-            }
-        };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| transport_error(what, e))?;
-        if (200..300).contains(&status) {
-            return Ok(RestResponse {
-                status,
-                headers,
-                body,
-            });
-        }
-        let text = String::from_utf8_lossy(&body);
-        let (mut code, message) = parse_storage_error_body(&text);
-        if let Some(h) = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok()) {
-            code = Some(h.to_string());
-        }
-        let rid = headers.get("x-ms-request-id").and_then(|v| v.to_str().ok());
-        Err(azure_error(
-            what,
-            status,
-            code.as_deref(),
-            message.as_deref(),
-            rid,
-        ))
+        let opts = RequestOptions::new(what).idempotent(idempotent(&method));
+        let req = self
+            .http
+            .request(method, url)
+            .headers(headers)
+            .body(body)
+            .build()
+            .map_err(|e| Error::invalid(format!("{what}: invalid request: {}", e.without_url())))?;
+        self.http.send_bytes(req, &opts).await
     }
-}
-
-pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else {
-        ErrorKind::Unavailable
-    };
-    // reqwest's Display includes the URL, which can carry a SAS signature: strip it.
-    let e = e.without_url();
-    Error::new(kind, format!("{what}: {e}")).with_source(e)
 }

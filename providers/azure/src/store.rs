@@ -1,4 +1,4 @@
-//! [`AzureStore`]: `object_store`'s `MicrosoftAzure` with two Azure gaps closed.
+//! [`AzureStore`]: `object_store`'s `MicrosoftAzure` with the Azure gaps closed.
 //!
 //! * **Suffix ranges.** Azure Blob has no `bytes=-N` ranges, so a suffix read becomes a
 //!   HEAD plus a bounded range read pinned to the HEAD's etag (`If-Match`).
@@ -6,33 +6,85 @@
 //!   digit). Other characters are hex-escaped as `__0xHH__`, exactly as Go CDK's `azureblob`
 //!   driver does, so `case-id` is stored as `case__0x2d__id` and reads back as `case-id` in
 //!   gureum and in Go CDK applications.
+//! * **Metadata values.** Azure takes only ASCII in metadata values (the Azure SDKs refuse
+//!   anything else before sending), so `%`, control characters and every non-ASCII byte are
+//!   percent-escaped (`%XX` of the UTF-8 bytes): `민원과` is stored as `%EB%AF%BC%EC%9B%90%EA%B3%BC`
+//!   and read back as `민원과`; plain ASCII values are stored as they are.
+//! * **Listing.** `object_store`'s listing fails the whole stream on one blob name that is
+//!   not a valid `Path` (`a//b`, `dir/`, `./x`, control characters, written by other tools),
+//!   and its listing with an offset is not exclusive on Azurite (which ignores `startFrom`).
+//!   With [`AzureStore::with_listing`] the store lists with its own signed List Blobs calls:
+//!   names outside the portable key space are skipped with a warning, and the offset is
+//!   applied exclusively on the client as well.
 
+use crate::rest::StorageRest;
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use gureum_core::ErrorKind;
+use http::{HeaderMap, Method};
 use object_store::azure::MicrosoftAzure;
 use object_store::path::Path;
 use object_store::{
-    Attribute, Attributes, CopyOptions, GetOptions, GetRange, GetResult, ListResult,
-    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
-    PutResult, RenameOptions, Result,
+    Attribute, AttributeValue, Attributes, CopyOptions, GetOptions, GetRange, GetResult,
+    ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions,
+    PutPayload, PutResult, RenameOptions, Result,
 };
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+/// Most List Blobs pages one listing reads (a bound on the loop: 10,000 pages of 5,000).
+const MAX_LIST_PAGES: usize = 10_000;
+/// Entries per List Blobs page (the service maximum).
+const LIST_PAGE: usize = 5_000;
+
 /// Azure Blob store used by `azblob://` buckets.
 #[derive(Debug, Clone)]
 pub struct AzureStore {
     inner: Arc<MicrosoftAzure>,
+    lister: Option<Arc<Lister>>,
+}
+
+/// Signed List Blobs calls on one container.
+#[derive(Debug)]
+struct Lister {
+    rest: StorageRest,
+    /// `.../container?restype=container`
+    container_url: url::Url,
 }
 
 impl AzureStore {
-    /// Wrap a `MicrosoftAzure` store.
+    /// Wrap a `MicrosoftAzure` store (listing through `object_store`).
     pub fn new(inner: Arc<MicrosoftAzure>) -> Self {
-        AzureStore { inner }
+        AzureStore {
+            inner,
+            lister: None,
+        }
     }
+
+    /// Wrap a `MicrosoftAzure` store and list with this crate's own List Blobs calls on
+    /// `container_url` (`https://ACCOUNT.blob.core.windows.net/CONTAINER`), which skip blob
+    /// names outside the portable key space instead of failing, and apply offsets
+    /// exclusively.
+    pub fn with_listing(
+        inner: Arc<MicrosoftAzure>,
+        rest: StorageRest,
+        mut container_url: url::Url,
+    ) -> Self {
+        container_url.set_query(Some("restype=container"));
+        AzureStore {
+            inner,
+            lister: Some(Arc::new(Lister {
+                rest,
+                container_url,
+            })),
+        }
+    }
+
     /// The wrapped store.
     pub fn inner(&self) -> &Arc<MicrosoftAzure> {
         &self.inner
@@ -93,12 +145,42 @@ pub fn unescape_metadata_name(name: &str) -> String {
     out
 }
 
-fn map_attrs(attrs: &Attributes, f: fn(&str) -> String) -> Attributes {
+/// Escape a metadata value into the ASCII Azure accepts: `%`, control characters and every
+/// non-ASCII byte become `%XX` (upper-case hex of the UTF-8 bytes); other ASCII is kept.
+pub fn escape_metadata_value(value: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Undo [`escape_metadata_value`]. A `%` not followed by two hex digits is kept, and a value
+/// whose escapes do not decode to UTF-8 is returned as stored.
+pub fn unescape_metadata_value(value: &str) -> String {
+    if !value.contains('%') {
+        return value.to_string();
+    }
+    match percent_encoding::percent_decode_str(value).decode_utf8() {
+        Ok(s) => s.into_owned(),
+        Err(_) => value.to_string(),
+    }
+}
+
+fn map_attrs(attrs: &Attributes, f: fn(&str) -> String, fv: fn(&str) -> String) -> Attributes {
     let mut out = Attributes::new();
     for (k, v) in attrs {
         match k {
             Attribute::Metadata(name) => {
-                out.insert(Attribute::Metadata(Cow::Owned(f(name))), v.clone());
+                out.insert(
+                    Attribute::Metadata(Cow::Owned(f(name))),
+                    AttributeValue::from(fv(v.as_ref())),
+                );
             }
             other => {
                 out.insert(other.clone(), v.clone());
@@ -116,7 +198,11 @@ impl ObjectStore for AzureStore {
         payload: PutPayload,
         mut opts: PutOptions,
     ) -> Result<PutResult> {
-        opts.attributes = map_attrs(&opts.attributes, escape_metadata_name);
+        opts.attributes = map_attrs(
+            &opts.attributes,
+            escape_metadata_name,
+            escape_metadata_value,
+        );
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -125,7 +211,11 @@ impl ObjectStore for AzureStore {
         location: &Path,
         mut opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        opts.attributes = map_attrs(&opts.attributes, escape_metadata_name);
+        opts.attributes = map_attrs(
+            &opts.attributes,
+            escape_metadata_name,
+            escape_metadata_value,
+        );
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -153,7 +243,11 @@ impl ObjectStore for AzureStore {
             }
         }
         let mut r = self.inner.get_opts(location, options).await?;
-        r.attributes = map_attrs(&r.attributes, unescape_metadata_name);
+        r.attributes = map_attrs(
+            &r.attributes,
+            unescape_metadata_name,
+            unescape_metadata_value,
+        );
         Ok(r)
     }
 
@@ -169,7 +263,10 @@ impl ObjectStore for AzureStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        match &self.lister {
+            Some(l) => l.clone().objects(dir_prefix(prefix), None),
+            None => self.inner.list(prefix),
+        }
     }
 
     fn list_with_offset(
@@ -177,11 +274,27 @@ impl ObjectStore for AzureStore {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.inner.list_with_offset(prefix, offset)
+        match &self.lister {
+            Some(l) => l
+                .clone()
+                .objects(dir_prefix(prefix), Some(offset.as_ref().to_string())),
+            None => {
+                // object_store sends `startFrom`, which is inclusive (and ignored by
+                // Azurite): keep only names after the offset.
+                let offset = offset.clone();
+                self.inner
+                    .list_with_offset(prefix, &offset)
+                    .try_filter(move |m| futures::future::ready(m.location > offset))
+                    .boxed()
+            }
+        }
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
+        match &self.lister {
+            Some(l) => l.with_delimiter(dir_prefix(prefix)).await,
+            None => self.inner.list_with_delimiter(prefix).await,
+        }
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
@@ -190,6 +303,263 @@ impl ObjectStore for AzureStore {
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         self.inner.rename_opts(from, to, options).await
+    }
+}
+
+/// `prefix/` for a non-empty directory prefix (object_store listing semantics).
+fn dir_prefix(prefix: Option<&Path>) -> Option<String> {
+    prefix
+        .filter(|p| !p.as_ref().is_empty())
+        .map(|p| format!("{}/", p.as_ref()))
+}
+
+/// The [`Path`] of a stored blob name, when the name is one `object_store` can hold exactly
+/// (the portable key space: no empty, `.` or `..` segment, no control character, no
+/// leading or trailing `/`, which `Path::parse` would silently strip).
+fn portable_path(name: &str) -> Option<Path> {
+    Path::parse(name)
+        .ok()
+        .filter(|p| !name.is_empty() && p.as_ref() == name)
+}
+
+fn skip_foreign(name: &str) {
+    tracing::warn!(
+        name = %name.escape_debug(),
+        "azure: skipping a listed blob name outside the portable key space"
+    );
+}
+
+fn list_error(e: gureum_core::Error, path: &str) -> object_store::Error {
+    let path = path.to_string();
+    match e.kind() {
+        ErrorKind::NotFound => object_store::Error::NotFound {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::PermissionDenied => object_store::Error::PermissionDenied {
+            path,
+            source: Box::new(e),
+        },
+        ErrorKind::Unauthenticated => object_store::Error::Unauthenticated {
+            path,
+            source: Box::new(e),
+        },
+        _ => object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: Box::new(e),
+        },
+    }
+}
+
+/// One page of a List Blobs answer.
+#[derive(Debug, Default, PartialEq)]
+struct ListPage {
+    blobs: Vec<ObjectMeta>,
+    prefixes: Vec<Path>,
+    next_marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnumerationResults {
+    #[serde(default)]
+    blobs: XmlBlobs,
+    #[serde(default)]
+    next_marker: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct XmlBlobs {
+    #[serde(rename = "$value", default)]
+    items: Vec<XmlItem>,
+}
+
+#[derive(Debug, Deserialize)]
+enum XmlItem {
+    Blob(XmlBlob),
+    BlobPrefix(XmlPrefix),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlBlob {
+    name: XmlName,
+    properties: XmlProperties,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlPrefix {
+    name: XmlName,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlName {
+    #[serde(rename = "@Encoded", default)]
+    encoded: Option<String>,
+    #[serde(rename = "$text", default)]
+    text: String,
+}
+
+impl XmlName {
+    /// The blob name: names that are not valid XML are sent percent-encoded with
+    /// `Encoded="true"`.
+    fn decode(&self) -> String {
+        if self.encoded.as_deref() == Some("true") {
+            percent_encoding::percent_decode_str(&self.text)
+                .decode_utf8_lossy()
+                .into_owned()
+        } else {
+            self.text.clone()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlProperties {
+    #[serde(rename = "Last-Modified")]
+    last_modified: String,
+    #[serde(rename = "Content-Length", default)]
+    content_length: u64,
+    #[serde(rename = "Etag", default)]
+    etag: Option<String>,
+}
+
+/// Parse a List Blobs answer; names outside the portable key space are skipped.
+fn parse_list_page(body: &str) -> std::result::Result<ListPage, String> {
+    let body = body.trim_start_matches('\u{feff}');
+    let r: EnumerationResults = quick_xml::de::from_str(body).map_err(|e| e.to_string())?;
+    let mut page = ListPage {
+        next_marker: r.next_marker.filter(|m| !m.is_empty()),
+        ..ListPage::default()
+    };
+    for item in r.blobs.items {
+        match item {
+            XmlItem::Blob(b) => {
+                let name = b.name.decode();
+                let Some(location) = portable_path(&name) else {
+                    skip_foreign(&name);
+                    continue;
+                };
+                let last_modified = DateTime::parse_from_rfc2822(&b.properties.last_modified)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|e| format!("Last-Modified of {name:?}: {e}"))?;
+                page.blobs.push(ObjectMeta {
+                    location,
+                    last_modified,
+                    size: b.properties.content_length,
+                    e_tag: b.properties.etag,
+                    version: None,
+                });
+            }
+            XmlItem::BlobPrefix(p) => {
+                let name = p.name.decode();
+                match name.strip_suffix('/').and_then(portable_path) {
+                    Some(path) => page.prefixes.push(path),
+                    None => skip_foreign(&name),
+                }
+            }
+        }
+    }
+    Ok(page)
+}
+
+impl Lister {
+    async fn page(
+        &self,
+        prefix: Option<&str>,
+        delimiter: bool,
+        marker: Option<&str>,
+        start_from: Option<&str>,
+    ) -> Result<ListPage> {
+        let mut u = self.container_url.clone();
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("comp", "list")
+                .append_pair("maxresults", &LIST_PAGE.to_string());
+            if let Some(p) = prefix {
+                q.append_pair("prefix", p);
+            }
+            if delimiter {
+                q.append_pair("delimiter", "/");
+            }
+            if let Some(m) = marker {
+                q.append_pair("marker", m);
+            } else if let Some(s) = start_from {
+                // Inclusive, and not known to every server (Azurite ignores it): the
+                // caller filters as well.
+                q.append_pair("startFrom", s);
+            }
+        }
+        let what = prefix.unwrap_or("");
+        let r = self
+            .rest
+            .send("list blobs", Method::GET, u, HeaderMap::new(), None)
+            .await
+            .map_err(|e| list_error(e, what))?;
+        parse_list_page(&r.text()).map_err(|e| object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: format!("List Blobs answer: {e}").into(),
+        })
+    }
+
+    fn objects(
+        self: Arc<Self>,
+        prefix: Option<String>,
+        offset: Option<String>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        stream::try_unfold((Some(None::<String>), 0usize), move |(marker, pages)| {
+            let this = self.clone();
+            let prefix = prefix.clone();
+            let offset = offset.clone();
+            async move {
+                let Some(marker) = marker else {
+                    return Ok::<_, object_store::Error>(None);
+                };
+                if pages >= MAX_LIST_PAGES {
+                    return Ok(None);
+                }
+                let page = this
+                    .page(
+                        prefix.as_deref(),
+                        false,
+                        marker.as_deref(),
+                        offset.as_deref(),
+                    )
+                    .await?;
+                let blobs: Vec<Result<ObjectMeta>> = page
+                    .blobs
+                    .into_iter()
+                    .filter(|m| offset.as_deref().is_none_or(|o| m.location.as_ref() > o))
+                    .map(Ok)
+                    .collect();
+                let next = page.next_marker.map(Some);
+                Ok(Some((stream::iter(blobs), (next, pages + 1))))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    async fn with_delimiter(&self, prefix: Option<String>) -> Result<ListResult> {
+        let mut res = ListResult {
+            common_prefixes: vec![],
+            objects: vec![],
+            extensions: Default::default(),
+        };
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let page = self
+                .page(prefix.as_deref(), true, marker.as_deref(), None)
+                .await?;
+            res.objects.extend(page.blobs);
+            res.common_prefixes.extend(page.prefixes);
+            marker = page.next_marker;
+            if marker.is_none() {
+                break;
+            }
+        }
+        Ok(res)
     }
 }
 
@@ -214,5 +584,56 @@ mod tests {
         ] {
             assert_eq!(unescape_metadata_name(&escape_metadata_name(n)), n, "{n}");
         }
+    }
+
+    #[test]
+    fn metadata_values_escape_to_ascii() {
+        assert_eq!(escape_metadata_value("ascii value"), "ascii value");
+        assert_eq!(escape_metadata_value("민"), "%EB%AF%BC");
+        assert_eq!(escape_metadata_value("100%"), "100%25");
+        for v in [
+            "",
+            "ascii value",
+            "민원과 (시청)",
+            "100%",
+            "%20",
+            "a\tb",
+            "☁️ 😀",
+        ] {
+            let e = escape_metadata_value(v);
+            assert!(e.bytes().all(|b| (0x20..0x7f).contains(&b)), "{e}");
+            assert_eq!(unescape_metadata_value(&e), v, "{v}");
+        }
+        // Values other tools wrote: a stray '%' stays.
+        assert_eq!(unescape_metadata_value("50% off"), "50% off");
+    }
+
+    #[test]
+    fn list_page_parses_and_skips_foreign_names() {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1" ContainerName="c">
+<Prefix>p/</Prefix><MaxResults>5000</MaxResults><Delimiter>/</Delimiter>
+<Blobs>
+<Blob><Name>p/민원 a+b%20.txt</Name><Properties><Creation-Time>Fri, 27 Nov 2026 04:00:00 GMT</Creation-Time><Last-Modified>Fri, 27 Nov 2026 04:00:00 GMT</Last-Modified><Etag>0x8D1</Etag><Content-Length>12</Content-Length><BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>
+<Blob><Name>p/a//b</Name><Properties><Last-Modified>Fri, 27 Nov 2026 04:00:00 GMT</Last-Modified><Content-Length>1</Content-Length></Properties></Blob>
+<Blob><Name Encoded="true">p/ctl%01x</Name><Properties><Last-Modified>Fri, 27 Nov 2026 04:00:00 GMT</Last-Modified><Content-Length>1</Content-Length></Properties></Blob>
+<Blob><Name>p/dir/</Name><Properties><Last-Modified>Fri, 27 Nov 2026 04:00:00 GMT</Last-Modified><Content-Length>0</Content-Length></Properties></Blob>
+<BlobPrefix><Name>p/sub/</Name></BlobPrefix>
+<BlobPrefix><Name>p/x//</Name></BlobPrefix>
+<Blob><Name>p/a&amp;b</Name><Properties><Last-Modified>Fri, 27 Nov 2026 04:00:01 GMT</Last-Modified><Content-Length>2</Content-Length></Properties></Blob>
+</Blobs>
+<NextMarker>m2</NextMarker>
+</EnumerationResults>"#;
+        let page = parse_list_page(body).unwrap();
+        let names: Vec<&str> = page.blobs.iter().map(|m| m.location.as_ref()).collect();
+        assert_eq!(names, vec!["p/민원 a+b%20.txt", "p/a&b"]);
+        assert_eq!(page.blobs[0].size, 12);
+        assert_eq!(page.blobs[0].e_tag.as_deref(), Some("0x8D1"));
+        let prefixes: Vec<&str> = page.prefixes.iter().map(|p| p.as_ref()).collect();
+        assert_eq!(prefixes, vec!["p/sub"]);
+        assert_eq!(page.next_marker.as_deref(), Some("m2"));
+
+        let empty = r#"<EnumerationResults><Blobs /><NextMarker /></EnumerationResults>"#;
+        assert_eq!(parse_list_page(empty).unwrap(), ListPage::default());
     }
 }

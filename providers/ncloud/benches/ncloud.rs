@@ -48,7 +48,7 @@ fn bench_sim(c: &mut Criterion) {
         let sim = gureum_testkit::sim::ncloud::ServerSimulator::start(Default::default())
             .await
             .unwrap();
-        let compute = gureum_ncloud::server::ServerOpener
+        let compute = gureum_ncloud::server::NcloudServerComputeOpener
             .open_compute(&sim_url(&sim))
             .await
             .unwrap();
@@ -87,7 +87,7 @@ fn bench_listing(c: &mut Criterion) {
         let cfg = gureum_aws::S3Config::new(&name)
             .endpoint(&ep)
             .region("us-east-1")
-            .credentials(gureum_aws::S3Credentials::static_keys(ak, sk));
+            .credentials(gureum_aws::AwsCredentials::static_keys(ak, sk));
         let v2 = gureum_aws::open_s3(cfg).await.unwrap();
         use futures::StreamExt;
         futures::stream::iter(0..1005)

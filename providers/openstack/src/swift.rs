@@ -35,8 +35,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// Swift's listing page size limit (container_listing_limit default).
+/// Swift's default listing page size limit (`container_listing_limit`); the cluster's own
+/// value is read from `/info`.
 pub const LIST_PAGE: usize = 10_000;
+
+/// Most listing pages one listing call reads (a bound on the loop, not a real limit:
+/// 100,000 pages of 10,000 entries).
+const MAX_LIST_PAGES: usize = 100_000;
 
 /// Characters left as-is in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -66,6 +71,10 @@ pub struct SwiftInfo {
     pub tempurl_digests: Vec<String>,
     /// Largest single object.
     pub max_file_size: Option<u64>,
+    /// Most entries in one listing page (`container_listing_limit`).
+    pub container_listing_limit: usize,
+    /// Longest object name in bytes (`max_object_name_length`).
+    pub max_object_name_length: usize,
 }
 
 impl Default for SwiftInfo {
@@ -79,6 +88,8 @@ impl Default for SwiftInfo {
             tempurl: false,
             tempurl_digests: vec!["sha1".into()],
             max_file_size: Some(5 * 1024 * 1024 * 1024),
+            container_listing_limit: LIST_PAGE,
+            max_object_name_length: 1024,
         }
     }
 }
@@ -108,6 +119,16 @@ impl SwiftInfo {
                 })
                 .unwrap_or(d.tempurl_digests),
             max_file_size: v["swift"]["max_file_size"].as_u64().or(d.max_file_size),
+            container_listing_limit: v["swift"]["container_listing_limit"]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|x| x as usize)
+                .unwrap_or(d.container_listing_limit),
+            max_object_name_length: v["swift"]["max_object_name_length"]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|x| x as usize)
+                .unwrap_or(d.max_object_name_length),
         }
     }
 }
@@ -561,43 +582,75 @@ impl SwiftStore {
         })
     }
 
+    /// The listing page size this cluster allows.
+    fn page_limit(&self) -> usize {
+        self.inner.info.container_listing_limit.max(1)
+    }
+
+    /// Every entry of `container` under `prefix` after `marker`, one page after another
+    /// until an empty page (a short page is not taken as the end: a proxy may cut pages
+    /// shorter than `limit`). Bounded by [`MAX_LIST_PAGES`].
+    fn list_pages(
+        &self,
+        container: String,
+        prefix: Option<String>,
+        delimiter: bool,
+        marker: Option<String>,
+    ) -> BoxStream<'static, Result<Vec<serde_json::Value>>> {
+        let this = self.clone();
+        let limit = self.page_limit();
+        stream::try_unfold((marker, 0usize), move |(marker, pages)| {
+            let this = this.clone();
+            let container = container.clone();
+            let prefix = prefix.clone();
+            async move {
+                if pages >= MAX_LIST_PAGES {
+                    return Ok(None);
+                }
+                let page = this
+                    .list_raw(
+                        &container,
+                        prefix.as_deref(),
+                        delimiter,
+                        marker.as_deref(),
+                        limit,
+                    )
+                    .await?;
+                let Some(last) = page
+                    .last()
+                    .and_then(|v| v["name"].as_str().or(v["subdir"].as_str()))
+                    .map(str::to_string)
+                else {
+                    return Ok(None);
+                };
+                Ok(Some((page, (Some(last), pages + 1))))
+            }
+        })
+        .boxed()
+    }
+
     fn list_from(
         &self,
         prefix: Option<&Path>,
         offset: Option<&Path>,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let this = self.clone();
         let prefix = prefix
             .filter(|p| !p.as_ref().is_empty())
             .map(|p| format!("{}/", p.as_ref()));
         let marker = offset.map(|o| o.as_ref().to_string());
-        stream::try_unfold((marker, false), move |(marker, done)| {
-            let this = this.clone();
-            let prefix = prefix.clone();
-            async move {
-                if done {
-                    return Ok::<_, object_store::Error>(None);
-                }
-                let c = this.inner.container.clone();
-                let page = this
-                    .list_raw(&c, prefix.as_deref(), false, marker.as_deref(), LIST_PAGE)
-                    .await
-                    .map_err(|e| os_err(e, prefix.as_deref().unwrap_or("")))?;
-                let n = page.len();
-                let metas: Vec<ObjectMeta> = page.iter().filter_map(meta_from_listing).collect();
-                let last = page
-                    .last()
-                    .and_then(|v| v["name"].as_str())
-                    .map(str::to_string);
-                let done = n < LIST_PAGE || last.is_none();
-                Ok(Some((
-                    stream::iter(metas.into_iter().map(Ok::<ObjectMeta, object_store::Error>)),
-                    (last, done),
-                )))
-            }
-        })
-        .try_flatten()
-        .boxed()
+        let what = prefix.clone().unwrap_or_default();
+        self.list_pages(self.inner.container.clone(), prefix, false, marker)
+            .map(move |page| match page {
+                Ok(page) => Ok(stream::iter(
+                    page.iter()
+                        .filter_map(meta_from_listing)
+                        .map(Ok)
+                        .collect::<Vec<_>>(),
+                )),
+                Err(e) => Err(os_err(e, &what)),
+            })
+            .try_flatten()
+            .boxed()
     }
 
     fn meta_headers(attrs: &Attributes) -> object_store::Result<HeaderMap> {
@@ -609,7 +662,15 @@ impl SwiftStore {
                 Attribute::ContentEncoding => "content-encoding".into(),
                 Attribute::ContentLanguage => "content-language".into(),
                 Attribute::CacheControl => "cache-control".into(),
-                Attribute::Metadata(n) => format!("x-object-meta-{}", n.to_ascii_lowercase()),
+                Attribute::Metadata(n) => {
+                    if n.is_empty() {
+                        return Err(object_store::Error::Generic {
+                            store: "Swift",
+                            source: "empty metadata name".into(),
+                        });
+                    }
+                    format!("x-object-meta-{}", encode_metadata_name(n))
+                }
                 other => {
                     return Err(object_store::Error::NotSupported {
                         source: format!("Swift has no attribute {other:?}").into(),
@@ -634,6 +695,53 @@ impl SwiftStore {
     }
 }
 
+/// The segment-name prefix of one SLO upload: `<name>/slo/<upload id>/` (the
+/// python-swiftclient layout) while that stays within Swift's 1,024-byte name limit with
+/// the 8-digit segment number, else `<sha256 of name>/slo/<upload id>/` so that long
+/// (up to 1,024-byte) keys can be uploaded in parts too.
+fn segment_prefix(name: &str, upload_id: &str) -> String {
+    let p = format!("{name}/slo/{upload_id}/");
+    if p.len() + 8 <= 1024 {
+        return p;
+    }
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    format!("{h}/slo/{upload_id}/")
+}
+
+/// Map a user metadata name to the part of its Swift header after `X-Object-Meta-`.
+///
+/// Swift cannot keep `_` in a header name (its WSGI layer reads `_` and `-` alike and
+/// returns `-`) nor letter case (names come back title-cased), so every byte other than
+/// `a-z`, `0-9` and `-` is percent-escaped (`%XX`, UTF-8 bytes, upper-case hex):
+/// `case_id` is stored as `X-Object-Meta-Case%5Fid`. python-swiftclient percent-decodes
+/// header names when it reads them, so it shows that header as `x-object-meta-case_id`,
+/// exactly the name gureum wrote.
+pub fn encode_metadata_name(name: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Undo [`encode_metadata_name`] on a header name suffix as Swift returns it (any case).
+/// Names written by other tools come back lower-cased (`X-Object-Meta-Case_Id`, which
+/// Swift stores as `Case-Id`, reads as `case-id`); a `%` not followed by two hex digits is
+/// kept as it is.
+pub fn decode_metadata_name(header: &str) -> String {
+    let lower = header.to_ascii_lowercase();
+    match percent_encoding::percent_decode_str(&lower).decode_utf8() {
+        Ok(s) => s.into_owned(),
+        Err(_) => lower,
+    }
+}
+
 fn validate_container(c: &str) -> Result<()> {
     if c.is_empty() || c.len() > 256 || c.contains('/') {
         return Err(Error::invalid(format!(
@@ -649,28 +757,36 @@ fn parse_listing_time(s: &str) -> DateTime<Utc> {
         .unwrap_or_else(|_| DateTime::<Utc>::UNIX_EPOCH)
 }
 
+/// The [`Path`] of a stored name, when the name is one `object_store` can hold exactly
+/// (the portable key space): no empty, `.` or `..` segment, no control character, no
+/// leading or trailing `/` (which `Path::parse` would silently strip).
+fn portable_path(name: &str) -> Option<Path> {
+    Path::parse(name)
+        .ok()
+        .filter(|p| !name.is_empty() && p.as_ref() == name)
+}
+
+/// A listed name outside the portable key space (written by another tool): skipped.
+fn skip_foreign(name: &str) {
+    tracing::warn!(
+        name = %name.escape_debug(),
+        "swift: skipping a listed name outside the portable key space"
+    );
+}
+
 fn meta_from_listing(v: &serde_json::Value) -> Option<ObjectMeta> {
     let name = v["name"].as_str()?;
+    let Some(location) = portable_path(name) else {
+        skip_foreign(name);
+        return None;
+    };
     Some(ObjectMeta {
-        location: Path::from_iter(std::iter::empty::<object_store::path::PathPart>())
-            .child_raw(name),
+        location,
         last_modified: parse_listing_time(v["last_modified"].as_str().unwrap_or("")),
         size: v["bytes"].as_u64().unwrap_or(0),
         e_tag: v["hash"].as_str().map(|s| s.trim_matches('"').to_string()),
         version: None,
     })
-}
-
-/// Build a `Path` from a raw stored name without re-escaping.
-trait ChildRaw {
-    fn child_raw(self, raw: &str) -> Path;
-}
-impl ChildRaw for Path {
-    fn child_raw(self, raw: &str) -> Path {
-        // Stored names written by object_store users are already valid paths; names written by
-        // other tools are parsed leniently (invalid ones keep their text via `from`).
-        Path::parse(raw).unwrap_or_else(|_| Path::from(raw))
-    }
 }
 
 fn header_str(h: &HeaderMap, n: &str) -> Option<String> {
@@ -716,7 +832,7 @@ fn attributes_from_headers(h: &HeaderMap) -> Attributes {
             }
             n if n.starts_with("x-object-meta-") => {
                 a.insert(
-                    Attribute::Metadata(n["x-object-meta-".len()..].to_string().into()),
+                    Attribute::Metadata(decode_metadata_name(&n["x-object-meta-".len()..]).into()),
                     val,
                 );
             }
@@ -807,6 +923,7 @@ impl ObjectStore for SwiftStore {
             });
         }
         let headers = Self::meta_headers(&opts.attributes)?;
+        let attributes = opts.attributes.clone();
         let upload_id = format!(
             "{}-{}",
             Utc::now().format("%Y%m%dT%H%M%S%.6f"),
@@ -815,7 +932,8 @@ impl ObjectStore for SwiftStore {
         Ok(Box::new(SloUpload {
             store: self.clone(),
             location: location.clone(),
-            prefix: format!("{}/slo/{upload_id}/", location.as_ref()),
+            prefix: segment_prefix(location.as_ref(), &upload_id),
+            attributes,
             headers,
             parts: Arc::new(Mutex::new(Vec::new())),
             next: 0,
@@ -1014,42 +1132,26 @@ impl ObjectStore for SwiftStore {
         let prefix = prefix
             .filter(|p| !p.as_ref().is_empty())
             .map(|p| format!("{}/", p.as_ref()));
-        let mut marker: Option<String> = None;
+        let what = prefix.clone().unwrap_or_default();
         let mut res = ListResult {
             common_prefixes: vec![],
             objects: vec![],
             extensions: Default::default(),
         };
-        // Bounded: at most 10,000 pages of 10,000 entries.
-        for _ in 0..10_000 {
-            let page = self
-                .list_raw(
-                    &self.inner.container,
-                    prefix.as_deref(),
-                    true,
-                    marker.as_deref(),
-                    LIST_PAGE,
-                )
-                .await
-                .map_err(|e| os_err(e, prefix.as_deref().unwrap_or("")))?;
-            for v in &page {
+        let mut pages = self.list_pages(self.inner.container.clone(), prefix, true, None);
+        while let Some(page) = pages.next().await {
+            for v in &page.map_err(|e| os_err(e, &what))? {
                 if let Some(sd) = v["subdir"].as_str() {
-                    res.common_prefixes.push(
-                        Path::from_iter(std::iter::empty::<object_store::path::PathPart>())
-                            .child_raw(sd.trim_end_matches('/')),
-                    );
+                    // A subdir ends in '/'; one that ends in "//" (or is not a portable
+                    // directory) is a foreign name and is skipped like foreign objects.
+                    match sd.strip_suffix('/').and_then(portable_path) {
+                        Some(p) => res.common_prefixes.push(p),
+                        None => skip_foreign(sd),
+                    }
                 } else if let Some(m) = meta_from_listing(v) {
                     res.objects.push(m);
                 }
             }
-            let last = page
-                .last()
-                .and_then(|v| v["name"].as_str().or(v["subdir"].as_str()))
-                .map(str::to_string);
-            if page.len() < LIST_PAGE || last.is_none() {
-                break;
-            }
-            marker = last;
         }
         Ok(res)
     }
@@ -1112,6 +1214,7 @@ struct SloUpload {
     store: SwiftStore,
     location: Path,
     prefix: String,
+    attributes: Attributes,
     headers: HeaderMap,
     parts: Parts,
     next: usize,
@@ -1187,23 +1290,13 @@ impl MultipartUpload for SloUpload {
             self.parts.lock().map(|g| g.clone()).unwrap_or_default();
         if self.next == 0 {
             // No parts: an empty object.
-            let mut attrs = Attributes::new();
-            for (k, v) in &self.headers {
-                if k.as_str() == "content-type" {
-                    attrs.insert(
-                        Attribute::ContentType,
-                        AttributeValue::from(v.to_str().unwrap_or("").to_string()),
-                    );
-                } else if let Some(m) = k.as_str().strip_prefix("x-object-meta-") {
-                    attrs.insert(
-                        Attribute::Metadata(m.to_string().into()),
-                        AttributeValue::from(v.to_str().unwrap_or("").to_string()),
-                    );
-                }
-            }
             return self
                 .store
-                .put_opts(&self.location, PutPayload::default(), attrs.into())
+                .put_opts(
+                    &self.location,
+                    PutPayload::default(),
+                    self.attributes.clone().into(),
+                )
                 .await;
         }
         if parts.len() != self.next || parts.iter().any(|p| p.is_none()) {
@@ -1257,31 +1350,17 @@ impl MultipartUpload for SloUpload {
         // Everything under this upload's prefix: recorded parts and orphans of parts that
         // were cut off mid-flight (bounded: at most max_manifest_segments + one page).
         let mut names: Vec<String> = Vec::new();
-        let mut marker: Option<String> = None;
-        for _ in 0..100 {
-            let page = match self
-                .store
-                .list_raw(
-                    &seg_c,
-                    Some(&self.prefix),
-                    false,
-                    marker.as_deref(),
-                    LIST_PAGE,
-                )
-                .await
-            {
-                Ok(p) => p,
+        let mut pages =
+            self.store
+                .list_pages(seg_c.clone(), Some(self.prefix.clone()), false, None);
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => names.extend(
+                    page.iter()
+                        .filter_map(|v| v["name"].as_str().map(str::to_string)),
+                ),
                 Err(e) if e.kind() == ErrorKind::NotFound => break,
                 Err(e) => return Err(os_err(e, &self.prefix)),
-            };
-            let n = page.len();
-            names.extend(
-                page.iter()
-                    .filter_map(|v| v["name"].as_str().map(str::to_string)),
-            );
-            marker = names.last().cloned();
-            if n < LIST_PAGE {
-                break;
             }
         }
         if names.is_empty() {
@@ -1388,12 +1467,13 @@ impl BucketAdmin for SwiftAdmin {
         let base = self.session.endpoint("object-store").await?;
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
-        for _ in 0..1000 {
+        let limit = self.template.page_limit();
+        for _ in 0..MAX_LIST_PAGES {
             let mut u = base.clone();
             {
                 let mut q = u.query_pairs_mut();
                 q.append_pair("format", "json")
-                    .append_pair("limit", &LIST_PAGE.to_string());
+                    .append_pair("limit", &limit.to_string());
                 if let Some(m) = &marker {
                     q.append_pair("marker", m);
                 }
@@ -1413,15 +1493,14 @@ impl BucketAdmin for SwiftAdmin {
                     message: e.to_string(),
                 })
             })?;
-            let n = v.len();
+            if v.is_empty() {
+                break;
+            }
             out.extend(
                 v.iter()
                     .filter_map(|c| c["name"].as_str().map(str::to_string)),
             );
             marker = out.last().cloned();
-            if n < LIST_PAGE {
-                break;
-            }
         }
         Ok(out)
     }
@@ -1488,6 +1567,66 @@ mod tests {
         assert_eq!(parse_content_range("bytes 0-4/10"), Some((0..5, 10)));
         assert_eq!(parse_content_range("bytes 5-9/10"), Some((5..10, 10)));
         assert_eq!(parse_content_range("nope"), None);
+    }
+
+    #[test]
+    fn metadata_names_round_trip() {
+        assert_eq!(encode_metadata_name("case_id"), "case%5Fid");
+        assert_eq!(encode_metadata_name("dept-name"), "dept-name");
+        assert_eq!(encode_metadata_name("Owner"), "%4Fwner");
+        // As Swift returns them: title-cased.
+        assert_eq!(decode_metadata_name("Case%5Fid"), "case_id");
+        assert_eq!(decode_metadata_name("%4Fwner"), "Owner");
+        assert_eq!(decode_metadata_name("Case-Id"), "case-id");
+        assert_eq!(decode_metadata_name("50%Off"), "50%off");
+        for n in [
+            "case_id",
+            "a-b_c",
+            "Owner",
+            "x%y",
+            "한글",
+            "key with spaces",
+            "__0x2d__",
+        ] {
+            let stored = encode_metadata_name(n);
+            assert!(stored
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'%'));
+            // Swift title-cases the stored name; decoding must not care.
+            let titled: String = stored
+                .split('-')
+                .map(|w| {
+                    let mut c = w.chars();
+                    match c.next() {
+                        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                        None => String::new(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("-");
+            assert_eq!(decode_metadata_name(&titled), n, "{n} via {titled}");
+        }
+    }
+
+    #[test]
+    fn segment_prefixes_fit_the_name_limit() {
+        assert_eq!(segment_prefix("a/b", "u1"), "a/b/slo/u1/");
+        let long = "가".repeat(341);
+        let p = segment_prefix(
+            &long,
+            "20260101T000000.000000-0123456789abcdef0123456789abcdef",
+        );
+        assert!(p.len() + 8 <= 1024, "{}", p.len());
+        assert!(!p.starts_with('가'));
+    }
+
+    #[test]
+    fn portable_names() {
+        assert!(portable_path("민원/사진 1.jpg").is_some());
+        assert!(portable_path("a+b %20 #?.txt").is_some());
+        for bad in ["a//b", "dir/", "/x", "./x", "a/../b", "a\u{1}b", ""] {
+            assert!(portable_path(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -199,7 +199,11 @@ impl From<object_store::Error> for Error {
             E::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             E::Unauthenticated { .. } => ErrorKind::Unauthenticated,
             E::UnknownConfigurationKey { .. } => ErrorKind::InvalidArgument,
-            E::Generic { source, .. } => classify_generic(source.as_ref()),
+            // A driver that wraps a store reports its own typed error through `Generic`.
+            E::Generic { source, .. } => match source.downcast_ref::<Error>() {
+                Some(inner) => inner.kind(),
+                None => classify_generic(source.as_ref()),
+            },
             _ => ErrorKind::Other,
         };
         let message = e.to_string();
@@ -308,5 +312,12 @@ mod tests {
         }
         .into();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        // a wrapped gureum error keeps its kind
+        let e: Error = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(Error::invalid("metadata name")),
+        }
+        .into();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 }

@@ -352,6 +352,13 @@ impl Bucket {
         self.info = info;
         self
     }
+    /// The same bucket over another store, typically one that wraps [`Bucket::object_store`]
+    /// (a layer of `gureum-layers`): name, capabilities, backend info, admin, presigner and
+    /// the native client are kept.
+    pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.store = store;
+        self
+    }
     /// Attach the vendor client for [`Bucket::native`] (the escape hatch).
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = Some(native);
@@ -380,8 +387,10 @@ impl Bucket {
             .as_ref()
             .ok_or_else(|| Error::unsupported(format!("{}: bucket admin", self.info.scheme)))
     }
-    /// The vendor client, if it is a `T` (Go CDK's `As`).
-    pub fn native<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// The vendor client, if it is a `T` (Go CDK's `As`): what the provider attached with
+    /// [`Bucket::with_native`] (`S3Native`, `SwiftStore`, the object_store client, ...). The same
+    /// escape hatch as `Queue::native` and `Compute::native`.
+    pub fn native<T: Any>(&self) -> Option<&T> {
         self.native.as_ref().and_then(|n| n.downcast_ref::<T>())
     }
 
