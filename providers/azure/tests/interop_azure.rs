@@ -5,7 +5,6 @@
 //!
 //! Needs AZURITE_BLOB_STORAGE_URL and AZURE_STORAGE_CONNECTION_STRING (scripts/emulators.sh
 //! env) and `pip install azure-storage-blob` (interpreter: GUREUM_PYTHON, default python3).
-mod common;
 #[path = "../../../conformance/interop/native_client.rs"]
 mod native_client;
 
@@ -27,7 +26,7 @@ async fn open(container: &str) -> Bucket {
 }
 
 fn native(container: &str) -> Option<Native> {
-    common::azurite("AZURITE_BLOB_STORAGE_URL")?;
+    gureum_testkit::env::azurite("AZURITE_BLOB_STORAGE_URL")?;
     let Some(cs) = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
         .ok()
         .filter(|v| !v.is_empty())
@@ -59,7 +58,7 @@ fn stored(meta: &BTreeMap<String, String>) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn gureum_writes_azure_sdk_reads() {
-    let c = common::unique("interop-gw");
+    let c = gureum_testkit::unique("interop-gw");
     let Some(n) = native(&c) else { return };
     let b = open(&c).await;
     let ks = keyset();
@@ -114,7 +113,7 @@ async fn gureum_writes_azure_sdk_reads() {
 
 #[tokio::test]
 async fn azure_sdk_writes_gureum_reads() {
-    let c = common::unique("interop-nw");
+    let c = gureum_testkit::unique("interop-nw");
     let Some(n) = native(&c) else { return };
     let b = open(&c).await;
     let ks = keyset();
@@ -188,7 +187,7 @@ async fn azure_sdk_writes_gureum_reads() {
 
 #[tokio::test]
 async fn foreign_names_are_skipped_not_fatal() {
-    let c = common::unique("interop-foreign");
+    let c = gureum_testkit::unique("interop-foreign");
     let Some(n) = native(&c) else { return };
     let b = open(&c).await;
     // Names other tools may write outside the portable key space. (Azurite stores a name

@@ -2,18 +2,17 @@
 //! `ObjectStore` that an `azblob://` bucket hands out (`Bucket::object_store()`, the
 //! `AzureStore` wrapper), against Azurite. Needs AZURITE_BLOB_STORAGE_URL. Every test passes;
 //! none is `NotImplemented`.
-mod common;
 
 use gureum_conformance::object_store_integration::{self as osi, IntegrationOptions};
 use gureum_core::Registry;
 
 #[tokio::test]
 async fn azure_store_passes_object_store_integration() {
-    let Some(_) = common::azurite("AZURITE_BLOB_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_BLOB_STORAGE_URL") else {
         return;
     };
     // The tests delete everything in the store: a fresh container of their own.
-    let name = common::unique("osi");
+    let name = gureum_testkit::unique("osi");
     let mut r = Registry::new();
     gureum_azure::register(&mut r);
     let b = r
