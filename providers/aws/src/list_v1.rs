@@ -58,6 +58,7 @@ pub struct S3Store {
     api: ListApi,
     page_size: i32,
     metadata_underscore: bool,
+    metadata_underscore_multipart: bool,
     max_metadata_value: Option<usize>,
     skipped: Arc<AtomicU64>,
 }
@@ -101,6 +102,7 @@ impl S3Store {
             api: ListApi::V1,
             page_size: PAGE,
             metadata_underscore: true,
+            metadata_underscore_multipart: true,
             max_metadata_value: None,
             skipped: Arc::new(AtomicU64::new(0)),
         }
@@ -118,10 +120,12 @@ impl S3Store {
         self
     }
 
-    /// Whether the service keeps metadata names containing `_` (default true). When false,
-    /// writing such a name fails with `NotImplemented` instead of silently losing it.
-    pub fn with_metadata_underscore(mut self, v: bool) -> Self {
-        self.metadata_underscore = v;
+    /// Whether the service keeps metadata names containing `_` on a plain PUT and on a
+    /// multipart upload (default true, true). Where it does not, writing such a name fails with
+    /// `NotImplemented` instead of losing or renaming it silently.
+    pub fn with_metadata_underscore(mut self, put: bool, multipart: bool) -> Self {
+        self.metadata_underscore = put;
+        self.metadata_underscore_multipart = multipart;
         self
     }
 
@@ -197,7 +201,7 @@ impl S3Store {
                     );
                 }
                 for p in r.common_prefixes() {
-                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
                 }
                 (
                     r.is_truncated().unwrap_or(false),
@@ -236,7 +240,7 @@ impl S3Store {
                     );
                 }
                 for p in r.common_prefixes() {
-                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
                 }
                 // AWS sends NextMarker only with a delimiter, percent-encoded under
                 // `encoding-type=url` (Swift s3api too; moto sends an opaque token there,
@@ -303,11 +307,25 @@ impl S3Store {
         prefixes: &mut Vec<Path>,
         last_raw: &mut Option<String>,
         url: bool,
+        request_prefix: Option<&str>,
         p: Option<&str>,
     ) {
         let Some(raw) = p else { return };
         bump(last_raw, raw, url);
-        let decoded = unescape(raw, url);
+        // A common prefix is the request prefix plus exactly one more segment and `/`.
+        // moto's ListObjects V1 sends common prefixes unencoded even under
+        // `encoding-type=url`: when the decoded form cannot be a common prefix of this
+        // request but the raw one can, take the raw one.
+        let shape_ok = |s: &str| {
+            s.strip_prefix(request_prefix.unwrap_or(""))
+                .and_then(|rest| rest.strip_suffix('/'))
+                .is_some_and(|seg| !seg.contains('/'))
+        };
+        let decoded = match unescape(raw, url) {
+            Some(d) if shape_ok(&d) => Some(d),
+            _ if url && shape_ok(raw) => Some(raw.to_string()),
+            d => d,
+        };
         // A common prefix ends with the delimiter; without it, it must be a portable key.
         let dir = decoded
             .as_deref()
@@ -357,7 +375,16 @@ impl S3Store {
         .boxed()
     }
 
-    fn encode_attributes(&self, attrs: &Attributes) -> object_store::Result<Attributes> {
+    fn encode_attributes(
+        &self,
+        attrs: &Attributes,
+        multipart: bool,
+    ) -> object_store::Result<Attributes> {
+        let underscore = if multipart {
+            self.metadata_underscore_multipart
+        } else {
+            self.metadata_underscore
+        };
         let invalid = |msg: String| object_store::Error::Generic {
             store: "S3",
             source: Box::new(gureum_core::Error::invalid(msg)),
@@ -379,7 +406,7 @@ impl S3Store {
         for (k, v) in attrs {
             match k {
                 Attribute::Metadata(name) => {
-                    if let Err(e) = metadata::check_name(name, self.metadata_underscore) {
+                    if let Err(e) = metadata::check_name(name, underscore) {
                         return Err(match e.kind() {
                             ErrorKind::Unsupported => object_store::Error::NotImplemented {
                                 operation: format!("metadata name {name:?} ({e})"),
@@ -503,7 +530,7 @@ impl ObjectStore for S3Store {
         mut opts: PutOptions,
     ) -> object_store::Result<PutResult> {
         if !opts.attributes.is_empty() {
-            opts.attributes = self.encode_attributes(&opts.attributes)?;
+            opts.attributes = self.encode_attributes(&opts.attributes, false)?;
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -514,7 +541,7 @@ impl ObjectStore for S3Store {
         mut opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         if !opts.attributes.is_empty() {
-            opts.attributes = self.encode_attributes(&opts.attributes)?;
+            opts.attributes = self.encode_attributes(&opts.attributes, true)?;
         }
         self.inner.put_multipart_opts(location, opts).await
     }
@@ -584,7 +611,17 @@ impl ObjectStore for S3Store {
         to: &Path,
         options: CopyOptions,
     ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        match self.inner.copy_opts(from, to, options).await {
+            // AmazonS3 says NotSupported when copy-if-not-exists is not configured for the
+            // service: that is an operation this backend does not implement.
+            Err(object_store::Error::NotSupported { source }) => {
+                Err(object_store::Error::NotImplemented {
+                    operation: format!("copy_if_not_exists ({source})"),
+                    implementer: "S3Store".to_string(),
+                })
+            }
+            r => r,
+        }
     }
 
     async fn rename_opts(

@@ -234,7 +234,7 @@ impl S3Context {
             } else {
                 ListApi::V2
             })
-            .with_metadata_underscore(q.metadata_underscore)
+            .with_metadata_underscore(q.metadata_underscore, q.metadata_underscore_multipart)
             .with_max_metadata_value(q.max_metadata_value_bytes);
         let store: Arc<dyn ObjectStore> = Arc::new(listing.clone());
         let native = Arc::new(S3Native {
