@@ -338,6 +338,11 @@ impl S3Quirks {
         self.metadata_underscore_multipart = v;
         self
     }
+    /// Set [`S3Quirks::max_metadata_value_bytes`].
+    pub fn max_metadata_value_bytes(mut self, n: Option<usize>) -> Self {
+        self.max_metadata_value_bytes = n;
+        self
+    }
     /// Set [`S3Quirks::list_objects_v1`].
     pub fn list_objects_v1(mut self, v: bool) -> Self {
         self.list_objects_v1 = v;
