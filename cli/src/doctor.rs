@@ -184,16 +184,38 @@ fn caps_json(c: &gureum::QueueCapabilities) -> serde_json::Value {
     v
 }
 
-/// `gureum schemes`: what this build can open.
+/// `gureum schemes`: what this build can open (with each provider's own description), and
+/// the schemes of providers that are not compiled in.
 pub fn schemes(out: &Out) -> Result<()> {
     let reg = gureum::registry();
     for s in [Service::Storage, Service::Queue, Service::Compute] {
         let list = reg.schemes(s);
+        let missing = reg.missing(s);
         if out.json {
-            out.json_line(&serde_json::json!({"service": s.as_str(), "schemes": list}))?;
+            let details: Vec<serde_json::Value> = list
+                .iter()
+                .filter_map(|x| reg.scheme_info(s, x))
+                .map(|i| {
+                    serde_json::json!({"scheme": i.scheme, "feature": i.feature,
+                        "zone": i.zone.as_str(), "description": i.description})
+                })
+                .collect();
+            let not_compiled: Vec<serde_json::Value> = missing
+                .iter()
+                .map(|m| serde_json::json!({"scheme": m.scheme, "feature": m.feature}))
+                .collect();
+            out.json_line(&serde_json::json!({"service": s.as_str(), "schemes": list,
+                "details": details, "not_compiled": not_compiled}))?;
         } else {
             let shown: Vec<String> = list.iter().map(|x| format!("{x}://")).collect();
             out.line(format!("{:<8} {}", s.as_str(), shown.join(" ")))?;
+            if !missing.is_empty() {
+                let m: Vec<String> = missing
+                    .iter()
+                    .map(|m| format!("{}:// (feature {})", m.scheme, m.feature))
+                    .collect();
+                out.line(format!("{:<8} not compiled in: {}", "", m.join(" ")))?;
+            }
         }
     }
     Ok(())

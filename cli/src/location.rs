@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn redacts() {
-        let r = redact("amqp://u:hunter2@h/v?secret_key=abc");
+        let r = redact("mq://u:hunter2@h/v?secret_key=abc");
         assert!(!r.contains("hunter2") && !r.contains("abc"), "{r}");
         assert!(!short("x://u:pw@h").contains("pw"));
     }

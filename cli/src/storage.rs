@@ -50,10 +50,11 @@ pub async fn ls(a: LsArgs, out: &Out) -> Result<()> {
     let prefix = (!u.key.is_empty()).then(|| u.key.clone());
     if a.recursive && !bucket.capabilities().sorted_listing {
         // Unsorted backends: one pass, sorted here.
-        for o in bucket.list_all(prefix.as_deref()).await? {
-            print_object(out, &o)?;
+        let (objects, skipped) = bucket.list_all_counted(prefix.as_deref()).await?;
+        for o in &objects {
+            print_object(out, o)?;
         }
-        return Ok(());
+        return print_skipped(out, skipped);
     }
     let mut opts = ListOptions {
         prefix,
@@ -62,8 +63,10 @@ pub async fn ls(a: LsArgs, out: &Out) -> Result<()> {
         page_token: None,
     };
     // Bounded: every page advances the token strictly; stop when there is none.
+    let mut skipped = 0u64;
     loop {
         let page = bucket.list_page(&opts).await?;
+        skipped += page.skipped;
         for p in &page.common_prefixes {
             print_prefix(out, p)?;
         }
@@ -75,7 +78,22 @@ pub async fn ls(a: LsArgs, out: &Out) -> Result<()> {
             _ => break,
         }
     }
-    Ok(())
+    print_skipped(out, skipped)
+}
+
+/// Say how many stored names a listing skipped because they are outside the portable key
+/// space (each was also logged as a warning): on stderr as text, or as a
+/// `{"type": "skipped", "count": N}` line with `--json`.
+fn print_skipped(out: &Out, skipped: u64) -> Result<()> {
+    if skipped == 0 {
+        return Ok(());
+    }
+    if out.json {
+        out.json_line(&serde_json::json!({"type": "skipped", "count": skipped}))
+    } else {
+        eprintln!("gureum: skipped {skipped} names outside the portable key space");
+        Ok(())
+    }
 }
 
 /// `gureum cat URL#KEY`.

@@ -337,6 +337,20 @@ fn doctor_and_schemes() {
     assert_eq!(code(&o), 2);
     let s = e.ok(&["schemes"]);
     assert!(s.contains("file://") && s.contains("sqlite://") && s.contains("local://"));
+    let v = json_lines(&e.ok(&["--json", "schemes"]));
+    let storage = v.iter().find(|l| l["service"] == "storage").unwrap();
+    let file = storage["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["scheme"] == "file")
+        .expect("file:// is described by its provider");
+    assert_eq!(file["feature"], "local");
+    assert_eq!(file["zone"], "on-prem");
+    // Each storage scheme is either compiled in or named with its feature.
+    let compiled = storage["schemes"].as_array().unwrap();
+    let missing = storage["not_compiled"].as_array().unwrap();
+    assert!(compiled.iter().any(|s| s == "s3") != missing.iter().any(|m| m["scheme"] == "s3"));
 }
 
 #[test]
@@ -373,4 +387,49 @@ fn conformance_delegates_to_the_suite() {
     // No URL at all is a usage error.
     assert_eq!(code(&e.run(&["conformance"])), 2);
     assert_eq!(code(&e.run(&["conformance", "--list-cases"])), 0);
+}
+
+#[test]
+fn ls_counts_names_outside_the_portable_key_space() {
+    let env = Env::new();
+    let root = env.path("bkt");
+    std::fs::create_dir_all(root.join("민원")).unwrap();
+    write(&root.join("민원/사진 1.jpg"), b"jpg");
+    // Files other tools wrote whose names no portable key can be.
+    write(&root.join("민원/tab\there.txt"), b"x");
+    write(&root.join("bell\u{7}.txt"), b"x");
+    let bucket = env.bucket();
+    for args in [
+        vec!["ls", "-r", bucket.as_str()],
+        vec!["ls", bucket.as_str()],
+    ] {
+        let o = env.run(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout.clone()).unwrap();
+        if args.contains(&"-r") {
+            assert!(out.contains("민원/사진 1.jpg"), "{out}");
+            assert!(
+                stderr(&o).contains("skipped 2 names outside the portable key space"),
+                "{}",
+                stderr(&o)
+            );
+        } else {
+            assert!(out.contains("민원/"), "{out}");
+            assert!(
+                stderr(&o).contains("skipped 1 names outside the portable key space"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+    let out = env.ok(&["--json", "ls", "-r", &bucket]);
+    let lines = json_lines(&out);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "skipped");
+    assert_eq!(last["count"], 2);
+    // The Hangul object is read by its own name.
+    assert_eq!(
+        env.ok(&["cat", &format!("{bucket}#민원/사진 1.jpg")]),
+        "jpg"
+    );
 }

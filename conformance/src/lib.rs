@@ -29,6 +29,8 @@
 
 pub mod compute;
 mod harness;
+#[cfg(feature = "object-store-integration")]
+pub mod object_store_integration;
 pub mod queue;
 pub mod report;
 pub mod runner;

@@ -49,7 +49,7 @@ pub(super) fn cases() -> Vec<CaseDef<Ctx>> {
     ));
     v.push(case!("storage.object_store_interop", [], |s| {
         // Objects written through Bucket are visible to plain object_store users at the
-        // escaped path, and vice versa.
+        // path of the same string, and vice versa.
         use object_store::ObjectStoreExt;
         let k = s.put("interop a+b", "via bucket").await?;
         let path = gureum_core::key::encode_key(&k).ctx("encode_key")?;

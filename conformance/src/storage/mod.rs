@@ -1,8 +1,6 @@
 //! Storage cases, run against a [`Bucket`].
 //!
-//! Every key a case writes is under `<prefix>/<run-id>/<case>/` (the leading-slash case
-//! writes `/<prefix>/<run-id>/<case>/…`, the only key shape that cannot be under a prefix).
-//! Each case deletes what it wrote; the final case `storage.cleanup` sweeps the run prefix
+//! Every key a case writes is under `<prefix>/<run-id>/<case>/`. Each case deletes what it wrote; the final case `storage.cleanup` sweeps the run prefix
 //! and fails if anything is left.
 
 use crate::harness::{
@@ -29,6 +27,7 @@ mod copy;
 mod delete;
 mod errors;
 mod keys;
+mod keys_verbatim;
 mod list;
 mod metadata;
 mod multipart;
@@ -120,6 +119,39 @@ impl Scope<Ctx> {
         );
         Ok(())
     }
+}
+
+/// `key` (breaking `rule`) is refused with InvalidArgument by put, get, head and delete,
+/// and nothing appears in the case directory.
+async fn refused_key(s: &Scope<Ctx>, key: &str, rule: &str) -> Outcome {
+    let put = s.b().put(key, "x").await;
+    let get = s.b().get(key).await;
+    let head = s.b().head(key).await;
+    let del = s.b().delete(key).await;
+    let listed = keys_of(&s.b().list_all(Some(&s.dir())).await.ctx("list")?);
+    s.cleanup().await;
+    expect_kind(
+        put,
+        ErrorKind::InvalidArgument,
+        &format!("put of {key:?} ({rule})"),
+    )?;
+    expect_kind(
+        get,
+        ErrorKind::InvalidArgument,
+        &format!("get of {key:?} ({rule})"),
+    )?;
+    expect_kind(
+        head,
+        ErrorKind::InvalidArgument,
+        &format!("head of {key:?} ({rule})"),
+    )?;
+    expect_kind(
+        del,
+        ErrorKind::InvalidArgument,
+        &format!("delete of {key:?} ({rule})"),
+    )?;
+    ensure!(listed.is_empty(), "a refused key left objects: {listed:?}");
+    Ok(())
 }
 
 /// Deterministic test bytes.
@@ -218,15 +250,8 @@ pub fn case_names() -> Vec<&'static str> {
 fn cleanup_case() -> CaseDef<Ctx> {
     case!("storage.cleanup", [], |s| {
         let root = s.root.clone();
-        let lead = format!("/{root}");
         sweep(s.b(), &root).await.ctx("sweep run prefix")?;
-        sweep(s.b(), &lead)
-            .await
-            .ctx("sweep leading-slash run prefix")?;
-        let mut left = keys_of(&s.b().list_all(Some(&root)).await.ctx("list run prefix")?);
-        left.extend(keys_of(
-            &s.b().list_all(Some(&lead)).await.ctx("list run prefix")?,
-        ));
+        let left = keys_of(&s.b().list_all(Some(&root)).await.ctx("list run prefix")?);
         ensure!(
             left.is_empty(),
             "{} objects left under {root} after deleting them: {:?}",
@@ -248,6 +273,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         multipart::cases(),
         read::cases(),
         keys::cases(),
+        keys_verbatim::cases(),
         list::cases(),
         range::cases(),
         metadata::cases(),

@@ -4,7 +4,7 @@
 //! the two sides alternate in rounds and the median round is compared. Prints ratios
 //! (gureum throughput / raw throughput; goal ≥ 0.95, i.e. within ~3–5 %).
 
-use gureum_aws::{open_s3, open_sqs, S3Config, S3Credentials, SqsConfig, SqsQueue};
+use gureum_aws::{open_s3, open_sqs, AwsCredentials, S3Config, SqsConfig, SqsQueue};
 use gureum_core::object_store::{ObjectStoreExt, PutPayload};
 use gureum_core::{Message, ReceiveOptions};
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
     let cfg = S3Config::new(&name)
         .endpoint(ep)
         .region("us-east-1")
-        .credentials(S3Credentials::static_keys(&ak, &sk));
+        .credentials(AwsCredentials::static_keys(&ak, &sk));
     let bucket = open_s3(cfg).await.expect("open s3");
     bucket
         .admin()
@@ -141,7 +141,7 @@ async fn bench_sqs(ep: &str, rounds: usize, ops: usize) {
         SqsConfig::new(&name)
             .endpoint(ep)
             .region("us-east-1")
-            .credentials(S3Credentials::static_keys(&ak, &sk))
+            .credentials(AwsCredentials::static_keys(&ak, &sk))
             .create(true),
     )
     .await

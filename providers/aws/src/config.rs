@@ -2,7 +2,7 @@
 //! other crates (Naver Cloud in `gureum-ncloud`, NHN / Kakao in `gureum-openstack`).
 //!
 //! ```
-//! use gureum_aws::{S3Config, S3Credentials, S3Quirks};
+//! use gureum_aws::{S3Config, AwsCredentials, S3Quirks};
 //! use gureum_core::Zone;
 //! // A Naver Cloud style preset: custom endpoint, path style, V1 listing, own key variables.
 //! let cfg = S3Config::new("archive")
@@ -10,7 +10,7 @@
 //!     .region("kr-standard")
 //!     .path_style(true)
 //!     .quirks(S3Quirks::default().list_objects_v1(true).checksum_when_required(true))
-//!     .credentials(S3Credentials::from_env_vars("NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"))
+//!     .credentials(AwsCredentials::from_env_vars("NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"))
 //!     .provider("ncloud", "ncloud")
 //!     .zone(Zone::DomesticCsap);
 //! assert_eq!(cfg.bucket, "archive");
@@ -22,10 +22,10 @@ use gureum_core::{Error, Result, Zone};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
-/// Where the S3 driver gets its credentials.
+/// Where the AWS drivers (S3, SQS, EC2, and the S3-compatible presets) get their credentials.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub enum S3Credentials {
+pub enum AwsCredentials {
     /// The standard AWS chain of `aws-config`: environment (`AWS_ACCESS_KEY_ID`, ...), shared
     /// profile files (`profile` selects one), web identity token, ECS / IMDS.
     #[default]
@@ -53,11 +53,11 @@ pub enum S3Credentials {
     Anonymous,
 }
 
-impl fmt::Debug for S3Credentials {
+impl fmt::Debug for AwsCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            S3Credentials::DefaultChain => f.write_str("DefaultChain"),
-            S3Credentials::EnvVars {
+            AwsCredentials::DefaultChain => f.write_str("DefaultChain"),
+            AwsCredentials::EnvVars {
                 access_key_var,
                 secret_key_var,
                 session_token_var,
@@ -67,19 +67,19 @@ impl fmt::Debug for S3Credentials {
                 .field("secret_key_var", secret_key_var)
                 .field("session_token_var", session_token_var)
                 .finish(),
-            S3Credentials::Static { .. } => f.write_str("Static { .. redacted .. }"),
-            S3Credentials::Anonymous => f.write_str("Anonymous"),
+            AwsCredentials::Static { .. } => f.write_str("Static { .. redacted .. }"),
+            AwsCredentials::Anonymous => f.write_str("Anonymous"),
         }
     }
 }
 
-impl S3Credentials {
+impl AwsCredentials {
     /// Static keys from two named environment variables.
     pub fn from_env_vars(
         access_key_var: impl Into<String>,
         secret_key_var: impl Into<String>,
     ) -> Self {
-        S3Credentials::EnvVars {
+        AwsCredentials::EnvVars {
             access_key_var: access_key_var.into(),
             secret_key_var: secret_key_var.into(),
             session_token_var: None,
@@ -90,7 +90,7 @@ impl S3Credentials {
         access_key_id: impl Into<String>,
         secret_access_key: impl Into<String>,
     ) -> Self {
-        S3Credentials::Static {
+        AwsCredentials::Static {
             access_key_id: access_key_id.into(),
             secret_access_key: SecretString::from(secret_access_key.into()),
             session_token: None,
@@ -98,9 +98,9 @@ impl S3Credentials {
     }
 
     /// Resolve `EnvVars` into `Static` (other variants are returned unchanged).
-    pub(crate) fn resolve(&self) -> Result<S3Credentials> {
+    pub(crate) fn resolve(&self) -> Result<AwsCredentials> {
         match self {
-            S3Credentials::EnvVars {
+            AwsCredentials::EnvVars {
                 access_key_var,
                 secret_key_var,
                 session_token_var,
@@ -122,7 +122,7 @@ impl S3Credentials {
                     Some(v) => std::env::var(v).ok().filter(|s| !s.is_empty()),
                     None => None,
                 };
-                Ok(S3Credentials::Static {
+                Ok(AwsCredentials::Static {
                     access_key_id: access,
                     secret_access_key: SecretString::from(secret),
                     session_token: token.map(SecretString::from),
@@ -135,7 +135,7 @@ impl S3Credentials {
     /// The static parts, if static: (access key, secret, token).
     pub(crate) fn static_parts(&self) -> Option<(String, String, Option<String>)> {
         match self {
-            S3Credentials::Static {
+            AwsCredentials::Static {
                 access_key_id,
                 secret_access_key,
                 session_token,
@@ -212,28 +212,28 @@ impl PartialEq for ServerSideEncryption {
     }
 }
 
-impl PartialEq for S3Credentials {
+impl PartialEq for AwsCredentials {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (S3Credentials::DefaultChain, S3Credentials::DefaultChain) => true,
-            (S3Credentials::Anonymous, S3Credentials::Anonymous) => true,
+            (AwsCredentials::DefaultChain, AwsCredentials::DefaultChain) => true,
+            (AwsCredentials::Anonymous, AwsCredentials::Anonymous) => true,
             (
-                S3Credentials::EnvVars {
+                AwsCredentials::EnvVars {
                     access_key_var: a,
                     secret_key_var: b,
                     session_token_var: c,
                 },
-                S3Credentials::EnvVars {
+                AwsCredentials::EnvVars {
                     access_key_var: x,
                     secret_key_var: y,
                     session_token_var: z,
                 },
             ) => a == x && b == y && c == z,
             (
-                S3Credentials::Static {
+                AwsCredentials::Static {
                     access_key_id: a, ..
                 },
-                S3Credentials::Static {
+                AwsCredentials::Static {
                     access_key_id: b, ..
                 },
             ) => a == b,
@@ -406,10 +406,10 @@ pub struct S3Config {
     pub path_style: Option<bool>,
     /// Allow plain `http://` to a non-loopback endpoint (loopback is always allowed).
     pub allow_http: bool,
-    /// Shared-config profile name (for [`S3Credentials::DefaultChain`] and the region).
+    /// Shared-config profile name (for [`AwsCredentials::DefaultChain`] and the region).
     pub profile: Option<String>,
     /// Credentials source.
-    pub credentials: S3Credentials,
+    pub credentials: AwsCredentials,
     /// Server-side encryption for writes.
     pub sse: Option<ServerSideEncryption>,
     /// Service quirks.
@@ -434,7 +434,7 @@ impl S3Config {
             path_style: None,
             allow_http: false,
             profile: None,
-            credentials: S3Credentials::DefaultChain,
+            credentials: AwsCredentials::DefaultChain,
             sse: None,
             quirks: S3Quirks::default(),
             provider: "aws".into(),
@@ -524,7 +524,7 @@ impl S3Config {
             }
         };
         if let (Some(a), Some(s)) = (url.param("access_key_env"), url.param("secret_key_env")) {
-            c.credentials = S3Credentials::from_env_vars(a, s);
+            c.credentials = AwsCredentials::from_env_vars(a, s);
         }
         Ok(c)
     }
@@ -555,7 +555,7 @@ impl S3Config {
         self
     }
     /// Set the credentials source.
-    pub fn credentials(mut self, c: S3Credentials) -> Self {
+    pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn secrets_not_in_debug() {
-        let c = S3Config::new("b").credentials(S3Credentials::static_keys("AK", "hunter2"));
+        let c = S3Config::new("b").credentials(AwsCredentials::static_keys("AK", "hunter2"));
         assert!(!format!("{c:?}").contains("hunter2"));
         let s = ServerSideEncryption::CustomerKey(SecretString::from("k3y".to_string()));
         assert!(!format!("{s:?}").contains("k3y"));

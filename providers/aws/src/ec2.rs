@@ -8,7 +8,7 @@
 //!
 //! URL: `ec2://REGION?endpoint=&profile=&allow_http=&image.ALIAS=ami-...&subnet=&security_group=&key_name=`.
 
-use crate::config::{parse_endpoint, S3Credentials};
+use crate::config::{parse_endpoint, AwsCredentials};
 use crate::error::AwsErrors;
 use crate::s3::load_sdk_config;
 use async_trait::async_trait;
@@ -25,7 +25,6 @@ use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
 use gureum_core::url::{ComputeOpener, ResourceUrl};
 use gureum_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -93,7 +92,7 @@ pub struct Ec2Config {
     /// Allow plain http to a non-loopback endpoint.
     pub allow_http: bool,
     /// Credentials source.
-    pub credentials: S3Credentials,
+    pub credentials: AwsCredentials,
     /// Timeouts, deadline and retries of the Query API calls (`retries`, `timeout`,
     /// `connect_timeout`, `deadline` URL/profile parameters).
     pub http: HttpConfig,
@@ -116,7 +115,7 @@ impl Default for Ec2Config {
             endpoint: None,
             profile: None,
             allow_http: false,
-            credentials: S3Credentials::DefaultChain,
+            credentials: AwsCredentials::DefaultChain,
             http: HttpConfig::default(),
             sizes: DEFAULT_SIZES
                 .iter()
@@ -148,7 +147,7 @@ impl Ec2Config {
         self
     }
     /// Set the credentials source.
-    pub fn credentials(mut self, c: S3Credentials) -> Self {
+    pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
@@ -179,7 +178,7 @@ impl Ec2Config {
             }
         }
         if let (Some(a), Some(s)) = (url.param("access_key_env"), url.param("secret_key_env")) {
-            c.credentials = S3Credentials::from_env_vars(a, s);
+            c.credentials = AwsCredentials::from_env_vars(a, s);
         }
         Ok(c)
     }
@@ -192,10 +191,10 @@ pub async fn open_ec2(config: Ec2Config) -> Result<Compute> {
 
 /// Opener for `ec2://`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Ec2Opener;
+pub struct Ec2ComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for Ec2Opener {
+impl ComputeOpener for Ec2ComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         open_ec2(Ec2Config::from_url(url)?).await
     }
@@ -420,7 +419,7 @@ impl Ec2Driver {
             None => parse_endpoint(&format!("https://ec2.{region}.amazonaws.com/"), false)?,
         };
         let provider = match creds {
-            S3Credentials::Anonymous => None,
+            AwsCredentials::Anonymous => None,
             _ => Some(sdk.credentials_provider().ok_or_else(|| {
                 Error::new(ErrorKind::Unauthenticated, "no AWS credentials provider")
             })?),
@@ -895,10 +894,6 @@ impl ComputeDriver for Ec2Driver {
                 .map(|b| Some(Bytes::from(b)))
                 .map_err(|_| Error::new(ErrorKind::Integrity, "EC2 user data is not valid base64")),
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

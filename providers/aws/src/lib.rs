@@ -25,20 +25,50 @@ pub mod metadata;
 pub mod s3;
 pub mod sqs;
 
-pub use config::{S3Config, S3Credentials, S3Quirks, ServerSideEncryption};
-pub use ec2::{open_ec2, Ec2Config, Ec2Driver, Ec2Opener};
+pub use config::{AwsCredentials, S3Config, S3Quirks, ServerSideEncryption};
+pub use ec2::{open_ec2, Ec2ComputeOpener, Ec2Config, Ec2Driver};
 pub use list_v1::{ListApi, S3Store};
-pub use s3::{open_s3, S3Admin, S3Native, S3Opener};
-pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsOpener, SqsQueue};
+pub use s3::{open_s3, S3Admin, S3Native, S3StorageOpener};
+pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsQueue, SqsQueueOpener};
 
-/// Credentials source for every AWS service (same type as [`S3Credentials`]).
-pub type AwsCredentials = S3Credentials;
+/// The former name of [`AwsCredentials`], from when only S3 used it.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to AwsCredentials (it serves S3, SQS and EC2)"
+)]
+pub type S3Credentials = AwsCredentials;
 
+use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
-/// Register this provider's URL openers: `s3`, `sqs`, `ec2`.
+/// The schemes this crate serves (feature `aws` of the `gureum` crate).
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "s3",
+        service: Service::Storage,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon S3 and S3-compatible object stores",
+    },
+    SchemeInfo {
+        scheme: "sqs",
+        service: Service::Queue,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon SQS queues",
+    },
+    SchemeInfo {
+        scheme: "ec2",
+        service: Service::Compute,
+        feature: "aws",
+        zone: Zone::Foreign,
+        description: "Amazon EC2 instances",
+    },
+];
+
+/// Register this provider's URL openers: `s3`, `sqs`, `ec2` (see [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("s3", Arc::new(S3Opener));
-    registry.register_queue("sqs", Arc::new(SqsOpener));
-    registry.register_compute("ec2", Arc::new(Ec2Opener));
+    registry.register_storage("s3", Arc::new(S3StorageOpener));
+    registry.register_queue("sqs", Arc::new(SqsQueueOpener));
+    registry.register_compute("ec2", Arc::new(Ec2ComputeOpener));
 }

@@ -2,7 +2,7 @@
 //! and tagging through aws-sdk-s3 / object_store's signer.
 
 use crate::config::{
-    parse_endpoint, validate_region, S3Config, S3Credentials, ServerSideEncryption,
+    parse_endpoint, validate_region, AwsCredentials, S3Config, ServerSideEncryption,
 };
 use crate::error::from_sdk;
 use crate::list_v1::{ListApi, S3Store};
@@ -34,7 +34,7 @@ pub(crate) async fn load_sdk_config(
     region: Option<&str>,
     endpoint: Option<&str>,
     profile: Option<&str>,
-    creds: &S3Credentials,
+    creds: &AwsCredentials,
 ) -> SdkConfig {
     let mut l = aws_config::defaults(BehaviorVersion::latest());
     if let Some(p) = profile {
@@ -57,7 +57,7 @@ pub(crate) async fn load_sdk_config(
             ));
         }
         None => {
-            if matches!(creds, S3Credentials::Anonymous) {
+            if matches!(creds, AwsCredentials::Anonymous) {
                 l = l.no_credentials();
             }
         }
@@ -71,7 +71,7 @@ pub(crate) struct S3Context {
     pub(crate) region: String,
     pub(crate) endpoint: Option<url::Url>,
     pub(crate) path_style: bool,
-    pub(crate) creds: S3Credentials,
+    pub(crate) creds: AwsCredentials,
     pub(crate) sdk: SdkConfig,
     pub(crate) client: aws_sdk_s3::Client,
 }
@@ -165,7 +165,7 @@ impl S3Context {
             b = b.with_endpoint(ep_str);
         }
         match &self.creds {
-            S3Credentials::Anonymous => b = b.with_skip_signature(true),
+            AwsCredentials::Anonymous => b = b.with_skip_signature(true),
             c => match c.static_parts() {
                 Some((ak, sk, tok)) => {
                     b = b.with_access_key_id(ak).with_secret_access_key(sk);
@@ -253,7 +253,7 @@ impl S3Context {
                 zone: self.config.zone,
             })
             .with_native(native);
-        if self.config.quirks.presign && !matches!(self.creds, S3Credentials::Anonymous) {
+        if self.config.quirks.presign && !matches!(self.creds, AwsCredentials::Anonymous) {
             b = b.with_presigner(Arc::new(S3Presigner { store: s3 }));
         }
         Ok(b)
@@ -279,10 +279,10 @@ pub async fn open_s3(config: S3Config) -> Result<Bucket> {
 
 /// Opener for `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct S3Opener;
+pub struct S3StorageOpener;
 
 #[async_trait]
-impl StorageOpener for S3Opener {
+impl StorageOpener for S3StorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open_s3(S3Config::from_url(url)?).await
     }

@@ -13,7 +13,7 @@
 //! a stale one gives [`ErrorKind::PreconditionFailed`] and an ack of a stale one is ignored,
 //! both without calling SQS.
 
-use crate::config::{parse_endpoint, S3Credentials};
+use crate::config::{parse_endpoint, AwsCredentials};
 use crate::error::{build, from_sdk};
 use crate::s3::load_sdk_config;
 use async_trait::async_trait;
@@ -29,7 +29,6 @@ use gureum_core::queue::{
 };
 use gureum_core::url::{QueueOpener, ResourceUrl};
 use gureum_core::{Error, ErrorKind, Result};
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -69,7 +68,7 @@ pub struct SqsConfig {
     /// Allow plain http to a non-loopback endpoint.
     pub allow_http: bool,
     /// Credentials source.
-    pub credentials: S3Credentials,
+    pub credentials: AwsCredentials,
     /// Create the queue (with `create_config`) when opening it if it does not exist.
     pub create: bool,
     /// Settings used when `create` makes the queue.
@@ -91,7 +90,7 @@ impl SqsConfig {
             endpoint: None,
             profile: None,
             allow_http: false,
-            credentials: S3Credentials::DefaultChain,
+            credentials: AwsCredentials::DefaultChain,
             create: false,
         }
     }
@@ -106,7 +105,7 @@ impl SqsConfig {
         self
     }
     /// Set the credentials source.
-    pub fn credentials(mut self, c: S3Credentials) -> Self {
+    pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
@@ -164,7 +163,7 @@ impl SqsConfig {
             c.create_config.default_visibility = Some(Duration::from_secs(v));
         }
         if let (Some(a), Some(s)) = (url.param("access_key_env"), url.param("secret_key_env")) {
-            c.credentials = S3Credentials::from_env_vars(a, s);
+            c.credentials = AwsCredentials::from_env_vars(a, s);
         }
         Ok(c)
     }
@@ -235,10 +234,10 @@ pub async fn open_sqs(config: SqsConfig) -> Result<Queue> {
 
 /// Opener for `sqs://`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SqsOpener;
+pub struct SqsQueueOpener;
 
 #[async_trait]
-impl QueueOpener for SqsOpener {
+impl QueueOpener for SqsQueueOpener {
     async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue> {
         open_sqs(SqsConfig::from_url(url)?).await
     }
@@ -753,10 +752,6 @@ impl QueueDriver for SqsQueue {
             .await
             .map_err(|e| from_sdk("PurgeQueue", &self.name, e))?;
         Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use gureum_aws::{open_ec2, open_s3, open_sqs, S3Config, S3Credentials, S3Quirks};
+use gureum_aws::{open_ec2, open_s3, open_sqs, AwsCredentials, S3Config, S3Quirks};
 use gureum_conformance::{compute, queue, storage, Options};
 
 fn check(name: &str, report: gureum_conformance::Report) {
@@ -83,7 +83,7 @@ async fn storage_s3_on_swift_s3api() {
         .endpoint(ep)
         .region("us-east-1")
         .quirks(S3Quirks::swift_s3api())
-        .credentials(S3Credentials::static_keys(ak, sk))
+        .credentials(AwsCredentials::static_keys(ak, sk))
         .provider("swift-s3api", "s3");
     let b = open_s3(cfg).await.unwrap();
     b.admin().unwrap().create_bucket(&name).await.unwrap();

@@ -3,7 +3,7 @@
 //! `RunInstances` without `ClientToken` is never repeated while one with a token is.
 
 use gureum_aws::ec2::{Ec2Config, Ec2Driver};
-use gureum_aws::{open_ec2, S3Credentials};
+use gureum_aws::{open_ec2, AwsCredentials};
 use gureum_core::http::HttpConfig;
 use gureum_core::ErrorKind;
 use std::sync::{Arc, Mutex};
@@ -53,7 +53,7 @@ const EMPTY: &str = "<DescribeInstancesResponse><requestId>r2</requestId><reserv
 fn config(base: &str) -> Ec2Config {
     let mut c = Ec2Config::new("us-east-1")
         .endpoint(base)
-        .credentials(S3Credentials::Static {
+        .credentials(AwsCredentials::Static {
             access_key_id: "AKIDEXAMPLE".into(),
             secret_access_key: "secret".to_string().into(),
             session_token: None,

@@ -8,7 +8,7 @@ mod native;
 
 use common::*;
 use futures::TryStreamExt;
-use gureum_aws::{open_s3, S3Config, S3Credentials, S3Native, S3Quirks};
+use gureum_aws::{open_s3, AwsCredentials, S3Config, S3Native, S3Quirks};
 use gureum_core::object_store::path::Path;
 use gureum_core::object_store::ObjectStore;
 use gureum_core::{Bucket, ErrorKind, ListOptions, PutOptions};
@@ -67,7 +67,7 @@ impl Server {
         S3Config::new(bucket)
             .endpoint(&self.endpoint)
             .region("us-east-1")
-            .credentials(S3Credentials::static_keys(
+            .credentials(AwsCredentials::static_keys(
                 &self.access_key,
                 &self.secret_key,
             ))

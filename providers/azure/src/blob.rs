@@ -292,10 +292,10 @@ impl Presigner for BlobPresigner {
 
 /// Opens `azblob://container?account=NAME[&endpoint=...]`.
 #[derive(Debug, Default)]
-pub struct BlobOpener;
+pub struct AzblobStorageOpener;
 
 #[async_trait]
-impl StorageOpener for BlobOpener {
+impl StorageOpener for AzblobStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         let container = url.host();
         if container.is_empty() {

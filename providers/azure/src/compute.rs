@@ -28,7 +28,6 @@ use gureum_core::{
 use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -889,17 +888,13 @@ impl ComputeDriver for AzureCompute {
             _ => Ok(None),
         }
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Open an Azure compute driver from a URL (see [`AzureComputeOpener`]).
+/// Open an Azure compute driver from a URL (see [`AzvmComputeOpener`]).
 pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     let subscription = url.host().to_string();
     let rg = url.path().trim_matches('/').to_string();
@@ -1024,10 +1019,10 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
 /// [&endpoint=URL&authority_host=URL&tenant_id=&client_id=&client_secret=]
 /// [&admin_username=&ssh_public_key=&stop_mode=deallocate|poweroff&wait=true|false]`.
 #[derive(Debug, Default)]
-pub struct AzureComputeOpener;
+pub struct AzvmComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for AzureComputeOpener {
+impl ComputeOpener for AzvmComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         let d = open(url)?;
         let poll = d.arm.poll.min(Duration::from_secs(2));

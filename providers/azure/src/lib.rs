@@ -28,11 +28,37 @@ pub mod sim;
 pub mod store;
 mod xml;
 
+use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
-/// Register the `azblob`, `azqueue` and `azvm` openers.
+/// The schemes this crate serves (feature `azure` of the `gureum` crate).
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "azblob",
+        service: Service::Storage,
+        feature: "azure",
+        zone: Zone::Foreign,
+        description: "Azure Blob Storage containers",
+    },
+    SchemeInfo {
+        scheme: "azqueue",
+        service: Service::Queue,
+        feature: "azure",
+        zone: Zone::Foreign,
+        description: "Azure Queue Storage queues",
+    },
+    SchemeInfo {
+        scheme: "azvm",
+        service: Service::Compute,
+        feature: "azure",
+        zone: Zone::Foreign,
+        description: "Azure Virtual Machines (Resource Manager)",
+    },
+];
+
+/// Register the `azblob`, `azqueue` and `azvm` openers (see [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("azblob", Arc::new(blob::BlobOpener));
-    registry.register_queue("azqueue", Arc::new(queue::QueueOpenerAzure));
-    registry.register_compute("azvm", Arc::new(compute::AzureComputeOpener));
+    registry.register_storage("azblob", Arc::new(blob::AzblobStorageOpener));
+    registry.register_queue("azqueue", Arc::new(queue::AzqueueQueueOpener));
+    registry.register_compute("azvm", Arc::new(compute::AzvmComputeOpener));
 }

@@ -25,7 +25,6 @@ use gureum_core::{
 };
 use http::{HeaderMap, HeaderValue, Method};
 use quick_xml::escape::escape as xml_escape;
-use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -759,10 +758,6 @@ impl QueueDriver for AzureQueue {
     async fn purge(&self) -> Result<()> {
         self.rest.clear(&self.name).await
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 /// Queue administration for one account.
@@ -861,10 +856,10 @@ impl QueueAdmin for QueueAccount {
 
 /// Opens `azqueue://queue?account=NAME[&max_receive_count=N&dead_letter=NAME&ttl=SECS&create=true]`.
 #[derive(Debug, Default)]
-pub struct QueueOpenerAzure;
+pub struct AzqueueQueueOpener;
 
 #[async_trait]
-impl QueueOpener for QueueOpenerAzure {
+impl QueueOpener for AzqueueQueueOpener {
     async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue> {
         let name = url.host();
         if name.is_empty() {

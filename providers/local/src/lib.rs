@@ -9,7 +9,49 @@ pub mod compute;
 pub mod queue;
 pub mod storage;
 
-/// Register the local openers: storage `mem`, `file`; queue `mem`, `sqlite`; compute `local`.
+use gureum_core::{SchemeInfo, Service, Zone};
+
+/// The schemes this crate serves (feature `local` of the `gureum` crate).
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "mem",
+        service: Service::Storage,
+        feature: "local",
+        zone: Zone::OnPrem,
+        description: "in-memory bucket of this process",
+    },
+    SchemeInfo {
+        scheme: "file",
+        service: Service::Storage,
+        feature: "local",
+        zone: Zone::OnPrem,
+        description: "a directory on this host",
+    },
+    SchemeInfo {
+        scheme: "mem",
+        service: Service::Queue,
+        feature: "local",
+        zone: Zone::OnPrem,
+        description: "in-memory queue of this process",
+    },
+    SchemeInfo {
+        scheme: "sqlite",
+        service: Service::Queue,
+        feature: "local",
+        zone: Zone::OnPrem,
+        description: "durable queue in a SQLite file",
+    },
+    SchemeInfo {
+        scheme: "local",
+        service: Service::Compute,
+        feature: "local",
+        zone: Zone::OnPrem,
+        description: "supervised processes on this host",
+    },
+];
+
+/// Register the local openers: storage `mem`, `file`; queue `mem`, `sqlite`; compute `local`
+/// (see [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
     storage::register(registry);
     queue::register(registry);

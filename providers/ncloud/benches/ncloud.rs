@@ -38,7 +38,7 @@ fn bench_sim(c: &mut Criterion) {
         let sim = gureum_ncloud::sim::ServerSimulator::start(Default::default())
             .await
             .unwrap();
-        let compute = gureum_ncloud::server::ServerOpener
+        let compute = gureum_ncloud::server::NcloudServerComputeOpener
             .open_compute(&sim.resource_url())
             .await
             .unwrap();
@@ -77,7 +77,7 @@ fn bench_listing(c: &mut Criterion) {
         let cfg = gureum_aws::S3Config::new(&name)
             .endpoint(&ep)
             .region("us-east-1")
-            .credentials(gureum_aws::S3Credentials::static_keys(ak, sk));
+            .credentials(gureum_aws::AwsCredentials::static_keys(ak, sk));
         let v2 = gureum_aws::open_s3(cfg).await.unwrap();
         use futures::StreamExt;
         futures::stream::iter(0..1005)

@@ -18,10 +18,30 @@ pub mod signer;
 pub mod sim;
 pub mod storage;
 
+use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
-/// Register this provider's URL openers: storage `ncloud`, compute `ncloud-server`.
+/// The schemes this crate serves (feature `ncloud` of the `gureum` crate).
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "ncloud",
+        service: Service::Storage,
+        feature: "ncloud",
+        zone: Zone::DomesticCsap,
+        description: "NAVER Cloud Object Storage (public and government regions)",
+    },
+    SchemeInfo {
+        scheme: "ncloud-server",
+        service: Service::Compute,
+        feature: "ncloud",
+        zone: Zone::DomesticCsap,
+        description: "NAVER Cloud Server (VPC) instances",
+    },
+];
+
+/// Register this provider's URL openers: storage `ncloud`, compute `ncloud-server` (see
+/// [`SCHEMES`]).
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("ncloud", Arc::new(storage::ObjectStorageOpener));
-    registry.register_compute("ncloud-server", Arc::new(server::ServerOpener));
+    registry.register_storage("ncloud", Arc::new(storage::NcloudStorageOpener));
+    registry.register_compute("ncloud-server", Arc::new(server::NcloudServerComputeOpener));
 }

@@ -29,7 +29,7 @@
 //! `allow_http`, `presign`, `path_style`, and the credential parameters of
 //! [`crate::credentials`] (default `NCLOUD_ACCESS_KEY` / `NCLOUD_SECRET_KEY`).
 
-use gureum_aws::{open_s3, S3Config, S3Credentials, S3Native, S3Quirks};
+use gureum_aws::{open_s3, AwsCredentials, S3Config, S3Native, S3Quirks};
 use gureum_core::url::StorageOpener;
 use gureum_core::{Bucket, Error, ErrorKind, ResourceUrl, Result, Zone};
 use std::time::Duration;
@@ -131,7 +131,7 @@ pub fn quirks() -> S3Quirks {
 }
 
 /// The S3 configuration for a bucket in `region` with `credentials`.
-pub fn config(bucket: &str, region: Region, credentials: S3Credentials) -> S3Config {
+pub fn config(bucket: &str, region: Region, credentials: AwsCredentials) -> S3Config {
     S3Config::new(bucket)
         .endpoint(region.endpoint)
         .region(region.signing_region)
@@ -161,7 +161,7 @@ pub fn config_from_url(url: &ResourceUrl) -> Result<S3Config> {
     let mut cfg = config(
         bucket,
         r,
-        S3Credentials::static_keys(
+        AwsCredentials::static_keys(
             creds.access_key(),
             secrecy::ExposeSecret::expose_secret(creds.secret_key()),
         ),
@@ -189,10 +189,10 @@ pub async fn open(url: &ResourceUrl) -> Result<Bucket> {
 
 /// Opener of `ncloud://`.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct ObjectStorageOpener;
+pub struct NcloudStorageOpener;
 
 #[gureum_core::async_trait]
-impl StorageOpener for ObjectStorageOpener {
+impl StorageOpener for NcloudStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open(url).await
     }

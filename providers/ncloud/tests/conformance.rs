@@ -46,7 +46,7 @@ async fn compute_conformance_simulator() {
     })
     .await
     .unwrap();
-    let c = gureum_ncloud::server::ServerOpener
+    let c = gureum_ncloud::server::NcloudServerComputeOpener
         .open_compute(&sim.resource_url())
         .await
         .unwrap()

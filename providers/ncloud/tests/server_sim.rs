@@ -2,7 +2,7 @@
 
 use gureum_core::url::ComputeOpener;
 use gureum_core::{Compute, ErrorKind, InstanceSpec, InstanceState, Size};
-use gureum_ncloud::server::{NcloudServer, ServerOpener};
+use gureum_ncloud::server::{NcloudServer, NcloudServerComputeOpener};
 use gureum_ncloud::signer::{sign, HEADER_ACCESS_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use gureum_ncloud::sim::{ServerSimulator, SimOptions};
 use std::time::Duration;
@@ -17,7 +17,7 @@ async fn sim() -> ServerSimulator {
 }
 
 async fn compute(s: &ServerSimulator) -> Compute {
-    ServerOpener
+    NcloudServerComputeOpener
         .open_compute(&s.resource_url())
         .await
         .unwrap()
@@ -213,7 +213,7 @@ async fn wrong_credentials_are_unauthenticated() {
     url = gureum_core::ResourceUrl::parse(url.url().as_ref())
         .unwrap()
         .with_defaults(&d);
-    let c = ServerOpener.open_compute(&url).await.unwrap();
+    let c = NcloudServerComputeOpener.open_compute(&url).await.unwrap();
     let e = c.sizes().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     assert_eq!(e.provider_code(), Some("200"));
@@ -333,7 +333,7 @@ async fn gov_region_codes_reach_the_api() {
         ))
         .unwrap()
         .with_defaults(&d);
-        async move { ServerOpener.open_compute(&u).await.unwrap() }
+        async move { NcloudServerComputeOpener.open_compute(&u).await.unwrap() }
     };
     let gov2 = open("gov2").await;
     assert!(!gov2.sizes().await.unwrap().is_empty());

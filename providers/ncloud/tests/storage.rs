@@ -95,7 +95,7 @@ async fn proxy_refuses_v2(up: Upstream) {
         .region("us-east-1")
         .path_style(true)
         .quirks(gureum_aws::S3Quirks::default().checksum_when_required(true))
-        .credentials(gureum_aws::S3Credentials::static_keys(
+        .credentials(gureum_aws::AwsCredentials::static_keys(
             &up.access_key,
             &up.secret_key,
         ));

@@ -34,7 +34,7 @@ pub mod sim;
 pub mod swift;
 
 use gureum_core::url::{ComputeOpener, ResourceUrl, StorageOpener};
-use gureum_core::{async_trait, Bucket, Compute, Error, Result};
+use gureum_core::{async_trait, Bucket, Compute, Error, Result, SchemeInfo, Service, Zone};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -117,10 +117,10 @@ fn credential_fingerprint(c: &Credential) -> String {
 
 /// Opens `swift://` buckets.
 #[derive(Debug, Default)]
-pub struct SwiftOpener;
+pub struct SwiftStorageOpener;
 
 #[async_trait]
-impl StorageOpener for SwiftOpener {
+impl StorageOpener for SwiftStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open_swift(url).await
     }
@@ -128,10 +128,10 @@ impl StorageOpener for SwiftOpener {
 
 /// Opens `nova://` compute services.
 #[derive(Debug, Default)]
-pub struct NovaOpener;
+pub struct NovaComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for NovaOpener {
+impl ComputeOpener for NovaComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         open_nova(url).await
     }
@@ -203,14 +203,66 @@ pub async fn open_nova(url: &ResourceUrl) -> Result<Compute> {
     Ok(Compute::new(Arc::new(d)))
 }
 
+/// The schemes this crate serves (feature `openstack` of the `gureum` crate); `nhn-s3` and
+/// `kakao-s3` only with this crate's default `s3` feature.
+#[cfg(feature = "s3")]
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "swift",
+        service: Service::Storage,
+        feature: "openstack",
+        zone: Zone::OnPrem,
+        description: "OpenStack Swift containers (city data centers; NHN, KT, Kakao presets)",
+    },
+    SchemeInfo {
+        scheme: "nova",
+        service: Service::Compute,
+        feature: "openstack",
+        zone: Zone::OnPrem,
+        description: "OpenStack Nova servers (city data centers; NHN, KT, Kakao presets)",
+    },
+    SchemeInfo {
+        scheme: "nhn-s3",
+        service: Service::Storage,
+        feature: "openstack",
+        zone: Zone::DomesticCsap,
+        description: "NHN Cloud Object Storage through its S3 API",
+    },
+    SchemeInfo {
+        scheme: "kakao-s3",
+        service: Service::Storage,
+        feature: "openstack",
+        zone: Zone::DomesticCsap,
+        description: "Kakao Cloud Object Storage through its S3 API",
+    },
+];
+/// The schemes this crate serves (feature `openstack` of the `gureum` crate).
+#[cfg(not(feature = "s3"))]
+pub const SCHEMES: &[SchemeInfo] = &[
+    SchemeInfo {
+        scheme: "swift",
+        service: Service::Storage,
+        feature: "openstack",
+        zone: Zone::OnPrem,
+        description: "OpenStack Swift containers (city data centers; NHN, KT, Kakao presets)",
+    },
+    SchemeInfo {
+        scheme: "nova",
+        service: Service::Compute,
+        feature: "openstack",
+        zone: Zone::OnPrem,
+        description: "OpenStack Nova servers (city data centers; NHN, KT, Kakao presets)",
+    },
+];
+
 /// Register this provider's URL openers: `swift` (storage), `nova` (compute) and, with the
-/// default `s3` feature, `nhn-s3` and `kakao-s3` (storage).
+/// default `s3` feature, `nhn-s3` and `kakao-s3` (storage). See [`SCHEMES`].
 pub fn register(registry: &mut gureum_core::Registry) {
-    registry.register_storage("swift", Arc::new(SwiftOpener));
-    registry.register_compute("nova", Arc::new(NovaOpener));
+    registry.register_storage("swift", Arc::new(SwiftStorageOpener));
+    registry.register_compute("nova", Arc::new(NovaComputeOpener));
     #[cfg(feature = "s3")]
     {
-        registry.register_storage("nhn-s3", Arc::new(s3::PresetS3Opener::nhn()));
-        registry.register_storage("kakao-s3", Arc::new(s3::PresetS3Opener::kakao()));
+        registry.register_storage("nhn-s3", Arc::new(s3::PresetS3StorageOpener::nhn()));
+        registry.register_storage("kakao-s3", Arc::new(s3::PresetS3StorageOpener::kakao()));
     }
 }

@@ -23,7 +23,6 @@ use gureum_core::{
     InstanceSpec, InstanceState, ListFilter, Result, SizeInfo, SizeSpec,
 };
 use serde_json::{json, Value};
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -638,10 +637,6 @@ impl ComputeDriver for NovaDriver {
                 "Nova did not return OS-EXT-SRV-ATTR:user_data (needs microversion >= 2.3 and the extended server attributes policy)",
             )),
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -74,27 +74,27 @@ pub fn s3_config(preset: &'static Preset, url: &ResourceUrl) -> Result<S3Config>
 
 /// Opener for `nhn-s3://` or `kakao-s3://`.
 #[derive(Debug, Clone, Copy)]
-pub struct PresetS3Opener {
+pub struct PresetS3StorageOpener {
     preset: &'static Preset,
 }
 
-impl PresetS3Opener {
+impl PresetS3StorageOpener {
     /// NHN Cloud Object Storage through its S3 API.
     pub fn nhn() -> Self {
-        PresetS3Opener {
+        PresetS3StorageOpener {
             preset: &presets::NHN,
         }
     }
     /// Kakao Cloud Object Storage through its S3 API.
     pub fn kakao() -> Self {
-        PresetS3Opener {
+        PresetS3StorageOpener {
             preset: &presets::KAKAO,
         }
     }
 }
 
 #[async_trait]
-impl StorageOpener for PresetS3Opener {
+impl StorageOpener for PresetS3StorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         open_s3(s3_config(self.preset, url)?).await
     }

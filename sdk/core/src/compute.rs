@@ -256,7 +256,7 @@ impl Default for ComputeCapabilities {
 
 /// The driver trait a compute backend implements. Applications use [`Compute`].
 #[async_trait]
-pub trait ComputeDriver: Send + Sync + fmt::Debug {
+pub trait ComputeDriver: Any + Send + Sync + fmt::Debug {
     /// Capability flags.
     fn capabilities(&self) -> ComputeCapabilities;
     /// Create an instance. Invalid size/image gives [`ErrorKind::InvalidArgument`]; a
@@ -285,8 +285,18 @@ pub trait ComputeDriver: Send + Sync + fmt::Debug {
         let _ = id;
         Err(Error::unsupported("reading back user data"))
     }
-    /// The driver as `Any`, for the escape hatch.
-    fn as_any(&self) -> &dyn Any;
+    /// The driver as `Any`. No longer needed: [`Compute::native`] reaches the driver through
+    /// trait upcasting (`ComputeDriver: Any`), the same attached-native mechanism as `Bucket::native`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "Compute::native upcasts the driver; implementations can drop this method"
+    )]
+    fn as_any(&self) -> &dyn Any
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 /// Pick the smallest size with at least the requested resources.
@@ -326,6 +336,7 @@ pub fn resolve_image(image: &str, images: &[ImageInfo]) -> Result<ImageInfo> {
 #[derive(Clone)]
 pub struct Compute {
     driver: Arc<dyn ComputeDriver>,
+    native: Arc<dyn Any + Send + Sync>,
     poll: Duration,
 }
 
@@ -341,6 +352,7 @@ impl Compute {
     /// Wrap a driver.
     pub fn new(driver: Arc<dyn ComputeDriver>) -> Self {
         Compute {
+            native: driver.clone(),
             driver,
             poll: Duration::from_millis(200),
         }
@@ -354,9 +366,17 @@ impl Compute {
     pub fn driver(&self) -> &Arc<dyn ComputeDriver> {
         &self.driver
     }
-    /// The driver as `T` (Go CDK's `As`).
+    /// Replace what [`Compute::native`] hands out (by default the driver itself). The same
+    /// escape hatch as `Bucket::with_native` and `Queue::with_native`.
+    pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
+        self.native = native;
+        self
+    }
+    /// The vendor object, if it is a `T` (Go CDK's `As`): by default the driver
+    /// (`Ec2Driver`, `NovaDriver`, ...), or what a provider attached with
+    /// [`Compute::with_native`].
     pub fn native<T: Any>(&self) -> Option<&T> {
-        self.driver.as_any().downcast_ref::<T>()
+        self.native.downcast_ref::<T>()
     }
     /// Capability flags.
     pub fn capabilities(&self) -> ComputeCapabilities {

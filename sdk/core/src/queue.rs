@@ -173,7 +173,7 @@ pub struct DeadLetter {
 
 /// The driver trait a queue backend implements. Applications use [`Queue`].
 #[async_trait]
-pub trait QueueDriver: Send + Sync + fmt::Debug {
+pub trait QueueDriver: Any + Send + Sync + fmt::Debug {
     /// Queue name.
     fn name(&self) -> &str;
     /// Capability flags.
@@ -193,8 +193,18 @@ pub trait QueueDriver: Send + Sync + fmt::Debug {
     async fn depth(&self) -> Result<u64>;
     /// Remove all messages.
     async fn purge(&self) -> Result<()>;
-    /// The driver as `Any`, for the escape hatch.
-    fn as_any(&self) -> &dyn Any;
+    /// The driver as `Any`. No longer needed: [`Queue::native`] reaches the driver through
+    /// trait upcasting (`QueueDriver: Any`), the same attached-native mechanism as `Bucket::native`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "Queue::native upcasts the driver; implementations can drop this method"
+    )]
+    fn as_any(&self) -> &dyn Any
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 /// Create, delete and list queues of one account/namespace.
@@ -214,6 +224,7 @@ pub trait QueueAdmin: Send + Sync + fmt::Debug {
 #[derive(Clone)]
 pub struct Queue {
     driver: Arc<dyn QueueDriver>,
+    native: Arc<dyn Any + Send + Sync>,
     admin: Option<Arc<dyn QueueAdmin>>,
     defaults: ReceiveOptions,
 }
@@ -266,6 +277,7 @@ impl Queue {
     /// Wrap a driver.
     pub fn new(driver: Arc<dyn QueueDriver>) -> Self {
         Queue {
+            native: driver.clone(),
             driver,
             admin: None,
             defaults: ReceiveOptions::default(),
@@ -274,6 +286,13 @@ impl Queue {
     /// Attach an admin driver.
     pub fn with_admin(mut self, admin: Arc<dyn QueueAdmin>) -> Self {
         self.admin = Some(admin);
+        self
+    }
+    /// The same queue over another driver, typically one that wraps [`Queue::driver`] (a layer
+    /// of `gureum-layers`): the admin driver, default receive options and [`Queue::native`]
+    /// (still the driver underneath) are kept.
+    pub fn with_driver(mut self, driver: Arc<dyn QueueDriver>) -> Self {
+        self.driver = driver;
         self
     }
     /// Set default receive options.
@@ -299,9 +318,16 @@ impl Queue {
             .as_ref()
             .ok_or_else(|| Error::unsupported("queue admin is not available for this backend"))
     }
-    /// The driver as `T`, for vendor features (Go CDK's `As`).
+    /// Replace what [`Queue::native`] hands out (by default the driver itself). The same
+    /// escape hatch as `Bucket::with_native` and `Compute::with_native`.
+    pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
+        self.native = native;
+        self
+    }
+    /// The vendor object, if it is a `T` (Go CDK's `As`): by default the driver
+    /// (`SqsQueue`, `SqliteQueue`, ...), or what a provider attached with [`Queue::with_native`].
     pub fn native<T: Any>(&self) -> Option<&T> {
-        self.driver.as_any().downcast_ref::<T>()
+        self.native.downcast_ref::<T>()
     }
 
     fn check(&self, m: &Message, caps: &QueueCapabilities) -> Result<()> {

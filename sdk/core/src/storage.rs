@@ -17,7 +17,9 @@
 //! ```
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::{decode_key, encode_key, split_prefix};
+use crate::key::{
+    check_key, counting_foreign, decode_key, encode_key, report_foreign_name, split_prefix,
+};
 use crate::Zone;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -32,7 +34,9 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// What a storage backend can do. Conformance cases for a capability that is `false` are
@@ -143,7 +147,7 @@ pub enum WriteMode {
 pub struct PutOptions {
     /// Content-Type to store.
     pub content_type: Option<String>,
-    /// User metadata (lowercase ASCII names are the portable subset).
+    /// User metadata; see [`validate_metadata`] for the rules.
     pub metadata: BTreeMap<String, String>,
     /// Conditional behaviour.
     pub mode: WriteMode,
@@ -174,23 +178,62 @@ impl PutOptions {
         if let Some(ct) = &self.content_type {
             a.insert(Attribute::ContentType, AttributeValue::from(ct.clone()));
         }
+        validate_metadata(&self.metadata)?;
         for (k, v) in &self.metadata {
-            if k.is_empty()
-                || !k
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return Err(Error::invalid(format!(
-                    "metadata name {k:?}: use ASCII letters, digits, '-' and '_' only"
-                )));
-            }
             a.insert(
-                Attribute::Metadata(k.to_ascii_lowercase().into()),
+                Attribute::Metadata(k.clone().into()),
                 AttributeValue::from(v.clone()),
             );
         }
         Ok(a)
     }
+}
+
+/// Largest total size of user metadata (names and values, in bytes of UTF-8): S3's limit.
+pub const MAX_METADATA_BYTES: usize = 2048;
+
+/// Check user metadata against the portable rules, which every backend holds exactly (names
+/// and values come back byte for byte as written):
+///
+/// * a **name** is 1 or more of `a-z`, `0-9`, `-` and `_` (HTTP header names are
+///   case-insensitive, so clouds fold case; upper-case names are refused rather than
+///   silently lowercased);
+/// * a **value** is any UTF-8 text without ASCII control characters and without leading or
+///   trailing white space (HTTP trims it); non-ASCII values are allowed (each backend
+///   encodes them the way its native clients do);
+/// * names and values together are at most [`MAX_METADATA_BYTES`] bytes.
+///
+/// A violation is [`ErrorKind::InvalidArgument`] naming the rule.
+pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<()> {
+    let mut total = 0usize;
+    for (k, v) in metadata {
+        if k.is_empty()
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(Error::invalid(format!(
+                "metadata name {k:?}: a name is lower-case ASCII letters, digits, '-' and '_'"
+            )));
+        }
+        if v.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(Error::invalid(format!(
+                "metadata {k:?}: a value must not contain ASCII control characters"
+            )));
+        }
+        if v.trim() != v {
+            return Err(Error::invalid(format!(
+                "metadata {k:?}: a value must not start or end with white space"
+            )));
+        }
+        total += k.len() + v.len();
+    }
+    if total > MAX_METADATA_BYTES {
+        return Err(Error::invalid(format!(
+            "user metadata is {total} bytes; names and values together are at most {MAX_METADATA_BYTES}"
+        )));
+    }
+    Ok(())
 }
 
 /// Result of a successful write.
@@ -233,13 +276,23 @@ impl ObjectInfo {
             metadata: BTreeMap::new(),
         }
     }
+    /// The listed object, or `None` (with a warning and a count) if its stored name is
+    /// outside the portable key space.
+    fn listed(m: ObjectMeta) -> Option<Self> {
+        match check_key(m.location.as_ref()) {
+            Ok(()) => Some(Self::from_meta(m)),
+            Err(rule) => {
+                report_foreign_name(m.location.as_ref(), rule);
+                None
+            }
+        }
+    }
     fn with_attributes(mut self, attrs: &Attributes) -> Self {
         for (k, v) in attrs {
             match k {
                 Attribute::ContentType => self.content_type = Some(v.to_string()),
                 Attribute::Metadata(name) => {
-                    self.metadata
-                        .insert(name.to_ascii_lowercase(), v.to_string());
+                    self.metadata.insert(name.to_string(), v.to_string());
                 }
                 _ => {}
             }
@@ -287,6 +340,10 @@ pub struct ListPage {
     pub common_prefixes: Vec<String>,
     /// Token for the next page, `None` at the end.
     pub next_token: Option<String>,
+    /// Stored names that this page skipped because they are outside the portable key space
+    /// (`a//b`, `dir/` folder markers, `./x`, control characters; see
+    /// [`crate::key::is_portable`]). Each was logged with a `tracing` warning.
+    pub skipped: u64,
 }
 
 /// A portable bucket: convenience operations over an `object_store::ObjectStore`.
@@ -352,6 +409,13 @@ impl Bucket {
         self.info = info;
         self
     }
+    /// The same bucket over another store, typically one that wraps [`Bucket::object_store`]
+    /// (a layer of `gureum-layers`): name, capabilities, backend info, admin, presigner and
+    /// the native client are kept.
+    pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
+        self.store = store;
+        self
+    }
     /// Attach the vendor client for [`Bucket::native`] (the escape hatch).
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = Some(native);
@@ -380,8 +444,10 @@ impl Bucket {
             .as_ref()
             .ok_or_else(|| Error::unsupported(format!("{}: bucket admin", self.info.scheme)))
     }
-    /// The vendor client, if it is a `T` (Go CDK's `As`).
-    pub fn native<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// The vendor client, if it is a `T` (Go CDK's `As`): what the provider attached with
+    /// [`Bucket::with_native`] (`S3Native`, `SwiftStore`, the object_store client, ...). The same
+    /// escape hatch as `Queue::native` and `Compute::native`.
+    pub fn native<T: Any>(&self) -> Option<&T> {
         self.native.as_ref().and_then(|n| n.downcast_ref::<T>())
     }
 
@@ -602,29 +668,54 @@ impl Bucket {
     }
 
     /// Recursive listing as a stream (unordered on some backends; see `sorted_listing`).
+    ///
+    /// Stored names outside the portable key space are skipped with a `tracing` warning
+    /// (use [`Bucket::list_all_counted`] or [`Bucket::list_page`] for their count).
     pub fn list_stream(&self, prefix: Option<&str>) -> BoxStream<'static, Result<ObjectInfo>> {
+        self.list_stream_counting(prefix, Arc::new(AtomicU64::new(0)))
+    }
+
+    fn list_stream_counting(
+        &self,
+        prefix: Option<&str>,
+        counter: Arc<AtomicU64>,
+    ) -> BoxStream<'static, Result<ObjectInfo>> {
         let full = prefix.unwrap_or("").to_string();
         let dir = match split_prefix(&full) {
             Ok(x) => x.0,
             Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
         };
-        self.store
+        let inner = self
+            .store
             .list(dir.as_ref())
-            .map_err(Error::from)
-            .map_ok(ObjectInfo::from_meta)
-            .try_filter(move |o| futures::future::ready(o.key.starts_with(&full)))
-            .boxed()
+            .filter_map(move |r| {
+                futures::future::ready(match r {
+                    Ok(m) => ObjectInfo::listed(m)
+                        .filter(|o| o.key.starts_with(&full))
+                        .map(Ok),
+                    Err(e) => Some(Err(Error::from(e))),
+                })
+            })
+            .boxed();
+        // The whole stream (the store's and the filter) is polled with the counter set.
+        CountForeign { inner, counter }.boxed()
     }
 
-    /// Every object under `prefix`, sorted by key.
+    /// Every object under `prefix`, sorted by key (byte order of the UTF-8 key).
     pub async fn list_all(&self, prefix: Option<&str>) -> Result<Vec<ObjectInfo>> {
-        let mut v: Vec<ObjectInfo> = self.list_stream(prefix).try_collect().await?;
-        v.sort_by_cached_key(|o| {
-            encode_key(&o.key)
-                .map(|p| p.to_string())
-                .unwrap_or_default()
-        });
-        Ok(v)
+        Ok(self.list_all_counted(prefix).await?.0)
+    }
+
+    /// Every object under `prefix`, sorted by key, and the number of stored names that were
+    /// skipped because they are outside the portable key space (each logged with a warning).
+    pub async fn list_all_counted(&self, prefix: Option<&str>) -> Result<(Vec<ObjectInfo>, u64)> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut v: Vec<ObjectInfo> = self
+            .list_stream_counting(prefix, counter.clone())
+            .try_collect()
+            .await?;
+        v.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        Ok((v, counter.load(Ordering::Relaxed)))
     }
 
     /// One page of a listing, in ascending stored order, optionally grouped by `/`.
@@ -633,22 +724,37 @@ impl Bucket {
         let prefix = opts.prefix.clone().unwrap_or_default();
         let (dir, _) = split_prefix(&prefix)?;
         let token = opts.page_token.clone();
-        // entries: (stored sort key, entry)
+        let counter = Arc::new(AtomicU64::new(0));
+        // entries: (sort key, entry). The sort key of a common prefix ends in `/`, so an
+        // object `a` and a prefix `a/` never share one (a page boundary between them keeps
+        // both).
         let mut entries: Vec<(String, Entry)> = Vec::new();
         if opts.delimiter {
-            let r = self.store.list_with_delimiter(dir.as_ref()).await?;
-            for p in r.common_prefixes {
-                let k = decode_key(&p);
-                if format!("{k}/").starts_with(&prefix) {
-                    entries.push((p.to_string(), Entry::Prefix(format!("{k}/"))));
-                }
+            let r = CountForeign {
+                inner: self.store.list_with_delimiter(dir.as_ref()),
+                counter: counter.clone(),
             }
-            for m in r.objects {
-                let o = ObjectInfo::from_meta(m);
-                if o.key.starts_with(&prefix) {
-                    entries.push((encode_key(&o.key)?.to_string(), Entry::Object(o)));
+            .await?;
+            counting_foreign(&counter, || {
+                for p in r.common_prefixes {
+                    let k = decode_key(&p);
+                    if let Err(rule) = check_key(&k) {
+                        report_foreign_name(&format!("{k}/"), rule);
+                        continue;
+                    }
+                    let k = format!("{k}/");
+                    if k.starts_with(&prefix) {
+                        entries.push((k.clone(), Entry::Prefix(k)));
+                    }
                 }
-            }
+                for m in r.objects {
+                    if let Some(o) = ObjectInfo::listed(m) {
+                        if o.key.starts_with(&prefix) {
+                            entries.push((o.key.clone(), Entry::Object(o)));
+                        }
+                    }
+                }
+            });
         } else {
             let stream = match &token {
                 Some(t) => {
@@ -658,12 +764,17 @@ impl Bucket {
                 }
                 None => self.store.list(dir.as_ref()),
             };
-            let mut s = stream;
+            let mut s = CountForeign {
+                inner: stream,
+                counter: counter.clone(),
+            };
             let sorted = self.caps.sorted_listing;
             while let Some(m) = s.next().await {
                 let m = m?;
                 let raw = m.location.to_string();
-                let o = ObjectInfo::from_meta(m);
+                let Some(o) = counting_foreign(&counter, || ObjectInfo::listed(m)) else {
+                    continue;
+                };
                 if !o.key.starts_with(&prefix) {
                     continue;
                 }
@@ -691,6 +802,7 @@ impl Bucket {
         };
         let mut page = ListPage {
             next_token,
+            skipped: counter.load(Ordering::Relaxed),
             ..Default::default()
         };
         for (_, e) in entries {
@@ -749,6 +861,35 @@ impl Bucket {
 enum Entry {
     Object(ObjectInfo),
     Prefix(String),
+}
+
+/// A listing stream or future polled with `counter` as the task's foreign-name counter, so
+/// stores that skip names outside the portable key space
+/// ([`crate::key::report_foreign_name`]) count them for this listing.
+struct CountForeign<S> {
+    inner: S,
+    counter: Arc<AtomicU64>,
+}
+
+impl<S: futures::Stream + Unpin> futures::Stream for CountForeign<S> {
+    type Item = S::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        counting_foreign(&this.counter, || this.inner.poll_next_unpin(cx))
+    }
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for CountForeign<F> {
+    type Output = F::Output;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        counting_foreign(&this.counter, || {
+            std::pin::Pin::new(&mut this.inner).poll(cx)
+        })
+    }
 }
 
 fn map_put_err(e: object_store::Error, key: &str) -> Error {

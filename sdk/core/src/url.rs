@@ -1,92 +1,21 @@
-//! Resource URLs, layered configuration and the scheme → opener registry.
+//! Resource URLs: parsing, parameters and redaction.
 //!
 //! A backend is chosen by URL (`s3://bucket?region=...`, `sqlite:///var/lib/app/q.db?queue=jobs`).
-//! Where no URL is given, [`resolve_url`] looks in this order: the explicit URL, then the
-//! environment (`GUREUM_STORAGE_URL`, `GUREUM_QUEUE_URL`, `GUREUM_COMPUTE_URL`), then the
-//! profile file (`gureum.toml`, profile from `GUREUM_PROFILE`, default `default`), then the
-//! embedded defaults under the data directory. Parameters of an opened URL come from its
-//! query first, then the profile's `params` table ([`ResourceUrl::param`]).
+//! [`ResourceUrl`] parses one and layers profile parameters under its query
+//! ([`ResourceUrl::param`]); its `Debug`/`Display` forms hide passwords and secret-looking
+//! parameters.
 //!
-//! ```toml
-//! # gureum.toml
-//! [profiles.default]
-//! storage = "file:///var/lib/civic/storage"
-//! queue = "sqlite:///var/lib/civic/queue.db?queue=jobs"
-//!
-//! [profiles.aws]
-//! storage = "s3://complaints-archive"
-//! params = { region = "ap-northeast-2" }
-//! ```
+//! Configuration (profiles, `gureum.toml`, the data directory, URL resolution) lives in
+//! [`crate::config`], the scheme → opener registry in [`crate::registry`]. Their items are
+//! re-exported here too, so the paths `gureum_core::url::{Registry, Service, StorageOpener,
+//! resolve_url, ...}` of earlier releases keep working.
 
-use crate::compute::Compute;
 use crate::error::{Error, Result};
-use crate::queue::Queue;
-use crate::storage::Bucket;
-use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
 
-/// The three services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    /// Object storage.
-    Storage,
-    /// Message queues.
-    Queue,
-    /// Virtual machines.
-    Compute,
-}
-
-impl Service {
-    /// Lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Storage => "storage",
-            Service::Queue => "queue",
-            Service::Compute => "compute",
-        }
-    }
-    /// The environment variable that holds this service's URL.
-    pub fn env_var(self) -> &'static str {
-        match self {
-            Service::Storage => "GUREUM_STORAGE_URL",
-            Service::Queue => "GUREUM_QUEUE_URL",
-            Service::Compute => "GUREUM_COMPUTE_URL",
-        }
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Every scheme gureum knows, with the service and the cargo feature of the `gureum` crate
-/// that enables it. Used for the "unknown scheme" error.
-pub const KNOWN_SCHEMES: &[(&str, Service, &str)] = &[
-    ("mem", Service::Storage, "local"),
-    ("file", Service::Storage, "local"),
-    ("mem", Service::Queue, "local"),
-    ("sqlite", Service::Queue, "local"),
-    ("local", Service::Compute, "local"),
-    ("s3", Service::Storage, "aws"),
-    ("sqs", Service::Queue, "aws"),
-    ("ec2", Service::Compute, "aws"),
-    ("azblob", Service::Storage, "azure"),
-    ("azqueue", Service::Queue, "azure"),
-    ("azvm", Service::Compute, "azure"),
-    ("swift", Service::Storage, "openstack"),
-    ("nova", Service::Compute, "openstack"),
-    ("nhn-s3", Service::Storage, "openstack"),
-    ("kakao-s3", Service::Storage, "openstack"),
-    ("ncloud", Service::Storage, "ncloud"),
-    ("ncloud-server", Service::Compute, "ncloud"),
-    ("amqp", Service::Queue, "amqp"),
-];
+pub use crate::config::{data_dir, default_url, resolve_url, ConfigFile, Profile};
+pub use crate::registry::{ComputeOpener, QueueOpener, Registry, Service, StorageOpener};
 
 /// A parsed resource URL with profile parameters layered under its query.
 #[derive(Clone)]
@@ -263,252 +192,6 @@ fn redact_str(s: &str) -> String {
     }
 }
 
-/// One profile of `gureum.toml`.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct Profile {
-    /// Storage URL.
-    pub storage: Option<String>,
-    /// Queue URL.
-    pub queue: Option<String>,
-    /// Compute URL.
-    pub compute: Option<String>,
-    /// Parameters layered under every URL's query.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
-}
-
-/// The profile file.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct ConfigFile {
-    /// Named profiles.
-    #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
-}
-
-impl ConfigFile {
-    /// Parse TOML text.
-    pub fn parse(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::invalid(format!("gureum.toml: {e}")))
-    }
-
-    /// Load from `GUREUM_CONFIG`, else `./gureum.toml`, else
-    /// `$XDG_CONFIG_HOME/gureum/gureum.toml` / `~/.config/gureum/gureum.toml`.
-    /// No file is not an error.
-    pub fn load() -> Result<Option<Self>> {
-        let candidates: Vec<PathBuf> = if let Ok(p) = std::env::var("GUREUM_CONFIG") {
-            vec![PathBuf::from(p)]
-        } else {
-            let mut v = vec![PathBuf::from("gureum.toml")];
-            if let Ok(x) = std::env::var("XDG_CONFIG_HOME") {
-                v.push(PathBuf::from(x).join("gureum/gureum.toml"));
-            } else if let Ok(h) = std::env::var("HOME") {
-                v.push(PathBuf::from(h).join(".config/gureum/gureum.toml"));
-            }
-            v
-        };
-        for p in candidates {
-            match std::fs::read_to_string(&p) {
-                Ok(t) => return Self::parse(&t).map(Some),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(Error::from(e).context_message(format!("reading {}", p.display())))
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    /// The selected profile (`GUREUM_PROFILE`, default `default`).
-    pub fn selected(&self) -> Option<&Profile> {
-        let name = std::env::var("GUREUM_PROFILE").unwrap_or_else(|_| "default".into());
-        self.profiles.get(&name)
-    }
-}
-
-/// The data directory of the embedded defaults: `GUREUM_DATA_DIR`, else
-/// `$XDG_DATA_HOME/gureum`, else `~/.local/share/gureum`, else `./.gureum`.
-pub fn data_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("GUREUM_DATA_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Ok(x) = std::env::var("XDG_DATA_HOME") {
-        return PathBuf::from(x).join("gureum");
-    }
-    if let Ok(h) = std::env::var("HOME") {
-        return PathBuf::from(h).join(".local/share/gureum");
-    }
-    PathBuf::from(".gureum")
-}
-
-/// The embedded default URL of a service (no account, no server).
-pub fn default_url(service: Service) -> String {
-    let d = data_dir();
-    let d = d.to_string_lossy();
-    let d = if d.starts_with('/') {
-        d.to_string()
-    } else {
-        std::env::current_dir()
-            .map(|c| c.join(&*d).to_string_lossy().into_owned())
-            .unwrap_or_else(|_| d.to_string())
-    };
-    match service {
-        Service::Storage => format!("file://{d}/storage"),
-        Service::Queue => format!("sqlite://{d}/queue.db?queue=default"),
-        Service::Compute => format!("local://{d}/compute"),
-    }
-}
-
-/// Choose a service URL: explicit, then env, then profile, then the embedded default.
-/// Returns the URL and the profile parameters to layer under it.
-pub fn resolve_url(
-    service: Service,
-    explicit: Option<&str>,
-) -> Result<(String, BTreeMap<String, String>)> {
-    let cfg = ConfigFile::load()?;
-    let profile = cfg
-        .as_ref()
-        .and_then(|c| c.selected())
-        .cloned()
-        .unwrap_or_default();
-    let from_profile = match service {
-        Service::Storage => profile.storage.clone(),
-        Service::Queue => profile.queue.clone(),
-        Service::Compute => profile.compute.clone(),
-    };
-    let url = explicit
-        .map(str::to_string)
-        .or_else(|| {
-            std::env::var(service.env_var())
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .or(from_profile)
-        .unwrap_or_else(|| default_url(service));
-    Ok((url, profile.params))
-}
-
-/// Opens buckets for one URL scheme.
-#[async_trait]
-pub trait StorageOpener: Send + Sync {
-    /// Open the bucket the URL names.
-    async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket>;
-}
-/// Opens queues for one URL scheme.
-#[async_trait]
-pub trait QueueOpener: Send + Sync {
-    /// Open the queue the URL names.
-    async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue>;
-}
-/// Opens compute services for one URL scheme.
-#[async_trait]
-pub trait ComputeOpener: Send + Sync {
-    /// Open the compute service the URL names.
-    async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute>;
-}
-
-/// Scheme → opener tables for the three services.
-#[derive(Default, Clone)]
-pub struct Registry {
-    storage: BTreeMap<String, Arc<dyn StorageOpener>>,
-    queue: BTreeMap<String, Arc<dyn QueueOpener>>,
-    compute: BTreeMap<String, Arc<dyn ComputeOpener>>,
-}
-
-impl fmt::Debug for Registry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry")
-            .field("storage", &self.storage.keys().collect::<Vec<_>>())
-            .field("queue", &self.queue.keys().collect::<Vec<_>>())
-            .field("compute", &self.compute.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl Registry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Register a storage opener.
-    pub fn register_storage(&mut self, scheme: &str, o: Arc<dyn StorageOpener>) {
-        self.storage.insert(scheme.to_string(), o);
-    }
-    /// Register a queue opener.
-    pub fn register_queue(&mut self, scheme: &str, o: Arc<dyn QueueOpener>) {
-        self.queue.insert(scheme.to_string(), o);
-    }
-    /// Register a compute opener.
-    pub fn register_compute(&mut self, scheme: &str, o: Arc<dyn ComputeOpener>) {
-        self.compute.insert(scheme.to_string(), o);
-    }
-    /// Registered schemes of a service.
-    pub fn schemes(&self, service: Service) -> Vec<String> {
-        match service {
-            Service::Storage => self.storage.keys().cloned().collect(),
-            Service::Queue => self.queue.keys().cloned().collect(),
-            Service::Compute => self.compute.keys().cloned().collect(),
-        }
-    }
-
-    fn unknown(&self, service: Service, scheme: &str) -> Error {
-        let enabled = self.schemes(service);
-        let mut known: Vec<String> = KNOWN_SCHEMES
-            .iter()
-            .filter(|(_, s, _)| *s == service)
-            .map(|(sch, _, feat)| {
-                if enabled.iter().any(|e| e == sch) {
-                    format!("{sch}:// (feature \"{feat}\", enabled)")
-                } else {
-                    format!("{sch}:// (feature \"{feat}\", not enabled in this build)")
-                }
-            })
-            .collect();
-        for e in &enabled {
-            if !KNOWN_SCHEMES
-                .iter()
-                .any(|(s, sv, _)| s == e && *sv == service)
-            {
-                known.push(format!("{e}:// (registered)"));
-            }
-        }
-        Error::invalid(format!(
-            "unknown {service} scheme {scheme:?}; known schemes: {}",
-            known.join(", ")
-        ))
-    }
-
-    /// Resolve (explicit → env → profile → default) and open a bucket.
-    pub async fn open_bucket(&self, url: Option<&str>) -> Result<Bucket> {
-        let (u, params) = resolve_url(Service::Storage, url)?;
-        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
-        let o = self
-            .storage
-            .get(ru.scheme())
-            .ok_or_else(|| self.unknown(Service::Storage, ru.scheme()))?;
-        o.open_bucket(&ru).await
-    }
-    /// Resolve and open a queue.
-    pub async fn open_queue(&self, url: Option<&str>) -> Result<Queue> {
-        let (u, params) = resolve_url(Service::Queue, url)?;
-        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
-        let o = self
-            .queue
-            .get(ru.scheme())
-            .ok_or_else(|| self.unknown(Service::Queue, ru.scheme()))?;
-        o.open_queue(&ru).await
-    }
-    /// Resolve and open a compute service.
-    pub async fn open_compute(&self, url: Option<&str>) -> Result<Compute> {
-        let (u, params) = resolve_url(Service::Compute, url)?;
-        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
-        let o = self
-            .compute
-            .get(ru.scheme())
-            .ok_or_else(|| self.unknown(Service::Compute, ru.scheme()))?;
-        o.open_compute(&ru).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,7 +210,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted() {
-        let u = ResourceUrl::parse("amqp://user:hunter2@host/vh?secret_key=abc&region=kr").unwrap();
+        let u = ResourceUrl::parse("mq://user:hunter2@host/vh?secret_key=abc&region=kr").unwrap();
         let s = format!("{u:?} {u}");
         assert!(!s.contains("hunter2") && !s.contains("abc"), "{s}");
         assert!(s.contains("region=kr"));
@@ -546,24 +229,5 @@ mod tests {
         assert_eq!(u.param("region"), Some("us"));
         assert_eq!(u.param("profile"), Some("x"));
         assert_eq!(u.bool_param("nope").unwrap(), None);
-    }
-
-    #[test]
-    fn config_file_parses_profiles() {
-        let c = ConfigFile::parse(
-            "[profiles.default]\nstorage = \"mem://a\"\n[profiles.aws]\nstorage = \"s3://b\"\nparams = { region = \"ap-northeast-2\" }\n",
-        )
-        .unwrap();
-        assert_eq!(c.profiles["aws"].params["region"], "ap-northeast-2");
-        assert!(ConfigFile::parse("[profiles.x]\nstorage = 3").is_err());
-    }
-
-    #[tokio::test]
-    async fn unknown_scheme_lists_known_ones() {
-        let r = Registry::new();
-        let e = r.open_bucket(Some("gopher://x")).await.unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        assert!(e.message().contains("s3:// (feature \"aws\""), "{e}");
-        assert!(e.message().contains("gopher"), "{e}");
     }
 }

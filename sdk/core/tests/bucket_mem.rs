@@ -1,4 +1,5 @@
 //! Bucket behaviour on object_store's InMemory store (the provider crates test the rest).
+use futures::TryStreamExt;
 use gureum_core::key::{decode_key, encode_key};
 use gureum_core::storage::*;
 use gureum_core::ErrorKind;
@@ -9,26 +10,22 @@ fn bucket() -> Bucket {
 }
 
 #[test]
-fn hostile_keys_round_trip() {
+fn hostile_keys_are_stored_verbatim() {
     for k in [
         "a",
         "민원/신청서 1.pdf",
         "a+b",
         "100%",
+        "%41",
         "q?x",
         "h#1",
-        "a//b",
-        "dir/",
-        "/lead",
-        "..",
-        "a/../b",
-        ".",
         "sp ace",
-        "tab\tkey",
+        ".../x",
         "{}^`[]|<>~*\"\\",
     ] {
         let p = encode_key(k).unwrap();
-        assert_eq!(decode_key(&p), k, "key {k:?} stored as {p}");
+        assert_eq!(p.as_ref(), k, "key {k:?} stored as {p}");
+        assert_eq!(decode_key(&p), k);
     }
     let long = "k".repeat(1024);
     assert!(encode_key(&long).is_ok());
@@ -36,13 +33,43 @@ fn hostile_keys_round_trip() {
         encode_key(&"k".repeat(1025)).unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
-    assert_eq!(
-        encode_key("a\0b").unwrap_err().kind(),
-        ErrorKind::InvalidArgument
-    );
-    // distinct keys stay distinct
-    assert_ne!(encode_key("a//b").unwrap(), encode_key("a/b").unwrap());
-    assert_ne!(encode_key("a/").unwrap(), encode_key("a").unwrap());
+    // Keys that cannot be stored verbatim everywhere are refused.
+    for k in [
+        "", "a\0b", "a//b", "dir/", "/lead", "..", "a/../b", ".", "tab\tkey",
+    ] {
+        assert_eq!(
+            encode_key(k).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "{k:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn raw_store_sees_the_key_string() {
+    let b = bucket();
+    let nfd = "\u{1112}\u{1161}\u{11ab}\u{1100}\u{1173}\u{11af}";
+    for k in ["민원/사진 1.jpg", "literal%20space.txt", "한글", nfd] {
+        b.put(k, k.as_bytes().to_vec()).await.unwrap();
+    }
+    let raw: Vec<String> = b
+        .object_store()
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let mut raw = raw;
+    raw.sort();
+    let mut want = vec!["민원/사진 1.jpg", "literal%20space.txt", "한글", nfd];
+    want.sort();
+    assert_eq!(raw, want);
+    // An object another object_store user wrote is read by its own name.
+    let p = object_store::path::Path::parse("외부/보고서 #1.txt").unwrap();
+    object_store::ObjectStoreExt::put(&*b.object_store(), &p, "ext".into())
+        .await
+        .unwrap();
+    assert_eq!(&b.get("외부/보고서 #1.txt").await.unwrap()[..], b"ext");
 }
 
 #[tokio::test]
@@ -50,12 +77,37 @@ async fn put_get_head_metadata_and_conditions() {
     let b = bucket();
     let opts = PutOptions::default()
         .content_type("application/json")
-        .metadata("Dept", "복지");
+        .metadata("dept_name", "복지")
+        .metadata("case-id", "c-1041 (민원)");
     let w = b.put_with("x/y.json", b"{}".to_vec(), &opts).await.unwrap();
     let h = b.head("x/y.json").await.unwrap();
     assert_eq!(h.size, 2);
     assert_eq!(h.content_type.as_deref(), Some("application/json"));
-    assert_eq!(h.metadata.get("dept").map(String::as_str), Some("복지"));
+    assert_eq!(
+        h.metadata.get("dept_name").map(String::as_str),
+        Some("복지")
+    );
+    assert_eq!(
+        h.metadata.get("case-id").map(String::as_str),
+        Some("c-1041 (민원)")
+    );
+    assert_eq!(h.metadata.len(), 2);
+    for (name, value) in [
+        ("Dept", "x"),
+        ("a b", "x"),
+        ("", "x"),
+        ("k", "line\nbreak"),
+        ("k", " padded"),
+    ] {
+        let e = b
+            .put_with("m", "v", &PutOptions::default().metadata(name, value))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{name:?}={value:?}");
+    }
+    let big = PutOptions::default().metadata("k", "x".repeat(MAX_METADATA_BYTES));
+    let e = b.put_with("m", "v", &big).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     let e = b
         .put_with(
             "x/y.json",
@@ -111,7 +163,7 @@ async fn ranges() {
 #[tokio::test]
 async fn listing_prefix_delimiter_pages() {
     let b = bucket();
-    for k in ["a/1", "a/2", "a/b/3", "ab", "b", "/x", "a//y"] {
+    for k in ["a/1", "a/2", "a/b/3", "ab", "b", "a", "a/b"] {
         b.put(k, vec![1u8]).await.unwrap();
     }
     let keys: Vec<String> = b
@@ -121,7 +173,7 @@ async fn listing_prefix_delimiter_pages() {
         .into_iter()
         .map(|o| o.key)
         .collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys, vec!["a", "a/1", "a/2", "a/b", "a/b/3", "ab"]);
     let keys: Vec<String> = b
         .list_all(Some("a/"))
         .await
@@ -140,12 +192,36 @@ async fn listing_prefix_delimiter_pages() {
         .unwrap();
     assert_eq!(
         p.objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
-        vec!["a/1", "a/2"]
+        vec!["a/1", "a/2", "a/b"]
     );
-    assert_eq!(
-        p.common_prefixes,
-        vec!["a//".to_string(), "a/b/".to_string()]
-    );
+    assert_eq!(p.common_prefixes, vec!["a/b/".to_string()]);
+    // Pages of one entry: an object and a common prefix of the same name ("a/b" and
+    // "a/b/", "a" and "a/") on either side of a page boundary are both kept.
+    for (prefix, want) in [
+        (None, vec!["a", "a/", "ab", "b"]),
+        (Some("a/"), vec!["a/1", "a/2", "a/b", "a/b/"]),
+    ] {
+        let mut got = vec![];
+        let mut token = None;
+        for _ in 0..20 {
+            let p = b
+                .list_page(&ListOptions {
+                    prefix: prefix.map(str::to_string),
+                    delimiter: true,
+                    page_size: Some(1),
+                    page_token: token.clone(),
+                })
+                .await
+                .unwrap();
+            got.extend(p.objects.into_iter().map(|o| o.key));
+            got.extend(p.common_prefixes);
+            token = p.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(got, want, "prefix {prefix:?}");
+    }
     let mut all = vec![];
     let mut token = None;
     loop {
@@ -164,6 +240,41 @@ async fn listing_prefix_delimiter_pages() {
         }
     }
     assert_eq!(all.len(), 7, "{all:?}");
+}
+
+#[tokio::test]
+async fn foreign_names_are_skipped_and_counted() {
+    let b = bucket();
+    b.put("ok/1", "v").await.unwrap();
+    // A name that another object_store user wrote but no portable key can be (over 1,024
+    // bytes) never fails a listing: it is skipped and counted.
+    let long = object_store::path::Path::parse(format!("ok/{}", "x".repeat(1100))).unwrap();
+    object_store::ObjectStoreExt::put(&*b.object_store(), &long, "foreign".into())
+        .await
+        .unwrap();
+    let (objects, skipped) = b.list_all_counted(None).await.unwrap();
+    assert_eq!(
+        objects.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+        vec!["ok/1"]
+    );
+    assert_eq!(skipped, 1);
+    for delimiter in [false, true] {
+        let p = b
+            .list_page(&ListOptions {
+                prefix: Some("ok/".into()),
+                delimiter,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(p.objects.len(), 1);
+        assert_eq!(p.skipped, 1, "delimiter {delimiter}");
+    }
+    let keys: Vec<_> = b.list_stream(None).try_collect().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    // Prefixes no portable key can start with are refused, naming the rule.
+    let e = b.list_all(Some("a//")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
 
 #[tokio::test]

@@ -20,37 +20,69 @@
 //!
 //! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
 //! or `full`. Opening a URL whose provider is not compiled in fails with an
-//! `InvalidArgument` error naming the feature to enable.
+//! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
+//! this facade knows.
 #![warn(missing_docs)]
 
 pub use gureum_core::*;
 
-#[cfg(feature = "aws")]
-pub use gureum_aws as aws;
-#[cfg(feature = "azure")]
-pub use gureum_azure as azure;
-#[cfg(feature = "local")]
-pub use gureum_local as local;
-#[cfg(feature = "ncloud")]
-pub use gureum_ncloud as ncloud;
-#[cfg(feature = "openstack")]
-pub use gureum_openstack as openstack;
+/// Layers stacked over buckets and queues (`gureum-layers`, feature `layers`, on by default).
+#[cfg(feature = "layers")]
+pub use gureum_layers as layers;
 
-/// A registry with every provider enabled in this build.
+/// Declares the providers this facade knows: for each, the module name it is re-exported
+/// under, its cargo feature, its crate, and its `(scheme, service)` pairs. Expands to the
+/// `pub use` re-exports of the compiled-in crates and to [`PROVIDERS`].
+///
+/// The scheme list is written here, not read from the crate, because a provider that is not
+/// compiled in cannot be asked; `tests::provider_lines_match_the_providers` (built with the
+/// `full` feature) checks each line against the crate's own `SCHEMES`.
+macro_rules! providers {
+    ($( $module:ident = $feature:literal => $krate:ident [ $( ($scheme:literal, $service:ident) ),* $(,)? ] ),* $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            pub use $krate as $module;
+        )*
+
+        /// Every provider this facade knows, in registration order, with whether it is compiled
+        /// into this build. [`registry`] registers the compiled ones and remembers the others'
+        /// schemes, so opening such a URL fails with `InvalidArgument` naming the feature.
+        pub const PROVIDERS: &[ProviderEntry] = &[
+            $(
+                ProviderEntry {
+                    feature: $feature,
+                    schemes: &[$( ($scheme, Service::$service) ),*],
+                    compiled: {
+                        #[cfg(feature = $feature)]
+                        const C: Option<CompiledProvider> = Some(CompiledProvider {
+                            register: $krate::register,
+                            schemes: $krate::SCHEMES,
+                        });
+                        #[cfg(not(feature = $feature))]
+                        const C: Option<CompiledProvider> = None;
+                        C
+                    },
+                },
+            )*
+        ];
+    };
+}
+
+// One line per provider (module = "cargo feature" => crate [schemes]); see docs/architecture.md,
+// "Adding a provider".
+#[rustfmt::skip]
+providers! {
+    local = "local" => gureum_local [("mem", Storage), ("file", Storage), ("mem", Queue), ("sqlite", Queue), ("local", Compute)],
+    aws = "aws" => gureum_aws [("s3", Storage), ("sqs", Queue), ("ec2", Compute)],
+    azure = "azure" => gureum_azure [("azblob", Storage), ("azqueue", Queue), ("azvm", Compute)],
+    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage)],
+    ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
+}
+
+/// A registry with every provider enabled in this build, which also knows the schemes of the
+/// providers that are not (for the "enable cargo feature X" hint).
 pub fn registry() -> Registry {
-    #[allow(unused_mut)]
-    let mut r = Registry::new();
-    #[cfg(feature = "local")]
-    gureum_local::register(&mut r);
-    #[cfg(feature = "aws")]
-    gureum_aws::register(&mut r);
-    #[cfg(feature = "azure")]
-    gureum_azure::register(&mut r);
-    #[cfg(feature = "openstack")]
-    gureum_openstack::register(&mut r);
-    #[cfg(feature = "ncloud")]
-    gureum_ncloud::register(&mut r);
-    r
+    Registry::from_providers(PROVIDERS)
 }
 
 /// Open the bucket a URL names (`file:///data/x`, `s3://b?region=...`, ...).
@@ -76,4 +108,58 @@ pub async fn open_queue_default() -> Result<Queue> {
 /// Open the configured compute: `GUREUM_COMPUTE_URL`, then `gureum.toml`, then `local://`.
 pub async fn open_compute_default() -> Result<Compute> {
     registry().open_compute(None).await
+}
+
+#[cfg(all(test, feature = "full"))]
+mod tests {
+    use super::*;
+
+    /// The facade's line of each provider equals the provider's own `SCHEMES`, and the
+    /// provider's `register` registers exactly those schemes.
+    #[test]
+    fn provider_lines_match_the_providers() {
+        for p in PROVIDERS {
+            let c = p
+                .compiled
+                .unwrap_or_else(|| panic!("{} is not compiled in under `full`", p.feature));
+            let theirs: Vec<(&str, Service)> =
+                c.schemes.iter().map(|i| (i.scheme, i.service)).collect();
+            assert_eq!(p.schemes, theirs.as_slice(), "provider {}", p.feature);
+            for i in c.schemes {
+                assert_eq!(
+                    i.feature, p.feature,
+                    "{}:// names another feature",
+                    i.scheme
+                );
+                assert!(
+                    !i.description.is_empty(),
+                    "{}:// has no description",
+                    i.scheme
+                );
+            }
+            let mut r = Registry::new();
+            (c.register)(&mut r);
+            for s in [Service::Storage, Service::Queue, Service::Compute] {
+                let mut want: Vec<String> = theirs
+                    .iter()
+                    .filter(|(_, sv)| *sv == s)
+                    .map(|(x, _)| x.to_string())
+                    .collect();
+                want.sort();
+                assert_eq!(r.schemes(s), want, "{} {s} schemes", p.feature);
+            }
+        }
+    }
+
+    #[test]
+    fn every_provider_is_registered_and_described() {
+        let r = registry();
+        for p in PROVIDERS {
+            for &(scheme, service) in p.schemes {
+                assert!(r.schemes(service).iter().any(|s| s == scheme), "{scheme}");
+                assert!(r.scheme_info(service, scheme).is_some(), "{scheme}");
+            }
+        }
+        assert!(r.missing(Service::Storage).is_empty());
+    }
 }

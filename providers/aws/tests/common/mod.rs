@@ -1,7 +1,7 @@
 //! Shared helpers for the moto-backed tests.
 #![allow(dead_code)]
 
-use gureum_aws::{S3Config, S3Credentials};
+use gureum_aws::{AwsCredentials, S3Config};
 
 /// The moto endpoint, or `None` (skip) when unset; fails when GUREUM_REQUIRE_EMULATORS=1.
 pub fn moto() -> Option<String> {
@@ -58,7 +58,7 @@ pub fn s3(endpoint: &str, bucket: &str) -> S3Config {
     S3Config::new(bucket)
         .endpoint(endpoint)
         .region("us-east-1")
-        .credentials(S3Credentials::static_keys(key_id(), secret()))
+        .credentials(AwsCredentials::static_keys(key_id(), secret()))
 }
 
 /// Open a bucket on moto, creating it first.
@@ -74,13 +74,13 @@ pub fn sqs(endpoint: &str, queue: &str) -> gureum_aws::SqsConfig {
     gureum_aws::SqsConfig::new(queue)
         .endpoint(endpoint)
         .region("us-east-1")
-        .credentials(S3Credentials::static_keys(key_id(), secret()))
+        .credentials(AwsCredentials::static_keys(key_id(), secret()))
 }
 
 /// An EC2 config for moto (moto accepts ami-12c6146b).
 pub fn ec2(endpoint: &str) -> gureum_aws::Ec2Config {
     gureum_aws::Ec2Config::new("us-east-1")
         .endpoint(endpoint)
-        .credentials(S3Credentials::static_keys(key_id(), secret()))
+        .credentials(AwsCredentials::static_keys(key_id(), secret()))
         .image("ubuntu-22.04", "ami-12c6146b")
 }

@@ -44,7 +44,6 @@ use gureum_core::url::{ComputeOpener, ResourceUrl};
 use gureum_core::{Error, ErrorKind, Registry, Result};
 use images::ImageDef;
 use process::ProcId;
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -642,10 +641,6 @@ impl ComputeDriver for LocalCompute {
         })
         .await
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 /// Open `local://` compute on a state directory, with an optional images file.
@@ -653,10 +648,10 @@ pub fn open_local(dir: impl Into<PathBuf>, images_file: Option<PathBuf>) -> Resu
     Ok(Compute::new(Arc::new(LocalCompute::new(dir, images_file)?)))
 }
 
-struct LocalOpener;
+struct LocalComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for LocalOpener {
+impl ComputeOpener for LocalComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         if !url.host().is_empty() && url.host() != "localhost" {
             return Err(Error::invalid(format!(
@@ -689,7 +684,7 @@ impl ComputeOpener for LocalOpener {
 
 /// Register the `local` compute opener.
 pub fn register(registry: &mut Registry) {
-    registry.register_compute("local", Arc::new(LocalOpener));
+    registry.register_compute("local", Arc::new(LocalComputeOpener));
 }
 
 #[cfg(test)]

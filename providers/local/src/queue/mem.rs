@@ -16,7 +16,6 @@ use gureum_core::{
     async_trait, Bytes, Error, ErrorKind, Message, Queue, QueueAdmin, QueueCapabilities,
     QueueConfig, QueueDriver, ReceiveOptions, ReceivedMessage, ResourceUrl, Result,
 };
-use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -337,10 +336,6 @@ impl QueueDriver for MemQueue {
     async fn purge(&self) -> Result<()> {
         self.state.lock()?.messages.clear();
         Ok(())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -25,7 +25,6 @@ use gureum_core::{
     Result,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -872,10 +871,6 @@ impl QueueDriver for SqliteQueue {
                 tx.commit().map_err(sql_err)
             })
             .await
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -27,12 +27,14 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use gureum_core::key::{check_key, report_foreign_name, KeyRule};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     Attribute, AttributeValue, Attributes, CopyMode, CopyOptions, GetOptions, GetResult,
-    ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions,
-    PutPayload, PutResult, RenameOptions, RenameTargetMode, UploadPart,
+    GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, RenameTargetMode,
+    UploadPart,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -52,7 +54,7 @@ pub const META_DIR: &str = ".gureum-meta";
 pub const SELF_OBJECT: &str = ".gureum-obj";
 
 /// Longest key segment stored as one file name; longer segments become directory chains.
-pub const MAX_SEGMENT_BYTES: usize = 240;
+pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// Chunk size of long segments.
 const CHUNK_BYTES: usize = 200;
@@ -287,17 +289,6 @@ impl Phys {
             _ => None,
         }
     }
-    /// The `object_store` path of the data file for `LocalFileSystem`.
-    fn os_path(&self, file: &std::path::Path) -> OsResult<Path> {
-        let mut s = self.parts.join("/");
-        if file.file_name().map(|n| n == SELF_OBJECT).unwrap_or(false)
-            && file != self.base.as_path()
-        {
-            s.push('/');
-            s.push_str(SELF_OBJECT);
-        }
-        Path::parse(s).map_err(|e| object_store::Error::InvalidPath { source: e })
-    }
 }
 
 /// Split a long segment into chunks at char boundaries; the last chunk has at least 8 bytes.
@@ -319,11 +310,12 @@ fn split_segment(s: &str) -> Vec<&str> {
     out
 }
 
-/// Physical segments → logical `Path` (None for internal files).
-fn logical_from_parts(parts: &[&str]) -> Option<Path> {
+/// Physical segments → logical `Path`: `Ok(None)` for internal files, `Err(rule)` for a
+/// foreign name outside the portable key space or reserved by this layout.
+fn logical_from_parts(parts: &[&str]) -> Result<Option<Path>, KeyRule> {
     let mut parts = parts.to_vec();
     if parts.first() == Some(&META_DIR) {
-        return None;
+        return Ok(None);
     }
     if parts.last() == Some(&SELF_OBJECT) {
         parts.pop();
@@ -331,8 +323,8 @@ fn logical_from_parts(parts: &[&str]) -> Option<Path> {
     let mut segs: Vec<String> = Vec::new();
     let mut acc = String::new();
     for p in parts {
-        if p == SELF_OBJECT || is_staging_name(p) {
-            return None;
+        if p == SELF_OBJECT {
+            return Err(KeyRule::Reserved);
         }
         match p.strip_suffix(CONT) {
             Some(c) => acc.push_str(c),
@@ -342,10 +334,35 @@ fn logical_from_parts(parts: &[&str]) -> Option<Path> {
             }
         }
     }
-    if !acc.is_empty() || segs.is_empty() {
-        return None;
+    if !acc.is_empty() {
+        return Err(KeyRule::Reserved);
     }
-    Path::parse(segs.join("/")).ok()
+    let key = segs.join("/");
+    check_key(&key)?;
+    Path::parse(key)
+        .map(Some)
+        .map_err(|_| KeyRule::ControlCharacter)
+}
+
+/// A child of `logical` named `seg`, or the rule its name breaks.
+fn child_path(logical: &Path, seg: &str) -> Result<Path, KeyRule> {
+    let key = if logical.as_ref().is_empty() {
+        seg.to_string()
+    } else {
+        format!("{}/{seg}", logical.as_ref())
+    };
+    check_key(&key)?;
+    Path::parse(key).map_err(|_| KeyRule::ControlCharacter)
+}
+
+/// Names that a listing skipped: (name relative to the root, rule).
+type Foreign = Vec<(String, KeyRule)>;
+
+/// Report skipped names to the listing being polled (call in async context).
+fn report(foreign: Foreign) {
+    for (name, rule) in foreign {
+        report_foreign_name(&name, rule);
+    }
 }
 
 impl FileStore {
@@ -390,7 +407,7 @@ impl FileStore {
                     "{location}: keys under {META_DIR}/ are reserved by the file:// backend"
                 )));
             }
-            if seg == SELF_OBJECT || seg.ends_with(CONT) || is_staging_name(seg) {
+            if seg == SELF_OBJECT || seg.ends_with(CONT) {
                 return Err(invalid_path(format!(
                     "{location}: the segment {seg:?} is reserved by the file:// backend"
                 )));
@@ -658,11 +675,12 @@ impl FileStore {
     }
 
     /// Recursive listing (blocking).
-    fn walk(&self, prefix: Option<&Path>) -> OsResult<Vec<ObjectMeta>> {
+    fn walk(&self, prefix: Option<&Path>) -> OsResult<(Vec<ObjectMeta>, Foreign)> {
+        let mut foreign = Foreign::new();
         let (start, start_parts) = match prefix {
             Some(p) if p.parts().next().is_some() => {
                 if p.parts().next().map(|s| s.as_ref() == META_DIR) == Some(true) {
-                    return Ok(vec![]);
+                    return Ok((vec![], foreign));
                 }
                 let ph = self.phys(p)?;
                 (ph.base.clone(), ph.parts.clone())
@@ -696,6 +714,8 @@ impl FileStore {
             for e in rd {
                 let e = e.map_err(|e| io_err(&dir, e))?;
                 let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    let lossy = e.file_name().to_string_lossy().into_owned();
+                    foreign.push((format!("{}/{lossy}", parts.join("/")), KeyRule::NotUtf8));
                     continue;
                 };
                 if parts.is_empty() && name == META_DIR {
@@ -712,22 +732,25 @@ impl FileStore {
                     stack.push((path, p));
                 } else if md.is_file() {
                     let refs: Vec<&str> = p.iter().map(String::as_str).collect();
-                    if let Some(l) = logical_from_parts(&refs) {
-                        out.push(Self::meta_of(l, &md));
+                    match logical_from_parts(&refs) {
+                        Ok(Some(l)) => out.push(Self::meta_of(l, &md)),
+                        Ok(None) => {}
+                        Err(rule) => foreign.push((p.join("/"), rule)),
                     }
                 }
             }
         }
         out.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok(out)
+        Ok((out, foreign))
     }
 
     /// One level of listing (blocking).
-    fn list_level(&self, prefix: Option<&Path>) -> OsResult<ListResult> {
+    fn list_level(&self, prefix: Option<&Path>) -> OsResult<(ListResult, Foreign)> {
+        let mut foreign = Foreign::new();
         let (dir, parts, logical) = match prefix {
             Some(p) if p.parts().next().is_some() => {
                 if p.parts().next().map(|s| s.as_ref() == META_DIR) == Some(true) {
-                    return Ok(empty_list());
+                    return Ok((empty_list(), foreign));
                 }
                 let ph = self.phys(p)?;
                 (ph.base.clone(), ph.parts.clone(), p.clone())
@@ -753,6 +776,8 @@ impl FileStore {
             for e in rd {
                 let e = e.map_err(|e| io_err(&d, e))?;
                 let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    let lossy = e.file_name().to_string_lossy().into_owned();
+                    foreign.push((format!("{logical}/{acc}{lossy}"), KeyRule::NotUtf8));
                     continue;
                 };
                 if top && acc.is_empty() && name == META_DIR {
@@ -760,9 +785,6 @@ impl FileStore {
                 }
                 if acc.is_empty() && name == SELF_OBJECT {
                     continue; // the prefix's own object, not a child
-                }
-                if is_staging_name(&name) {
-                    continue;
                 }
                 let path = e.path();
                 let Ok(md) = std::fs::metadata(&path) else {
@@ -774,10 +796,12 @@ impl FileStore {
                         continue;
                     }
                     let seg = format!("{acc}{name}");
-                    let Ok(child) =
-                        Path::parse(format!("{}/{seg}", logical.as_ref()).trim_start_matches('/'))
-                    else {
-                        continue;
+                    let child = match child_path(&logical, &seg) {
+                        Ok(c) => c,
+                        Err(rule) => {
+                            foreign.push((format!("{logical}/{seg}/"), rule));
+                            continue;
+                        }
                     };
                     let own = path.join(SELF_OBJECT);
                     if let Ok(m) = std::fs::metadata(&own) {
@@ -793,20 +817,26 @@ impl FileStore {
                         continue;
                     }
                     let seg = format!("{acc}{name}");
-                    if let Ok(child) =
-                        Path::parse(format!("{}/{seg}", logical.as_ref()).trim_start_matches('/'))
-                    {
-                        objects.push(Self::meta_of(child, &md));
+                    if seg.ends_with(CONT) {
+                        foreign.push((format!("{logical}/{seg}"), KeyRule::Reserved));
+                        continue;
+                    }
+                    match child_path(&logical, &seg) {
+                        Ok(child) => objects.push(Self::meta_of(child, &md)),
+                        Err(rule) => foreign.push((format!("{logical}/{seg}"), rule)),
                     }
                 }
             }
         }
         objects.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok(ListResult {
-            common_prefixes: common.into_iter().collect(),
-            objects,
-            extensions: Default::default(),
-        })
+        Ok((
+            ListResult {
+                common_prefixes: common.into_iter().collect(),
+                objects,
+                extensions: Default::default(),
+            },
+            foreign,
+        ))
     }
 }
 
@@ -886,6 +916,21 @@ fn write_sidecar_sync(
     })
 }
 
+/// Read exactly `buf.len()` bytes at `offset`.
+fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek};
+        let mut f = f;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.read_exact(buf)
+    }
+}
+
 /// Set the modification time to now (precise clock) so the etag is unique per write.
 fn stamp(f: &File) -> std::io::Result<()> {
     f.set_modified(SystemTime::now())
@@ -922,19 +967,12 @@ fn has_visible_file(dir: &std::path::Path, skip_own: bool) -> bool {
             };
             if md.is_dir() {
                 stack.push((e.path(), false));
-            } else if !(is_staging_name(&name) || (skip_own && is_top && name == SELF_OBJECT)) {
+            } else if !(skip_own && is_top && name == SELF_OBJECT) {
                 return true;
             }
         }
     }
     false
-}
-
-fn is_staging_name(name: &str) -> bool {
-    match name.rsplit_once('#') {
-        Some((_, suffix)) => !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()),
-        None => false,
-    }
 }
 
 #[async_trait]
@@ -991,43 +1029,76 @@ impl ObjectStore for FileStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> OsResult<GetResult> {
         let phys = self.phys(location)?;
-        let mut last = None;
+        let loc = location.clone();
         // A concurrent writer may move the file into a directory of its name; retry once.
-        for _ in 0..2 {
-            let ph = phys.clone();
-            let file = blocking(move || Ok(ph.data_file())).await?;
-            let Some(file) = file else {
-                return Err(object_store::Error::NotFound {
-                    path: location.to_string(),
-                    source: "no such object".into(),
-                });
-            };
-            let os_path = phys.os_path(&file)?;
-            match self.s.inner.get_opts(&os_path, options.clone()).await {
-                Ok(mut r) => {
-                    r.meta.location = location.clone();
-                    r.attributes = self.read_sidecar(location, r.meta.e_tag.clone()).await?;
-                    return Ok(r);
+        let (file, path, md) = blocking(move || {
+            let mut last = None;
+            for _ in 0..2 {
+                let Some(path) = phys.data_file() else {
+                    break;
+                };
+                match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m))) {
+                    Ok((f, m)) if m.is_file() => return Ok((f, path, m)),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        last = Some(io_err(&path, e))
+                    }
+                    Err(e) => return Err(io_err(&path, e)),
                 }
-                Err(object_store::Error::NotFound { path, source }) => {
-                    last = Some(object_store::Error::NotFound { path, source });
-                }
-                Err(e) => return Err(e),
             }
-        }
-        Err(last.unwrap_or_else(|| generic("get failed")))
+            Err(last.unwrap_or_else(|| object_store::Error::NotFound {
+                path: loc.to_string(),
+                source: "no such object".into(),
+            }))
+        })
+        .await?;
+        let meta = Self::meta_of(location.clone(), &md);
+        options.check_preconditions(&meta)?;
+        let range = match &options.range {
+            Some(r) => r
+                .as_range(meta.size)
+                .map_err(|e| generic(format!("invalid range: {e}")))?,
+            None => 0..meta.size,
+        };
+        let attributes = self.read_sidecar(location, meta.e_tag.clone()).await?;
+        Ok(GetResult {
+            payload: GetResultPayload::File(file, path),
+            attributes,
+            range,
+            meta,
+            extensions: Default::default(),
+        })
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> OsResult<Vec<Bytes>> {
         let phys = self.phys(location)?;
-        let ph = phys.clone();
-        let file = blocking(move || Ok(ph.data_file())).await?.ok_or_else(|| {
-            object_store::Error::NotFound {
-                path: location.to_string(),
-                source: "no such object".into(),
-            }
-        })?;
-        self.s.inner.get_ranges(&phys.os_path(&file)?, ranges).await
+        let ranges = ranges.to_vec();
+        let loc = location.clone();
+        blocking(move || {
+            let path = phys
+                .data_file()
+                .ok_or_else(|| object_store::Error::NotFound {
+                    path: loc.to_string(),
+                    source: "no such object".into(),
+                })?;
+            let file = File::open(&path).map_err(|e| io_err(&path, e))?;
+            let len = file.metadata().map_err(|e| io_err(&path, e))?.len();
+            ranges
+                .iter()
+                .map(|r| {
+                    if r.start > r.end || r.end > len {
+                        return Err(generic(format!(
+                            "invalid range {}..{} of {len} bytes",
+                            r.start, r.end
+                        )));
+                    }
+                    let mut buf = vec![0u8; (r.end - r.start) as usize];
+                    read_exact_at(&file, &mut buf, r.start).map_err(|e| io_err(&path, e))?;
+                    Ok(Bytes::from(buf))
+                })
+                .collect()
+        })
+        .await
     }
 
     fn delete_stream(
@@ -1063,19 +1134,25 @@ impl ObjectStore for FileStore {
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, OsResult<ObjectMeta>> {
         let this = self.clone();
         let prefix = prefix.cloned();
-        futures::stream::once(async move { blocking(move || this.walk(prefix.as_ref())).await })
-            .map(|r| match r {
-                Ok(v) => futures::stream::iter(v.into_iter().map(Ok)).boxed(),
-                Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
-            })
-            .flatten()
-            .boxed()
+        futures::stream::once(async move {
+            let (v, foreign) = blocking(move || this.walk(prefix.as_ref())).await?;
+            report(foreign);
+            Ok(v)
+        })
+        .map(|r: OsResult<Vec<ObjectMeta>>| match r {
+            Ok(v) => futures::stream::iter(v.into_iter().map(Ok)).boxed(),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        })
+        .flatten()
+        .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> OsResult<ListResult> {
         let this = self.clone();
         let prefix = prefix.cloned();
-        blocking(move || this.list_level(prefix.as_ref())).await
+        let (r, foreign) = blocking(move || this.list_level(prefix.as_ref())).await?;
+        report(foreign);
+        Ok(r)
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> OsResult<()> {
@@ -1269,14 +1346,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staging_names() {
-        assert!(is_staging_name("a#12"));
-        assert!(!is_staging_name("a#"));
-        assert!(!is_staging_name("a%2312"));
-        assert!(!is_staging_name("a#1b"));
-    }
-
-    #[test]
     fn attribute_names_round_trip() {
         let mut a = Attributes::new();
         a.insert(Attribute::ContentType, "text/plain".into());
@@ -1310,16 +1379,24 @@ mod tests {
         parts.push(chunks.last().unwrap().to_string());
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         assert_eq!(
-            logical_from_parts(&refs).unwrap().as_ref(),
+            logical_from_parts(&refs).unwrap().unwrap().as_ref(),
             format!("dir/{s}")
         );
         let mut with_self = refs.clone();
         with_self.push(SELF_OBJECT);
         assert_eq!(
-            logical_from_parts(&with_self).unwrap().as_ref(),
+            logical_from_parts(&with_self).unwrap().unwrap().as_ref(),
             format!("dir/{s}")
         );
-        assert!(logical_from_parts(&[META_DIR, "x"]).is_none());
-        assert!(logical_from_parts(&["a%+"]).is_none());
+        assert_eq!(logical_from_parts(&[META_DIR, "x"]), Ok(None));
+        assert_eq!(logical_from_parts(&["a%+"]), Err(KeyRule::Reserved));
+        assert_eq!(
+            logical_from_parts(&["a", SELF_OBJECT, "b"]),
+            Err(KeyRule::Reserved)
+        );
+        assert_eq!(
+            logical_from_parts(&["a\tb"]),
+            Err(KeyRule::ControlCharacter)
+        );
     }
 }

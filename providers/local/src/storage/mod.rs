@@ -320,10 +320,10 @@ impl BucketAdmin for FileAdmin {
 
 // ---------------------------------------------------------------- openers
 
-struct MemOpener;
+struct MemStorageOpener;
 
 #[async_trait]
-impl StorageOpener for MemOpener {
+impl StorageOpener for MemStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         let mut name = url.host().to_string();
         let path = url.path();
@@ -343,10 +343,10 @@ impl StorageOpener for MemOpener {
     }
 }
 
-struct FileOpener;
+struct FileStorageOpener;
 
 #[async_trait]
-impl StorageOpener for FileOpener {
+impl StorageOpener for FileStorageOpener {
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
         if !url.host().is_empty() && url.host() != "localhost" {
             return Err(Error::invalid(format!(
@@ -368,6 +368,6 @@ impl StorageOpener for FileOpener {
 
 /// Register the `mem` and `file` storage openers.
 pub fn register(registry: &mut Registry) {
-    registry.register_storage("mem", Arc::new(MemOpener));
-    registry.register_storage("file", Arc::new(FileOpener));
+    registry.register_storage("mem", Arc::new(MemStorageOpener));
+    registry.register_storage("file", Arc::new(FileStorageOpener));
 }

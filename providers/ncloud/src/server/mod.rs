@@ -42,7 +42,6 @@ use gureum_core::{
 };
 use model::{ActionResponse, ServerInstance, ServerSpec};
 use serde_json::Value;
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -922,18 +921,14 @@ impl ComputeDriver for NcloudServer {
             .and_then(|s| s.init_script_content)
             .map(Bytes::from))
     }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 /// Opener of `ncloud-server://`.
 #[derive(Debug, Default)]
-pub struct ServerOpener;
+pub struct NcloudServerComputeOpener;
 
 #[async_trait]
-impl ComputeOpener for ServerOpener {
+impl ComputeOpener for NcloudServerComputeOpener {
     async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
         let d = NcloudServer::from_url(url)?;
         let poll = d.client.cfg.poll_interval;

@@ -1,0 +1,164 @@
+//! Layered configuration: the profile file `gureum.toml`, the data directory of the embedded
+//! defaults, and the choice of a service URL.
+//!
+//! Where no URL is given, [`resolve_url`] looks in this order: the explicit URL, then the
+//! environment (`GUREUM_STORAGE_URL`, `GUREUM_QUEUE_URL`, `GUREUM_COMPUTE_URL`), then the
+//! profile file (`gureum.toml`, profile from `GUREUM_PROFILE`, default `default`), then the
+//! embedded defaults under the data directory ([`default_url`]). Parameters of an opened URL
+//! come from its query first, then the profile's `params` table
+//! ([`crate::ResourceUrl::param`]).
+//!
+//! ```toml
+//! # gureum.toml
+//! [profiles.default]
+//! storage = "file:///var/lib/civic/storage"
+//! queue = "sqlite:///var/lib/civic/queue.db?queue=jobs"
+//!
+//! [profiles.aws]
+//! storage = "s3://complaints-archive"
+//! params = { region = "ap-northeast-2" }
+//! ```
+
+use crate::error::{Error, Result};
+use crate::registry::Service;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One profile of `gureum.toml`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct Profile {
+    /// Storage URL.
+    pub storage: Option<String>,
+    /// Queue URL.
+    pub queue: Option<String>,
+    /// Compute URL.
+    pub compute: Option<String>,
+    /// Parameters layered under every URL's query.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// The profile file.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct ConfigFile {
+    /// Named profiles.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl ConfigFile {
+    /// Parse TOML text.
+    pub fn parse(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::invalid(format!("gureum.toml: {e}")))
+    }
+
+    /// Load from `GUREUM_CONFIG`, else `./gureum.toml`, else
+    /// `$XDG_CONFIG_HOME/gureum/gureum.toml` / `~/.config/gureum/gureum.toml`.
+    /// No file is not an error.
+    pub fn load() -> Result<Option<Self>> {
+        let candidates: Vec<PathBuf> = if let Ok(p) = std::env::var("GUREUM_CONFIG") {
+            vec![PathBuf::from(p)]
+        } else {
+            let mut v = vec![PathBuf::from("gureum.toml")];
+            if let Ok(x) = std::env::var("XDG_CONFIG_HOME") {
+                v.push(PathBuf::from(x).join("gureum/gureum.toml"));
+            } else if let Ok(h) = std::env::var("HOME") {
+                v.push(PathBuf::from(h).join(".config/gureum/gureum.toml"));
+            }
+            v
+        };
+        for p in candidates {
+            match std::fs::read_to_string(&p) {
+                Ok(t) => return Self::parse(&t).map(Some),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(Error::from(e).context_message(format!("reading {}", p.display())))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The selected profile (`GUREUM_PROFILE`, default `default`).
+    pub fn selected(&self) -> Option<&Profile> {
+        let name = std::env::var("GUREUM_PROFILE").unwrap_or_else(|_| "default".into());
+        self.profiles.get(&name)
+    }
+}
+
+/// The data directory of the embedded defaults: `GUREUM_DATA_DIR`, else
+/// `$XDG_DATA_HOME/gureum`, else `~/.local/share/gureum`, else `./.gureum`.
+pub fn data_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("GUREUM_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Ok(x) = std::env::var("XDG_DATA_HOME") {
+        return PathBuf::from(x).join("gureum");
+    }
+    if let Ok(h) = std::env::var("HOME") {
+        return PathBuf::from(h).join(".local/share/gureum");
+    }
+    PathBuf::from(".gureum")
+}
+
+/// The embedded default URL of a service (no account, no server).
+pub fn default_url(service: Service) -> String {
+    let d = data_dir();
+    let d = d.to_string_lossy();
+    let d = if d.starts_with('/') {
+        d.to_string()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(&*d).to_string_lossy().into_owned())
+            .unwrap_or_else(|_| d.to_string())
+    };
+    match service {
+        Service::Storage => format!("file://{d}/storage"),
+        Service::Queue => format!("sqlite://{d}/queue.db?queue=default"),
+        Service::Compute => format!("local://{d}/compute"),
+    }
+}
+
+/// Choose a service URL: explicit, then env, then profile, then the embedded default.
+/// Returns the URL and the profile parameters to layer under it.
+pub fn resolve_url(
+    service: Service,
+    explicit: Option<&str>,
+) -> Result<(String, BTreeMap<String, String>)> {
+    let cfg = ConfigFile::load()?;
+    let profile = cfg
+        .as_ref()
+        .and_then(|c| c.selected())
+        .cloned()
+        .unwrap_or_default();
+    let from_profile = match service {
+        Service::Storage => profile.storage.clone(),
+        Service::Queue => profile.queue.clone(),
+        Service::Compute => profile.compute.clone(),
+    };
+    let url = explicit
+        .map(str::to_string)
+        .or_else(|| {
+            std::env::var(service.env_var())
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or(from_profile)
+        .unwrap_or_else(|| default_url(service));
+    Ok((url, profile.params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_parses_profiles() {
+        let c = ConfigFile::parse(
+            "[profiles.default]\nstorage = \"mem://a\"\n[profiles.aws]\nstorage = \"s3://b\"\nparams = { region = \"ap-northeast-2\" }\n",
+        )
+        .unwrap();
+        assert_eq!(c.profiles["aws"].params["region"], "ap-northeast-2");
+        assert!(ConfigFile::parse("[profiles.x]\nstorage = 3").is_err());
+    }
+}

@@ -1,0 +1,374 @@
+//! The scheme → opener registry, and how providers describe the schemes they serve.
+//!
+//! A provider crate exports `register(&mut Registry)`, which registers one opener per URL
+//! scheme, and `SCHEMES: &[SchemeInfo]`, which describes those schemes (service, the cargo
+//! feature of the `gureum` facade that compiles the provider in, default placement zone, one
+//! line of description). This crate names no provider: the facade tells the registry which
+//! providers exist ([`ProviderEntry`]), compiled in or not, so an unknown scheme's error can
+//! say which cargo feature would enable it.
+
+use crate::compute::Compute;
+use crate::config::resolve_url;
+use crate::error::{Error, Result};
+use crate::queue::Queue;
+use crate::storage::Bucket;
+use crate::url::ResourceUrl;
+use crate::Zone;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// The three services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// Object storage.
+    Storage,
+    /// Message queues.
+    Queue,
+    /// Virtual machines.
+    Compute,
+}
+
+impl Service {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Storage => "storage",
+            Service::Queue => "queue",
+            Service::Compute => "compute",
+        }
+    }
+    /// The environment variable that holds this service's URL.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Service::Storage => "GUREUM_STORAGE_URL",
+            Service::Queue => "GUREUM_QUEUE_URL",
+            Service::Compute => "GUREUM_COMPUTE_URL",
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One URL scheme a provider serves, as the provider crate describes it (its `SCHEMES` list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemeInfo {
+    /// The URL scheme, without `://` (`"s3"`).
+    pub scheme: &'static str,
+    /// The service the scheme opens.
+    pub service: Service,
+    /// The cargo feature of the `gureum` facade crate that compiles the provider in.
+    pub feature: &'static str,
+    /// Where the backend runs unless the URL or profile says otherwise.
+    pub zone: Zone,
+    /// One line for humans (`gureum schemes`, error hints).
+    pub description: &'static str,
+}
+
+/// A provider crate that is compiled in: its registration function and its own scheme list.
+#[derive(Debug, Clone, Copy)]
+pub struct CompiledProvider {
+    /// The provider's `register`.
+    pub register: fn(&mut Registry),
+    /// The provider's `SCHEMES`.
+    pub schemes: &'static [SchemeInfo],
+}
+
+/// One provider as the facade knows it, whether or not it is compiled into this build.
+///
+/// A provider that is not compiled in cannot be asked for its [`SchemeInfo`] list, so the
+/// facade's one line per provider carries the feature and the `(scheme, service)` pairs
+/// itself; a test of the facade built with every provider checks that this line equals the
+/// provider's own `SCHEMES`, so the two cannot drift.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderEntry {
+    /// The facade's cargo feature that compiles the provider in.
+    pub feature: &'static str,
+    /// The schemes the provider serves.
+    pub schemes: &'static [(&'static str, Service)],
+    /// `Some` when the feature is enabled in this build.
+    pub compiled: Option<CompiledProvider>,
+}
+
+/// A scheme whose provider is known but not compiled into this build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingScheme {
+    /// The URL scheme.
+    pub scheme: &'static str,
+    /// The service.
+    pub service: Service,
+    /// The cargo feature of the `gureum` crate that would enable it.
+    pub feature: &'static str,
+}
+
+/// Opens buckets for one URL scheme.
+#[async_trait]
+pub trait StorageOpener: Send + Sync {
+    /// Open the bucket the URL names.
+    async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket>;
+}
+/// Opens queues for one URL scheme.
+#[async_trait]
+pub trait QueueOpener: Send + Sync {
+    /// Open the queue the URL names.
+    async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue>;
+}
+/// Opens compute services for one URL scheme.
+#[async_trait]
+pub trait ComputeOpener: Send + Sync {
+    /// Open the compute service the URL names.
+    async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute>;
+}
+
+/// Scheme → opener tables for the three services, with the descriptions of the registered
+/// schemes and the schemes of known providers that are not compiled in.
+#[derive(Default, Clone)]
+pub struct Registry {
+    storage: BTreeMap<String, Arc<dyn StorageOpener>>,
+    queue: BTreeMap<String, Arc<dyn QueueOpener>>,
+    compute: BTreeMap<String, Arc<dyn ComputeOpener>>,
+    described: Vec<SchemeInfo>,
+    missing: Vec<MissingScheme>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("storage", &self.storage.keys().collect::<Vec<_>>())
+            .field("queue", &self.queue.keys().collect::<Vec<_>>())
+            .field("compute", &self.compute.keys().collect::<Vec<_>>())
+            .field("missing", &self.missing)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// A registry of the given providers: the compiled ones registered and described, the
+    /// others noted for the "not compiled in" hint.
+    pub fn from_providers(providers: &[ProviderEntry]) -> Self {
+        let mut r = Self::new();
+        for p in providers {
+            r.add_provider(p);
+        }
+        r
+    }
+    /// Add one provider: register and describe it if it is compiled in, else note its schemes
+    /// as missing (see [`Registry::missing`]).
+    pub fn add_provider(&mut self, p: &ProviderEntry) {
+        match &p.compiled {
+            Some(c) => {
+                (c.register)(self);
+                self.describe(c.schemes);
+            }
+            None => {
+                for &(scheme, service) in p.schemes {
+                    self.missing.push(MissingScheme {
+                        scheme,
+                        service,
+                        feature: p.feature,
+                    });
+                }
+            }
+        }
+    }
+    /// Record descriptions of schemes (a provider's `SCHEMES`), shown by [`Registry::scheme_info`]
+    /// and in error hints. Describing a scheme does not register an opener for it.
+    pub fn describe(&mut self, infos: &[SchemeInfo]) {
+        for i in infos {
+            self.described
+                .retain(|d| !(d.scheme == i.scheme && d.service == i.service));
+            self.described.push(*i);
+        }
+    }
+    /// The description of a scheme, if its provider gave one.
+    pub fn scheme_info(&self, service: Service, scheme: &str) -> Option<&SchemeInfo> {
+        self.described
+            .iter()
+            .find(|d| d.service == service && d.scheme == scheme)
+    }
+    /// Schemes of a service whose provider is known but not compiled into this build.
+    pub fn missing(&self, service: Service) -> Vec<&MissingScheme> {
+        self.missing
+            .iter()
+            .filter(|m| m.service == service && !self.is_registered(service, m.scheme))
+            .collect()
+    }
+    /// Register a storage opener.
+    pub fn register_storage(&mut self, scheme: &str, o: Arc<dyn StorageOpener>) {
+        self.storage.insert(scheme.to_string(), o);
+    }
+    /// Register a queue opener.
+    pub fn register_queue(&mut self, scheme: &str, o: Arc<dyn QueueOpener>) {
+        self.queue.insert(scheme.to_string(), o);
+    }
+    /// Register a compute opener.
+    pub fn register_compute(&mut self, scheme: &str, o: Arc<dyn ComputeOpener>) {
+        self.compute.insert(scheme.to_string(), o);
+    }
+    /// Registered schemes of a service.
+    pub fn schemes(&self, service: Service) -> Vec<String> {
+        match service {
+            Service::Storage => self.storage.keys().cloned().collect(),
+            Service::Queue => self.queue.keys().cloned().collect(),
+            Service::Compute => self.compute.keys().cloned().collect(),
+        }
+    }
+    fn is_registered(&self, service: Service, scheme: &str) -> bool {
+        match service {
+            Service::Storage => self.storage.contains_key(scheme),
+            Service::Queue => self.queue.contains_key(scheme),
+            Service::Compute => self.compute.contains_key(scheme),
+        }
+    }
+
+    fn unknown(&self, service: Service, scheme: &str) -> Error {
+        let missing = self.missing(service);
+        if let Some(m) = missing.iter().find(|m| m.scheme == scheme) {
+            return Error::invalid(format!(
+                "{service} scheme {scheme:?} is not compiled in; enable cargo feature {:?} of \
+                 the gureum crate (gureum = {{ features = [{:?}] }})",
+                m.feature, m.feature
+            ));
+        }
+        let enabled: Vec<String> = self
+            .schemes(service)
+            .iter()
+            .map(|s| format!("{s}://"))
+            .collect();
+        let mut msg = format!(
+            "unknown {service} scheme {scheme:?}; schemes in this build: {}",
+            if enabled.is_empty() {
+                "none".to_string()
+            } else {
+                enabled.join(", ")
+            }
+        );
+        if !missing.is_empty() {
+            let m: Vec<String> = missing
+                .iter()
+                .map(|m| format!("{}:// (cargo feature {:?})", m.scheme, m.feature))
+                .collect();
+            msg.push_str("; not compiled in: ");
+            msg.push_str(&m.join(", "));
+        }
+        Error::invalid(msg)
+    }
+
+    /// Resolve (explicit → env → profile → default) and open a bucket.
+    pub async fn open_bucket(&self, url: Option<&str>) -> Result<Bucket> {
+        let (u, params) = resolve_url(Service::Storage, url)?;
+        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
+        let o = self
+            .storage
+            .get(ru.scheme())
+            .ok_or_else(|| self.unknown(Service::Storage, ru.scheme()))?;
+        o.open_bucket(&ru).await
+    }
+    /// Resolve and open a queue.
+    pub async fn open_queue(&self, url: Option<&str>) -> Result<Queue> {
+        let (u, params) = resolve_url(Service::Queue, url)?;
+        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
+        let o = self
+            .queue
+            .get(ru.scheme())
+            .ok_or_else(|| self.unknown(Service::Queue, ru.scheme()))?;
+        o.open_queue(&ru).await
+    }
+    /// Resolve and open a compute service.
+    pub async fn open_compute(&self, url: Option<&str>) -> Result<Compute> {
+        let (u, params) = resolve_url(Service::Compute, url)?;
+        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
+        let o = self
+            .compute
+            .get(ru.scheme())
+            .ok_or_else(|| self.unknown(Service::Compute, ru.scheme()))?;
+        o.open_compute(&ru).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[derive(Debug)]
+    struct NoStorage;
+    #[async_trait]
+    impl StorageOpener for NoStorage {
+        async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
+            Err(Error::unsupported(format!("{url}: test opener")))
+        }
+    }
+
+    const DESC: &[SchemeInfo] = &[SchemeInfo {
+        scheme: "here",
+        service: Service::Storage,
+        feature: "here-feature",
+        zone: Zone::OnPrem,
+        description: "a test scheme",
+    }];
+
+    fn register_here(r: &mut Registry) {
+        r.register_storage("here", Arc::new(NoStorage));
+    }
+
+    fn providers() -> [ProviderEntry; 2] {
+        [
+            ProviderEntry {
+                feature: "here-feature",
+                schemes: &[("here", Service::Storage)],
+                compiled: Some(CompiledProvider {
+                    register: register_here,
+                    schemes: DESC,
+                }),
+            },
+            ProviderEntry {
+                feature: "far",
+                schemes: &[("far", Service::Storage), ("farq", Service::Queue)],
+                compiled: None,
+            },
+        ]
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_lists_this_build_and_the_missing_features() {
+        let r = Registry::from_providers(&providers());
+        let e = r.open_bucket(Some("gopher://x")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let m = e.message();
+        assert!(m.contains("gopher"), "{m}");
+        assert!(m.contains("schemes in this build: here://"), "{m}");
+        assert!(m.contains("far:// (cargo feature \"far\")"), "{m}");
+        assert!(!m.contains("farq"), "a queue scheme in a storage hint: {m}");
+        let e = Registry::new()
+            .open_queue(Some("gopher://x"))
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("schemes in this build: none"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_scheme_that_is_not_compiled_in_names_its_feature() {
+        let r = Registry::from_providers(&providers());
+        let e = r.open_queue(Some("farq://q")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains("not compiled in"), "{e}");
+        assert!(e.message().contains("cargo feature \"far\""), "{e}");
+        // The compiled provider is registered and described.
+        let e = r.open_bucket(Some("here://b")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "the opener ran: {e}");
+        assert_eq!(r.scheme_info(Service::Storage, "here"), Some(&DESC[0]));
+        assert_eq!(r.missing(Service::Storage).len(), 1);
+        assert!(r.missing(Service::Compute).is_empty());
+    }
+}

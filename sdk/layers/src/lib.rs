@@ -1,0 +1,146 @@
+//! # gureum-layers
+//!
+//! Layers stack behaviour over a [`Bucket`] or a [`Queue`] without the application or the
+//! provider knowing: the sovereignty features (placement policy, encryption, audit, mirroring)
+//! are built as layers on this foundation. The model is OpenDAL's `Layer`: a layer takes the
+//! inner service and returns a service of the same kind that wraps it.
+//!
+//! * Storage: a layer wraps the bucket's `Arc<dyn ObjectStore>` ([`Layer::wrap_store`]), so it
+//!   sees every operation of every path into the bucket, `Bucket`'s own methods as well as
+//!   `bucket.object_store()` handed to DataFusion or Polars.
+//! * Queues: a layer may wrap the queue's `Arc<dyn QueueDriver>` ([`Layer::wrap_queue`]); the
+//!   default leaves queues untouched.
+//!
+//! Stacking keeps everything else of the handle: name, capabilities, backend info (scheme,
+//! provider, zone), admin driver, presigner, and the escape hatch (`native::<T>()` still hands
+//! out the vendor client underneath every layer). The store or driver underneath is not
+//! changed; a layer only holds it.
+//!
+//! Order: `bucket.layer(a).layer(b)` puts `b` outermost, so a call runs `b`, then `a`, then the
+//! backend, and results come back the other way (as in OpenDAL and tower).
+//!
+//! ```
+//! use gureum_core::object_store::{memory::InMemory, ObjectStore};
+//! use gureum_core::Bucket;
+//! use gureum_layers::{BucketLayerExt, Layer};
+//! use std::sync::Arc;
+//!
+//! /// A layer that changes nothing (a real one returns a wrapper around `inner`).
+//! #[derive(Debug)]
+//! struct Identity;
+//! impl Layer for Identity {
+//!     fn name(&self) -> &str {
+//!         "identity"
+//!     }
+//!     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+//!         inner
+//!     }
+//! }
+//!
+//! let bucket = Bucket::new("reports", Arc::new(InMemory::new())).layer(Identity);
+//! assert_eq!(bucket.name(), "reports");
+//! ```
+#![warn(missing_docs)]
+
+use gureum_core::object_store::ObjectStore;
+use gureum_core::{Bucket, Queue, QueueDriver};
+use std::fmt;
+use std::sync::Arc;
+
+/// Behaviour stacked over a bucket's store and, optionally, a queue's driver.
+pub trait Layer: Send + Sync + fmt::Debug {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+
+    /// Wrap the store of a bucket. The returned store must forward to `inner` for whatever it
+    /// does not change itself.
+    fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>;
+
+    /// Wrap the driver of a queue. The default leaves the queue as it is.
+    fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
+        inner
+    }
+}
+
+impl<L: Layer + ?Sized> Layer for Arc<L> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        (**self).wrap_store(inner)
+    }
+    fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
+        (**self).wrap_queue(inner)
+    }
+}
+
+/// `bucket.layer(l)`: stack a layer over a [`Bucket`].
+pub trait BucketLayerExt {
+    /// The same bucket with `layer` wrapped around its store (outermost).
+    fn layer(self, layer: impl Layer) -> Bucket;
+}
+
+impl BucketLayerExt for Bucket {
+    fn layer(self, layer: impl Layer) -> Bucket {
+        tracing::debug!(layer = layer.name(), bucket = self.name(), "layer stacked");
+        let store = layer.wrap_store(self.object_store());
+        self.with_store(store)
+    }
+}
+
+/// `queue.layer(l)`: stack a layer over a [`Queue`].
+pub trait QueueLayerExt {
+    /// The same queue with `layer` wrapped around its driver (outermost).
+    fn layer(self, layer: impl Layer) -> Queue;
+}
+
+impl QueueLayerExt for Queue {
+    fn layer(self, layer: impl Layer) -> Queue {
+        tracing::debug!(layer = layer.name(), queue = self.name(), "layer stacked");
+        let driver = layer.wrap_queue(self.driver().clone());
+        self.with_driver(driver)
+    }
+}
+
+/// An ordered stack of layers, built once (for example from a profile) and applied to any
+/// number of buckets and queues. The first layer pushed is innermost.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    stack: Vec<Arc<dyn Layer>>,
+}
+
+impl Layers {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add a layer on top (outermost so far).
+    pub fn push(mut self, layer: impl Layer + 'static) -> Self {
+        self.stack.push(Arc::new(layer));
+        self
+    }
+    /// The layers' names, innermost first.
+    pub fn names(&self) -> Vec<&str> {
+        self.stack.iter().map(|l| l.name()).collect()
+    }
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.stack.len()
+    }
+    /// Whether the stack is empty.
+    pub fn is_empty(&self) -> bool {
+        self.stack.is_empty()
+    }
+    /// Stack every layer over a bucket, innermost first.
+    pub fn apply_bucket(&self, bucket: Bucket) -> Bucket {
+        self.stack
+            .iter()
+            .fold(bucket, |b, l| BucketLayerExt::layer(b, l.clone()))
+    }
+    /// Stack every layer over a queue, innermost first.
+    pub fn apply_queue(&self, queue: Queue) -> Queue {
+        self.stack
+            .iter()
+            .fold(queue, |q, l| QueueLayerExt::layer(q, l.clone()))
+    }
+}
