@@ -11,8 +11,9 @@
 //!   with ListObjectsV2 (continuation tokens, `start-after`) or ListObjects **V1** (marker
 //!   pagination, for Naver Cloud), always with `encoding-type=url` so that keys XML 1.0
 //!   cannot carry (control characters) arrive intact; it percent-decodes them and skips keys
-//!   outside the portable key space with a `tracing` warning, counting them
-//!   ([`S3Store::skipped_foreign_keys`]).
+//!   outside the portable key space (`gureum_core::key::check_key`) through
+//!   `gureum_core::key::report_foreign_name` (a `tracing` warning, and the skip count of the
+//!   `Bucket` listing: `ListPage::skipped`, `Bucket::list_all_counted`, `gureum ls`).
 //! * **User metadata** encoded as S3 documents for non-ASCII values (RFC 2047, see
 //!   [`crate::metadata`]) and decoded on read; names checked.
 
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::{BoxStream, StreamExt};
+use gureum_core::key::{check_key, report_foreign_name, KeyRule};
 use gureum_core::ErrorKind;
 use object_store::aws::AmazonS3;
 use object_store::path::Path;
@@ -32,7 +34,6 @@ use object_store::{
 };
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Page size of list requests.
@@ -60,7 +61,6 @@ pub struct S3Store {
     metadata_underscore: bool,
     metadata_underscore_multipart: bool,
     max_metadata_value: Option<usize>,
-    skipped: Arc<AtomicU64>,
 }
 
 /// The former name of [`S3Store`] (it listed with V1 only).
@@ -81,16 +81,6 @@ impl fmt::Display for S3Store {
     }
 }
 
-/// True when a stored S3 key is in gureum's portable key space: 1..=1024 bytes, no leading
-/// or trailing `/`, no empty, `.` or `..` segment, no control character. Only such keys map
-/// one to one onto an object_store [`Path`]; listings skip the others.
-pub fn is_portable_stored_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= gureum_core::key::MAX_KEY_BYTES
-        && !key.chars().any(|c| c.is_control())
-        && key.split('/').all(|s| !matches!(s, "" | "." | ".."))
-}
-
 impl S3Store {
     /// Wrap `inner`; listing goes through `client` (aws-sdk-s3) on `bucket` with
     /// ListObjects **V1** (the historical behaviour of this type; see [`S3Store::with_list_api`]).
@@ -104,7 +94,6 @@ impl S3Store {
             metadata_underscore: true,
             metadata_underscore_multipart: true,
             max_metadata_value: None,
-            skipped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -136,28 +125,24 @@ impl S3Store {
         self
     }
 
-    /// How many listed keys this store has skipped so far because they are outside the
-    /// portable key space (written by other tools: `a//b`, `dir/`, `./x`, control characters).
-    pub fn skipped_foreign_keys(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
-    }
-
     /// The wrapped `AmazonS3`.
     pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
         &self.inner
     }
 
+    /// The key of a listed name, or `None` (reported to the listing's skip count) when the
+    /// name is outside the portable key space.
     fn decode_listed(&self, raw: &str, url: bool) -> Option<String> {
-        let k = unescape(raw, url);
-        match k {
-            Some(k) if is_portable_stored_key(&k) => Some(k),
-            other => {
-                self.skipped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    bucket = %self.bucket,
-                    key = ?other.as_deref().unwrap_or(raw),
-                    "skipping a listed key outside the portable key space"
-                );
+        match unescape(raw, url) {
+            Some(k) => match check_key(&k) {
+                Ok(()) => Some(k),
+                Err(rule) => {
+                    report_foreign_name(&k, rule);
+                    None
+                }
+            },
+            None => {
+                report_foreign_name(raw, KeyRule::NotUtf8);
                 None
             }
         }
@@ -327,20 +312,18 @@ impl S3Store {
             d => d,
         };
         // A common prefix ends with the delimiter; without it, it must be a portable key.
-        let dir = decoded
-            .as_deref()
-            .and_then(|d| d.strip_suffix('/'))
-            .filter(|d| is_portable_stored_key(d));
-        match dir.and_then(|d| Path::parse(d).ok()) {
-            Some(p) => prefixes.push(p),
-            None => {
-                self.skipped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    bucket = %self.bucket,
-                    prefix = ?decoded.as_deref().unwrap_or(raw),
-                    "skipping a listed prefix outside the portable key space"
-                );
-            }
+        let Some(d) = decoded else {
+            report_foreign_name(raw, KeyRule::NotUtf8);
+            return;
+        };
+        // `a//` (from `a//b`) is no directory a portable key can be under.
+        let dir = d.strip_suffix('/').unwrap_or(&d);
+        match check_key(dir) {
+            Ok(()) => match Path::parse(dir) {
+                Ok(p) => prefixes.push(p),
+                Err(_) => report_foreign_name(&d, KeyRule::EmptySegment),
+            },
+            Err(rule) => report_foreign_name(&d, rule),
         }
     }
 
@@ -631,37 +614,5 @@ impl ObjectStore for S3Store {
         options: RenameOptions,
     ) -> object_store::Result<()> {
         self.inner.rename_opts(from, to, options).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn portable_stored_keys() {
-        for k in [
-            "a",
-            "민원/사진 1.jpg",
-            "literal%20space.txt",
-            "a/b/c",
-            "..a",
-            "a.",
-        ] {
-            assert!(is_portable_stored_key(k), "{k}");
-        }
-        for k in [
-            "",
-            "a//b",
-            "dir/",
-            "/lead",
-            "./x",
-            "a/../b",
-            "ctl\u{1}x",
-            "a/.",
-        ] {
-            assert!(!is_portable_stored_key(k), "{k:?}");
-        }
-        assert!(!is_portable_stored_key(&"k".repeat(1025)));
     }
 }

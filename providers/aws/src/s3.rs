@@ -480,11 +480,6 @@ impl S3Native {
     pub fn s3_store(&self) -> &S3Store {
         &self.listing
     }
-    /// How many listed keys outside the portable key space (written by other tools) the
-    /// bucket's listings have skipped so far.
-    pub fn skipped_foreign_keys(&self) -> u64 {
-        self.listing.skipped_foreign_keys()
-    }
     /// Whether object tagging is advertised for this service.
     pub fn supports_tagging(&self) -> bool {
         self.tagging

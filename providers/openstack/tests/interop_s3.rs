@@ -183,25 +183,21 @@ async fn foreign(scheme: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until verbatim keys land in gureum-core"]
 async fn nhn_s3_key_set() {
     key_set("nhn-s3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until verbatim keys land in gureum-core"]
 async fn kakao_s3_key_set() {
     key_set("kakao-s3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until verbatim keys land in gureum-core"]
 async fn nhn_s3_foreign_keys() {
     foreign("nhn-s3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until verbatim keys land in gureum-core"]
 async fn kakao_s3_foreign_keys() {
     foreign("kakao-s3").await;
 }
