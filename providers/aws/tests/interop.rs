@@ -393,7 +393,7 @@ async fn request_encoding(s: Server, list_v1: bool) {
         "p/q?x=1&y",
         "p/민원 #1?.txt",
         "p/민원+2.txt",
-        "p/정규화", // NFC
+        "p/정규화",                                                   // NFC
         "p/\u{110c}\u{1165}\u{11bc}\u{1100}\u{1172}\u{1112}\u{116a}", // the same in NFD
         "p/😀 ~[]{}'!(),@=.txt",
         "p/sub/x+y",
