@@ -300,6 +300,26 @@ impl AccountConfig {
             }
             CredentialSource::Anonymous => b = b.with_skip_signature(true),
         }
+        // The data path keeps object_store's own retry; explicit `retries`/`timeout`/
+        // `connect_timeout`/`deadline` parameters govern it too.
+        if self.http != HttpConfig::default() {
+            b = b
+                .with_retry(object_store::RetryConfig {
+                    backoff: object_store::BackoffConfig {
+                        init_backoff: self.http.retry.initial_backoff,
+                        max_backoff: self.http.retry.max_backoff,
+                        base: 2.0,
+                    },
+                    max_retries: self.http.retry.max_retries as usize,
+                    retry_timeout: self.http.deadline,
+                })
+                .with_client_options(
+                    object_store::ClientOptions::new()
+                        .with_timeout(self.http.request_timeout)
+                        .with_connect_timeout(self.http.connect_timeout)
+                        .with_allow_http(self.blob_endpoint.scheme() == "http"),
+                );
+        }
         Ok(b)
     }
 

@@ -125,3 +125,16 @@ async fn conflict_without_code_is_already_exists() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }
+
+#[test]
+fn url_params_reach_the_rest_and_object_store_clients() {
+    let u =
+        gureum_core::ResourceUrl::parse("azblob://c?emulator=true&retries=1&timeout=5s").unwrap();
+    let c = gureum_azure::config::AccountConfig::from_url(&u).unwrap();
+    assert_eq!(c.http.retry.max_retries, 1);
+    assert_eq!(c.http.request_timeout, Duration::from_secs(5));
+    c.object_store_builder("c").unwrap().build().unwrap();
+    let bad = gureum_core::ResourceUrl::parse("azblob://c?emulator=true&deadline=soon").unwrap();
+    let e = gureum_azure::config::AccountConfig::from_url(&bad).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}

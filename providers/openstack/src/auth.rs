@@ -5,8 +5,10 @@
 //! Secrets live in [`SecretString`] and only leave it to build the one request body or header
 //! that needs them; headers carrying tokens are marked sensitive, and nothing here logs them.
 
+use crate::client::OpenStackErrors;
 use crate::error::{excerpt, request_id, OsError};
 use chrono::{DateTime, Utc};
+use gureum_core::http::{HttpClient, HttpConfig, RequestOptions};
 use gureum_core::{Error, ErrorKind, Result};
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -145,8 +147,9 @@ pub struct AuthOptions {
     pub allow_http: bool,
     /// A PEM CA bundle to trust in addition to the system roots (private clouds).
     pub cacert: Option<std::path::PathBuf>,
-    /// Request timeout.
-    pub timeout: Duration,
+    /// Timeouts, deadline and retries of every call (`retries`, `timeout`,
+    /// `connect_timeout`, `deadline` parameters; default per-attempt timeout 60 s).
+    pub http: HttpConfig,
 }
 
 impl AuthOptions {
@@ -162,7 +165,7 @@ impl AuthOptions {
             endpoint_fallback: BTreeMap::new(),
             allow_http: false,
             cacert: None,
-            timeout: Duration::from_secs(60),
+            http: HttpConfig::default().request_timeout(Duration::from_secs(60)),
         }
     }
 }
@@ -303,6 +306,7 @@ impl Token {
 /// caches the token, renews it before expiry and after a 401.
 pub struct Session {
     http: reqwest::Client,
+    client: HttpClient,
     opts: AuthOptions,
     cache: tokio::sync::Mutex<Option<Arc<Token>>>,
     auth_count: std::sync::atomic::AtomicU64,
@@ -319,9 +323,10 @@ impl fmt::Debug for Session {
 
 /// Build the HTTP client used for every OpenStack call.
 pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder()
-        .timeout(opts.timeout)
-        .connect_timeout(Duration::from_secs(10))
+    let mut b = opts
+        .http
+        .client_builder()
+        .timeout(opts.http.request_timeout)
         .pool_max_idle_per_host(32);
     if let Some(p) = &opts.cacert {
         let pem = std::fs::read(p).map_err(|e| {
@@ -345,8 +350,14 @@ impl Session {
             gureum_core::transport::check_endpoint(u, opts.allow_http)?;
         }
         let http = http_client(&opts)?;
+        let client = HttpClient::builder("openstack")
+            .config(opts.http.clone())
+            .client(http.clone())
+            .errors(Arc::new(OpenStackErrors))
+            .build()?;
         Ok(Session {
             http,
+            client,
             opts,
             cache: tokio::sync::Mutex::new(None),
             auth_count: std::sync::atomic::AtomicU64::new(0),
@@ -356,6 +367,10 @@ impl Session {
     /// The HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+    /// The shared-layer client (retries, deadline, error hook) of every Swift/Nova call.
+    pub fn client(&self) -> &HttpClient {
+        &self.client
     }
     /// The options.
     pub fn options(&self) -> &AuthOptions {
@@ -448,16 +463,8 @@ impl Session {
         );
         h.insert("x-storage-pass", kv);
         let r = self
-            .http
-            .get(self.opts.auth_url.clone())
-            .headers(h)
-            .send()
-            .await
-            .map_err(|source| OsError::Transport {
-                service: "identity",
-                op: op.clone(),
-                source,
-            })?;
+            .send_identity(&op, self.http.get(self.opts.auth_url.clone()).headers(h))
+            .await?;
         let status = r.status().as_u16();
         if !(200..300).contains(&status) {
             let rid = request_id(r.headers());
@@ -555,24 +562,41 @@ impl Session {
         parse_v3(&v, SecretString::from(tok))
     }
 
+    /// Send an identity request through the shared layer: issuing a token is safe to
+    /// repeat, so 429/5xx and transport failures are retried; the response comes back
+    /// whatever its status.
+    async fn send_identity(
+        &self,
+        op: &str,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        let req = rb.build().map_err(|e| {
+            Error::invalid(format!(
+                "identity {op}: invalid request: {}",
+                e.without_url()
+            ))
+        })?;
+        let opts = RequestOptions::new(format!("identity {op}"))
+            .idempotent(true)
+            .raw_status(true);
+        self.client.send(req, &opts).await
+    }
+
     async fn post_identity(&self, url: Url, body: Value, op: &str) -> Result<(HeaderMap, Value)> {
         // The body holds the secret: build it into bytes here, never format it.
         let bytes = serde_json::to_vec(&body)
             .map_err(|e| Error::other(format!("encoding auth body: {e}")))?;
         drop(body);
         let r = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|source| OsError::Transport {
-                service: "identity",
-                op: op.to_string(),
-                source,
-            })?;
+            .send_identity(
+                op,
+                self.http
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json")
+                    .body(bytes),
+            )
+            .await?;
         let status = r.status().as_u16();
         let h = r.headers().clone();
         let text = r.text().await.map_err(|source| OsError::Transport {

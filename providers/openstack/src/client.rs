@@ -1,15 +1,90 @@
-//! Authenticated request sending shared by the Swift and Nova clients: token header, one
-//! re-authentication after a 401, bounded retries of transient failures.
+//! Authenticated request sending shared by the Swift and Nova clients, on the shared HTTP
+//! layer ([`gureum_core::http`]): the session's Keystone token is the auth hook (a 401
+//! drops it and repeats once), and the layer retries 429 (`Retry-After` honoured), Swift's
+//! 498 and 5xx for requests the caller marks safe to repeat.
 
 use crate::auth::{Session, Token};
-use crate::error::{excerpt, request_id, OsError};
-use gureum_core::Result;
-use std::time::Duration;
+use gureum_core::http::{
+    build_error, classify, excerpt, request_id_from_headers, Authorizer, ErrorDetails,
+    ProviderErrors, RequestOptions,
+};
+use gureum_core::{Error, ErrorKind, Result};
+use std::sync::{Arc, Mutex};
 
-/// Attempts for transient failures (connection errors, 502/503/504).
-const MAX_ATTEMPTS: usize = 3;
+/// The OpenStack error hook: message from Nova (`{"itemNotFound": {"message": ..}}`) and
+/// Keystone (`{"error": {"message": ..}}`) JSON or a body excerpt, request id from
+/// `X-Openstack-Request-Id` / `X-Compute-Request-Id` / `X-Trans-Id`. OpenStack has no error
+/// codes: the status is kept as the provider code. Swift's rate limiter answers 498, which
+/// is `RateLimited` here.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenStackErrors;
 
-/// Send a request built by `build` with the session's token.
+impl ProviderErrors for OpenStackErrors {
+    fn parse(&self, _status: u16, headers: &http::HeaderMap, body: &[u8]) -> ErrorDetails {
+        let message = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.as_object().and_then(|o| {
+                    o.values()
+                        .find_map(|x| x["message"].as_str().map(str::to_string))
+                })
+            })
+            .or_else(|| excerpt(body));
+        ErrorDetails {
+            code: None,
+            message,
+            request_id: request_id_from_headers(headers),
+        }
+    }
+
+    fn status_kind(&self, status: u16) -> Option<ErrorKind> {
+        (status == 498).then_some(ErrorKind::RateLimited)
+    }
+
+    fn build(&self, operation: &str, status: u16, details: &ErrorDetails) -> Error {
+        build_error(self, operation, status, details).with_provider_code(status.to_string())
+    }
+}
+
+/// The portable kind of an OpenStack HTTP status (the shared table plus 498).
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    classify(&OpenStackErrors, status, None)
+}
+
+/// The Keystone token hook for one request: the session's current token on every attempt;
+/// after a 401 the token that was used is dropped so the repeat re-authenticates.
+#[derive(Debug)]
+struct TokenAuth<'a> {
+    session: &'a Session,
+    used: Mutex<Option<Arc<Token>>>,
+}
+
+#[async_trait::async_trait]
+impl Authorizer for TokenAuth<'_> {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let token = self.session.token().await?;
+        let mut v = token.header_value()?;
+        v.set_sensitive(true);
+        req.headers_mut().insert("x-auth-token", v);
+        *self.used.lock().expect("token slot") = Some(token);
+        Ok(())
+    }
+
+    async fn refresh(&self, _sent: &http::HeaderMap) -> Result<bool> {
+        let used = self.used.lock().expect("token slot").take();
+        match used {
+            Some(t) => {
+                tracing::debug!("401: re-authenticating once");
+                self.session.invalidate(&t).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Send a request built by `build` with the session's token. The response comes back
+/// whatever its status (check it with [`check`] / [`http_error`]).
 ///
 /// `retry_transient` must be false for requests that are not safe to repeat.
 pub async fn send<F>(
@@ -22,53 +97,21 @@ pub async fn send<F>(
 where
     F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
 {
-    let mut reauthed = false;
-    let mut attempt = 0usize;
-    loop {
-        attempt += 1;
-        let token: std::sync::Arc<Token> = session.token().await?;
-        let rb = build(session.http()).header("x-auth-token", token.header_value()?);
-        match rb.send().await {
-            Err(source) => {
-                if retry_transient && attempt < MAX_ATTEMPTS && !source.is_builder() {
-                    tracing::debug!(service, op, attempt, "transport error, retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                return Err(OsError::Transport {
-                    service,
-                    op: op.to_string(),
-                    source,
-                }
-                .into());
-            }
-            Ok(r) => {
-                let s = r.status().as_u16();
-                if s == 401 && !reauthed {
-                    reauthed = true;
-                    tracing::debug!(service, op, "401: re-authenticating once");
-                    session.invalidate(&token).await;
-                    continue;
-                }
-                if retry_transient && matches!(s, 502..=504) && attempt < MAX_ATTEMPTS {
-                    tracing::debug!(
-                        service,
-                        op,
-                        status = s,
-                        attempt,
-                        "transient status, retrying"
-                    );
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                return Ok(r);
-            }
-        }
-    }
-}
-
-fn backoff(attempt: usize) -> Duration {
-    Duration::from_millis(100 * (1 << attempt.min(4)) as u64)
+    let client = session.client();
+    let req = build(client.http()).build().map_err(|e| {
+        Error::invalid(format!(
+            "{service} {op}: invalid request: {}",
+            e.without_url()
+        ))
+    })?;
+    let opts = RequestOptions::new(format!("{service} {op}"))
+        .idempotent(retry_transient)
+        .raw_status(true);
+    let auth = TokenAuth {
+        session,
+        used: Mutex::new(None),
+    };
+    client.send_with_auth(req, &opts, &auth).await
 }
 
 /// Turn a non-success response into an error (consuming it), or pass it through.
@@ -84,31 +127,37 @@ pub async fn check(
     Err(http_error(r, service, op).await)
 }
 
-/// The error for a non-success response.
-pub async fn http_error(
-    r: reqwest::Response,
-    service: &'static str,
-    op: &str,
-) -> gureum_core::Error {
-    let status = r.status().as_u16();
-    let rid = request_id(r.headers());
-    let text = r.text().await.unwrap_or_default();
-    // Nova: {"itemNotFound": {"message": "...", "code": 404}}; Keystone: {"error": {...}}.
-    let detail = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.as_object().and_then(|o| {
-                o.values()
-                    .find_map(|x| x["message"].as_str().map(str::to_string))
-            })
-        })
-        .or_else(|| excerpt(&text));
-    OsError::Http {
-        service,
-        op: op.to_string(),
-        status,
-        detail,
-        request_id: rid,
+/// The error for a non-success response (its body read once, bounded).
+pub async fn http_error(r: reqwest::Response, service: &'static str, op: &str) -> Error {
+    let operation = format!("{service} {op}");
+    gureum_core::http::error_from_response(&OpenStackErrors, r, &operation).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table_is_the_shared_one_plus_498() {
+        assert_eq!(kind_for_status(409), ErrorKind::AlreadyExists);
+        assert_eq!(kind_for_status(429), ErrorKind::RateLimited);
+        assert_eq!(kind_for_status(498), ErrorKind::RateLimited);
+        assert_eq!(kind_for_status(404), ErrorKind::NotFound);
+        assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
+        let mut h = http::HeaderMap::new();
+        h.insert("x-openstack-request-id", "req-1".parse().unwrap());
+        let d = OpenStackErrors.parse(
+            404,
+            &h,
+            br#"{"itemNotFound": {"message": "Instance x could not be found.", "code": 404}}"#,
+        );
+        let e = OpenStackErrors.build("nova GET server x", 404, &d);
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.provider_code(), Some("404"));
+        assert_eq!(e.request_id(), Some("req-1"));
+        assert_eq!(
+            e.message(),
+            "nova GET server x: HTTP 404: Instance x could not be found."
+        );
     }
-    .into()
 }

@@ -330,6 +330,11 @@ impl CloudConfig {
         }
         auth.allow_http = matches!(f.get("allow_http").map(|s| s.to_ascii_lowercase()), Some(ref s) if s == "true" || s == "1" || s == "yes");
         auth.cacert = f.get("cacert").map(PathBuf::from);
+        let http_params: BTreeMap<String, String> = gureum_core::http::PARAMS
+            .iter()
+            .filter_map(|k| f.get(k).map(|v| (k.to_string(), v.to_string())))
+            .collect();
+        auth.http = auth.http.clone().with_params(&http_params)?;
         if let Some(v) = f.get("verify") {
             if v.eq_ignore_ascii_case("false") {
                 return Err(Error::invalid("verify: false (TLS verification off) is not supported; give cacert: with the city's CA bundle"));

@@ -47,22 +47,7 @@ fn detail_suffix(d: &Option<String>) -> String {
     d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
 }
 
-/// The portable kind of an HTTP status.
-pub fn kind_for_status(status: u16) -> ErrorKind {
-    match status {
-        400 | 411 | 413 | 414 | 416 | 422 => ErrorKind::InvalidArgument,
-        401 => ErrorKind::Unauthenticated,
-        403 => ErrorKind::PermissionDenied,
-        404 | 410 => ErrorKind::NotFound,
-        409 => ErrorKind::AlreadyExists,
-        412 => ErrorKind::PreconditionFailed,
-        429 | 498 => ErrorKind::RateLimited,
-        408 | 504 => ErrorKind::Timeout,
-        501 => ErrorKind::Unsupported,
-        500 | 502 | 503 | 507 => ErrorKind::Unavailable,
-        _ => ErrorKind::Other,
-    }
-}
+pub use crate::client::kind_for_status;
 
 impl From<OsError> for Error {
     fn from(e: OsError) -> Self {

@@ -20,7 +20,7 @@
 //!
 //! Everything else is allowed as it is: spaces, `+ % # ? & = @ ~ [ ] { } ' ! ( ) , \ * |`,
 //! non-ASCII letters, emoji. A portable key is exactly an `object_store`
-//! [`Path`](object_store::path::Path) that [`Path::parse`] accepts unchanged, so
+//! [`Path`] that [`Path::parse`] accepts unchanged, so
 //! [`Bucket::object_store`](crate::storage::Bucket::object_store) shows the same string.
 //!
 //! Names written by other tools that break a rule (`a//b`, `dir/` folder markers, `./x`,

@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
-//! or `full`. Opening a URL whose provider is not compiled in fails with an
+//! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
+//! queues. Opening a URL whose provider is not compiled in fails with an
 //! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
 //! this facade knows.
 #![warn(missing_docs)]

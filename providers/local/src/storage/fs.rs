@@ -1,15 +1,21 @@
 //! [`FileStore`]: a directory as an `ObjectStore` with the portable bucket semantics.
 //!
-//! Objects are plain files in a directory tree that mirrors their keys (`a/b/c.txt` is the
-//! file `ROOT/a/b/c.txt`), so an existing directory tree is a bucket as it is. Reads go
-//! through `object_store`'s `LocalFileSystem`; writes, listings and the rest are done here so
-//! that everything S3 allows also works on a file system:
+//! Objects are plain files named exactly by their keys (keys are verbatim: `민원/사진 1.jpg`
+//! is the file `ROOT/민원/사진 1.jpg`), so an existing directory tree is a bucket as it is and
+//! what gureum writes is seen by `ls` and every other tool under the same names. Reads, writes,
+//! listings and the rest are done here (not by `LocalFileSystem`, which reserves names ending
+//! in `#<digits>`), so that everything S3 allows also works on a file system:
 //!
 //! * **an object and a prefix with the same name** (`a` and `a/b`): when a name is needed as
 //!   a directory, the object's file moves into it as `a/.gureum-obj` ([`SELF_OBJECT`]);
-//! * **long segments**: a key segment longer than [`MAX_SEGMENT_BYTES`] (file systems allow
-//!   255 bytes per name) is stored as a chain of directories `chunk%+/chunk%+/last`. A raw
-//!   `%` followed by `+` never occurs in an escaped key segment, so this cannot collide;
+//! * **segments longer than NAME_MAX**: a key segment longer than [`MAX_SEGMENT_BYTES`] (255,
+//!   the most a file name holds) is stored, reversibly, as a chain of directories
+//!   `chunk%+/chunk%+/last`; segment names ending in `%+` are therefore reserved on file://
+//!   (refused for keys, skipped as foreign names in listings). Every shorter segment is a
+//!   plain name;
+//! * **foreign names**: files whose names are not portable keys (control characters, not
+//!   UTF-8, reserved names, paths over 1,024 bytes) are skipped in listings and reported with
+//!   [`gureum_core::key::report_foreign_name`], so `Bucket` listings count them;
 //! * **attributes** (content type, user metadata, ...) in sidecar JSON files under the hidden
 //!   directory [`META_DIR`]; each sidecar records the etag of the data file it belongs to, so
 //!   a data file replaced by another tool never shows stale metadata;
@@ -53,7 +59,8 @@ pub const META_DIR: &str = ".gureum-meta";
 /// File name of an object whose key is also a prefix (`a` next to `a/b` is `a/.gureum-obj`).
 pub const SELF_OBJECT: &str = ".gureum-obj";
 
-/// Longest key segment stored as one file name; longer segments become directory chains.
+/// Longest key segment stored as one file name (NAME_MAX); longer segments become
+/// directory chains.
 pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// Chunk size of long segments.

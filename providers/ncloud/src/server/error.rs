@@ -98,15 +98,13 @@ pub fn kind_of(pe: &ProviderError) -> ErrorKind {
             _ => {}
         }
     }
-    match pe.status {
-        401 => return ErrorKind::Unauthenticated,
-        403 => return ErrorKind::PermissionDenied,
-        404 => return ErrorKind::NotFound,
-        408 | 504 => return ErrorKind::Timeout,
-        413 => return ErrorKind::InvalidArgument,
-        429 => return ErrorKind::RateLimited,
-        500..=599 => return ErrorKind::Unavailable,
-        _ => {}
+    // The shared status table, except where NCP reuses a status for many meanings: 400 and
+    // 409 (and error envelopes in 2xx) are classified by code and message below.
+    if !matches!(pe.status, 200..=299 | 400 | 409) {
+        let k = gureum_core::http::kind_for_status(pe.status);
+        if k != ErrorKind::Other {
+            return k;
+        }
     }
     let m = pe.message.to_ascii_lowercase();
     let has = |xs: &[&str]| xs.iter().any(|x| m.contains(x) || pe.message.contains(x));

@@ -35,6 +35,7 @@ use crate::signer::{now_ms, Credentials};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gureum_core::compute::{resolve_image, resolve_size};
+use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
 use gureum_core::url::ComputeOpener;
 use gureum_core::{
     Compute, ComputeCapabilities, ComputeDriver, Error, ErrorKind, ImageInfo, Instance,
@@ -270,8 +271,9 @@ pub struct ServerConfig {
     pub poll_interval: Duration,
     /// Bound of internal waits (stop before terminate).
     pub op_timeout: Duration,
-    /// HTTP request timeout.
-    pub request_timeout: Duration,
+    /// Timeouts, deadline and retries of the API calls (`retries`, `timeout`,
+    /// `connect_timeout`, `deadline` URL/profile parameters; 60 s per attempt by default).
+    pub http: HttpConfig,
 }
 
 impl ServerConfig {
@@ -294,7 +296,7 @@ impl ServerConfig {
             acg_no: None,
             poll_interval: Duration::from_secs(5),
             op_timeout: Duration::from_secs(600),
-            request_timeout: Duration::from_secs(60),
+            http: HttpConfig::default().request_timeout(Duration::from_secs(60)),
         })
     }
 
@@ -321,6 +323,7 @@ impl ServerConfig {
         if let Some(ms) = url.u64_param("poll_ms")? {
             cfg.poll_interval = Duration::from_millis(ms.max(1));
         }
+        cfg.http = cfg.http.clone().with_params(url.params())?;
         if let Some(s) = url.u64_param("timeout_s")? {
             cfg.op_timeout = Duration::from_secs(s.max(1));
         }
@@ -341,7 +344,40 @@ impl ServerConfig {
 #[derive(Clone)]
 pub struct ServerClient {
     cfg: ServerConfig,
-    http: reqwest::Client,
+    http: HttpClient,
+}
+
+/// The NCP signature v2 hook of one request: `x-ncp-apigw-timestamp`,
+/// `x-ncp-iam-access-key` and `x-ncp-apigw-signature-v2` over method, request URI and a
+/// fresh timestamp on every attempt (the gateway refuses signatures older than 5 minutes).
+struct NcpSign<'a> {
+    credentials: &'a Credentials,
+    request_uri: &'a str,
+}
+
+impl fmt::Debug for NcpSign<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NcpSign")
+            .field("request_uri", &self.request_uri)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Authorizer for NcpSign<'_> {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let method = req.method().as_str().to_string();
+        for (k, v) in self
+            .credentials
+            .headers(&method, self.request_uri, now_ms())
+        {
+            let mut v = http::HeaderValue::from_str(&v)
+                .map_err(|_| Error::invalid("NCP credentials are not valid header values"))?;
+            v.set_sensitive(true);
+            req.headers_mut().insert(k, v);
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for ServerClient {
@@ -361,10 +397,9 @@ fn is_read_action(action: &str) -> bool {
 impl ServerClient {
     /// A client.
     pub fn new(cfg: ServerConfig) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.request_timeout)
-            .build()
-            .map_err(|e| Error::other(format!("building HTTP client: {e}")))?;
+        let http = HttpClient::builder("ncloud-server")
+            .config(cfg.http.clone())
+            .build()?;
         Ok(ServerClient { cfg, http })
     }
 
@@ -390,31 +425,9 @@ impl ServerClient {
         self.call_with(reqwest::Method::POST, action, params).await
     }
 
+    /// One call through the shared HTTP layer: signed per attempt; read actions (`get*`)
+    /// are retried on 429 (`Retry-After` honoured) and 5xx, others are sent once.
     async fn call_with(
-        &self,
-        method: reqwest::Method,
-        action: &str,
-        params: &[(String, String)],
-    ) -> Result<ActionResponse> {
-        let attempts = if is_read_action(action) { 3 } else { 1 };
-        let mut last = None;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * (1 << attempt))).await;
-            }
-            match self.once(method.clone(), action, params).await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() => {
-                    tracing::debug!(action, attempt, error = %e, "ncloud call failed; retrying");
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::other("ncloud call failed")))
-    }
-
-    async fn once(
         &self,
         method: reqwest::Method,
         action: &str,
@@ -439,15 +452,9 @@ impl ServerClient {
         } else {
             (path.clone(), format!("{base}/{action}"), Some(qs))
         };
-        let ts = now_ms();
-        let mut req = self.http.request(method.clone(), &full_url);
-        for (k, v) in self
-            .cfg
-            .credentials
-            .headers(method.as_str(), &request_uri, ts)
-        {
-            req = req.header(k, v);
-        }
+        let full_url = url::Url::parse(&full_url)
+            .map_err(|e| Error::invalid(format!("ncloud {action}: request URL: {e}")))?;
+        let mut req = self.http.request(method.clone(), full_url);
         if let Some(b) = body {
             req = req
                 .header(
@@ -457,21 +464,19 @@ impl ServerClient {
                 .body(b);
         }
         tracing::debug!(action, method = %method, "ncloud server api call");
-        let resp = req.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Unavailable
-            };
-            Error::new(kind, format!("ncloud {action}: request failed: {e}"))
-        })?;
+        let req = req
+            .build()
+            .map_err(|e| Error::invalid(format!("ncloud {action}: {}", e.without_url())))?;
+        let opts = RequestOptions::new(format!("ncloud {action}"))
+            .idempotent(is_read_action(action))
+            .raw_status(true);
+        let sign = NcpSign {
+            credentials: &self.cfg.credentials,
+            request_uri: &request_uri,
+        };
+        let resp = self.http.send_with_auth(req, &opts, &sign).await?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Unavailable,
-                format!("ncloud {action}: reading response: {e}"),
-            )
-        })?;
+        let bytes = self.http.bytes(resp, opts.operation()).await?;
         if !(200..300).contains(&status) {
             return Err(error::to_error(action, &error::decode(status, &bytes)));
         }

@@ -56,6 +56,7 @@ pub struct RequestOptions {
     operation: String,
     idempotent: bool,
     accept: Vec<u16>,
+    raw: bool,
 }
 
 impl RequestOptions {
@@ -67,6 +68,7 @@ impl RequestOptions {
             operation: operation.into(),
             idempotent: false,
             accept: Vec::new(),
+            raw: false,
         }
     }
     /// Mark the request safe to repeat (GET/HEAD/PUT/DELETE by nature, or a create made
@@ -80,6 +82,14 @@ impl RequestOptions {
     /// for an existence check, 409 for a create that tolerates "already there").
     pub fn accept(mut self, status: u16) -> Self {
         self.accept.push(status);
+        self
+    }
+    /// Hand the final response back as `Ok` whatever its status, unread (for callers that
+    /// branch on statuses and turn the rest into errors with [`HttpClient::error_from`]).
+    /// Retry decisions then use the status alone (429, 5xx, the provider's
+    /// [`ProviderErrors::status_kind`]), since no error body is read before the last attempt.
+    pub fn raw_status(mut self, yes: bool) -> Self {
+        self.raw = yes;
         self
     }
     /// The operation name.
@@ -307,6 +317,27 @@ impl HttpClient {
         req: reqwest::Request,
         opts: &RequestOptions,
     ) -> Result<reqwest::Response> {
+        self.send_inner(req, opts, self.inner.auth.as_deref()).await
+    }
+
+    /// [`send`](Self::send) with `auth` instead of the client's own auth hook, for
+    /// credentials that live with the caller (e.g. a token session shared by several
+    /// services, which itself owns the client).
+    pub async fn send_with_auth(
+        &self,
+        req: reqwest::Request,
+        opts: &RequestOptions,
+        auth: &dyn Authorizer,
+    ) -> Result<reqwest::Response> {
+        self.send_inner(req, opts, Some(auth)).await
+    }
+
+    async fn send_inner(
+        &self,
+        req: reqwest::Request,
+        opts: &RequestOptions,
+        auth: Option<&dyn Authorizer>,
+    ) -> Result<reqwest::Response> {
         let inner = &*self.inner;
         let cfg = &inner.config;
         let op = opts.operation.as_str();
@@ -344,10 +375,10 @@ impl HttpClient {
                 })?
             };
             *r.timeout_mut() = Some(cfg.request_timeout.min(remaining));
-            if let Some(a) = &inner.auth {
+            if let Some(a) = auth {
                 a.authorize(&mut r).await?;
             }
-            let sent_headers = if inner.auth.is_some() {
+            let sent_headers = if auth.is_some() {
                 Some(r.headers().clone())
             } else {
                 None
@@ -373,7 +404,7 @@ impl HttpClient {
                         return Ok(resp);
                     }
                     if status == StatusCode::UNAUTHORIZED && cloneable && !refreshed {
-                        if let (Some(a), Some(h)) = (&inner.auth, &sent_headers) {
+                        if let (Some(a), Some(h)) = (auth, &sent_headers) {
                             if a.refresh(h).await? {
                                 refreshed = true;
                                 tracing::debug!(
@@ -387,6 +418,13 @@ impl HttpClient {
                         }
                     }
                     let wait = retry_after(resp.headers());
+                    if opts.raw {
+                        let kind =
+                            super::errors::classify(inner.errors.as_ref(), status.as_u16(), None);
+                        if !(may_retry && opts.idempotent && kind.is_retryable()) {
+                            return Ok(resp);
+                        }
+                    }
                     let err = self.error_from(resp, op).await;
                     if !(may_retry && opts.idempotent && err.is_retryable()) {
                         return Err(err);
@@ -444,20 +482,13 @@ impl HttpClient {
     /// (an `Error` whose source is [`HttpError::BodyTooLarge`]).
     pub async fn bytes(&self, resp: reqwest::Response, operation: &str) -> Result<Bytes> {
         let limit = self.inner.config.max_response_bytes;
-        self.read_limited(resp, operation, limit, true).await
+        self.read_limited(resp, operation, limit).await
     }
 
     /// The portable error for a non-success response (reads its body, bounded). For
     /// responses handed back through [`RequestOptions::accept`].
     pub async fn error_from(&self, resp: reqwest::Response, operation: &str) -> Error {
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = self
-            .read_limited(resp, operation, ERROR_BODY_LIMIT as u64, false)
-            .await
-            .unwrap_or_default();
-        let details = self.inner.errors.parse(status, &headers, &body);
-        self.inner.errors.build(operation, status, &details)
+        error_from_response(self.inner.errors.as_ref(), resp, operation).await
     }
 
     async fn read_limited(
@@ -465,7 +496,6 @@ impl HttpClient {
         mut resp: reqwest::Response,
         operation: &str,
         limit: u64,
-        strict: bool,
     ) -> Result<Bytes> {
         let service = self.inner.service.as_str();
         let too_large = || {
@@ -474,7 +504,7 @@ impl HttpClient {
             ))
             .with_source(HttpError::BodyTooLarge { limit })
         };
-        if strict && resp.content_length().is_some_and(|n| n > limit) {
+        if resp.content_length().is_some_and(|n| n > limit) {
             return Err(too_large());
         }
         let mut buf = BytesMut::new();
@@ -482,12 +512,7 @@ impl HttpClient {
             match resp.chunk().await {
                 Ok(Some(c)) => {
                     if buf.len() as u64 + c.len() as u64 > limit {
-                        if strict {
-                            return Err(too_large());
-                        }
-                        let room = (limit as usize).saturating_sub(buf.len());
-                        buf.extend_from_slice(&c[..room.min(c.len())]);
-                        break;
+                        return Err(too_large());
                     }
                     buf.extend_from_slice(&c);
                 }
@@ -504,6 +529,30 @@ impl HttpClient {
         }
         Ok(buf.freeze())
     }
+}
+
+/// The portable error for a non-success response, read (at most [`ERROR_BODY_LIMIT`]
+/// bytes) and classified by `errors` — what [`HttpClient::error_from`] does, for code that
+/// holds a response but no client.
+pub async fn error_from_response(
+    errors: &dyn ProviderErrors,
+    mut resp: reqwest::Response,
+    operation: &str,
+) -> Error {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let mut body = BytesMut::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                let room = ERROR_BODY_LIMIT - body.len();
+                body.extend_from_slice(&c[..room.min(c.len())]);
+            }
+            _ => break,
+        }
+    }
+    let details = errors.parse(status, &headers, &body);
+    errors.build(operation, status, &details)
 }
 
 fn deadline_error(

@@ -32,8 +32,8 @@ mod errors;
 mod retry;
 
 pub use client::{
-    Authorizer, HttpClient, HttpClientBuilder, HttpError, HttpResponse, RequestOptions,
-    ERROR_BODY_LIMIT,
+    error_from_response, Authorizer, HttpClient, HttpClientBuilder, HttpError, HttpResponse,
+    RequestOptions, ERROR_BODY_LIMIT,
 };
 pub use config::{
     parse_duration, HttpConfig, RetryConfig, PARAMS, PARAM_CONNECT_TIMEOUT, PARAM_DEADLINE,

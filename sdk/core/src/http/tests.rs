@@ -484,3 +484,40 @@ async fn params_configure_the_client() {
     c.send(get(&c, s.url("/")), &idem("GET")).await.unwrap_err();
     assert_eq!(s.hits(), 2);
 }
+
+#[tokio::test]
+async fn raw_status_retries_by_status_and_hands_back_the_final_response() {
+    let s = serve(|n| {
+        if n < 2 {
+            reply(503)
+        } else {
+            reply(404).body("gone")
+        }
+    })
+    .await;
+    let c = client(fast());
+    let opts = idem("HEAD x").raw_status(true);
+    let r = c.send(get(&c, s.url("/")), &opts).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(s.hits(), 3);
+    let e = c.error_from(r, "HEAD x").await;
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(e.message().ends_with("HTTP 404: gone"), "{}", e.message());
+    // exhausted retries: the last retryable response comes back too
+    let s = serve(|_| reply(503)).await;
+    let r = c.send(get(&c, s.url("/")), &opts).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(s.hits(), 4);
+}
+
+#[tokio::test]
+async fn per_request_auth_hook() {
+    let s = serve(|_| reply(200)).await;
+    let c = client(fast());
+    let auth = CountingAuth::default();
+    c.send_with_auth(get(&c, s.url("/")), &idem("GET"), &auth)
+        .await
+        .unwrap();
+    assert_eq!(auth.signed.load(Ordering::SeqCst), 1);
+    assert!(s.seen.lock().unwrap()[0].1.contains_key("x-signature"));
+}
