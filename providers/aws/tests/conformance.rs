@@ -71,19 +71,10 @@ async fn compute_ec2_on_moto() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_s3_on_swift_s3api() {
-    let ep = match std::env::var("SWIFT_S3_ENDPOINT") {
-        Ok(v) if !v.is_empty() => v,
-        _ => {
-            if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-                panic!("SWIFT_S3_ENDPOINT not set and GUREUM_REQUIRE_EMULATORS=1");
-            }
-            eprintln!("skipping: SWIFT_S3_ENDPOINT not set");
-            return;
-        }
+    let Some(swift) = gureum_testkit::env::swift_s3() else {
+        return;
     };
-    safe_env();
-    let ak = std::env::var("SWIFT_S3_ACCESS_KEY").unwrap_or_else(|_| "test:tester".into());
-    let sk = std::env::var("SWIFT_S3_SECRET_KEY").unwrap_or_else(|_| "testing".into());
+    let (ep, ak, sk) = (swift.endpoint, swift.access_key, swift.secret_key);
     let name = unique("gcf-swift");
     let cfg = S3Config::new(&name)
         .endpoint(ep)

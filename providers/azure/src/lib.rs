@@ -24,7 +24,6 @@ pub mod config;
 pub mod error;
 pub mod queue;
 pub mod rest;
-pub mod sim;
 pub mod store;
 mod xml;
 

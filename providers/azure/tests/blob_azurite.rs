@@ -1,5 +1,4 @@
 //! Blob storage against Azurite (needs AZURITE_BLOB_STORAGE_URL).
-mod common;
 
 use gureum_core::{ErrorKind, PresignMethod, PutOptions, Registry, WriteMode};
 use std::time::Duration;
@@ -12,10 +11,10 @@ fn registry() -> Registry {
 
 #[tokio::test]
 async fn blob_round_trip_admin_presign_conditional() {
-    let Some(_) = common::azurite("AZURITE_BLOB_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_BLOB_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gb");
+    let name = gureum_testkit::unique("gb");
     let bucket = registry()
         .open_bucket(Some(&format!("azblob://{name}?emulator=true")))
         .await
@@ -128,10 +127,10 @@ async fn blob_round_trip_admin_presign_conditional() {
 
 #[tokio::test]
 async fn connection_string_and_shared_key_params() {
-    let Some(blob) = common::azurite("AZURITE_BLOB_STORAGE_URL") else {
+    let Some(blob) = gureum_testkit::env::azurite("AZURITE_BLOB_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gcs");
+    let name = gureum_testkit::unique("gcs");
     // Explicit account + endpoint + key (Shared Key), path-style endpoint.
     let url = format!(
         "azblob://{name}?account=devstoreaccount1&endpoint={}/devstoreaccount1&access_key={}&create=true",

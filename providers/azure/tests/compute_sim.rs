@@ -1,7 +1,7 @@
 //! Azure VMs against the in-process ARM simulator (spec-simulated; no emulator needed).
 
-use gureum_azure::sim::{ArmSimulator, SimConfig};
 use gureum_core::{ErrorKind, InstanceSpec, InstanceState, Registry, Size};
+use gureum_testkit::sim::azure::{ArmSimulator, SimConfig};
 use std::time::Duration;
 
 fn registry() -> Registry {

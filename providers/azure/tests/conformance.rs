@@ -1,6 +1,5 @@
 //! The gureum conformance suite against Azurite (storage, queue) and the in-process ARM
 //! simulator (compute).
-mod common;
 
 use gureum_conformance::Options;
 use gureum_core::Registry;
@@ -13,10 +12,10 @@ fn registry() -> Registry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_conformance_on_azurite() {
-    let Some(_) = common::azurite("AZURITE_BLOB_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_BLOB_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gcf");
+    let name = gureum_testkit::unique("gcf");
     let bucket = registry()
         .open_bucket(Some(&format!("azblob://{name}?emulator=true&create=true")))
         .await
@@ -35,10 +34,10 @@ async fn storage_conformance_on_azurite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_conformance_on_azurite() {
-    let Some(_) = common::azurite("AZURITE_QUEUE_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_QUEUE_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gcq");
+    let name = gureum_testkit::unique("gcq");
     let queue = registry()
         .open_queue(Some(&format!("azqueue://{name}?emulator=true&create=true")))
         .await
@@ -53,7 +52,7 @@ async fn queue_conformance_on_azurite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compute_conformance_on_arm_simulator() {
-    let sim = gureum_azure::sim::ArmSimulator::start(Default::default())
+    let sim = gureum_testkit::sim::azure::ArmSimulator::start(Default::default())
         .await
         .unwrap();
     let compute = registry()

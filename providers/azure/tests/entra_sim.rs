@@ -4,8 +4,8 @@
 
 use gureum_azure::auth::Credential;
 use gureum_azure::config::AccountConfig;
-use gureum_azure::sim::{ArmSimulator, SimConfig};
 use gureum_core::url::ResourceUrl;
+use gureum_testkit::sim::azure::{ArmSimulator, SimConfig};
 use http::{HeaderMap, Method};
 
 #[tokio::test]

@@ -1,5 +1,4 @@
 //! Queue Storage against Azurite (needs AZURITE_QUEUE_STORAGE_URL).
-mod common;
 
 use gureum_azure::queue::AzureQueue;
 use gureum_core::{DeadLetter, ErrorKind, Message, QueueConfig, ReceiveOptions, Registry};
@@ -21,10 +20,10 @@ fn opts(max: usize, vis_secs: u64) -> ReceiveOptions {
 
 #[tokio::test]
 async fn queue_send_receive_ack_nack_extend_depth() {
-    let Some(_) = common::azurite("AZURITE_QUEUE_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_QUEUE_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gq");
+    let name = gureum_testkit::unique("gq");
     let q = registry()
         .open_queue(Some(&format!("azqueue://{name}?emulator=true")))
         .await
@@ -121,10 +120,10 @@ async fn queue_send_receive_ack_nack_extend_depth() {
 
 #[tokio::test]
 async fn poison_queue_after_max_dequeue_count() {
-    let Some(_) = common::azurite("AZURITE_QUEUE_STORAGE_URL") else {
+    let Some(_) = gureum_testkit::env::azurite("AZURITE_QUEUE_STORAGE_URL") else {
         return;
     };
-    let name = common::unique("gp");
+    let name = gureum_testkit::unique("gp");
     let q = registry()
         .open_queue(Some(&format!("azqueue://{name}?emulator=true")))
         .await
@@ -170,7 +169,7 @@ async fn poison_queue_after_max_dequeue_count() {
 
 #[tokio::test]
 async fn account_sas_and_connection_string_auth() {
-    let Some(qurl) = common::azurite("AZURITE_QUEUE_STORAGE_URL") else {
+    let Some(qurl) = gureum_testkit::env::azurite("AZURITE_QUEUE_STORAGE_URL") else {
         return;
     };
     use gureum_azure::auth::{AccountKey, AccountSas, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY};
@@ -183,7 +182,7 @@ async fn account_sas_and_connection_string_auth() {
         expiry: chrono::Utc::now() + chrono::Duration::hours(1),
     }
     .sign(EMULATOR_ACCOUNT, &key);
-    let name = common::unique("gs");
+    let name = gureum_testkit::unique("gs");
     let endpoint = format!("{}/{EMULATOR_ACCOUNT}", qurl.trim_end_matches('/'));
     let u = format!(
         "azqueue://{name}?account={EMULATOR_ACCOUNT}&queue_endpoint={}&sas_token={}&create=true",

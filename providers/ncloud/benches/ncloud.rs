@@ -32,14 +32,24 @@ fn bench_signer(c: &mut Criterion) {
     });
 }
 
+/// The simulator's URL with its key pair layered as profile parameters.
+fn sim_url(sim: &gureum_testkit::sim::ncloud::ServerSimulator) -> gureum_core::ResourceUrl {
+    let mut d = std::collections::BTreeMap::new();
+    d.insert("access_key".to_string(), sim.options().access_key.clone());
+    d.insert("secret_key".to_string(), sim.options().secret_key.clone());
+    gureum_core::ResourceUrl::parse(&sim.compute_url())
+        .unwrap()
+        .with_defaults(&d)
+}
+
 fn bench_sim(c: &mut Criterion) {
     let rt = rt();
     let (sim, compute) = rt.block_on(async {
-        let sim = gureum_ncloud::sim::ServerSimulator::start(Default::default())
+        let sim = gureum_testkit::sim::ncloud::ServerSimulator::start(Default::default())
             .await
             .unwrap();
         let compute = gureum_ncloud::server::NcloudServerComputeOpener
-            .open_compute(&sim.resource_url())
+            .open_compute(&sim_url(&sim))
             .await
             .unwrap();
         (sim, compute)

@@ -5,7 +5,6 @@
 //!   ([`signer`]).
 //! * [`storage`]: Object Storage, `ncloud://bucket?region=kr` (government: `gov`, `gov2`), an
 //!   S3-compatible preset over `gureum-aws` that lists with ListObjects V1.
-//! * [`sim`] (feature `simulator`): an in-process simulator of the Server API for tests.
 //!
 //! Credentials come from `NCLOUD_ACCESS_KEY` / `NCLOUD_SECRET_KEY` by default
 //! ([`credentials`]). Every backend of this crate sits in the `domestic-csap` placement zone.
@@ -14,8 +13,6 @@
 pub mod credentials;
 pub mod server;
 pub mod signer;
-#[cfg(feature = "simulator")]
-pub mod sim;
 pub mod storage;
 
 use gureum_core::{SchemeInfo, Service, Zone};

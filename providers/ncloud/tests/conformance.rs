@@ -7,7 +7,7 @@ mod common;
 use common::{fresh, Upstream};
 use gureum_conformance::{compute, storage, Options};
 use gureum_core::url::ComputeOpener;
-use gureum_ncloud::sim::{ServerSimulator, SimOptions};
+use gureum_testkit::sim::ncloud::{ServerSimulator, SimOptions};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ async fn compute_conformance_simulator() {
     .await
     .unwrap();
     let c = gureum_ncloud::server::NcloudServerComputeOpener
-        .open_compute(&sim.resource_url())
+        .open_compute(&common::sim_url(&sim))
         .await
         .unwrap()
         .with_poll_interval(Duration::from_millis(25));

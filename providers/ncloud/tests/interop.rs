@@ -9,6 +9,8 @@ mod native;
 use common::*;
 use gureum_aws::open_s3;
 use gureum_core::{Bucket, ErrorKind, PutOptions};
+use gureum_testkit::proxy::V1OnlyProxy;
+use gureum_testkit::unique;
 use native::*;
 use std::collections::{BTreeMap, BTreeSet};
 

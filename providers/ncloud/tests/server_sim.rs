@@ -1,10 +1,12 @@
 //! The Server API driver against the in-process simulator.
 
+mod common;
+
 use gureum_core::url::ComputeOpener;
 use gureum_core::{Compute, ErrorKind, InstanceSpec, InstanceState, Size};
 use gureum_ncloud::server::{NcloudServer, NcloudServerComputeOpener};
 use gureum_ncloud::signer::{sign, HEADER_ACCESS_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP};
-use gureum_ncloud::sim::{ServerSimulator, SimOptions};
+use gureum_testkit::sim::ncloud::{ServerSimulator, SimOptions};
 use std::time::Duration;
 
 async fn sim() -> ServerSimulator {
@@ -18,7 +20,7 @@ async fn sim() -> ServerSimulator {
 
 async fn compute(s: &ServerSimulator) -> Compute {
     NcloudServerComputeOpener
-        .open_compute(&s.resource_url())
+        .open_compute(&common::sim_url(s))
         .await
         .unwrap()
         .with_poll_interval(Duration::from_millis(20))
@@ -152,7 +154,7 @@ async fn idempotent_create_and_errors() {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert_eq!(
         e.provider_code(),
-        Some(gureum_ncloud::sim::codes::NOT_FOUND)
+        Some(gureum_testkit::sim::ncloud::codes::NOT_FOUND)
     );
 
     // Wrong state: starting a running server is refused by the API.
@@ -206,7 +208,7 @@ async fn failed_create_maps_to_error() {
 #[tokio::test]
 async fn wrong_credentials_are_unauthenticated() {
     let s = sim().await;
-    let mut url = s.resource_url();
+    let mut url = common::sim_url(&s);
     let mut d = std::collections::BTreeMap::new();
     d.insert("access_key".to_string(), s.options().access_key.clone());
     d.insert("secret_key".to_string(), "wrong-secret".to_string());
@@ -345,6 +347,6 @@ async fn gov_region_codes_reach_the_api() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     assert_eq!(
         e.provider_code(),
-        Some(gureum_ncloud::sim::codes::INVALID_REGION)
+        Some(gureum_testkit::sim::ncloud::codes::INVALID_REGION)
     );
 }

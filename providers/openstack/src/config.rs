@@ -14,7 +14,7 @@ use crate::presets::{self, IdentityApi, Preset};
 use gureum_core::url::ResourceUrl;
 use gureum_core::{Error, Result, Zone};
 use secrecy::SecretString;
-use serde_yaml::Value;
+use serde_norway::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use url::Url;
@@ -101,12 +101,12 @@ pub fn cloud_from_yaml(
     name: &str,
 ) -> Result<BTreeMap<String, String>> {
     let v: Value =
-        serde_yaml::from_str(clouds).map_err(|e| Error::invalid(format!("clouds.yaml: {e}")))?;
+        serde_norway::from_str(clouds).map_err(|e| Error::invalid(format!("clouds.yaml: {e}")))?;
     let entry = v.get("clouds").and_then(|c| c.get(name));
     let mut flat = Flat::default();
     if let Some(s) = secure {
         let sv: Value =
-            serde_yaml::from_str(s).map_err(|e| Error::invalid(format!("secure.yaml: {e}")))?;
+            serde_norway::from_str(s).map_err(|e| Error::invalid(format!("secure.yaml: {e}")))?;
         if let Some(se) = sv.get("clouds").and_then(|c| c.get(name)) {
             flatten_cloud(se, &mut flat);
         }

@@ -29,8 +29,6 @@ pub mod nova;
 pub mod presets;
 #[cfg(feature = "s3")]
 pub mod s3;
-#[cfg(feature = "simulator")]
-pub mod sim;
 pub mod swift;
 
 use gureum_core::url::{ComputeOpener, ResourceUrl, StorageOpener};

@@ -3,7 +3,7 @@
 
 use gureum_core::url::ResourceUrl;
 use gureum_core::{ErrorKind, Registry};
-use gureum_openstack::sim::{SimConfig, Simulator};
+use gureum_testkit::sim::openstack::{SimConfig, Simulator};
 
 #[tokio::test]
 async fn cloud_from_clouds_yaml_and_os_env() {

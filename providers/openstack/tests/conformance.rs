@@ -4,21 +4,8 @@
 use gureum_conformance::{compute, storage, Options};
 use gureum_core::url::ResourceUrl;
 use gureum_core::ErrorKind;
-use gureum_openstack::sim::{SimConfig, Simulator};
+use gureum_testkit::sim::openstack::{SimConfig, Simulator};
 use std::time::Duration;
-
-fn env(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-                panic!("{name} not set and GUREUM_REQUIRE_EMULATORS=1");
-            }
-            eprintln!("skipping: {name} not set");
-            None
-        }
-    }
-}
 
 async fn ensure_container(b: &gureum_core::Bucket) {
     match b.admin().unwrap().create_bucket(b.name()).await {
@@ -30,12 +17,10 @@ async fn ensure_container(b: &gureum_core::Bucket) {
 
 #[tokio::test]
 async fn swift_storage_conformance() {
-    let (Some(auth), Some(user), Some(key)) =
-        (env("SWIFT_AUTH_URL"), env("SWIFT_USER"), env("SWIFT_KEY"))
-    else {
+    let Some(swift) = gureum_testkit::env::swift() else {
         return;
     };
-    let url = format!("swift://gureum-conformance?auth_url={auth}&user={user}&key={key}");
+    let url = swift.url("gureum-conformance");
     let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
         .await
         .unwrap();
@@ -62,9 +47,9 @@ async fn swift_storage_conformance() {
 #[tokio::test]
 async fn nhn_s3_preset_conformance_on_s3api() {
     let (Some(ep), Some(_), Some(_)) = (
-        env("SWIFT_S3_ENDPOINT"),
-        env("SWIFT_S3_ACCESS_KEY"),
-        env("SWIFT_S3_SECRET_KEY"),
+        gureum_testkit::env::var("SWIFT_S3_ENDPOINT"),
+        gureum_testkit::env::var("SWIFT_S3_ACCESS_KEY"),
+        gureum_testkit::env::var("SWIFT_S3_SECRET_KEY"),
     ) else {
         return;
     };

@@ -2,7 +2,7 @@
 
 use gureum_core::url::ResourceUrl;
 use gureum_core::{Compute, ErrorKind, InstanceSpec, InstanceState, Size};
-use gureum_openstack::sim::{SimConfig, Simulator};
+use gureum_testkit::sim::openstack::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

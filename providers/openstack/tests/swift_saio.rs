@@ -5,25 +5,9 @@ use gureum_core::url::ResourceUrl;
 use gureum_core::{Bucket, ErrorKind};
 use std::time::Duration;
 
-fn env(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-                panic!("{name} not set and GUREUM_REQUIRE_EMULATORS=1");
-            }
-            eprintln!("skipping: {name} not set");
-            None
-        }
-    }
-}
-
 async fn open(container: &str) -> Option<Bucket> {
-    let auth = env("SWIFT_AUTH_URL")?;
-    let user = env("SWIFT_USER")?;
-    let key = env("SWIFT_KEY")?;
+    let url = gureum_testkit::env::swift()?.url(container);
     // Make sure the container exists (admin works on any container name).
-    let url = format!("swift://{container}?auth_url={auth}&user={user}&key={key}");
     let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
         .await
         .unwrap();
@@ -35,16 +19,12 @@ async fn open(container: &str) -> Option<Bucket> {
     Some(b)
 }
 
-fn unique(p: &str) -> String {
-    format!("{p}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
 #[tokio::test]
 async fn basic_object_ops() {
     let Some(b) = open("gureum-basic").await else {
         return;
     };
-    let pfx = unique("basic");
+    let pfx = gureum_testkit::unique("basic");
     let k = format!("{pfx}/민원 a+b%c.json");
     let w = b
         .put_with(
@@ -177,7 +157,7 @@ async fn slo_multipart_and_abort() {
         return;
     };
     let store = b.native::<gureum_openstack::SwiftStore>().unwrap().clone();
-    let k = unique("big");
+    let k = gureum_testkit::unique("big");
     let mut w = b
         .writer(
             &k,
@@ -212,7 +192,7 @@ async fn slo_multipart_and_abort() {
     assert!(!b.exists(&k).await.unwrap());
 
     // abort removes every segment of the upload
-    let k2 = unique("aborted");
+    let k2 = gureum_testkit::unique("aborted");
     let mut w = b.writer(&k2, &PutOptions::default()).await.unwrap();
     for _ in 0..9 {
         w.write(&chunk).await.unwrap();
@@ -242,7 +222,7 @@ async fn tempurl_presign() {
     // Re-open: the key is read from the account.
     let b = open("gureum-tempurl").await.unwrap();
     assert!(b.capabilities().presign);
-    let k = unique("signed");
+    let k = gureum_testkit::unique("signed");
     let put = b
         .presign(PresignMethod::Put, &k, Duration::from_secs(60))
         .await
@@ -282,7 +262,7 @@ async fn admin_and_auth_errors() {
         return;
     };
     let a = b.admin().unwrap();
-    let name = unique("gureum-c");
+    let name = gureum_testkit::unique("gureum-c");
     a.create_bucket(&name).await.unwrap();
     assert_eq!(
         a.create_bucket(&name).await.unwrap_err().kind(),

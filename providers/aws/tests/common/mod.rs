@@ -3,54 +3,26 @@
 
 use gureum_aws::{AwsCredentials, S3Config};
 
+pub use gureum_testkit::unique;
+
+/// No IMDS lookups, moto keys when none are set.
+pub fn safe_env() {
+    gureum_testkit::env::aws_safe_env()
+}
+
 /// The moto endpoint, or `None` (skip) when unset; fails when GUREUM_REQUIRE_EMULATORS=1.
 pub fn moto() -> Option<String> {
-    match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(v) if !v.is_empty() => {
-            let u = url::Url::parse(&v).expect("AWS_ENDPOINT_URL is a URL");
-            assert!(
-                gureum_core::transport::is_loopback_host(u.host_str().unwrap_or("")),
-                "tests only talk to loopback; AWS_ENDPOINT_URL={v}"
-            );
-            safe_env();
-            Some(v)
-        }
-        _ => {
-            if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-                panic!("AWS_ENDPOINT_URL not set and GUREUM_REQUIRE_EMULATORS=1");
-            }
-            eprintln!("skipping: AWS_ENDPOINT_URL not set");
-            None
-        }
-    }
+    gureum_testkit::env::moto().map(|m| m.endpoint)
 }
 
-/// Make sure the default AWS chain never leaves the host (no IMDS) and finds moto keys.
-pub fn safe_env() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Tests are the only users of these variables in this process.
-        if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
-            std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-            std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-        }
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    });
-}
-
+/// moto's access key id.
 pub fn key_id() -> String {
-    std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into())
-}
-pub fn secret() -> String {
-    std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into())
+    gureum_testkit::env::var_or("AWS_ACCESS_KEY_ID", "test")
 }
 
-/// A unique lowercase name.
-pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
+/// moto's secret key.
+pub fn secret() -> String {
+    gureum_testkit::env::var_or("AWS_SECRET_ACCESS_KEY", "test")
 }
 
 /// moto's quirks: its server (werkzeug) drops request headers whose name contains `_`, so

@@ -24,20 +24,61 @@
 //!
 //! Spec codes and image numbers in the catalog are illustrative, not NCP's current catalog.
 
-use crate::server::model::{CommonCode, InitScript, ServerImage, ServerInstance, ServerSpec};
-use crate::signer::{
-    sign, signatures_equal, HEADER_ACCESS_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-    TIMESTAMP_WINDOW_MS,
-};
+mod wire;
+
+use base64::Engine as _;
 use bytes::Bytes;
+use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
+use sha2::Sha256;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wire::{CommonCode, InitScript, ServerImage, ServerInstance, ServerSpec};
+
+/// Header carrying the request time (ms since the epoch).
+const HEADER_TIMESTAMP: &str = "x-ncp-apigw-timestamp";
+/// Header carrying the access key id.
+const HEADER_ACCESS_KEY: &str = "x-ncp-iam-access-key";
+/// Header carrying the signature.
+const HEADER_SIGNATURE: &str = "x-ncp-apigw-signature-v2";
+/// The gateway refuses timestamps this far (or farther) from its clock.
+const TIMESTAMP_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// The API Gateway v2 signature as the reference defines it:
+/// `Base64(HMAC-SHA256(secret, "{METHOD} {path?query}\n{timestamp}\n{accessKey}"))`.
+/// Written here from the reference, independently of the driver's signer.
+fn sign(
+    method: &str,
+    request_uri: &str,
+    timestamp_ms: u64,
+    access_key: &str,
+    secret: &[u8],
+) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(format!("{method} {request_uri}\n{timestamp_ms}\n{access_key}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Constant-time comparison of two signatures.
+fn signatures_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Milliseconds since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
 
 /// The simulator's own `returnCode` values (the reference does not list NCP's).
 pub mod codes {
@@ -228,8 +269,9 @@ impl ServerSimulator {
     pub fn options(&self) -> &SimOptions {
         &self.opts
     }
-    /// A `ncloud-server://` URL for this simulator (credentials are not in it: pass them with
-    /// [`ServerSimulator::resource_url`] or through the environment).
+    /// A `ncloud-server://` URL for this simulator. The key pair is not in it: layer
+    /// [`SimOptions::access_key`] / [`SimOptions::secret_key`] as profile parameters
+    /// (`access_key`, `secret_key`) or set them in the environment.
     pub fn compute_url(&self) -> String {
         let poll = (self.opts.step.as_millis() / 3).max(10);
         format!(
@@ -237,17 +279,6 @@ impl ServerSimulator {
             self.opts.regions.first().map(String::as_str).unwrap_or("KR"),
             self.endpoint()
         )
-    }
-    /// [`ServerSimulator::compute_url`] parsed, with the simulator's key pair layered as
-    /// profile parameters.
-    pub fn resource_url(&self) -> gureum_core::ResourceUrl {
-        let mut d = BTreeMap::new();
-        d.insert("access_key".to_string(), self.opts.access_key.clone());
-        d.insert("secret_key".to_string(), self.opts.secret_key.clone());
-        #[allow(clippy::expect_used)]
-        gureum_core::ResourceUrl::parse(&self.compute_url())
-            .expect("simulator URL parses")
-            .with_defaults(&d)
     }
     /// Make the next created server fail (`CREAT` → `FSTOP`).
     pub fn fail_next_create(&self) {
@@ -358,7 +389,7 @@ async fn handle(
             return Err("Authentication information is missing.");
         };
         let ts: i64 = ts.parse().map_err(|_| "Invalid timestamp.")?;
-        let now = crate::signer::now_ms() as i64;
+        let now = now_ms();
         if (now - ts).abs() >= TIMESTAMP_WINDOW_MS {
             return Err("The timestamp is outside the 5 minute window.");
         }

@@ -375,7 +375,7 @@ async fn handle(
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
 
     // Entra ID token endpoint
-    if parts.method == http::Method::POST
+    if parts.method == hyper::Method::POST
         && segs.len() == 4
         && segs[1] == "oauth2"
         && segs[2] == "v2.0"
@@ -387,7 +387,7 @@ async fn handle(
     // Bearer auth
     let auth = parts
         .headers
-        .get(http::header::AUTHORIZATION)
+        .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(tok) = auth.strip_prefix("Bearer ") else {
@@ -474,7 +474,7 @@ async fn handle(
         && segs[2].eq_ignore_ascii_case("providers")
         && segs[4].eq_ignore_ascii_case("locations")
     {
-        if segs[6].eq_ignore_ascii_case("vmSizes") && parts.method == http::Method::GET {
+        if segs[6].eq_ignore_ascii_case("vmSizes") && parts.method == hyper::Method::GET {
             let v: Vec<Value> = SIZES
                 .iter()
                 .map(|(n, c, m)| json!({"name": n, "numberOfCores": c, "memoryInMB": m, "maxDataDiskCount": 4, "osDiskSizeInMB": 1047552, "resourceDiskSizeInMB": 0}))
@@ -483,7 +483,7 @@ async fn handle(
         }
         if segs[6].eq_ignore_ascii_case("operations")
             && segs.len() == 8
-            && parts.method == http::Method::GET
+            && parts.method == hyper::Method::GET
         {
             let Some(op) = s.ops.get(segs[7]) else {
                 return arm_error(404, "NotFound", "The operation was not found.");
@@ -645,7 +645,7 @@ fn new_op(s: &mut State, after: Duration, error: Option<(String, String)>) -> St
 fn nic(
     s: &mut State,
     cfg: &SimConfig,
-    method: &http::Method,
+    method: &hyper::Method,
     base_path: &str,
     name: &str,
     body: &[u8],
@@ -654,11 +654,11 @@ fn nic(
     let id = format!("{base_path}/{name}");
     let key = id.to_ascii_lowercase();
     match *method {
-        http::Method::GET => match s.nics.get(&key) {
+        hyper::Method::GET => match s.nics.get(&key) {
             Some(v) => reply(200, Some(v.clone()), &[]),
             None => arm_error(404, "ResourceNotFound", &format!("The Resource 'Microsoft.Network/networkInterfaces/{name}' under resource group was not found.")),
         },
-        http::Method::PUT => {
+        hyper::Method::PUT => {
             let Ok(req) = serde_json::from_slice::<Value>(body) else {
                 return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
             };
@@ -691,7 +691,7 @@ fn nic(
             let op = new_op(s, Duration::ZERO, None);
             reply(if created { 201 } else { 200 }, Some(v), &[("Azure-AsyncOperation", op_url(&op))])
         }
-        http::Method::DELETE => {
+        hyper::Method::DELETE => {
             let in_use = s.vms.values().any(|vm| {
                 vm.properties["networkProfile"]["networkInterfaces"]
                     .as_array()
@@ -714,7 +714,7 @@ fn nic(
 fn vm_route(
     s: &mut State,
     cfg: &SimConfig,
-    method: &http::Method,
+    method: &hyper::Method,
     base_path: &str,
     rest: &[&str],
     query: &HashMap<String, String>,
@@ -733,7 +733,7 @@ fn vm_route(
         }
     }
     match (method.clone(), rest) {
-        (http::Method::GET, []) => {
+        (hyper::Method::GET, []) => {
             let skip: usize = query
                 .get("$skiptoken")
                 .and_then(|t| t.parse().ok())
@@ -759,7 +759,7 @@ fn vm_route(
             }
             reply(200, Some(v), &[])
         }
-        (http::Method::GET, [name]) => match s.vms.get(*name) {
+        (hyper::Method::GET, [name]) => match s.vms.get(*name) {
             Some(vm) => reply(
                 200,
                 Some(vm_json(vm, base_path, &cfg.location, expand)),
@@ -767,8 +767,8 @@ fn vm_route(
             ),
             None => not_found(name),
         },
-        (http::Method::PUT, [name]) => create_vm(s, cfg, base_path, name, body, op_url),
-        (http::Method::DELETE, [name]) => {
+        (hyper::Method::PUT, [name]) => create_vm(s, cfg, base_path, name, body, op_url),
+        (hyper::Method::DELETE, [name]) => {
             let Some(vm) = s.vms.get_mut(*name) else {
                 return reply(204, None, &[]);
             };
@@ -800,7 +800,7 @@ fn vm_route(
                 ],
             )
         }
-        (http::Method::POST, [name, action]) => {
+        (hyper::Method::POST, [name, action]) => {
             let Some(vm) = s.vms.get_mut(*name) else {
                 return not_found(name);
             };

@@ -234,12 +234,12 @@ fn resp(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
         "content-type",
         "application/json"
             .parse()
-            .unwrap_or_else(|_| http::HeaderValue::from_static("application/json")),
+            .unwrap_or_else(|_| hyper::header::HeaderValue::from_static("application/json")),
     );
     r.headers_mut().insert(
         "x-openstack-request-id",
-        http::HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4()))
-            .unwrap_or(http::HeaderValue::from_static("req-0")),
+        hyper::header::HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4()))
+            .unwrap_or(hyper::header::HeaderValue::from_static("req-0")),
     );
     r
 }
@@ -289,7 +289,7 @@ async fn handle(sh: &Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes
                 Err(r) => return r,
             };
             let mut r = nova(sh, method.as_str(), rest, &query, &body, &project_id, mv);
-            if let Ok(v) = http::HeaderValue::from_str(&format!("compute 2.{mv}")) {
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("compute 2.{mv}")) {
                 r.headers_mut().insert("openstack-api-version", v);
             }
             r
@@ -325,7 +325,7 @@ fn glance_image(i: &Img) -> Value {
 }
 
 #[allow(clippy::result_large_err)]
-fn microversion(h: &http::HeaderMap) -> Result<u32, Response<Full<Bytes>>> {
+fn microversion(h: &hyper::header::HeaderMap) -> Result<u32, Response<Full<Bytes>>> {
     let raw = h
         .get("openstack-api-version")
         .and_then(|v| v.to_str().ok())
@@ -352,7 +352,7 @@ fn microversion(h: &http::HeaderMap) -> Result<u32, Response<Full<Bytes>>> {
     }
 }
 
-fn authorize(sh: &Shared, h: &http::HeaderMap) -> Option<String> {
+fn authorize(sh: &Shared, h: &hyper::header::HeaderMap) -> Option<String> {
     let t = h.get("x-auth-token")?.to_str().ok()?;
     let st = sh.st.lock().ok()?;
     let info = st.tokens.get(t)?;
@@ -488,7 +488,7 @@ fn keystone_v3(sh: &Arc<Shared>, body: &[u8]) -> Response<Full<Bytes>> {
             "catalog": catalog_v3(sh, &pid),
         }}),
     );
-    if let Ok(h) = http::HeaderValue::from_str(&tok) {
+    if let Ok(h) = hyper::header::HeaderValue::from_str(&tok) {
         r.headers_mut().insert("x-subject-token", h);
     }
     r
