@@ -275,6 +275,11 @@ pub struct S3Quirks {
     /// drops such headers. When false, writing such a name fails (`Unsupported` /
     /// object_store `NotImplemented`) instead of losing it silently.
     pub metadata_underscore: bool,
+    /// Metadata names containing `_` are kept on multipart uploads. OpenStack Swift's s3api
+    /// keeps them on a plain PUT but turns `_` into `-` when it completes a multipart upload.
+    /// When false, a multipart upload with such a name fails (`Unsupported` / object_store
+    /// `NotImplemented`) instead of renaming it silently.
+    pub metadata_underscore_multipart: bool,
     /// Longest metadata value the service stores, counted in bytes as sent (after the
     /// RFC 2047 encoding of non-ASCII values). OpenStack Swift: 256 (`max_meta_value_length`).
     /// Longer values are refused with `InvalidArgument` before any request.
@@ -294,6 +299,7 @@ impl Default for S3Quirks {
             presign: true,
             multipart: true,
             metadata_underscore: true,
+            metadata_underscore_multipart: true,
             max_metadata_value_bytes: None,
         }
     }
@@ -313,6 +319,7 @@ impl S3Quirks {
             tagging: false,
             location_constraint: false,
             max_metadata_value_bytes: Some(256),
+            metadata_underscore_multipart: false,
             ..Self::default()
         }
     }
@@ -324,6 +331,16 @@ impl S3Quirks {
     /// Set [`S3Quirks::metadata_underscore`].
     pub fn metadata_underscore(mut self, v: bool) -> Self {
         self.metadata_underscore = v;
+        self
+    }
+    /// Set [`S3Quirks::metadata_underscore_multipart`].
+    pub fn metadata_underscore_multipart(mut self, v: bool) -> Self {
+        self.metadata_underscore_multipart = v;
+        self
+    }
+    /// Set [`S3Quirks::max_metadata_value_bytes`].
+    pub fn max_metadata_value_bytes(mut self, n: Option<usize>) -> Self {
+        self.max_metadata_value_bytes = n;
         self
     }
     /// Set [`S3Quirks::list_objects_v1`].

@@ -11,8 +11,9 @@
 //!   with ListObjectsV2 (continuation tokens, `start-after`) or ListObjects **V1** (marker
 //!   pagination, for Naver Cloud), always with `encoding-type=url` so that keys XML 1.0
 //!   cannot carry (control characters) arrive intact; it percent-decodes them and skips keys
-//!   outside the portable key space with a `tracing` warning, counting them
-//!   ([`S3Store::skipped_foreign_keys`]).
+//!   outside the portable key space (`gureum_core::key::check_key`) through
+//!   `gureum_core::key::report_foreign_name` (a `tracing` warning, and the skip count of the
+//!   `Bucket` listing: `ListPage::skipped`, `Bucket::list_all_counted`, `gureum ls`).
 //! * **User metadata** encoded as S3 documents for non-ASCII values (RFC 2047, see
 //!   [`crate::metadata`]) and decoded on read; names checked.
 
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::{BoxStream, StreamExt};
+use gureum_core::key::{check_key, report_foreign_name, KeyRule};
 use gureum_core::ErrorKind;
 use object_store::aws::AmazonS3;
 use object_store::path::Path;
@@ -32,7 +34,6 @@ use object_store::{
 };
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Page size of list requests.
@@ -58,8 +59,8 @@ pub struct S3Store {
     api: ListApi,
     page_size: i32,
     metadata_underscore: bool,
+    metadata_underscore_multipart: bool,
     max_metadata_value: Option<usize>,
-    skipped: Arc<AtomicU64>,
 }
 
 /// The former name of [`S3Store`] (it listed with V1 only).
@@ -80,16 +81,6 @@ impl fmt::Display for S3Store {
     }
 }
 
-/// True when a stored S3 key is in gureum's portable key space: 1..=1024 bytes, no leading
-/// or trailing `/`, no empty, `.` or `..` segment, no control character. Only such keys map
-/// one to one onto an object_store [`Path`]; listings skip the others.
-pub fn is_portable_stored_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= gureum_core::key::MAX_KEY_BYTES
-        && !key.chars().any(|c| c.is_control())
-        && key.split('/').all(|s| !matches!(s, "" | "." | ".."))
-}
-
 impl S3Store {
     /// Wrap `inner`; listing goes through `client` (aws-sdk-s3) on `bucket` with
     /// ListObjects **V1** (the historical behaviour of this type; see [`S3Store::with_list_api`]).
@@ -101,8 +92,8 @@ impl S3Store {
             api: ListApi::V1,
             page_size: PAGE,
             metadata_underscore: true,
+            metadata_underscore_multipart: true,
             max_metadata_value: None,
-            skipped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -118,10 +109,12 @@ impl S3Store {
         self
     }
 
-    /// Whether the service keeps metadata names containing `_` (default true). When false,
-    /// writing such a name fails with `NotImplemented` instead of silently losing it.
-    pub fn with_metadata_underscore(mut self, v: bool) -> Self {
-        self.metadata_underscore = v;
+    /// Whether the service keeps metadata names containing `_` on a plain PUT and on a
+    /// multipart upload (default true, true). Where it does not, writing such a name fails with
+    /// `NotImplemented` instead of losing or renaming it silently.
+    pub fn with_metadata_underscore(mut self, put: bool, multipart: bool) -> Self {
+        self.metadata_underscore = put;
+        self.metadata_underscore_multipart = multipart;
         self
     }
 
@@ -132,28 +125,24 @@ impl S3Store {
         self
     }
 
-    /// How many listed keys this store has skipped so far because they are outside the
-    /// portable key space (written by other tools: `a//b`, `dir/`, `./x`, control characters).
-    pub fn skipped_foreign_keys(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
-    }
-
     /// The wrapped `AmazonS3`.
     pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
         &self.inner
     }
 
+    /// The key of a listed name, or `None` (reported to the listing's skip count) when the
+    /// name is outside the portable key space.
     fn decode_listed(&self, raw: &str, url: bool) -> Option<String> {
-        let k = unescape(raw, url);
-        match k {
-            Some(k) if is_portable_stored_key(&k) => Some(k),
-            other => {
-                self.skipped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    bucket = %self.bucket,
-                    key = ?other.as_deref().unwrap_or(raw),
-                    "skipping a listed key outside the portable key space"
-                );
+        match unescape(raw, url) {
+            Some(k) => match check_key(&k) {
+                Ok(()) => Some(k),
+                Err(rule) => {
+                    report_foreign_name(&k, rule);
+                    None
+                }
+            },
+            None => {
+                report_foreign_name(raw, KeyRule::NotUtf8);
                 None
             }
         }
@@ -197,7 +186,7 @@ impl S3Store {
                     );
                 }
                 for p in r.common_prefixes() {
-                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
                 }
                 (
                     r.is_truncated().unwrap_or(false),
@@ -236,7 +225,7 @@ impl S3Store {
                     );
                 }
                 for p in r.common_prefixes() {
-                    self.push_prefix(&mut prefixes, &mut last_raw, url, p.prefix());
+                    self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
                 }
                 // AWS sends NextMarker only with a delimiter, percent-encoded under
                 // `encoding-type=url` (Swift s3api too; moto sends an opaque token there,
@@ -303,26 +292,38 @@ impl S3Store {
         prefixes: &mut Vec<Path>,
         last_raw: &mut Option<String>,
         url: bool,
+        request_prefix: Option<&str>,
         p: Option<&str>,
     ) {
         let Some(raw) = p else { return };
         bump(last_raw, raw, url);
-        let decoded = unescape(raw, url);
+        // A common prefix is the request prefix plus exactly one more segment and `/`.
+        // moto's ListObjects V1 sends common prefixes unencoded even under
+        // `encoding-type=url`: when the decoded form cannot be a common prefix of this
+        // request but the raw one can, take the raw one.
+        let shape_ok = |s: &str| {
+            s.strip_prefix(request_prefix.unwrap_or(""))
+                .and_then(|rest| rest.strip_suffix('/'))
+                .is_some_and(|seg| !seg.contains('/'))
+        };
+        let decoded = match unescape(raw, url) {
+            Some(d) if shape_ok(&d) => Some(d),
+            _ if url && shape_ok(raw) => Some(raw.to_string()),
+            d => d,
+        };
         // A common prefix ends with the delimiter; without it, it must be a portable key.
-        let dir = decoded
-            .as_deref()
-            .and_then(|d| d.strip_suffix('/'))
-            .filter(|d| is_portable_stored_key(d));
-        match dir.and_then(|d| Path::parse(d).ok()) {
-            Some(p) => prefixes.push(p),
-            None => {
-                self.skipped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    bucket = %self.bucket,
-                    prefix = ?decoded.as_deref().unwrap_or(raw),
-                    "skipping a listed prefix outside the portable key space"
-                );
-            }
+        let Some(d) = decoded else {
+            report_foreign_name(raw, KeyRule::NotUtf8);
+            return;
+        };
+        // `a//` (from `a//b`) is no directory a portable key can be under.
+        let dir = d.strip_suffix('/').unwrap_or(&d);
+        match check_key(dir) {
+            Ok(()) => match Path::parse(dir) {
+                Ok(p) => prefixes.push(p),
+                Err(_) => report_foreign_name(&d, KeyRule::EmptySegment),
+            },
+            Err(rule) => report_foreign_name(&d, rule),
         }
     }
 
@@ -357,7 +358,16 @@ impl S3Store {
         .boxed()
     }
 
-    fn encode_attributes(&self, attrs: &Attributes) -> object_store::Result<Attributes> {
+    fn encode_attributes(
+        &self,
+        attrs: &Attributes,
+        multipart: bool,
+    ) -> object_store::Result<Attributes> {
+        let underscore = if multipart {
+            self.metadata_underscore_multipart
+        } else {
+            self.metadata_underscore
+        };
         let invalid = |msg: String| object_store::Error::Generic {
             store: "S3",
             source: Box::new(gureum_core::Error::invalid(msg)),
@@ -379,7 +389,7 @@ impl S3Store {
         for (k, v) in attrs {
             match k {
                 Attribute::Metadata(name) => {
-                    if let Err(e) = metadata::check_name(name, self.metadata_underscore) {
+                    if let Err(e) = metadata::check_name(name, underscore) {
                         return Err(match e.kind() {
                             ErrorKind::Unsupported => object_store::Error::NotImplemented {
                                 operation: format!("metadata name {name:?} ({e})"),
@@ -503,7 +513,7 @@ impl ObjectStore for S3Store {
         mut opts: PutOptions,
     ) -> object_store::Result<PutResult> {
         if !opts.attributes.is_empty() {
-            opts.attributes = self.encode_attributes(&opts.attributes)?;
+            opts.attributes = self.encode_attributes(&opts.attributes, false)?;
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -514,7 +524,7 @@ impl ObjectStore for S3Store {
         mut opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         if !opts.attributes.is_empty() {
-            opts.attributes = self.encode_attributes(&opts.attributes)?;
+            opts.attributes = self.encode_attributes(&opts.attributes, true)?;
         }
         self.inner.put_multipart_opts(location, opts).await
     }
@@ -584,7 +594,17 @@ impl ObjectStore for S3Store {
         to: &Path,
         options: CopyOptions,
     ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        match self.inner.copy_opts(from, to, options).await {
+            // AmazonS3 says NotSupported when copy-if-not-exists is not configured for the
+            // service: that is an operation this backend does not implement.
+            Err(object_store::Error::NotSupported { source }) => {
+                Err(object_store::Error::NotImplemented {
+                    operation: format!("copy_if_not_exists ({source})"),
+                    implementer: "S3Store".to_string(),
+                })
+            }
+            r => r,
+        }
     }
 
     async fn rename_opts(
@@ -594,37 +614,5 @@ impl ObjectStore for S3Store {
         options: RenameOptions,
     ) -> object_store::Result<()> {
         self.inner.rename_opts(from, to, options).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn portable_stored_keys() {
-        for k in [
-            "a",
-            "민원/사진 1.jpg",
-            "literal%20space.txt",
-            "a/b/c",
-            "..a",
-            "a.",
-        ] {
-            assert!(is_portable_stored_key(k), "{k}");
-        }
-        for k in [
-            "",
-            "a//b",
-            "dir/",
-            "/lead",
-            "./x",
-            "a/../b",
-            "ctl\u{1}x",
-            "a/.",
-        ] {
-            assert!(!is_portable_stored_key(k), "{k:?}");
-        }
-        assert!(!is_portable_stored_key(&"k".repeat(1025)));
     }
 }

@@ -234,7 +234,7 @@ impl S3Context {
             } else {
                 ListApi::V2
             })
-            .with_metadata_underscore(q.metadata_underscore)
+            .with_metadata_underscore(q.metadata_underscore, q.metadata_underscore_multipart)
             .with_max_metadata_value(q.max_metadata_value_bytes);
         let store: Arc<dyn ObjectStore> = Arc::new(listing.clone());
         let native = Arc::new(S3Native {
@@ -479,11 +479,6 @@ impl S3Native {
     /// encoding); the same store as `Bucket::object_store()`.
     pub fn s3_store(&self) -> &S3Store {
         &self.listing
-    }
-    /// How many listed keys outside the portable key space (written by other tools) the
-    /// bucket's listings have skipped so far.
-    pub fn skipped_foreign_keys(&self) -> u64 {
-        self.listing.skipped_foreign_keys()
     }
     /// Whether object tagging is advertised for this service.
     pub fn supports_tagging(&self) -> bool {

@@ -34,9 +34,20 @@ pub fn ncloud_url(bucket: &str, proxy: &V1OnlyProxy, up: &Upstream) -> gureum_co
 pub async fn fresh(up: &Upstream, prefix: &str) -> (V1OnlyProxy, gureum_core::Bucket) {
     let proxy = V1OnlyProxy::start(&up.endpoint).await;
     let name = unique(prefix);
-    let bucket = gureum_ncloud::storage::open(&ncloud_url(&name, &proxy, up))
-        .await
-        .unwrap();
+    let mut cfg = gureum_ncloud::storage::config_from_url(&ncloud_url(&name, &proxy, up)).unwrap();
+    // The test servers' own metadata limits (not Naver's): moto's server (werkzeug) drops
+    // request headers whose name contains `_`; Swift's s3api renames them on multipart
+    // completion and stores values of at most 256 bytes. Refuse instead of losing data.
+    cfg.quirks = if up.name == "moto" {
+        cfg.quirks
+            .metadata_underscore(false)
+            .metadata_underscore_multipart(false)
+    } else {
+        cfg.quirks
+            .metadata_underscore_multipart(false)
+            .max_metadata_value_bytes(Some(256))
+    };
+    let bucket = gureum_aws::open_s3(cfg).await.unwrap();
     bucket.admin().unwrap().create_bucket(&name).await.unwrap();
     (proxy, bucket)
 }
