@@ -23,6 +23,10 @@
 //! [`Path`] that [`Path::parse`] accepts unchanged, so
 //! [`Bucket::object_store`](crate::storage::Bucket::object_store) shows the same string.
 //!
+//! Two backends refuse a few portable keys rather than rename them (documented per backend):
+//! Azure Blob turns `\\` into `/`, so `azblob://` refuses keys containing `\\`; `file://`
+//! refuses segment names ending in `%+` (its reversible form for segments over 255 bytes).
+//!
 //! Names written by other tools that break a rule (`a//b`, `dir/` folder markers, `./x`,
 //! control characters) are *foreign*: listings skip them (see [`is_portable`]).
 //!
