@@ -24,7 +24,7 @@
 //! [`Bucket::object_store`](crate::storage::Bucket::object_store) shows the same string.
 //!
 //! Two backends refuse a few portable keys rather than rename them (documented per backend):
-//! Azure Blob turns `\\` into `/`, so `azblob://` refuses keys containing `\\`; `file://`
+//! Azure Blob turns `\` into `/`, so `azblob://` refuses keys containing `\`; `file://`
 //! refuses segment names ending in `%+` (its reversible form for segments over 255 bytes).
 //!
 //! Names written by other tools that break a rule (`a//b`, `dir/` folder markers, `./x`,
