@@ -25,6 +25,7 @@
 
 pub mod env;
 pub mod proxy;
+pub mod scripted;
 pub mod sim;
 
 pub use env::unique;

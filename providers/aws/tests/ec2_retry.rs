@@ -6,45 +6,18 @@ use gureum_aws::ec2::{Ec2Config, Ec2Driver};
 use gureum_aws::{open_ec2, AwsCredentials};
 use gureum_core::http::HttpConfig;
 use gureum_core::ErrorKind;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A loopback HTTP/1.1 server answering request `n` with `script(n)` = (status, extra
-/// header lines, body), one request per connection; returns its base URL and the request
-/// heads it saw.
+/// The shared scripted loopback server (`gureum_testkit::scripted`), answering request `n`
+/// with `script(n)` = (status, extra header lines, body).
 async fn serve(
     script: fn(usize) -> (u16, &'static str, &'static str),
-) -> (String, Arc<Mutex<Vec<String>>>) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s2 = seen.clone();
-    tokio::spawn(async move {
-        let mut n = 0;
-        while let Ok((mut c, _)) = l.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                }
-            }
-            s2.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&buf).to_string());
-            let (status, headers, body) = script(n);
-            n += 1;
-            let resp = format!(
-                "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = c.write_all(resp.as_bytes()).await;
-            let _ = c.shutdown().await;
-        }
-    });
-    (base, seen)
+) -> (String, gureum_testkit::scripted::Seen) {
+    gureum_testkit::scripted::serve(move |n, _| {
+        let (status, headers, body) = script(n);
+        (status, headers.to_string(), body.to_string())
+    })
+    .await
 }
 
 const LIMIT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>req-1</RequestID></Response>";

@@ -6,45 +6,18 @@ use gureum_core::http::HttpConfig;
 use gureum_core::ErrorKind;
 use gureum_openstack::client::{check, send};
 use gureum_openstack::{AuthOptions, Credential, Session};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Script = Box<dyn Fn(usize, &str) -> (u16, String, &'static str) + Send + Sync>;
 
-/// A loopback HTTP/1.1 server answering request `n` with `script(n, base_url)` = (status,
-/// extra header lines, body), one request per connection; returns its base URL and the
-/// request heads it saw.
-async fn serve(script: Script) -> (String, Arc<Mutex<Vec<String>>>) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (s2, b2) = (seen.clone(), base.clone());
-    tokio::spawn(async move {
-        let mut n = 0;
-        while let Ok((mut c, _)) = l.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
-                }
-            }
-            s2.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&buf).to_string());
-            let (status, headers, body) = script(n, &b2);
-            n += 1;
-            let resp = format!(
-                "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = c.write_all(resp.as_bytes()).await;
-            let _ = c.shutdown().await;
-        }
-    });
-    (base, seen)
+/// The shared scripted loopback server (`gureum_testkit::scripted`), answering request `n`
+/// with `script(n, base_url)` = (status, extra header lines, body).
+async fn serve(script: Script) -> (String, gureum_testkit::scripted::Seen) {
+    gureum_testkit::scripted::serve(move |n, base| {
+        let (status, headers, body) = script(n, base);
+        (status, headers, body.to_string())
+    })
+    .await
 }
 
 /// Request 0 is tempauth; the rest follow `rest(n - 1)`.
