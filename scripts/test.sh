@@ -12,7 +12,10 @@ SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift}
 
 started_here=0
 if [[ ${GUREUM_SKIP_EMULATORS:-0} != 1 ]]; then
-  if ! bash scripts/emulators.sh status 2>/dev/null | grep -q running; then started_here=1; fi
+  # Capture first: `status | grep -q` under pipefail can fail on SIGPIPE and make this run
+  # think it started (and so stop) servers that someone else is using.
+  emu_status=$(bash scripts/emulators.sh status 2>/dev/null || true)
+  if [[ $emu_status != *running* ]]; then started_here=1; fi
   bash scripts/emulators.sh install >"$EMU_DIR.install.log" 2>&1 || {
     echo "emulator install failed; last lines of $EMU_DIR.install.log:" >&2
     tail -n 40 "$EMU_DIR.install.log" >&2; exit 1; }
