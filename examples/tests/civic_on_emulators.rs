@@ -6,11 +6,8 @@ use std::process::Command;
 
 #[tokio::test]
 async fn civic_complaints_on_moto_s3_and_sqs() {
-    let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") else {
-        if std::env::var("GUREUM_REQUIRE_EMULATORS").as_deref() == Ok("1") {
-            panic!("AWS_ENDPOINT_URL not set and GUREUM_REQUIRE_EMULATORS=1");
-        }
-        eprintln!("skipping: AWS_ENDPOINT_URL not set");
+    // The shared emulator gate: skip without moto, fail in CI (GUREUM_REQUIRE_EMULATORS=1).
+    let Some(endpoint) = gureum_testkit::env::var("AWS_ENDPOINT_URL") else {
         return;
     };
     let region = std::env::var("AWS_REGION")
