@@ -173,7 +173,7 @@ impl S3Store {
                     None => {}
                 }
                 let r = req.send().await.map_err(|e| {
-                    to_os_error(from_sdk("ListObjectsV2", &self.bucket, e), &self.bucket)
+                    from_sdk("ListObjectsV2", &self.bucket, e).into_object_store("S3", &self.bucket)
                 })?;
                 let url = r.encoding_type() == Some(&EncodingType::Url);
                 for o in r.contents() {
@@ -212,7 +212,8 @@ impl S3Store {
                     .send()
                     .await
                     .map_err(|e| {
-                        to_os_error(from_sdk("ListObjects", &self.bucket, e), &self.bucket)
+                        from_sdk("ListObjects", &self.bucket, e)
+                            .into_object_store("S3", &self.bucket)
                     })?;
                 let url = r.encoding_type() == Some(&EncodingType::Url);
                 for o in r.contents() {
@@ -480,28 +481,6 @@ fn dir_prefix(prefix: Option<&Path>) -> Option<String> {
     prefix
         .filter(|p| !p.as_ref().is_empty())
         .map(|p| format!("{}/", p.as_ref()))
-}
-
-fn to_os_error(e: gureum_core::Error, bucket: &str) -> object_store::Error {
-    let path = bucket.to_string();
-    match e.kind() {
-        ErrorKind::NotFound => object_store::Error::NotFound {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::PermissionDenied => object_store::Error::PermissionDenied {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::Unauthenticated => object_store::Error::Unauthenticated {
-            path,
-            source: Box::new(e),
-        },
-        _ => object_store::Error::Generic {
-            store: "S3",
-            source: Box::new(e),
-        },
-    }
 }
 
 #[async_trait]

@@ -22,7 +22,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use gureum_core::ErrorKind;
 use http::{HeaderMap, Method};
 use object_store::azure::MicrosoftAzure;
 use object_store::path::Path;
@@ -357,28 +356,6 @@ fn portable_path(name: &str) -> Option<Path> {
     }
 }
 
-fn list_error(e: gureum_core::Error, path: &str) -> object_store::Error {
-    let path = path.to_string();
-    match e.kind() {
-        ErrorKind::NotFound => object_store::Error::NotFound {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::PermissionDenied => object_store::Error::PermissionDenied {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::Unauthenticated => object_store::Error::Unauthenticated {
-            path,
-            source: Box::new(e),
-        },
-        _ => object_store::Error::Generic {
-            store: "MicrosoftAzure",
-            source: Box::new(e),
-        },
-    }
-}
-
 /// One page of a List Blobs answer.
 #[derive(Debug, Default, PartialEq)]
 struct ListPage {
@@ -522,7 +499,7 @@ impl Lister {
             .rest
             .send("list blobs", Method::GET, u, HeaderMap::new(), None)
             .await
-            .map_err(|e| list_error(e, what))?;
+            .map_err(|e| e.into_object_store("MicrosoftAzure", what))?;
         parse_list_page(&r.text()).map_err(|e| object_store::Error::Generic {
             store: "MicrosoftAzure",
             source: format!("List Blobs answer: {e}").into(),

@@ -101,37 +101,3 @@ pub fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
     }
     None
 }
-
-/// Turn a portable error into the `object_store` error of the same meaning.
-pub fn to_object_store(e: Error, path: &str) -> object_store::Error {
-    let path = path.to_string();
-    match e.kind() {
-        ErrorKind::NotFound => object_store::Error::NotFound {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::AlreadyExists => object_store::Error::AlreadyExists {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::PreconditionFailed => object_store::Error::Precondition {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::PermissionDenied => object_store::Error::PermissionDenied {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::Unauthenticated => object_store::Error::Unauthenticated {
-            path,
-            source: Box::new(e),
-        },
-        ErrorKind::Unsupported => object_store::Error::NotSupported {
-            source: Box::new(e),
-        },
-        _ => object_store::Error::Generic {
-            store: "Swift",
-            source: Box::new(e),
-        },
-    }
-}

@@ -12,7 +12,7 @@
 
 use crate::auth::Session;
 use crate::client::{check, http_error, send};
-use crate::error::{to_object_store, OsError};
+use crate::error::OsError;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -170,7 +170,7 @@ fn enc_obj(s: &str) -> String {
 }
 
 fn os_err(e: Error, p: &str) -> object_store::Error {
-    to_object_store(e, p)
+    e.into_object_store("Swift", p)
 }
 
 /// Read `/info` from the root of a Swift endpoint (no token needed).

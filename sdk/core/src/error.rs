@@ -186,6 +186,35 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Turn this error into the `object_store` error of the same meaning, for drivers that
+    /// implement `object_store::ObjectStore` on top of gureum calls. `store` names the driver
+    /// in `Generic` errors; `path` is the object or bucket concerned. The gureum error stays
+    /// the source, so converting back (`Error::from`) keeps its kind.
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// let os = Error::new(ErrorKind::NotFound, "no such key").into_object_store("Demo", "a/b");
+    /// assert!(matches!(os, gureum_core::object_store::Error::NotFound { .. }));
+    /// let back = Error::from(Error::new(ErrorKind::RateLimited, "slow down").into_object_store("Demo", "a"));
+    /// assert_eq!(back.kind(), ErrorKind::RateLimited);
+    /// ```
+    pub fn into_object_store(self, store: &'static str, path: &str) -> object_store::Error {
+        use object_store::Error as E;
+        let path = path.to_string();
+        let source = Box::new(self);
+        match source.kind() {
+            ErrorKind::NotFound => E::NotFound { path, source },
+            ErrorKind::AlreadyExists => E::AlreadyExists { path, source },
+            ErrorKind::PreconditionFailed => E::Precondition { path, source },
+            ErrorKind::PermissionDenied => E::PermissionDenied { path, source },
+            ErrorKind::Unauthenticated => E::Unauthenticated { path, source },
+            ErrorKind::Unsupported => E::NotSupported { source },
+            _ => E::Generic { store, source },
+        }
+    }
+}
+
 impl From<object_store::Error> for Error {
     fn from(e: object_store::Error) -> Self {
         use object_store::Error as E;
