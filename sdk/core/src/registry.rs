@@ -20,6 +20,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// A resolved URL with its layer parameters taken out: the URL for the provider, the layer
+/// parameters, what is known of the target, and the layers to stack.
+type Split = (
+    ResourceUrl,
+    LayerParams,
+    OpenTarget,
+    Vec<Arc<dyn LayerOpener>>,
+);
+
 /// The three services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -253,7 +262,7 @@ impl Registry {
         service: Service,
         url: &str,
         profile: &BTreeMap<String, String>,
-    ) -> Result<(ResourceUrl, LayerParams, OpenTarget, Vec<Arc<dyn LayerOpener>>)> {
+    ) -> Result<Split> {
         let mut ru = ResourceUrl::parse(url)?.with_defaults(profile);
         let names: Vec<&'static str> = self
             .layers
@@ -554,7 +563,12 @@ mod tests {
         // Registered out of order on purpose: the slot decides.
         for (name, params, slot, encrypts) in [
             ("policy", &["class"][..], crate::LayerSlot::Policy, false),
-            ("encrypt", &["encrypt"][..], crate::LayerSlot::Encryption, true),
+            (
+                "encrypt",
+                &["encrypt"][..],
+                crate::LayerSlot::Encryption,
+                true,
+            ),
             ("audit", &["audit"][..], crate::LayerSlot::Audit, false),
         ] {
             let params: &'static [&'static str] = Box::leak(params.to_vec().into_boxed_slice());
@@ -599,7 +613,11 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::PolicyViolation);
-        assert_eq!(seen.0.lock().unwrap().len(), 1, "the provider was not called");
+        assert_eq!(
+            seen.0.lock().unwrap().len(),
+            1,
+            "the provider was not called"
+        );
         // Without layer parameters nothing is stacked; the scheme's zone is the default.
         let b = r.open_bucket(Some("here://b")).await.unwrap();
         assert!(b.layers().is_empty() && !b.is_encrypted());

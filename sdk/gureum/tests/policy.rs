@@ -54,7 +54,10 @@ async fn a_forbidden_zone_refuses_to_open_and_names_rule_class_and_zone() {
     assert!(m.contains("classes.personal"), "rule: {m}");
     assert!(m.contains("\"personal\""), "class: {m}");
     assert!(m.contains("\"foreign\""), "zone: {m}");
-    assert!(!store.exists(), "nothing was created: the provider never ran");
+    assert!(
+        !store.exists(),
+        "nothing was created: the provider never ran"
+    );
 
     // On-prem (file:// default zone) personal data opens and writes.
     let url = format!("file://{}?class=personal", store.display());
@@ -101,15 +104,25 @@ async fn a_mixed_bucket_is_policed_per_object_before_any_byte_is_written() {
     assert_eq!(e.kind(), ErrorKind::PolicyViolation);
     assert!(e.message().contains("client-side encryption"), "{e}");
     // Multipart writes are checked too.
-    assert!(b.writer("민원/big.bin", &PutOptions::default()).await.is_err());
+    assert!(b
+        .writer("민원/big.bin", &PutOptions::default())
+        .await
+        .is_err());
     // A copy into a personal prefix is refused.
-    let e = b.copy("공지/notice.txt", "민원/copy.txt").await.unwrap_err();
+    let e = b
+        .copy("공지/notice.txt", "민원/copy.txt")
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation);
     let files: Vec<String> = files_under(&store)
         .into_iter()
         .filter(|f| !f.contains(".gureum-meta"))
         .collect();
-    assert_eq!(files.len(), 1, "only the allowed object was written: {files:?}");
+    assert_eq!(
+        files.len(),
+        1,
+        "only the allowed object was written: {files:?}"
+    );
     // Reads are not refused.
     assert_eq!(&b.get("공지/notice.txt").await.unwrap()[..], b"hello");
 }
@@ -184,7 +197,9 @@ fn the_default_policy_is_safe_and_files_extend_it() {
             assert!(p.check(class, z, true, &h, "r").is_err(), "{class} {z}");
         }
     }
-    assert!(p.check("public", gureum::Zone::Foreign, false, &h, "r").is_ok());
+    assert!(p
+        .check("public", gureum::Zone::Foreign, false, &h, "r")
+        .is_ok());
     // A file that names only a new class keeps the defaults.
     let f = Policy::parse("[classes]\nhealth = { zones = [\"on-prem\"] }\n", "t").unwrap();
     assert!(f

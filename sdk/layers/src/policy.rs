@@ -43,17 +43,17 @@
 use crate::{BucketLayerExt, Layer, QueueLayerExt};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use gureum_core::config::ConfigFile;
 use gureum_core::object_store::path::Path;
 use gureum_core::object_store::{
     self, Attribute, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
     ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
 };
 use gureum_core::{
-    Bucket, Error, ErrorKind, LayerOpener, LayerParams, LayerSlot, Message,
-    OpenTarget, Queue, QueueCapabilities, QueueDriver, ReceiveOptions, ReceivedMessage, Registry,
-    ResourceUrl, Result, Service, Zone,
+    Bucket, Error, ErrorKind, LayerOpener, LayerParams, LayerSlot, Message, OpenTarget, Queue,
+    QueueCapabilities, QueueDriver, ReceiveOptions, ReceivedMessage, Registry, ResourceUrl, Result,
+    Service, Zone,
 };
-use gureum_core::config::ConfigFile;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -166,8 +166,8 @@ impl Policy {
     /// Parse a policy TOML document; `source` names it in messages. Its classes are laid
     /// over the defaults.
     pub fn parse(text: &str, source: &str) -> Result<Self> {
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
         Self::from_table(table, source)
     }
 
@@ -176,8 +176,10 @@ impl Policy {
         let f: PolicyFile = toml::Value::Table(table)
             .try_into()
             .map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
-        let mut p = Policy::default();
-        p.source = source.to_string();
+        let mut p = Policy {
+            source: source.to_string(),
+            ..Policy::default()
+        };
         p.classes.extend(f.classes);
         p.zones = f.zones;
         if let Some(m) = f.metadata {
@@ -199,9 +201,8 @@ impl Policy {
 
     /// Read a policy file.
     pub fn from_file(path: &str) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::from(e).context_message(format!("reading policy file {path}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::from(e).context_message(format!("reading policy file {path}")))?;
         Self::parse(&text, path)
     }
 
@@ -385,8 +386,13 @@ impl Placement {
     pub fn check_object(&self, key: &str, metadata: &BTreeMap<String, String>) -> Result<()> {
         let resource = format!("{}#{key}", self.resource);
         if let Some(c) = &self.class {
-            self.policy
-                .check(c, self.zone, self.encrypted, &ClassSource::Handle, &resource)?;
+            self.policy.check(
+                c,
+                self.zone,
+                self.encrypted,
+                &ClassSource::Handle,
+                &resource,
+            )?;
         }
         for (class, source) in self.policy.classify_object(key, metadata) {
             self.policy
@@ -548,11 +554,7 @@ fn metadata_of(attrs: &object_store::Attributes) -> BTreeMap<String, String> {
 }
 
 impl PolicyStore {
-    fn check(
-        &self,
-        key: &Path,
-        metadata: &BTreeMap<String, String>,
-    ) -> object_store::Result<()> {
+    fn check(&self, key: &Path, metadata: &BTreeMap<String, String>) -> object_store::Result<()> {
         self.placement
             .check_object(key.as_ref(), metadata)
             .map_err(|e| e.into_object_store("policy", key.as_ref()))
