@@ -11,6 +11,7 @@ mod location;
 mod output;
 mod queue;
 mod storage;
+mod sync;
 
 use clap::Parser;
 use output::{exit_code_of, print_error, Out};
@@ -51,7 +52,10 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
     let r: gureum::Result<i32> = match cmd {
         C::Ls(a) => storage::ls(a, &out).await.map(|_| 0),
         C::Cat(a) => storage::cat(a, &out).await.map(|_| 0),
+        C::Cp(a) if a.recursive => sync::cp_recursive(a, &out).await,
         C::Cp(a) => storage::cp(a, &out).await.map(|_| 0),
+        C::Sync(a) => sync::sync(a, &out).await,
+        C::Check(a) => sync::check(a, &out).await,
         C::Rm(a) => storage::rm(a, &out).await.map(|_| 0),
         C::Stat(a) => storage::stat(a, &out).await.map(|_| 0),
         C::Queue(q) => queue::run(q, &out).await.map(|_| 0),
