@@ -416,6 +416,14 @@ impl Bucket {
         self.store = store;
         self
     }
+    /// The same bucket without its presigner (clears the `presign` capability): for a layer
+    /// whose stored bytes are not what a reader should get, such as client-side encryption,
+    /// where a presigned URL would hand out ciphertext.
+    pub fn without_presigner(mut self) -> Self {
+        self.presigner = None;
+        self.caps.presign = false;
+        self
+    }
     /// Attach the vendor client for [`Bucket::native`] (the escape hatch).
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = Some(native);

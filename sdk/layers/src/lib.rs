@@ -60,6 +60,23 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
         inner
     }
+
+    /// Stack this layer over a whole bucket handle. The default wraps the bucket's store with
+    /// [`Layer::wrap_store`] and keeps everything else. A layer overrides it when it needs the
+    /// bucket itself (its name or backend info, e.g. to bind data to the bucket) or changes
+    /// what the handle offers (client-side encryption drops the presigner, whose URLs would
+    /// hand out ciphertext).
+    fn layer_bucket(&self, bucket: Bucket) -> Bucket {
+        let store = self.wrap_store(bucket.object_store());
+        bucket.with_store(store)
+    }
+
+    /// Stack this layer over a whole queue handle. The default wraps the queue's driver with
+    /// [`Layer::wrap_queue`] and keeps everything else.
+    fn layer_queue(&self, queue: Queue) -> Queue {
+        let driver = self.wrap_queue(queue.driver().clone());
+        queue.with_driver(driver)
+    }
 }
 
 impl<L: Layer + ?Sized> Layer for Arc<L> {
@@ -72,6 +89,12 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
     fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
         (**self).wrap_queue(inner)
     }
+    fn layer_bucket(&self, bucket: Bucket) -> Bucket {
+        (**self).layer_bucket(bucket)
+    }
+    fn layer_queue(&self, queue: Queue) -> Queue {
+        (**self).layer_queue(queue)
+    }
 }
 
 /// `bucket.layer(l)`: stack a layer over a [`Bucket`].
@@ -83,8 +106,7 @@ pub trait BucketLayerExt {
 impl BucketLayerExt for Bucket {
     fn layer(self, layer: impl Layer) -> Bucket {
         tracing::debug!(layer = layer.name(), bucket = self.name(), "layer stacked");
-        let store = layer.wrap_store(self.object_store());
-        self.with_store(store)
+        layer.layer_bucket(self)
     }
 }
 
@@ -97,8 +119,7 @@ pub trait QueueLayerExt {
 impl QueueLayerExt for Queue {
     fn layer(self, layer: impl Layer) -> Queue {
         tracing::debug!(layer = layer.name(), queue = self.name(), "layer stacked");
-        let driver = layer.wrap_queue(self.driver().clone());
-        self.with_driver(driver)
+        layer.layer_queue(self)
     }
 }
 
