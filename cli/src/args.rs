@@ -44,6 +44,17 @@ pub enum Command {
     Schemes,
     /// Run the conformance suite against storage, queue and compute URLs (exit 5 on failures).
     Conformance(gureum_conformance::runner::Args),
+    /// Make a bucket: the one the URL names.
+    Mb(crate::bucket_admin::MbArgs),
+    /// Remove a bucket (refused unless empty; --force deletes its objects first).
+    Rb(crate::bucket_admin::RbArgs),
+    /// List the buckets of the account a bucket URL belongs to.
+    #[command(visible_alias = "lb")]
+    Buckets(crate::bucket_admin::BucketsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::completions::CompletionsArgs),
+    /// Print the man page (or write one page per command with --dir).
+    Man(crate::completions::ManArgs),
 }
 
 /// `gureum ls`.
@@ -98,6 +109,14 @@ pub enum QueueCommand {
     Receive(QueueReceiveArgs),
     /// Print the approximate number of messages.
     Depth(QueueUrlArgs),
+    /// Create the queue the URL names.
+    Create(crate::queue_admin::QueueCreateArgs),
+    /// Delete the queue the URL names, with its messages.
+    Delete(crate::queue_admin::QueueAdminArgs),
+    /// Delete every message of the queue; the queue stays.
+    Purge(crate::queue_admin::QueueAdminArgs),
+    /// List the queues next to the one the URL names, with their depth.
+    List(crate::queue_admin::QueueAdminArgs),
 }
 
 /// `gureum queue send`.
