@@ -8,12 +8,14 @@ mod args;
 mod bucket_admin;
 mod completions;
 mod compute;
+mod compute_ops;
 mod doctor;
 mod help;
 mod location;
 mod output;
 mod queue;
 mod queue_admin;
+mod queue_move;
 mod storage;
 mod table;
 

@@ -438,7 +438,10 @@ async fn create_one(
                 dst.stop(&created.id).await?;
             }
         } else {
-            warnings.push("stopped at the source, but the destination cannot stop instances: left running".into());
+            warnings.push(
+                "stopped at the source, but the destination cannot stop instances: left running"
+                    .into(),
+            );
         }
     }
     Ok(created.id)

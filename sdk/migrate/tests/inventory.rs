@@ -77,11 +77,15 @@ async fn export_import_local_to_ec2_idempotent_and_state_kept() {
     .await
     .unwrap();
     // The inventory is plain JSON and survives a round trip through text.
-    let inv: Inventory = serde_json::from_str(&serde_json::to_string_pretty(&inv).unwrap()).unwrap();
+    let inv: Inventory =
+        serde_json::from_str(&serde_json::to_string_pretty(&inv).unwrap()).unwrap();
     assert_eq!(inv.instances.len(), 2);
     let e1 = inv.instances.iter().find(|i| i.id == a.id).unwrap();
     assert_eq!(e1.size.as_ref().unwrap().vcpus, Some(1));
-    assert_eq!(e1.image.as_ref().unwrap().alias.as_deref(), Some("ubuntu-22.04"));
+    assert_eq!(
+        e1.image.as_ref().unwrap().alias.as_deref(),
+        Some("ubuntu-22.04")
+    );
     assert!(e1.user_data_base64.is_some());
     let e2 = inv.instances.iter().find(|i| i.id == b.id).unwrap();
     assert_eq!(e2.state, InstanceState::Stopped);
@@ -92,11 +96,26 @@ async fn export_import_local_to_ec2_idempotent_and_state_kept() {
         wait: Duration::from_secs(60),
         ..Default::default()
     };
-    let dry = import(&inv, &ec2, &ImportOptions { dry_run: true, ..opts.clone() })
-        .await
-        .unwrap();
-    assert!(dry.entries.iter().all(|e| matches!(e.status, ImportStatus::Planned { .. })), "{dry:?}");
-    assert!(ec2.list_by_tags(&tags(&run)).await.unwrap().is_empty(), "a dry run created something");
+    let dry = import(
+        &inv,
+        &ec2,
+        &ImportOptions {
+            dry_run: true,
+            ..opts.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        dry.entries
+            .iter()
+            .all(|e| matches!(e.status, ImportStatus::Planned { .. })),
+        "{dry:?}"
+    );
+    assert!(
+        ec2.list_by_tags(&tags(&run)).await.unwrap().is_empty(),
+        "a dry run created something"
+    );
 
     let r = import(&inv, &ec2, &opts).await.unwrap();
     assert_eq!(r.problems(), 0, "{r:?}");
@@ -118,7 +137,11 @@ async fn export_import_local_to_ec2_idempotent_and_state_kept() {
     let ud = ec2.user_data(&i1.id).await.unwrap().unwrap();
     assert_eq!(&ud[..], b"#cloud-config\nruncmd: [ocr]\n");
     let i2 = ec2
-        .wait_until(&created[&b.id], InstanceState::Stopped, Duration::from_secs(60))
+        .wait_until(
+            &created[&b.id],
+            InstanceState::Stopped,
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert_eq!(i2.state, InstanceState::Stopped);
@@ -184,13 +207,22 @@ async fn unmappable_entries_are_reported_not_approximated() {
     };
     let r = import(&inv, &dst, &ImportOptions::default()).await.unwrap();
     assert_eq!(r.problems(), 2);
-    assert!(matches!(&r.entries[0].status, ImportStatus::Unmapped { reason } if reason.contains("512 vCPU")), "{r:?}");
-    assert!(matches!(&r.entries[1].status, ImportStatus::Unmapped { reason } if reason.contains("plan9")), "{r:?}");
+    assert!(
+        matches!(&r.entries[0].status, ImportStatus::Unmapped { reason } if reason.contains("512 vCPU")),
+        "{r:?}"
+    );
+    assert!(
+        matches!(&r.entries[1].status, ImportStatus::Unmapped { reason } if reason.contains("plan9")),
+        "{r:?}"
+    );
     assert!(dst.list().await.unwrap().is_empty());
     let mut bad = inv.clone();
     bad.format = "something-else".into();
     assert_eq!(
-        import(&bad, &dst, &ImportOptions::default()).await.unwrap_err().kind(),
+        import(&bad, &dst, &ImportOptions::default())
+            .await
+            .unwrap_err()
+            .kind(),
         gureum::ErrorKind::InvalidArgument
     );
 }
@@ -232,7 +264,9 @@ async fn export_from_ec2_import_to_nova_simulator() {
     ))
     .await
     .with_poll_interval(Duration::from_millis(50));
-    let r = import(&inv, &nova, &ImportOptions::default()).await.unwrap();
+    let r = import(&inv, &nova, &ImportOptions::default())
+        .await
+        .unwrap();
     assert_eq!(r.problems(), 0, "{r:?}");
     let id = match &r.entries[0].status {
         ImportStatus::Created { id, .. } => id.clone(),
@@ -241,7 +275,9 @@ async fn export_from_ec2_import_to_nova_simulator() {
     let got = nova.get(&id).await.unwrap();
     assert_eq!(got.name, "batch-1");
     assert_eq!(got.tags.get("gureum-migrated-from"), Some(&src.id));
-    let again = import(&inv, &nova, &ImportOptions::default()).await.unwrap();
+    let again = import(&inv, &nova, &ImportOptions::default())
+        .await
+        .unwrap();
     assert!(matches!(&again.entries[0].status, ImportStatus::Created { id: i, .. } if *i == id));
     assert_eq!(nova.list_by_tags(&tags(&run)).await.unwrap().len(), 1);
     cleanup(&ec2, &run).await;

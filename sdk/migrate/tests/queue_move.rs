@@ -83,7 +83,10 @@ async fn sqlite_to_sqlite_exact_and_drained() {
         .unwrap();
     assert_eq!(r.moved, 25);
     assert_eq!(r.ack_failures, 0);
-    assert!(seen.len() >= 3 && seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(
+        seen.len() >= 3 && seen.windows(2).all(|w| w[0] <= w[1]),
+        "{seen:?}"
+    );
     assert_eq!(src.depth().await.unwrap(), 0);
     assert_eq!(take_all(&dst).await, expected());
 }
@@ -136,7 +139,10 @@ async fn drain_writes_json_lines_then_acks() {
         .collect();
     assert_eq!(lines.len(), 25);
     assert_eq!(
-        lines.iter().filter(|v| v.get("body_base64").is_some()).count(),
+        lines
+            .iter()
+            .filter(|v| v.get("body_base64").is_some())
+            .count(),
         5
     );
     assert!(lines
@@ -219,7 +225,9 @@ async fn refused_message_stops_the_move_and_loses_nothing() {
         src.send(Message::new(format!("small {i}"))).await.unwrap();
     }
     // Azure Queue takes at most 64 KiB per message.
-    src.send(Message::new(vec![b'x'; 100 * 1024])).await.unwrap();
+    src.send(Message::new(vec![b'x'; 100 * 1024]))
+        .await
+        .unwrap();
     let e = move_messages(&src, &az, &MoveOptions::default(), |_| {})
         .await
         .unwrap_err();
@@ -227,6 +235,12 @@ async fn refused_message_stops_the_move_and_loses_nothing() {
     assert!(e.to_string().contains("stopped after"), "{e}");
     let left = take_all(&src).await;
     let moved = take_all(&az).await;
-    assert_eq!(left.len() + moved.len(), 13, "left {} moved {}", left.len(), moved.len());
+    assert_eq!(
+        left.len() + moved.len(),
+        13,
+        "left {} moved {}",
+        left.len(),
+        moved.len()
+    );
     assert!(left.iter().any(|(b, _)| b.len() == 100 * 1024));
 }
