@@ -25,7 +25,7 @@
 //! `gcf-<run-id>-<n>` created through `QueueAdmin` (or, without admin, the one queue given,
 //! which must be dedicated to conformance), and instances tagged
 //! `gureum-conformance-run=<run-id>`. Everything is deleted at the end of the run.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod compute;
 mod harness;

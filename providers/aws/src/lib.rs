@@ -15,7 +15,7 @@
 //!
 //! Credentials come from the standard AWS chain (aws-config) unless a config says
 //! otherwise; they are never logged.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod ec2;

@@ -15,7 +15,7 @@
 //! `AZURE_STORAGE_ACCOUNT_NAME` / `AZURE_STORAGE_ACCOUNT_KEY` / `AZURE_STORAGE_SAS_TOKEN`, then
 //! Entra ID (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID`,
 //! `AZURE_FEDERATED_TOKEN_FILE`, managed identity). `?emulator=true` targets Azurite.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod auth;
 pub mod blob;

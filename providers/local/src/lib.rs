@@ -3,7 +3,7 @@
 //! Zero-configuration backends that need no cloud account and no server:
 //! `mem://` and `file://` storage ([`storage`]), `sqlite://` and `mem://` queues ([`queue`]),
 //! and `local://` compute made of supervised local processes ([`compute`]).
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod compute;
 pub mod queue;

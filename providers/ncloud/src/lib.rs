@@ -8,7 +8,7 @@
 //!
 //! Credentials come from `NCLOUD_ACCESS_KEY` / `NCLOUD_SECRET_KEY` by default
 //! ([`credentials`]). Every backend of this crate sits in the `domestic-csap` placement zone.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod credentials;
 pub mod server;

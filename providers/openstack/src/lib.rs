@@ -19,7 +19,7 @@
 //! bucket.put("2026/11/25/c-1041.json", b"{}".to_vec()).await?;
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod auth;
 pub mod client;

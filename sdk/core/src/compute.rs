@@ -79,6 +79,16 @@ pub struct Size {
 
 impl Size {
     /// A size with `n` vCPUs and 1 GiB per vCPU; adjust with [`Size::memory_gib`].
+    ///
+    /// ```
+    /// use gureum_core::{InstanceSpec, Size};
+    /// // 2 vCPUs, 4 GiB, on the image every provider maps `ubuntu-22.04` to.
+    /// let spec = InstanceSpec::new("ocr-worker")
+    ///     .size(Size::vcpus(2).memory_gib(4))
+    ///     .image("ubuntu-22.04")
+    ///     .tag("role", "ocr");
+    /// assert_eq!(spec.name, "ocr-worker");
+    /// ```
     pub fn vcpus(n: u32) -> Self {
         Size {
             vcpus: n,

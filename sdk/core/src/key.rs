@@ -101,6 +101,14 @@ impl fmt::Display for KeyRule {
 /// Check `key` against the rules of the portable key space without allocating.
 ///
 /// Returns the first rule the key breaks (in the order of [`KeyRule`]'s variants).
+///
+/// ```
+/// use gureum_core::key::check_key;
+/// assert!(check_key("민원/사진 1.jpg").is_ok()); // spaces, Hangul: stored verbatim
+/// assert!(check_key("a//b").is_err());          // empty segment
+/// assert!(check_key("/leading").is_err());
+/// assert!(check_key("dir/").is_err());          // a folder marker
+/// ```
 pub fn check_key(key: &str) -> std::result::Result<(), KeyRule> {
     let bytes = key.as_bytes();
     if bytes.is_empty() {

@@ -9,7 +9,7 @@
 //!
 //! Applications normally depend on the `gureum` facade crate, which re-exports this one
 //! and registers the providers enabled by cargo features.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod compute;
 pub mod config;

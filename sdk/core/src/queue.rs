@@ -21,6 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A message to send.
+///
+/// ```
+/// use gureum_core::Message;
+/// use std::time::Duration;
+/// let m = Message::new(&b"reindex c-1041"[..])
+///     .attribute("type", "reindex")
+///     .delay(Duration::from_secs(5));
+/// assert_eq!(m.attributes["type"], "reindex");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     /// Body bytes (binary safe).

@@ -376,6 +376,23 @@ pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
 impl Bucket {
     /// Wrap a store. Capabilities default to [`StorageCapabilities::default`].
+    ///
+    /// Any `object_store::ObjectStore` is a bucket; providers add their admin, presigner,
+    /// capabilities and backend info with the `with_*` methods.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use std::sync::Arc;
+    /// let bucket = Bucket::new("scratch", Arc::new(InMemory::new()));
+    /// bucket.put("민원/c-1041.json", r#"{"status":"접수"}"#.as_bytes().to_vec()).await?;
+    /// assert_eq!(bucket.get("민원/c-1041.json").await?.len(), 19);
+    /// assert!(bucket.exists("민원/c-1041.json").await?);
+    /// bucket.delete("민원/c-1041.json").await?;
+    /// let e = bucket.get("민원/c-1041.json").await.unwrap_err();
+    /// assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub fn new(name: impl Into<String>, store: Arc<dyn ObjectStore>) -> Self {
         Bucket {
             name: name.into(),
@@ -680,6 +697,16 @@ impl Bucket {
     }
 
     /// Server-side copy, replacing the destination.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// bucket.put("inbox/c-1041.pdf", b"%PDF".to_vec()).await?;
+    /// bucket.copy("inbox/c-1041.pdf", "archive/2026/c-1041.pdf").await?;
+    /// assert_eq!(bucket.get("archive/2026/c-1041.pdf").await?.as_ref(), b"%PDF");
+    /// # Ok(()) }
+    /// ```
     pub async fn copy(&self, from: &str, to: &str) -> Result<()> {
         let (f, t) = (encode_key(from)?, encode_key(to)?);
         Ok(self.store.copy(&f, &t).await?)
@@ -732,6 +759,20 @@ impl Bucket {
     }
 
     /// Every object under `prefix`, sorted by key (byte order of the UTF-8 key).
+    ///
+    /// The prefix is a character prefix (S3 semantics): `2026/1` matches `2026/11/a`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// for k in ["2026/11/b.json", "2026/11/a.json", "2026/1.txt", "2025/x"] {
+    ///     bucket.put(k, b"x".to_vec()).await?;
+    /// }
+    /// let keys: Vec<String> = bucket.list_all(Some("2026/1")).await?.into_iter().map(|o| o.key).collect();
+    /// assert_eq!(keys, ["2026/1.txt", "2026/11/a.json", "2026/11/b.json"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_all(&self, prefix: Option<&str>) -> Result<Vec<ObjectInfo>> {
         Ok(self.list_all_counted(prefix).await?.0)
     }

@@ -44,6 +44,15 @@ impl fmt::Display for ResourceUrl {
 
 impl ResourceUrl {
     /// Parse a URL. Malformed input gives `InvalidArgument` naming the bad part.
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// let u = ResourceUrl::parse("sqlite:///var/lib/civic/queue.db?queue=jobs").unwrap();
+    /// assert_eq!((u.scheme(), u.path().as_str(), u.param("queue")), ("sqlite", "/var/lib/civic/queue.db", Some("jobs")));
+    /// let u = ResourceUrl::parse("s3://complaints?region=ap-northeast-2").unwrap();
+    /// assert_eq!(u.host(), "complaints");
+    /// assert!(ResourceUrl::parse("no scheme").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.is_empty() {

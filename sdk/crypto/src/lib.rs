@@ -37,7 +37,7 @@
 //! assert!(!stored.windows(3).any(|w| w == b"Kim"));
 //! # });
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod cache;
 pub mod format;

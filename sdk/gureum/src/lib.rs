@@ -3,27 +3,45 @@
 //! One vendor-neutral API for object storage, message queues and virtual machines. The code
 //! never names a vendor: the backend comes from a URL, chosen by configuration.
 //!
-//! ```no_run
-//! # async fn demo() -> gureum::Result<()> {
-//! use gureum::{Message, InstanceSpec, Size};
-//! // With no URL and no configuration, the embedded defaults serve (file://, sqlite://, local://).
-//! let bucket = gureum::open_bucket("s3://complaints-archive?region=ap-northeast-2").await?;
-//! bucket.put("2026/11/25/c-1041.json", b"{}".to_vec()).await?;
+//! Hello world — storage, a queue and a VM, here on the embedded backends (no account, no
+//! server); change the URLs, not the code, to run it on another cloud:
 //!
-//! let queue = gureum::open_queue_default().await?;           // GUREUM_QUEUE_URL, gureum.toml, or sqlite://
-//! queue.send(Message::new(&b"reindex c-1041"[..])).await?;
-//!
-//! let compute = gureum::open_compute("local://").await?;
-//! let vm = compute.create(InstanceSpec::new("ocr-worker").size(Size::vcpus(1)).image("sleep")).await?;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+//! # let tmp = tempfile::tempdir()?; let dir = tmp.path().display();
+//! use gureum::{InstanceSpec, InstanceState, Message, Size};
+//! let bucket = gureum::open_bucket(&format!("file://{dir}/storage")).await?; // s3://, swift://, azblob://, ncloud://
+//! bucket.put("민원/2026/c-1041.json", r#"{"status":"접수"}"#.as_bytes().to_vec()).await?;
+//! let queue = gureum::open_queue(&format!("sqlite://{dir}/q.db?queue=ocr")).await?; // sqs://, azqueue://
+//! queue.send(Message::new(&b"ocr c-1041"[..])).await?;
+//! let compute = gureum::open_compute(&format!("local://{dir}/compute")).await?; // ec2://, nova://, ncloud-server://
+//! let vm = compute.create(InstanceSpec::new("ocr-worker").size(Size::vcpus(1)).image("ubuntu-22.04")).await?;
+//! compute.wait_until(&vm.id, InstanceState::Running, std::time::Duration::from_secs(30)).await?;
+//! compute.terminate(&vm.id).await?;
+//! assert_eq!(bucket.list_all(Some("민원/")).await?.len(), 1);
 //! # Ok(()) }
 //! ```
+//!
+//! With no URL at all, `open_bucket_default()` / `open_queue_default()` /
+//! `open_compute_default()` resolve one from `GUREUM_STORAGE_URL` (…`_QUEUE_`, …`_COMPUTE_`),
+//! then the `gureum.toml` profile chosen by `GUREUM_PROFILE`, then the embedded defaults under
+//! the data directory (`file://`, `sqlite://`, `local://`).
 //!
 //! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues. Opening a URL whose provider is not compiled in fails with an
 //! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
 //! this facade knows.
-#![warn(missing_docs)]
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! # #[cfg(not(feature = "azure"))] {
+//! let e = gureum::open_bucket("azblob://complaints?account=seoulcivic").await.unwrap_err();
+//! assert_eq!(e.kind(), gureum::ErrorKind::InvalidArgument);
+//! assert!(e.message().contains("azure"));
+//! # } }
+//! ```
+#![deny(missing_docs)]
 
 pub use gureum_core::*;
 
@@ -95,18 +113,61 @@ pub fn registry() -> Registry {
 }
 
 /// Open the bucket a URL names (`file:///data/x`, `s3://b?region=...`, ...).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// let bucket = gureum::open_bucket("mem://open-data").await?;
+/// bucket.put("traffic/2026-11-26.csv", b"segment,vehicles\n".to_vec()).await?;
+/// assert_eq!(bucket.head("traffic/2026-11-26.csv").await?.size, 17);
+/// // A key outside the portable key space is refused, whatever the backend.
+/// let e = bucket.put("a//b", vec![]).await.unwrap_err();
+/// assert_eq!(e.kind(), gureum::ErrorKind::InvalidArgument);
+/// # Ok(()) }
+/// ```
 pub async fn open_bucket(url: &str) -> Result<Bucket> {
     registry().open_bucket(Some(url)).await
 }
 /// Open the queue a URL names.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// # let tmp = tempfile::tempdir()?; let dir = tmp.path().display();
+/// use gureum::Message;
+/// let queue = gureum::open_queue(&format!("sqlite://{dir}/q.db?queue=jobs")).await?;
+/// queue.send(Message::new(&b"reindex c-1041"[..]).attribute("type", "reindex")).await?;
+/// let got = queue.receive(10).await?;
+/// assert_eq!(&got[0].body[..], b"reindex c-1041");
+/// queue.ack(&got[0]).await?;
+/// assert_eq!(queue.depth().await?, 0);
+/// # Ok(()) }
+/// ```
 pub async fn open_queue(url: &str) -> Result<Queue> {
     registry().open_queue(Some(url)).await
 }
 /// Open the compute service a URL names.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// # let tmp = tempfile::tempdir()?; let dir = tmp.path().display();
+/// let compute = gureum::open_compute(&format!("local://{dir}")).await?;
+/// // Portable sizes resolve to the provider's smallest fitting size.
+/// let sizes = compute.sizes().await?;
+/// assert!(sizes.iter().any(|s| s.vcpus >= 2));
+/// assert!(compute.images().await?.iter().any(|i| i.alias.as_deref() == Some("ubuntu-22.04")));
+/// # Ok(()) }
+/// ```
 pub async fn open_compute(url: &str) -> Result<Compute> {
     registry().open_compute(Some(url)).await
 }
 /// Open the configured bucket: `GUREUM_STORAGE_URL`, then `gureum.toml`, then `file://` under the data dir.
+///
+/// ```no_run
+/// # async fn demo() -> gureum::Result<()> {
+/// // GUREUM_STORAGE_URL=s3://complaints?region=ap-northeast-2, or a profile, or nothing at all.
+/// let bucket = gureum::open_bucket_default().await?;
+/// println!("{}:// {}", bucket.info().scheme, bucket.name());
+/// # Ok(()) }
+/// ```
 pub async fn open_bucket_default() -> Result<Bucket> {
     registry().open_bucket(None).await
 }

@@ -48,7 +48,7 @@
 //! stacks the placement policy and the access record, and the provider never sees those
 //! parameters (see `gureum_core::layering`). Stacking order, outermost first: policy, audit,
 //! encryption, backend.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod audit;
 pub mod policy;

@@ -32,7 +32,7 @@
 //! assert_eq!(&b.get("backup/민원/c-1041.json").await.unwrap()[..], b"{}");
 //! # });
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod checkpoint;
 mod engine;

@@ -644,6 +644,26 @@ impl ComputeDriver for LocalCompute {
 }
 
 /// Open `local://` compute on a state directory, with an optional images file.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{InstanceSpec, InstanceState, Size};
+/// use std::time::Duration;
+/// let tmp = tempfile::tempdir()?;
+/// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+/// let spec = InstanceSpec::new("batch-0")
+///     .size(Size::vcpus(2).memory_gib(4)) // resolves to local.medium
+///     .image("ubuntu-22.04")              // the built-in idle image
+///     .tag("fleet", "nightly")
+///     .user_data(&b"shard=0"[..]);
+/// let vm = compute.create(spec).await?;
+/// assert_eq!(vm.size.as_deref(), Some("local.medium"));
+/// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+/// assert_eq!(compute.user_data(&vm.id).await?.as_deref(), Some(&b"shard=0"[..]));
+/// compute.terminate(&vm.id).await?;
+/// compute.wait_until(&vm.id, InstanceState::Terminated, Duration::from_secs(30)).await?;
+/// # Ok(()) }
+/// ```
 pub fn open_local(dir: impl Into<PathBuf>, images_file: Option<PathBuf>) -> Result<Compute> {
     Ok(Compute::new(Arc::new(LocalCompute::new(dir, images_file)?)))
 }

@@ -24,6 +24,29 @@
 //! `busy_timeout_ms=N` (sqlite, default 5000), `sync=normal|full|off` (sqlite
 //! `PRAGMA synchronous`, default `normal`), `poll_ms=N` (long-poll interval for messages sent
 //! by other processes, sqlite, default 50).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+//! # let tmp = tempfile::tempdir()?; let dir = tmp.path().display();
+//! use gureum_core::{Message, Registry};
+//! use std::time::Duration;
+//! let mut registry = Registry::new();
+//! gureum_local::queue::register(&mut registry);
+//! for url in [format!("sqlite://{dir}/q.db?queue=ocr"), "mem://ocr".to_string()] {
+//!     let q = registry.open_queue(Some(&url)).await?;
+//!     q.send(Message::new(&b"c-1041"[..])).await?;
+//!     let m = q.receive(1).await?.remove(0);
+//!     q.nack(&m, Duration::ZERO).await?; // visible again at once, delivered a second time
+//!     let again = q.receive(1).await?.remove(0);
+//!     assert_eq!(again.receive_count, 2);
+//!     q.ack(&again).await?;
+//!     assert_eq!(q.depth().await?, 0);
+//! }
+//! // create=false: a missing queue is NotFound instead of being created.
+//! let e = registry.open_queue(Some(&format!("sqlite://{dir}/q.db?queue=nope&create=false"))).await.unwrap_err();
+//! assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+//! # Ok(()) }
+//! ```
 
 pub mod mem;
 pub mod sqlite;

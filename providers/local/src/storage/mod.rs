@@ -119,6 +119,17 @@ fn mem_bucket(name: &str, store: Arc<InMemory>) -> Bucket {
 }
 
 /// Open (creating if missing) the process-wide in-memory bucket `name`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let a = gureum_local::storage::open_mem("shared");
+/// a.put("민원/c-1041.json", b"{}".to_vec()).await?;
+/// // The same name in this process is the same store.
+/// let b = gureum_local::storage::open_mem("shared");
+/// assert_eq!(b.get("민원/c-1041.json").await?.as_ref(), b"{}");
+/// assert!(!b.capabilities().presign);
+/// # Ok(()) }
+/// ```
 pub fn open_mem(name: &str) -> Bucket {
     let store = lock_mem()
         .entry(name.to_string())
@@ -178,6 +189,27 @@ impl BucketAdmin for MemAdmin {
 // ---------------------------------------------------------------- file://
 
 /// Open (creating if missing) the directory `root` as a bucket named after its last component.
+///
+/// Keys are stored verbatim as paths under `root`, so other tools see the same names:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::PutOptions;
+/// let tmp = tempfile::tempdir()?;
+/// let bucket = gureum_local::storage::open_file(tmp.path().join("civic"))?;
+/// let opts = PutOptions::default().content_type("image/jpeg").metadata("complaint-id", "c-1041");
+/// bucket.put_with("민원/사진 1.jpg", vec![0xFF, 0xD8], &opts).await?;
+/// assert!(tmp.path().join("civic/민원/사진 1.jpg").is_file());
+/// let info = bucket.head("민원/사진 1.jpg").await?;
+/// assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+/// assert_eq!(info.metadata["complaint-id"], "c-1041");
+/// // Buckets are the sibling directories.
+/// bucket.admin()?.create_bucket("open-data").await?;
+/// assert_eq!(bucket.admin()?.list_buckets().await?.len(), 2);
+/// // A relative directory is refused.
+/// assert!(gureum_local::storage::open_file("relative/dir").is_err());
+/// # Ok(()) }
+/// ```
 pub fn open_file(root: impl AsRef<Path>) -> Result<Bucket> {
     let root = root.as_ref();
     if !root.is_absolute() {
