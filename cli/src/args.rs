@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// Storage locations are a bucket URL with `#KEY` naming an object (or a prefix), a local
 /// file path, or `-` for stdin/stdout. Exit codes: 0 ok, 1 error, 2 usage / invalid
 /// argument, 3 not found, 4 permission / policy, 5 conformance failures, 6 unsupported,
-/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity.
+/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity (for `check`:
+/// the trees differ), 10 some objects of a `sync`/`cp -r`/`check` failed, the rest went on.
 #[derive(Debug, Parser)]
 #[command(name = "gureum", version, about, long_about = None)]
 pub struct Cli {
@@ -30,6 +31,11 @@ pub enum Command {
     Cp(CpArgs),
     /// Delete an object (or, with -r, every object under a prefix).
     Rm(RmArgs),
+    /// Make DST like SRC: copy what is missing or changed (verified, resumable), optionally
+    /// delete what SRC lacks. SRC and DST are `BUCKET_URL[#PREFIX]` or local directories.
+    Sync(crate::sync::SyncArgs),
+    /// Compare two trees without copying (sizes and content MD5s).
+    Check(crate::sync::CheckArgs),
     /// Show an object's size, etag, content type and metadata.
     Stat(CatArgs),
     /// Queue operations.
@@ -44,6 +50,17 @@ pub enum Command {
     Schemes,
     /// Run the conformance suite against storage, queue and compute URLs (exit 5 on failures).
     Conformance(gureum_conformance::runner::Args),
+    /// Make a bucket: the one the URL names.
+    Mb(crate::bucket_admin::MbArgs),
+    /// Remove a bucket (refused unless empty; --force deletes its objects first).
+    Rb(crate::bucket_admin::RbArgs),
+    /// List the buckets of the account a bucket URL belongs to.
+    #[command(visible_alias = "lb")]
+    Buckets(crate::bucket_admin::BucketsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::completions::CompletionsArgs),
+    /// Print the man page (or write one page per command with --dir).
+    Man(crate::completions::ManArgs),
 }
 
 /// `gureum ls`.
@@ -77,6 +94,13 @@ pub struct CpArgs {
     /// User metadata `NAME=VALUE` to store with an uploaded object (repeatable).
     #[arg(long = "meta", value_parser = parse_kv)]
     pub meta: Vec<(String, String)>,
+    /// Copy every object under SRC (`BUCKET_URL[#PREFIX]` or a directory) to DST, like
+    /// `gureum sync` without --delete (objects already up to date are skipped).
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Options of `-r`.
+    #[command(flatten)]
+    pub transfer: crate::sync::TransferFlags,
 }
 
 /// `gureum rm`.
@@ -98,6 +122,14 @@ pub enum QueueCommand {
     Receive(QueueReceiveArgs),
     /// Print the approximate number of messages.
     Depth(QueueUrlArgs),
+    /// Create the queue the URL names.
+    Create(crate::queue_admin::QueueCreateArgs),
+    /// Delete the queue the URL names, with its messages.
+    Delete(crate::queue_admin::QueueAdminArgs),
+    /// Delete every message of the queue; the queue stays.
+    Purge(crate::queue_admin::QueueAdminArgs),
+    /// List the queues next to the one the URL names, with their depth.
+    List(crate::queue_admin::QueueAdminArgs),
 }
 
 /// `gureum queue send`.
