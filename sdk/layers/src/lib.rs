@@ -50,6 +50,7 @@
 //! encryption, backend.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod policy;
 
 use gureum_core::object_store::ObjectStore;
@@ -58,9 +59,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Register every layer of this crate with `registry`, so their URL / profile parameters
-/// stack them: `class=` / `policy=` (placement policy, [`policy::PolicyOpener`]).
-/// A new layer adds one line here with its [`gureum_core::LayerOpener`].
+/// stack them: `class=` / `policy=` (placement policy, [`policy::PolicyOpener`]) and
+/// `audit=` / `audit_*` (access record, [`audit::AuditOpener`], which opens `bucket+URL`
+/// sinks with the providers already in `registry`). A new layer adds one line here with its
+/// [`gureum_core::LayerOpener`]; a layer crate of its own (`gureum-crypto`) registers from
+/// the facade's `gureum::registry()`.
 pub fn register(registry: &mut Registry) {
+    let audit = audit::AuditOpener::new(registry.clone());
+    registry.register_layer(Arc::new(audit));
     registry.register_layer(Arc::new(policy::PolicyOpener));
 }
 

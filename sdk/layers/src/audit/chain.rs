@@ -236,7 +236,10 @@ pub fn verify<'a>(
                 v.problem = Some(bad(
                     line_no,
                     last_seq + 1,
-                    format!("entry {} is not a valid record line (edited?): {err}", last_seq + 1),
+                    format!(
+                        "entry {} is not a valid record line (edited?): {err}",
+                        last_seq + 1
+                    ),
                 ));
                 return v;
             }
@@ -468,19 +471,25 @@ mod tests {
         // Edited.
         let mut ed = lines.clone();
         ed[4] = ed[4].replace("민원/5", "민원/X");
-        let p = verify(ed.iter().map(String::as_str), Some(k), None).problem.unwrap();
+        let p = verify(ed.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
         assert_eq!((p.line, p.expected_seq), (5, 5));
         assert!(p.reason.contains("edited"), "{p:?}");
         // Deleted.
         let mut del = lines.clone();
         del.remove(6);
-        let p = verify(del.iter().map(String::as_str), Some(k), None).problem.unwrap();
+        let p = verify(del.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
         assert_eq!(p.expected_seq, 7);
         assert!(p.reason.contains("missing"), "{p:?}");
         // Reordered.
         let mut re = lines.clone();
         re.swap(2, 3);
-        let p = verify(re.iter().map(String::as_str), Some(k), None).problem.unwrap();
+        let p = verify(re.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
         assert_eq!(p.expected_seq, 3);
         // Truncated: the head knows there were 10.
         let head = Head {
@@ -493,16 +502,23 @@ mod tests {
             ..head.clone()
         };
         assert!(verify(lines.iter().map(String::as_str), Some(k), Some(&signed)).ok());
-        let p = verify(lines[..8].iter().map(String::as_str), Some(k), Some(&signed))
-            .problem
-            .unwrap();
+        let p = verify(
+            lines[..8].iter().map(String::as_str),
+            Some(k),
+            Some(&signed),
+        )
+        .problem
+        .unwrap();
         assert!(p.reason.contains("truncated"), "{p:?}");
         assert_eq!(p.expected_seq, 9);
         // An unsigned head is refused when a key is given.
         assert!(!verify(lines.iter().map(String::as_str), Some(k), Some(&head)).ok());
         // A rewritten chain (entry edited and every hash after it recomputed) fails at the
         // checkpoint's signature.
-        let mut forged: Vec<Entry> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let mut forged: Vec<Entry> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         forged[1].key = Some("민원/forged".into());
         let mut prev = GENESIS.to_string();
         let mut out = Vec::new();
@@ -512,7 +528,9 @@ mod tests {
             prev = e.hash;
             out.push(l);
         }
-        let p = verify(out.iter().map(String::as_str), Some(k), None).problem.unwrap();
+        let p = verify(out.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
         assert_eq!(p.expected_seq, 4);
         assert!(p.reason.contains("signature"), "{p:?}");
         // The wrong key fails at the first checkpoint.
