@@ -61,6 +61,12 @@ pub enum Command {
     Completions(crate::completions::CompletionsArgs),
     /// Print the man page (or write one page per command with --dir).
     Man(crate::completions::ManArgs),
+    /// Placement policy: may a class of data live where a URL points; what may move where.
+    #[command(subcommand)]
+    Policy(crate::policy::PolicyCommand),
+    /// Access record: verify its chain and signatures, query who did what.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 /// `gureum ls`.

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod audit;
 mod bucket_admin;
 mod completions;
 mod compute;
@@ -13,6 +14,7 @@ mod doctor;
 mod help;
 mod location;
 mod output;
+mod policy;
 mod queue;
 mod queue_admin;
 mod queue_move;
@@ -78,6 +80,8 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Buckets(a) => bucket_admin::buckets(a, &out).await.map(|_| 0),
         C::Completions(a) => completions::completions(a, &out).map(|_| 0),
         C::Man(a) => completions::man(a, &out).map(|_| 0),
+        C::Policy(a) => policy::run(a, &out).await,
+        C::Audit(a) => audit::run(a, &out).await,
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {
