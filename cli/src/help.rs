@@ -131,6 +131,25 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
   gureum conformance --storage 'file:///tmp/conformance' --queue 'sqlite:///tmp/c.db?queue=c'
   gureum conformance --storage 's3://conformance?region=ap-northeast-2' --format markdown --output report.md
   gureum conformance --list-cases"),
+    (&["policy"], "\
+  gureum policy check 's3://archive?region=ap-northeast-2' --class personal
+  gureum policy plan 'file:///srv/civic/storage#민원/' 'ncloud://civic?region=gov'"),
+    (&["policy", "check"], "\
+  gureum policy check 's3://archive?region=ap-northeast-2' --class personal   # exit 4: forbidden
+  gureum policy check 'ncloud://civic?region=gov&encrypt=keyfile:///etc/civic/kek' --class sensitive
+  gureum policy check --queue 'sqs://jobs?region=ap-northeast-2' --class internal"),
+    (&["policy", "plan"], "\
+  gureum policy plan 'file:///srv/civic/storage' 'ncloud://civic?region=gov'
+  gureum policy plan --class personal 'swift://civic?cloud=sdc#민원/' 's3://archive?region=ap-northeast-2'"),
+    (&["audit"], "\
+  gureum audit verify 'file:///var/log/civic/audit.jsonl' --key env:CIVIC_AUDIT_KEY
+  gureum audit query 'file:///var/log/civic/audit.jsonl' --prefix 민원/2026/ --op get"),
+    (&["audit", "verify"], "\
+  gureum audit verify 'file:///var/log/civic/audit.jsonl' --key file:///etc/civic/audit.key
+  gureum audit verify 'sqlite:///var/lib/civic/audit.db'        # chain only, no key"),
+    (&["audit", "query"], "\
+  gureum audit query 'file:///var/log/civic/audit.jsonl' --prefix 민원/2026/ --op get --since 2026-11
+  gureum audit query 'sqlite:///var/lib/civic/audit.db' --principal clerk@sdc | jq .key"),
     (&["completions"], "\
   gureum completions bash > ~/.local/share/bash-completion/completions/gureum
   gureum completions zsh > ~/.zfunc/_gureum
