@@ -117,7 +117,8 @@ impl Options {
         } else {
             1.0
         };
-        d.mul_f64(s)
+        // Saturates instead of panicking on a scale that overflows `Duration`.
+        Duration::try_from_secs_f64(d.as_secs_f64() * s).unwrap_or(Duration::MAX)
     }
     /// Whether `case` passes the [`Options::only`] filter.
     pub fn selects(&self, case: &str) -> bool {

@@ -17,6 +17,9 @@ pub const EXIT_OK: i32 = 0;
 /// Exit code when a required or advertised case failed (the CLI's "conformance failures").
 pub const EXIT_FAILURES: i32 = 5;
 
+/// Largest accepted `--time-scale` (a case's longest wait, ~30 s, becomes ~8 hours).
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
 /// Command-line arguments of `gureum conformance`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -123,8 +126,11 @@ pub async fn run(args: &Args, registry: &Registry) -> Result<i32> {
             "give at least one of --storage URL, --queue URL, --compute URL",
         ));
     }
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        return Err(Error::invalid("--time-scale must be a positive number"));
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0 && args.time_scale <= MAX_TIME_SCALE)
+    {
+        return Err(Error::invalid(format!(
+            "--time-scale must be a positive number of at most {MAX_TIME_SCALE}"
+        )));
     }
     let base = args.options();
     let mut report = Report::new(base.run_id.clone());

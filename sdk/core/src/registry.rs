@@ -272,7 +272,8 @@ impl Registry {
             .storage
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Storage, ru.scheme()))?;
-        o.open_bucket(&ru).await
+        let opened = o.open_bucket(&ru).await;
+        checked_params(&ru, opened)
     }
     /// Resolve and open a queue.
     pub async fn open_queue(&self, url: Option<&str>) -> Result<Queue> {
@@ -282,7 +283,8 @@ impl Registry {
             .queue
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Queue, ru.scheme()))?;
-        o.open_queue(&ru).await
+        let opened = o.open_queue(&ru).await;
+        checked_params(&ru, opened)
     }
     /// Resolve and open a compute service.
     pub async fn open_compute(&self, url: Option<&str>) -> Result<Compute> {
@@ -292,7 +294,25 @@ impl Registry {
             .compute
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Compute, ru.scheme()))?;
-        o.open_compute(&ru).await
+        let opened = o.open_compute(&ru).await;
+        checked_params(&ru, opened)
+    }
+}
+
+/// The opener's result, or an error naming the URL's query parameters that the opener did
+/// not read ([`ResourceUrl::check_unknown`]) and listing the valid ones. A failed open keeps
+/// its error, with the unknown parameters added (a misspelt `regoin` is often why a
+/// required `region` is missing).
+fn checked_params<T>(ru: &ResourceUrl, opened: Result<T>) -> Result<T> {
+    match opened {
+        Ok(x) => {
+            ru.check_unknown(&[])?;
+            Ok(x)
+        }
+        Err(e) => match ru.check_unknown(&[]) {
+            Ok(()) => Err(e),
+            Err(u) => Err(e.context_message(u.message())),
+        },
     }
 }
 
