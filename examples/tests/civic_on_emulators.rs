@@ -1,4 +1,4 @@
-//! The same civic-complaints binary on S3 + SQS (moto), switched by URL only.
+//! The same civic-complaints binary on S3 + SQS + EC2 (moto), switched by URL only.
 //! Needs `--features aws` and AWS_ENDPOINT_URL (from `scripts/emulators.sh env`).
 #![cfg(feature = "aws")]
 
@@ -30,6 +30,11 @@ async fn civic_complaints_on_moto_s3_and_sqs() {
         .env("GUREUM_CONFIG", dir.path().join("none.toml"))
         .env("GUREUM_STORAGE_URL", &storage)
         .env("GUREUM_QUEUE_URL", &queue)
+        // OCR workers on EC2 (moto), the portable image alias mapped in the URL.
+        .env(
+            "GUREUM_COMPUTE_URL",
+            format!("ec2://{region}?endpoint={endpoint}&image.ubuntu-22.04=ami-12c6146b"),
+        )
         .env("CIVIC_DEADLINE_SECS", "60")
         .output()
         .unwrap();
@@ -41,5 +46,11 @@ async fn civic_complaints_on_moto_s3_and_sqs() {
     );
     assert!(out.contains("storage: s3://"), "{out}");
     assert!(out.contains("processed 4, results read back 4"), "{out}");
+    assert!(
+        out.contains(
+            "OCR workers: 2 running on ec2:// (size t2.micro, image ami-12c6146b), 2 terminated"
+        ),
+        "{out}"
+    );
     assert_eq!(b.list_all(Some("results/")).await.unwrap().len(), 4);
 }
