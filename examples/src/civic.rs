@@ -27,6 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The data class of complaint records and attachments for the placement policy: they carry
+/// citizens' names, addresses and photos.
+pub const DATA_CLASS: &str = "personal";
+
 /// One attachment as filed.
 #[derive(Debug, Clone)]
 pub struct Attachment {

@@ -39,6 +39,7 @@ fn check(o: &Output) -> String {
 fn runs_with_zero_configuration() {
     let out = check(&run_bin(&[]));
     assert!(out.contains("storage: file://"), "{out}");
+    assert!(out.contains("(data class personal)"), "{out}");
     // OCR workers on the embedded compute: local processes, portable size and image.
     assert!(
         out.contains(

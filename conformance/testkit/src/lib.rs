@@ -11,6 +11,8 @@
 //! * [`proxy`]: loopback test proxies (an S3 proxy that refuses `ListObjectsV2`).
 //! * [`fault`]: a loopback fault-injection proxy (5xx/429 with `Retry-After`, resets,
 //!   truncated bodies, stalls; bounded and seeded).
+//! * [`keystone`]: the real Keystone test server (port 15001) and an admin client for
+//!   per-test fixtures (domains, projects, users, application credentials, catalog entries).
 //! * [`env`]: the emulator gate (`GUREUM_REQUIRE_EMULATORS`), endpoints of the shared test
 //!   servers (moto, Azurite, Swift SAIO and its s3api) from the environment written by
 //!   `scripts/emulators.sh env`, and unique resource names.
@@ -27,6 +29,7 @@
 
 pub mod env;
 pub mod fault;
+pub mod keystone;
 pub mod proxy;
 pub mod scripted;
 pub mod sim;

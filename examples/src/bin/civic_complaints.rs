@@ -9,12 +9,15 @@
 //! embedded defaults serve — `file://` storage, a `sqlite://` queue and `local://` compute under
 //! `GUREUM_DATA_DIR`, or under a fresh temporary directory (removed at exit) when that is
 //! unset too. `CIVIC_OCR_WORKERS` (default 2, 0 for none) OCR worker instances run while the
-//! complaints are processed. Exits 0 on success, 1 on failure; bounded by
+//! complaints are processed. The bucket holds personal data (class `personal`): the placement
+//! policy decides where it may live. Exits 0 on success, 1 on failure; bounded by
 //! `CIVIC_DEADLINE_SECS` (default 60).
 
+use gureum::layers::policy::{classify_bucket, Policy};
 use gureum_examples::backends::{secs_from_env, Backends};
 use gureum_examples::civic;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,7 +37,11 @@ async fn run() -> gureum::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
     let backends = Backends::new("civic-complaints")?;
-    let bucket = backends.bucket().await?;
+    // Complaints carry citizens' personal data: the bucket is classified `personal`, so the
+    // placement policy (GUREUM_POLICY, the profile's [policy], or the safe default: personal
+    // data on-prem only) refuses to write it to a zone the city has not allowed.
+    let policy = Arc::new(Policy::load(None)?);
+    let bucket = classify_bucket(backends.bucket().await?, policy, Some(civic::DATA_CLASS))?;
     let queue = backends.queue().await?;
 
     // OCR workers for scanned attachments, on whatever compute is configured.
@@ -57,9 +64,10 @@ async fn run() -> gureum::Result<()> {
 
     println!("민원 접수 (civic complaints) — done in {} ms", s.elapsed_ms);
     println!(
-        "  storage: {}:// bucket {:?}; queue: {:?}",
+        "  storage: {}:// bucket {:?} (data class {}); queue: {:?}",
         s.storage_scheme,
         bucket.name(),
+        civic::DATA_CLASS,
         s.queue_name
     );
     println!(

@@ -18,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
+//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues. Opening a URL whose provider is not compiled in fails with an
 //! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
@@ -76,8 +76,9 @@ providers! {
     local = "local" => gureum_local [("mem", Storage), ("file", Storage), ("mem", Queue), ("sqlite", Queue), ("local", Compute)],
     aws = "aws" => gureum_aws [("s3", Storage), ("sqs", Queue), ("ec2", Compute)],
     azure = "azure" => gureum_azure [("azblob", Storage), ("azqueue", Queue), ("azvm", Compute)],
-    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage)],
+    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage), ("kakao-compute", Compute)],
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
+    amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
 }
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
