@@ -9,6 +9,7 @@ mod bucket_admin;
 mod completions;
 mod compute;
 mod doctor;
+mod encrypt;
 mod help;
 mod location;
 mod output;
@@ -72,6 +73,7 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Buckets(a) => bucket_admin::buckets(a, &out).await.map(|_| 0),
         C::Completions(a) => completions::completions(a, &out).map(|_| 0),
         C::Man(a) => completions::man(a, &out).map(|_| 0),
+        C::Encrypt(e) => encrypt::run(e, &out).await,
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {

@@ -161,6 +161,8 @@ impl Layer for EncryptionLayer {
         let store: Arc<dyn ObjectStore> =
             Arc::new(self.store(bucket.object_store(), bucket.name()));
         let mut caps = bucket.capabilities().clone();
+        // No presigned URLs: they would hand out ciphertext.
+        caps.presign = false;
         if let Some(max) = caps.max_object_size {
             // The largest plaintext whose stored form fits.
             let mut p = max;

@@ -157,15 +157,24 @@ impl EncryptedStore {
 
     /// Parse and authenticate the header of the object at `path`.
     async fn open_header(&self, path: &Path, bytes: &[u8]) -> Result<(Header, SegmentKeys)> {
+        self.open_header_with(&self.keys, path, bytes).await
+    }
+
+    /// [`Self::open_header`] with the data key unwrapped by `keys`.
+    async fn open_header_with(
+        &self,
+        keys: &Keys,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(Header, SegmentKeys)> {
         let header = Header::parse(bytes)?;
-        let dek = self
-            .keys
+        let dek = keys
             .cache
-            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .for_decrypt(keys.provider.as_ref(), &header.key)
             .await?;
-        let keys = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
-        header.verify(&keys, bytes)?;
-        Ok((header, keys))
+        let seg = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
+        header.verify(&seg, bytes)?;
+        Ok((header, seg))
     }
 
     /// Read the stored header of `path` (for `gureum encrypt rotate` and tests).
@@ -190,6 +199,17 @@ impl EncryptedStore {
     /// `PreconditionFailed`). Returns the old and new wrapped keys, or `None` when the object
     /// is already on the current KEK.
     pub async fn rewrap(&self, path: &Path) -> Result<Option<(WrappedKey, WrappedKey)>> {
+        self.rewrap_from(path, None).await
+    }
+
+    /// [`Self::rewrap`], unwrapping the old data key with `old` (the key manager or KEK being
+    /// retired, e.g. another KMS key) instead of this store's own provider.
+    pub async fn rewrap_from(
+        &self,
+        path: &Path,
+        old: Option<&Keys>,
+    ) -> Result<Option<(WrappedKey, WrappedKey)>> {
+        let old_keys = old.unwrap_or(&self.keys);
         let current = self.keys.provider.current().await?;
         let r = self.inner.get_opts(path, GetOptions::default()).await?;
         let meta = r.meta.clone();
@@ -198,14 +218,15 @@ impl EncryptedStore {
         if stored.len() < HEADER_LEN {
             return Err(integrity("encrypted data: shorter than its header"));
         }
-        let (mut header, keys) = self.open_header(path, &stored[..HEADER_LEN]).await?;
+        let (mut header, keys) = self
+            .open_header_with(old_keys, path, &stored[..HEADER_LEN])
+            .await?;
         if !current.is_stale(&header.key) {
             return Ok(None);
         }
-        let dek = self
-            .keys
+        let dek = old_keys
             .cache
-            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .for_decrypt(old_keys.provider.as_ref(), &header.key)
             .await?;
         let new = self.keys.provider.wrap(&dek).await?;
         let old = std::mem::replace(&mut header.key, new.clone());
