@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// Storage locations are a bucket URL with `#KEY` naming an object (or a prefix), a local
 /// file path, or `-` for stdin/stdout. Exit codes: 0 ok, 1 error, 2 usage / invalid
 /// argument, 3 not found, 4 permission / policy, 5 conformance failures, 6 unsupported,
-/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity.
+/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity (for `check`:
+/// the trees differ), 10 some objects of a `sync`/`cp -r`/`check` failed, the rest went on.
 #[derive(Debug, Parser)]
 #[command(name = "gureum", version, about, long_about = None)]
 pub struct Cli {
@@ -30,6 +31,11 @@ pub enum Command {
     Cp(CpArgs),
     /// Delete an object (or, with -r, every object under a prefix).
     Rm(RmArgs),
+    /// Make DST like SRC: copy what is missing or changed (verified, resumable), optionally
+    /// delete what SRC lacks. SRC and DST are `BUCKET_URL[#PREFIX]` or local directories.
+    Sync(crate::sync::SyncArgs),
+    /// Compare two trees without copying (sizes and content MD5s).
+    Check(crate::sync::CheckArgs),
     /// Show an object's size, etag, content type and metadata.
     Stat(CatArgs),
     /// Queue operations.
@@ -91,6 +97,13 @@ pub struct CpArgs {
     /// User metadata `NAME=VALUE` to store with an uploaded object (repeatable).
     #[arg(long = "meta", value_parser = parse_kv)]
     pub meta: Vec<(String, String)>,
+    /// Copy every object under SRC (`BUCKET_URL[#PREFIX]` or a directory) to DST, like
+    /// `gureum sync` without --delete (objects already up to date are skipped).
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Options of `-r`.
+    #[command(flatten)]
+    pub transfer: crate::sync::TransferFlags,
 }
 
 /// `gureum rm`.

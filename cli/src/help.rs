@@ -27,7 +27,16 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
   gureum cp ./pothole.jpg 'file:///srv/civic/storage#민원/c-1041/pothole.jpg'
   gureum cp 'file:///srv/civic/storage#민원/c-1041/pothole.jpg' 's3://archive?region=ap-northeast-2#c-1041.jpg'
   echo '{}' | gureum cp - 'mem://scratch#empty.json' --content-type application/json --meta source=cli
-  gureum cp 'swift://open-data?cloud=sdc#traffic.csv' ./   # into the current directory"),
+  gureum cp 'swift://open-data?cloud=sdc#traffic.csv' ./   # into the current directory
+  gureum cp -r ./photos 's3://archive?region=ap-northeast-2#photos/' --include '*.jpg'"),
+    (&["sync"], "\
+  gureum sync 'ncloud://old-archive?region=gov' 's3://new-archive?region=ap-northeast-2' --checksum
+  gureum sync ./exports 'swift://open-data?cloud=sdc#exports/' --transfers 32 --exclude '*.tmp'
+  gureum sync 's3://a?region=ap-northeast-2#2026/' 'azblob://b?account=seoulcivic#2026/' --delete --dry-run
+  gureum --json sync 'file:///srv/civic/storage' 's3://backup?region=ap-northeast-2' | jq .failed"),
+    (&["check"], "\
+  gureum check 'ncloud://old-archive?region=gov' 's3://new-archive?region=ap-northeast-2'
+  gureum check --size-only ./exports 'swift://open-data?cloud=sdc#exports/'"),
     (&["rm"], "\
   gureum rm 'file:///srv/civic/storage#tmp/upload.part'
   gureum rm -r 's3://scratch?region=ap-northeast-2#run-2026-11-26/'"),

@@ -16,6 +16,7 @@ mod output;
 mod queue;
 mod queue_admin;
 mod storage;
+mod sync;
 mod table;
 
 use clap::FromArgMatches;
@@ -61,7 +62,10 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
     let r: gureum::Result<i32> = match cmd {
         C::Ls(a) => storage::ls(a, &out).await.map(|_| 0),
         C::Cat(a) => storage::cat(a, &out).await.map(|_| 0),
+        C::Cp(a) if a.recursive => sync::cp_recursive(a, &out).await,
         C::Cp(a) => storage::cp(a, &out).await.map(|_| 0),
+        C::Sync(a) => sync::sync(a, &out).await,
+        C::Check(a) => sync::check(a, &out).await,
         C::Rm(a) => storage::rm(a, &out).await.map(|_| 0),
         C::Stat(a) => storage::stat(a, &out).await.map(|_| 0),
         C::Queue(q) => queue::run(q, &out).await.map(|_| 0),
