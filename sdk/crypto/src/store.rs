@@ -107,22 +107,52 @@ fn plain_meta(mut m: ObjectMeta) -> ObjectMeta {
     m
 }
 
-/// Encrypt `plain` (one whole object) into its stored bytes.
+/// Encrypt `plain` (one whole object) into its stored bytes. Large objects are sealed on up
+/// to four threads (segments are independent).
 pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Result<Bytes> {
     let total = format::stored_size(plain.len() as u64) as usize;
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(header);
     let n = segment_count(plain.len() as u64);
-    let mut seg = Vec::with_capacity(STORED_SEGMENT_LEN);
-    for i in 0..n {
-        let start = (i as usize) * SEGMENT_LEN;
-        let end = (start + SEGMENT_LEN).min(plain.len());
-        seg.clear();
-        seg.extend_from_slice(&plain[start..end]);
-        keys.seal_segment(i, i + 1 == n, &mut seg)?;
-        out.extend_from_slice(&seg);
+    let mut out = vec![0u8; total];
+    out[..HEADER_LEN].copy_from_slice(header);
+    let work = |first: u64, part: &mut [u8]| -> Result<()> {
+        for (j, seg) in part.chunks_mut(STORED_SEGMENT_LEN).enumerate() {
+            let i = first + j as u64;
+            let start = i as usize * SEGMENT_LEN;
+            let end = (start + SEGMENT_LEN).min(plain.len());
+            seg[..end - start].copy_from_slice(&plain[start..end]);
+            keys.seal_segment_at(i, i + 1 == n, seg, end - start)?;
+        }
+        Ok(())
+    };
+    let threads = if plain.len() >= 4 * 1024 * 1024 {
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+    } else {
+        1
+    };
+    let body = &mut out[HEADER_LEN..];
+    if threads == 1 {
+        work(0, body)?;
+    } else {
+        let per = (n as usize).div_ceil(threads) * STORED_SEGMENT_LEN;
+        std::thread::scope(|sc| -> Result<()> {
+            let handles: Vec<_> = body
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(t, part)| {
+                    let first = (t * per / STORED_SEGMENT_LEN) as u64;
+                    sc.spawn(move || work(first, part))
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| Error::other("encryption thread panicked"))??;
+            }
+            Ok(())
+        })?;
     }
-    debug_assert_eq!(out.len(), total);
     Ok(Bytes::from(out))
 }
 
