@@ -133,6 +133,12 @@ pub enum QueueCommand {
     Purge(crate::queue_admin::QueueAdminArgs),
     /// List the queues next to the one the URL names, with their depth.
     List(crate::queue_admin::QueueAdminArgs),
+    /// Move every message to another queue, at least once (acked on the source only after
+    /// the destination took it); bodies and attributes kept exactly.
+    Move(crate::queue_move::QueueMoveArgs),
+    /// Receive every message and print it as a JSON line (or append to --output), acking
+    /// each batch only after it was written.
+    Drain(crate::queue_move::QueueDrainArgs),
 }
 
 /// `gureum queue send`.
@@ -193,6 +199,24 @@ pub enum ComputeCommand {
     Sizes(QueueUrlArgs),
     /// List the provider's images.
     Images(QueueUrlArgs),
+    /// Create an instance from a portable size and image.
+    Create(crate::compute_ops::CreateArgs),
+    /// Start stopped instances.
+    Start(crate::compute_ops::IdsArgs),
+    /// Stop running instances.
+    Stop(crate::compute_ops::IdsArgs),
+    /// Reboot instances.
+    Reboot(crate::compute_ops::IdsArgs),
+    /// Terminate (delete) instances.
+    Terminate(crate::compute_ops::IdsArgs),
+    /// Wait until an instance reaches a state.
+    Wait(crate::compute_ops::WaitArgs),
+    /// Write the instances (names, portable sizes, images, tags, states, user data) as a
+    /// JSON inventory.
+    Export(crate::compute_ops::ExportArgs),
+    /// Recreate the instances of an inventory on another cloud, idempotently; reports what
+    /// could not be mapped.
+    Import(crate::compute_ops::ImportArgs),
 }
 
 /// `gureum compute list`.
@@ -226,7 +250,7 @@ pub struct DoctorArgs {
     pub service: Option<ServiceArg>,
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+pub fn parse_kv(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got {s:?}")),

@@ -1,4 +1,5 @@
-//! `gureum compute list|sizes|images`.
+//! `gureum compute list|sizes|images`; the lifecycle and inventory verbs are in
+//! `compute_ops`.
 
 use crate::args::ComputeCommand;
 use crate::output::{to_json, Out};
@@ -7,7 +8,16 @@ use gureum::Result;
 
 /// Run a compute subcommand.
 pub async fn run(cmd: ComputeCommand, out: &Out) -> Result<()> {
+    use crate::compute_ops::{self as ops, Verb};
     match cmd {
+        ComputeCommand::Create(a) => ops::create(a, out).await,
+        ComputeCommand::Start(a) => ops::lifecycle(Verb::Start, a, out).await,
+        ComputeCommand::Stop(a) => ops::lifecycle(Verb::Stop, a, out).await,
+        ComputeCommand::Reboot(a) => ops::lifecycle(Verb::Reboot, a, out).await,
+        ComputeCommand::Terminate(a) => ops::lifecycle(Verb::Terminate, a, out).await,
+        ComputeCommand::Wait(a) => ops::wait(a, out).await,
+        ComputeCommand::Export(a) => ops::export(a, out).await,
+        ComputeCommand::Import(a) => ops::import(a, out).await,
         ComputeCommand::List(a) => {
             let c = gureum::open_compute(&a.url).await?;
             let tags = a.tags.into_iter().collect();

@@ -83,6 +83,12 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
     (&["queue", "list"], "\
   gureum queue list 'sqlite:///var/lib/civic/queue.db?queue=jobs'     # every queue in that file
   gureum --json queue list 'sqs://jobs?region=ap-northeast-2'"),
+    (&["queue", "move"], "\
+  gureum queue move 'sqs://ocr?region=ap-northeast-2' 'sqlite:///var/lib/civic/queue.db?queue=ocr'
+  gureum queue move --max 1000 'azqueue://jobs?account=seoulcivic' 'amqp://civic@mq.sdc.seoul.go.kr/civic?queue=jobs'"),
+    (&["queue", "drain"], "\
+  gureum queue drain 'sqlite:///var/lib/civic/queue.db?queue=dead-letters' > dead-letters.jsonl
+  gureum queue drain -o backup.jsonl 'sqs://old-jobs?region=ap-northeast-2'"),
     (&["compute"], "\
   gureum compute list 'local:///var/lib/civic/compute'
   gureum compute sizes 'ec2://ap-northeast-2'
@@ -96,6 +102,25 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
     (&["compute", "images"], "\
   gureum compute images 'local://'
   gureum --json compute images 'ec2://ap-northeast-2'"),
+    (&["compute", "create"], "\
+  gureum compute create 'local://' --name ocr-1 --vcpus 2 --memory-gib 4 --image ubuntu-22.04 --wait 60
+  gureum compute create 'ec2://ap-northeast-2' --name batch --size-id t3.small --tag fleet=nightly --user-data-file init.yaml --token nightly-2026-11-27"),
+    (&["compute", "start"], "\
+  gureum compute start 'local://' 3f2a9c1e"),
+    (&["compute", "stop"], "\
+  gureum compute stop 'nova://?cloud=sdc' 8e1f0c2a-1b2c-4d5e-8f90-0a1b2c3d4e5f"),
+    (&["compute", "reboot"], "\
+  gureum compute reboot 'ec2://ap-northeast-2' i-0123456789abcdef0"),
+    (&["compute", "terminate"], "\
+  gureum compute terminate 'local://' 3f2a9c1e 77b0d4aa"),
+    (&["compute", "wait"], "\
+  gureum compute wait 'ec2://ap-northeast-2' i-0123456789abcdef0 --state stopped --timeout 120"),
+    (&["compute", "export"], "\
+  gureum compute export 'nova://?cloud=sdc' > inventory.json
+  gureum compute export --tag fleet=ocr -o ocr.json 'ec2://ap-northeast-2'"),
+    (&["compute", "import"], "\
+  gureum compute import --dry-run inventory.json 'ncloud-server://?region=gov'
+  gureum compute import inventory.json 'nova://?cloud=sdc'     # again: creates nothing new"),
     (&["doctor"], "\
   gureum doctor 'file:///srv/civic/storage'
   gureum doctor --service queue 'sqs://jobs?region=ap-northeast-2'"),

@@ -16,6 +16,8 @@ pub async fn run(cmd: QueueCommand, out: &Out) -> Result<()> {
         QueueCommand::Delete(a) => crate::queue_admin::delete(a, out).await,
         QueueCommand::Purge(a) => crate::queue_admin::purge(a, out).await,
         QueueCommand::List(a) => crate::queue_admin::list(a, out).await,
+        QueueCommand::Move(a) => crate::queue_move::run_move(a, out).await,
+        QueueCommand::Drain(a) => crate::queue_move::run_drain(a, out).await,
         QueueCommand::Depth(a) => {
             let q = gureum::open_queue(&a.url).await?;
             let d = q.depth().await?;

@@ -18,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`,
+//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues; `encrypt` (default) adds `gureum::crypto` and the `encrypt=<key provider URL>`
 //! parameter (client-side encryption; `encrypt-openbao` and `aws` add the OpenBao and AWS KMS
@@ -85,6 +85,7 @@ providers! {
     azure = "azure" => gureum_azure [("azblob", Storage), ("azqueue", Queue), ("azvm", Compute)],
     openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage)],
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
+    amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
 }
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
