@@ -64,6 +64,12 @@ pub enum Command {
     /// Client-side encryption: key files and KEK rotation (rewrap data keys).
     #[command(subcommand)]
     Encrypt(crate::encrypt::EncryptCommand),
+    /// Placement policy: may a class of data live where a URL points; what may move where.
+    #[command(subcommand)]
+    Policy(crate::policy::PolicyCommand),
+    /// Access record: verify its chain and signatures, query who did what.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 /// `gureum ls`.

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod audit;
 mod bucket_admin;
 mod completions;
 mod compute;
@@ -14,6 +15,7 @@ mod encrypt;
 mod help;
 mod location;
 mod output;
+mod policy;
 mod queue;
 mod queue_admin;
 mod queue_move;
@@ -80,6 +82,8 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Completions(a) => completions::completions(a, &out).map(|_| 0),
         C::Man(a) => completions::man(a, &out).map(|_| 0),
         C::Encrypt(e) => encrypt::run(e, &out).await,
+        C::Policy(a) => policy::run(a, &out).await,
+        C::Audit(a) => audit::run(a, &out).await,
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {

@@ -83,7 +83,7 @@ providers! {
     local = "local" => gureum_local [("mem", Storage), ("file", Storage), ("mem", Queue), ("sqlite", Queue), ("local", Compute)],
     aws = "aws" => gureum_aws [("s3", Storage), ("sqs", Queue), ("ec2", Compute)],
     azure = "azure" => gureum_azure [("azblob", Storage), ("azqueue", Queue), ("azvm", Compute)],
-    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage)],
+    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage), ("kakao-compute", Compute)],
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
     amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
 }
