@@ -61,6 +61,10 @@ pub struct Options {
     pub concurrency: usize,
     /// Keys written for the pagination case (must exceed 1000 to cross a page).
     pub list_keys: usize,
+    /// Keys of the page-crossing fixture (`storage.pages_*`). `None`: one more than the
+    /// backend's own listing page ([`storage::native_page_size`]: S3 1,000, Azure 5,000,
+    /// Swift 10,000), or [`Options::list_keys`] where none is known; `Some(0)` skips them.
+    pub page_keys: Option<usize>,
     /// Base visibility timeout used by queue cases (before scaling).
     pub visibility: Duration,
     /// Image alias or id used by compute cases.
@@ -85,6 +89,7 @@ impl Default for Options {
             case_timeout: Duration::from_secs(120),
             concurrency: 16,
             list_keys: 1005,
+            page_keys: None,
             visibility: Duration::from_secs(1),
             image: "ubuntu-22.04".into(),
             size: Size::vcpus(1).memory_gib(1),

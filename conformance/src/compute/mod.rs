@@ -25,6 +25,7 @@ mod catalogue;
 mod create;
 mod errors;
 mod lifecycle;
+mod retries;
 mod termination;
 
 /// The tag every instance of a run carries.
@@ -225,6 +226,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         create::cases(),
         errors::cases(),
         termination::cases(),
+        retries::cases(),
     ]
     .into_iter()
     .flatten()

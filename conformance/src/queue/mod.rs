@@ -32,6 +32,7 @@ mod basic;
 mod batch;
 mod body;
 mod concurrency;
+mod delivery;
 mod long_poll;
 mod process;
 mod purge;
@@ -309,6 +310,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         process::cases(),
         args::cases(),
         admin::cases(),
+        delivery::cases(),
     ]
     .into_iter()
     .flatten()

@@ -23,18 +23,27 @@ mod admin;
 mod basic;
 mod concurrency;
 mod conditional;
+mod consistency;
 mod copy;
 mod delete;
+mod edges;
 mod errors;
 mod keys;
 mod keys_verbatim;
 mod list;
 mod metadata;
+mod metadata_limits;
 mod multipart;
+mod multipart_edges;
 mod overwrite;
+mod pages;
 mod presign;
+mod races;
 mod range;
 mod read;
+mod wire;
+
+pub use pages::native_page_size;
 
 impl Gated for Ctx {
     type Caps = gureum_core::StorageCapabilities;
@@ -46,6 +55,8 @@ pub(crate) struct Ctx {
     opts: Options,
     root: String,
     http: reqwest::Client,
+    /// The shared fixture of the page-crossing cases (see [`pages`]).
+    pages: tokio::sync::Mutex<Option<pages::PageFixture>>,
 }
 
 impl Scope<Ctx> {
@@ -200,6 +211,7 @@ pub async fn run(bucket: &Bucket, opts: &Options) -> Report {
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap_or_default(),
+        pages: tokio::sync::Mutex::new(None),
     });
     let timeout = opts.scaled(opts.case_timeout);
     let after = |c: Arc<Ctx>, name: &'static str| -> futures::future::BoxFuture<'static, ()> {
@@ -285,6 +297,13 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         presign::cases(),
         admin::cases(),
         errors::cases(),
+        consistency::cases(),
+        edges::cases(),
+        multipart_edges::cases(),
+        races::cases(),
+        metadata_limits::cases(),
+        wire::cases(),
+        pages::cases(),
     ]
     .into_iter()
     .flatten()
