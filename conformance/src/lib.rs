@@ -27,8 +27,10 @@
 //! `gureum-conformance-run=<run-id>`. Everything is deleted at the end of the run.
 #![warn(missing_docs)]
 
+pub mod certify;
 pub mod compute;
 mod harness;
+pub mod html;
 #[cfg(feature = "object-store-integration")]
 pub mod object_store_integration;
 pub mod queue;
@@ -73,6 +75,11 @@ pub struct Options {
     pub size: Size,
     /// Upper bound of one compute state transition (before scaling).
     pub compute_timeout: Duration,
+    /// Receives every case result as soon as the case finishes (the runner uses it to report
+    /// the finished cases of a run stopped with Ctrl-C).
+    pub progress: Option<std::sync::Arc<std::sync::Mutex<Vec<CaseResult>>>>,
+    /// What the run is made against (recorded in the report for the certification ladder).
+    pub target: Option<certify::Target>,
     /// A label for the backend in reports (default: the scheme / provider reported by the
     /// backend, or the queue name).
     pub backend: Option<String>,
@@ -95,6 +102,8 @@ impl Default for Options {
             size: Size::vcpus(1).memory_gib(1),
             compute_timeout: Duration::from_secs(600),
             backend: None,
+            target: None,
+            progress: None,
         }
     }
 }
@@ -108,6 +117,11 @@ impl Options {
     /// Set the backend label.
     pub fn backend(mut self, label: impl Into<String>) -> Self {
         self.backend = Some(label.into());
+        self
+    }
+    /// Set what the run is made against.
+    pub fn target(mut self, target: certify::Target) -> Self {
+        self.target = Some(target);
         self
     }
     /// Set the time scale.

@@ -246,10 +246,35 @@ pub async fn run(bucket: &Bucket, opts: &Options) -> Report {
             bucket.name(),
             ctx.root
         )],
+        target: opts.target,
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.export_if_requested();
     report
+}
+
+/// Remove everything a storage run with `opts.run_id` may have created: objects under
+/// `<prefix>/<run-id>/` (and `/<prefix>/<run-id>/`, the leading-slash case) and, where the
+/// bucket has admin, buckets named `gcf-<run-id>-*`. Used by the runner after an interrupted
+/// run; returns how many objects and buckets were removed.
+pub async fn cleanup(bucket: &Bucket, opts: &Options) -> gureum_core::Result<usize> {
+    let root = format!("{}/{}/", opts.prefix.trim_end_matches('/'), opts.run_id);
+    let mut n = sweep(bucket, &root).await?;
+    n += sweep(bucket, &format!("/{root}")).await.unwrap_or(0);
+    if let Ok(admin) = bucket.admin() {
+        let stem = admin_bucket_name(&opts.run_id, "");
+        if let Ok(names) = admin.list_buckets().await {
+            for name in names.into_iter().filter(|b| b.starts_with(&stem)) {
+                if let Ok(b) = admin.open(&name).await {
+                    sweep(&b, "").await.ok();
+                }
+                if admin.delete_bucket(&name).await.is_ok() {
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
 }
 
 /// Names of the storage cases, in run order.

@@ -1,6 +1,7 @@
 //! The gureum conformance suite on swift:// (Swift all-in-one, tempauth), on the NHN S3
 //! preset through the SAIO's s3api, and on nova:// (spec simulator).
 
+use gureum_conformance::certify::Target;
 use gureum_conformance::{compute, storage, Options};
 use gureum_core::url::ResourceUrl;
 use gureum_core::ErrorKind;
@@ -37,7 +38,9 @@ async fn swift_storage_conformance() {
     assert!(b.capabilities().presign);
     let report = storage::run(
         &b,
-        &Options::default().backend("swift (SAIO 2.30, tempauth)"),
+        &Options::default()
+            .backend("swift (SAIO 2.30, tempauth)")
+            .target(Target::Emulator),
     )
     .await;
     println!("{}", report.to_markdown());
@@ -63,7 +66,9 @@ async fn nhn_s3_preset_conformance_on_s3api() {
     ensure_container(&b).await;
     let report = storage::run(
         &b,
-        &Options::default().backend("nhn-s3 preset (SAIO s3api)"),
+        &Options::default()
+            .backend("nhn-s3 preset (SAIO s3api)")
+            .target(Target::Emulator),
     )
     .await;
     println!("{}", report.to_markdown());
@@ -81,7 +86,9 @@ async fn nova_compute_conformance_on_simulator() {
         .await
         .unwrap()
         .with_poll_interval(Duration::from_millis(50));
-    let mut opts = Options::default().backend("nova (spec simulator)");
+    let mut opts = Options::default()
+        .backend("nova (spec simulator)")
+        .target(Target::Simulator);
     opts.compute_timeout = Duration::from_secs(20);
     let report = compute::run(&c, &opts).await;
     println!("{}", report.to_markdown());

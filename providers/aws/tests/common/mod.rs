@@ -34,8 +34,16 @@ pub fn moto_quirks() -> gureum_aws::S3Quirks {
 }
 
 /// The conformance cases moto cannot pass, and why: metadata names with `_` (see
-/// [`moto_quirks`]).
-pub const MOTO_CANNOT: &[&str] = &["storage.metadata_names_and_values_exact"];
+/// [`moto_quirks`]); moto does not check the expiry of presigned URLs (an expired one still
+/// answers 200).
+pub const MOTO_CANNOT: &[&str] = &[
+    "storage.metadata_names_and_values_exact",
+    "storage.presign_expired_refused",
+];
+
+/// The compute cases moto's EC2 cannot pass: its ClientToken check is not atomic, so three
+/// concurrent RunInstances with one token create three instances (EC2 itself returns one).
+pub const MOTO_EC2_CANNOT: &[&str] = &["compute.idempotent_create_concurrent_retries"];
 
 /// An S3 config for moto.
 pub fn s3(endpoint: &str, bucket: &str) -> S3Config {
