@@ -187,6 +187,9 @@ impl<T> Context<T> for gureum_core::Result<T> {
     }
 }
 
+/// Cases allowed ten times the usual time bound.
+const SLOW_CASES: &[&str] = &["storage.pages_write_fixture", "storage.pages_delete_many_bulk"];
+
 /// Run the selected cases in order and collect their results.
 pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(
     ctx: Arc<C>,
@@ -201,8 +204,9 @@ pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(
         if !opts.selects(c.name) {
             continue;
         }
-        // Fixture cases write thousands of objects (10,001 on Swift): ten times the bound.
-        let t = if c.name.ends_with("_fixture") {
+        // The page fixture writes and deletes thousands of objects (10,001 on Swift): ten
+        // times the bound.
+        let t = if SLOW_CASES.contains(&c.name) {
             timeout * 10
         } else {
             timeout

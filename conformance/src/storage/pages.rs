@@ -258,10 +258,10 @@ pub(super) fn cases() -> Vec<CaseDef<Ctx>> {
     ));
     v.push(case!("storage.pages_delete_many_bulk", [], |s| {
         let keys = s.fixture().await?;
-        // Bulk calls of 200 keys (S3 DeleteObjects, Azure blob batch, Swift bulk delete); a
+        // Bulk calls of 100 keys (S3 DeleteObjects, Azure blob batch, Swift bulk delete); a
         // single call with all 10,001 keys takes minutes on a busy Swift and times out.
         let mut bad: Vec<String> = Vec::new();
-        for chunk in keys.chunks(200) {
+        for chunk in keys.chunks(100) {
             let results = s.b().delete_many(chunk).await.ctx("delete_many")?;
             ensure_eq!(results.len(), chunk.len(), "delete_many results");
             bad.extend(

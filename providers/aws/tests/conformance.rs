@@ -72,9 +72,10 @@ async fn queue_sqs_on_moto() {
 async fn compute_ec2_on_moto() {
     let Some(ep) = moto() else { return };
     let c = open_ec2(ec2(&ep)).await.unwrap();
-    let r = compute::run(&c, &emulator("ec2 (moto)")).await;
-    println!("== ec2 (moto)\n{}", r.to_text());
-    assert_eq!(r.failures(), MOTO_EC2_CANNOT, "ec2 (moto)");
+    check(
+        "ec2 (moto)",
+        compute::run(&c, &emulator("ec2 (moto)")).await,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

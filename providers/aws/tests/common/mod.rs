@@ -41,10 +41,6 @@ pub const MOTO_CANNOT: &[&str] = &[
     "storage.presign_expired_refused",
 ];
 
-/// The compute cases moto's EC2 cannot pass: its ClientToken check is not atomic, so three
-/// concurrent RunInstances with one token create three instances (EC2 itself returns one).
-pub const MOTO_EC2_CANNOT: &[&str] = &["compute.idempotent_create_concurrent_retries"];
-
 /// An S3 config for moto.
 pub fn s3(endpoint: &str, bucket: &str) -> S3Config {
     S3Config::new(bucket)
