@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole gureum test suite, on a fresh machine: installs and starts the test servers
-# (moto, Azurite, OpenStack Swift; loopback only), then runs every crate's tests, including
+# (moto, Azurite, OpenStack Swift, OpenBao; loopback only), then runs every crate's tests, including
 # the conformance suites against each backend. Prints the test runner's summary.
 #
 #   scripts/test.sh            # everything
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export EMU_DIR=${EMU_DIR:-/tmp/gureum-emu}
-SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift}
+SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift openbao}
 
 started_here=0
 if [[ ${GUREUM_SKIP_EMULATORS:-0} != 1 ]]; then

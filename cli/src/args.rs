@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// Storage locations are a bucket URL with `#KEY` naming an object (or a prefix), a local
 /// file path, or `-` for stdin/stdout. Exit codes: 0 ok, 1 error, 2 usage / invalid
 /// argument, 3 not found, 4 permission / policy, 5 conformance failures, 6 unsupported,
-/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity.
+/// 7 unavailable / timeout, 8 conflict (exists / precondition), 9 integrity (for `check`:
+/// the trees differ), 10 some objects of a `sync`/`cp -r`/`check` failed, the rest went on.
 #[derive(Debug, Parser)]
 #[command(name = "gureum", version, about, long_about = None)]
 pub struct Cli {
@@ -30,6 +31,11 @@ pub enum Command {
     Cp(CpArgs),
     /// Delete an object (or, with -r, every object under a prefix).
     Rm(RmArgs),
+    /// Make DST like SRC: copy what is missing or changed (verified, resumable), optionally
+    /// delete what SRC lacks. SRC and DST are `BUCKET_URL[#PREFIX]` or local directories.
+    Sync(crate::sync::SyncArgs),
+    /// Compare two trees without copying (sizes and content MD5s).
+    Check(crate::sync::CheckArgs),
     /// Show an object's size, etag, content type and metadata.
     Stat(CatArgs),
     /// Queue operations.
@@ -44,6 +50,17 @@ pub enum Command {
     Schemes,
     /// Run the conformance suite against storage, queue and compute URLs (exit 5 on failures).
     Conformance(gureum_conformance::runner::Args),
+    /// Make a bucket: the one the URL names.
+    Mb(crate::bucket_admin::MbArgs),
+    /// Remove a bucket (refused unless empty; --force deletes its objects first).
+    Rb(crate::bucket_admin::RbArgs),
+    /// List the buckets of the account a bucket URL belongs to.
+    #[command(visible_alias = "lb")]
+    Buckets(crate::bucket_admin::BucketsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::completions::CompletionsArgs),
+    /// Print the man page (or write one page per command with --dir).
+    Man(crate::completions::ManArgs),
 }
 
 /// `gureum ls`.
@@ -77,6 +94,13 @@ pub struct CpArgs {
     /// User metadata `NAME=VALUE` to store with an uploaded object (repeatable).
     #[arg(long = "meta", value_parser = parse_kv)]
     pub meta: Vec<(String, String)>,
+    /// Copy every object under SRC (`BUCKET_URL[#PREFIX]` or a directory) to DST, like
+    /// `gureum sync` without --delete (objects already up to date are skipped).
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Options of `-r`.
+    #[command(flatten)]
+    pub transfer: crate::sync::TransferFlags,
 }
 
 /// `gureum rm`.
@@ -98,6 +122,20 @@ pub enum QueueCommand {
     Receive(QueueReceiveArgs),
     /// Print the approximate number of messages.
     Depth(QueueUrlArgs),
+    /// Create the queue the URL names.
+    Create(crate::queue_admin::QueueCreateArgs),
+    /// Delete the queue the URL names, with its messages.
+    Delete(crate::queue_admin::QueueAdminArgs),
+    /// Delete every message of the queue; the queue stays.
+    Purge(crate::queue_admin::QueueAdminArgs),
+    /// List the queues next to the one the URL names, with their depth.
+    List(crate::queue_admin::QueueAdminArgs),
+    /// Move every message to another queue, at least once (acked on the source only after
+    /// the destination took it); bodies and attributes kept exactly.
+    Move(crate::queue_move::QueueMoveArgs),
+    /// Receive every message and print it as a JSON line (or append to --output), acking
+    /// each batch only after it was written.
+    Drain(crate::queue_move::QueueDrainArgs),
 }
 
 /// `gureum queue send`.
@@ -158,6 +196,24 @@ pub enum ComputeCommand {
     Sizes(QueueUrlArgs),
     /// List the provider's images.
     Images(QueueUrlArgs),
+    /// Create an instance from a portable size and image.
+    Create(crate::compute_ops::CreateArgs),
+    /// Start stopped instances.
+    Start(crate::compute_ops::IdsArgs),
+    /// Stop running instances.
+    Stop(crate::compute_ops::IdsArgs),
+    /// Reboot instances.
+    Reboot(crate::compute_ops::IdsArgs),
+    /// Terminate (delete) instances.
+    Terminate(crate::compute_ops::IdsArgs),
+    /// Wait until an instance reaches a state.
+    Wait(crate::compute_ops::WaitArgs),
+    /// Write the instances (names, portable sizes, images, tags, states, user data) as a
+    /// JSON inventory.
+    Export(crate::compute_ops::ExportArgs),
+    /// Recreate the instances of an inventory on another cloud, idempotently; reports what
+    /// could not be mapped.
+    Import(crate::compute_ops::ImportArgs),
 }
 
 /// `gureum compute list`.
@@ -191,7 +247,7 @@ pub struct DoctorArgs {
     pub service: Option<ServiceArg>,
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+pub fn parse_kv(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got {s:?}")),

@@ -1,73 +1,85 @@
-//! `gureum compute list|sizes|images`.
+//! `gureum compute list|sizes|images`; the lifecycle and inventory verbs are in
+//! `compute_ops`.
 
 use crate::args::ComputeCommand;
 use crate::output::{to_json, Out};
+use crate::table::Table;
 use gureum::Result;
 
 /// Run a compute subcommand.
 pub async fn run(cmd: ComputeCommand, out: &Out) -> Result<()> {
+    use crate::compute_ops::{self as ops, Verb};
     match cmd {
+        ComputeCommand::Create(a) => ops::create(a, out).await,
+        ComputeCommand::Start(a) => ops::lifecycle(Verb::Start, a, out).await,
+        ComputeCommand::Stop(a) => ops::lifecycle(Verb::Stop, a, out).await,
+        ComputeCommand::Reboot(a) => ops::lifecycle(Verb::Reboot, a, out).await,
+        ComputeCommand::Terminate(a) => ops::lifecycle(Verb::Terminate, a, out).await,
+        ComputeCommand::Wait(a) => ops::wait(a, out).await,
+        ComputeCommand::Export(a) => ops::export(a, out).await,
+        ComputeCommand::Import(a) => ops::import(a, out).await,
         ComputeCommand::List(a) => {
             let c = gureum::open_compute(&a.url).await?;
             let tags = a.tags.into_iter().collect();
             let list = c.list_by_tags(&tags).await?;
-            if !out.json {
-                out.line(format!(
-                    "{:<38} {:<20} {:<11} {:<16} {:<20} ADDRESSES",
-                    "ID", "NAME", "STATE", "SIZE", "IMAGE"
-                ))?;
-            }
+            let mut t = Table::new(["ID", "NAME", "STATE", "SIZE", "IMAGE", "ADDRESSES"]);
             for i in &list {
                 if out.json {
                     out.json_line(&to_json(i))?;
                 } else {
-                    out.line(format!(
-                        "{:<38} {:<20} {:<11} {:<16} {:<20} {}",
-                        i.id,
-                        i.name,
-                        i.state.as_str(),
-                        i.size.as_deref().unwrap_or("-"),
-                        i.image.as_deref().unwrap_or("-"),
-                        i.addresses.join(",")
-                    ))?;
+                    t.row([
+                        i.id.clone(),
+                        i.name.clone(),
+                        i.state.as_str().to_string(),
+                        i.size.clone().unwrap_or_else(|| "-".into()),
+                        i.image.clone().unwrap_or_else(|| "-".into()),
+                        i.addresses.join(","),
+                    ]);
                 }
             }
-            Ok(())
+            if out.json {
+                Ok(())
+            } else {
+                t.print(out)
+            }
         }
         ComputeCommand::Sizes(a) => {
             let c = gureum::open_compute(&a.url).await?;
             let sizes = c.sizes().await?;
-            if !out.json {
-                out.line(format!("{:<24} {:>6} {:>12}", "ID", "VCPUS", "MEMORY_MIB"))?;
-            }
+            let mut t = Table::new(["ID", "VCPUS", "MEMORY_MIB"]).right(1).right(2);
             for s in &sizes {
                 if out.json {
                     out.json_line(&to_json(s))?;
                 } else {
-                    out.line(format!("{:<24} {:>6} {:>12}", s.id, s.vcpus, s.memory_mib))?;
+                    t.row([s.id.clone(), s.vcpus.to_string(), s.memory_mib.to_string()]);
                 }
             }
-            Ok(())
+            if out.json {
+                Ok(())
+            } else {
+                t.print(out)
+            }
         }
         ComputeCommand::Images(a) => {
             let c = gureum::open_compute(&a.url).await?;
             let images = c.images().await?;
-            if !out.json {
-                out.line(format!("{:<40} {:<30} ALIAS", "ID", "NAME"))?;
-            }
+            let mut t = Table::new(["ID", "NAME", "ALIAS"]);
             for i in &images {
                 if out.json {
                     out.json_line(&to_json(i))?;
                 } else {
-                    out.line(format!(
-                        "{:<40} {:<30} {}",
-                        i.id,
-                        i.name,
-                        i.alias.as_deref().unwrap_or("-")
-                    ))?;
+                    t.row([
+                        i.id.clone(),
+                        i.name.clone(),
+                        i.alias.clone().unwrap_or_else(|| "-".into()),
+                    ]);
                 }
             }
-            Ok(())
+            if out.json {
+                Ok(())
+            } else {
+                t.print(out)
+            }
         }
     }
 }

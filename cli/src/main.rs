@@ -5,18 +5,30 @@
 #![warn(missing_docs)]
 
 mod args;
+mod bucket_admin;
+mod completions;
 mod compute;
+mod compute_ops;
 mod doctor;
+mod help;
 mod location;
 mod output;
 mod queue;
+mod queue_admin;
+mod queue_move;
 mod storage;
+mod sync;
+mod table;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use output::{exit_code_of, print_error, Out};
 
 fn main() {
-    let cli = match args::Cli::try_parse() {
+    // Parsed from help::command(), the definition with the `--help` examples attached.
+    let cli = match help::command()
+        .try_get_matches()
+        .and_then(|m| args::Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             // --help / --version print to stdout and exit 0; usage errors exit 2.
@@ -51,13 +63,21 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
     let r: gureum::Result<i32> = match cmd {
         C::Ls(a) => storage::ls(a, &out).await.map(|_| 0),
         C::Cat(a) => storage::cat(a, &out).await.map(|_| 0),
+        C::Cp(a) if a.recursive => sync::cp_recursive(a, &out).await,
         C::Cp(a) => storage::cp(a, &out).await.map(|_| 0),
+        C::Sync(a) => sync::sync(a, &out).await,
+        C::Check(a) => sync::check(a, &out).await,
         C::Rm(a) => storage::rm(a, &out).await.map(|_| 0),
         C::Stat(a) => storage::stat(a, &out).await.map(|_| 0),
         C::Queue(q) => queue::run(q, &out).await.map(|_| 0),
         C::Compute(c) => compute::run(c, &out).await.map(|_| 0),
         C::Doctor(a) => doctor::run(a, &out).await,
         C::Schemes => doctor::schemes(&out).map(|_| 0),
+        C::Mb(a) => bucket_admin::mb(a, &out).await.map(|_| 0),
+        C::Rb(a) => bucket_admin::rb(a, &out).await.map(|_| 0),
+        C::Buckets(a) => bucket_admin::buckets(a, &out).await.map(|_| 0),
+        C::Completions(a) => completions::completions(a, &out).map(|_| 0),
+        C::Man(a) => completions::man(a, &out).map(|_| 0),
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {

@@ -12,6 +12,12 @@ pub async fn run(cmd: QueueCommand, out: &Out) -> Result<()> {
     match cmd {
         QueueCommand::Send(a) => send(a, out).await,
         QueueCommand::Receive(a) => receive(a, out).await,
+        QueueCommand::Create(a) => crate::queue_admin::create(a, out).await,
+        QueueCommand::Delete(a) => crate::queue_admin::delete(a, out).await,
+        QueueCommand::Purge(a) => crate::queue_admin::purge(a, out).await,
+        QueueCommand::List(a) => crate::queue_admin::list(a, out).await,
+        QueueCommand::Move(a) => crate::queue_move::run_move(a, out).await,
+        QueueCommand::Drain(a) => crate::queue_move::run_drain(a, out).await,
         QueueCommand::Depth(a) => {
             let q = gureum::open_queue(&a.url).await?;
             let d = q.depth().await?;

@@ -9,14 +9,27 @@
 //!    idempotent (a redelivered job rewrites the same result), as at-least-once queues
 //!    require.
 //!
-//! Nothing here names a vendor; the caller opens the [`Bucket`] and [`Queue`] from URLs.
+//! 3. **OCR workers**: [`start_ocr_workers`] provisions worker instances for scanned
+//!    attachments from a portable size and image alias on whatever compute the city uses
+//!    (local processes, EC2, Nova, Naver Cloud servers, Azure VMs), tagged with the run;
+//!    [`stop_ocr_workers`] terminates them and waits until they are gone.
+//!
+//! Nothing here names a vendor; the caller opens the [`Bucket`], [`Queue`] and [`Compute`]
+//! from URLs.
 
-use gureum::{Bucket, Error, Message, ProcessOptions, PutOptions, Queue, ReceivedMessage, Result};
+use gureum::{
+    Bucket, Compute, Error, InstanceSpec, InstanceState, Message, ProcessOptions, PutOptions,
+    Queue, ReceivedMessage, Result, Size,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The data class of complaint records and attachments for the placement policy: they carry
+/// citizens' names, addresses and photos.
+pub const DATA_CLASS: &str = "personal";
 
 /// One attachment as filed.
 #[derive(Debug, Clone)]
@@ -364,6 +377,86 @@ pub async fn run_demo(bucket: &Bucket, queue: &Queue, deadline: Duration) -> Res
     }
     summary.elapsed_ms = started.elapsed().as_millis();
     Ok(summary)
+}
+
+/// The OCR worker pool of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OcrWorkers {
+    /// Instance ids.
+    pub ids: Vec<String>,
+    /// Provider size the portable size resolved to (e.g. `local.small`, `t2.micro`).
+    pub size: Option<String>,
+    /// Provider image the alias resolved to.
+    pub image: Option<String>,
+    /// How many reached `Running`.
+    pub running: usize,
+}
+
+/// The portable image alias of the OCR workers (every provider maps it to its own image).
+pub const OCR_IMAGE: &str = "ubuntu-22.04";
+
+/// Start `n` OCR workers (1 vCPU, 1 GiB, [`OCR_IMAGE`]) tagged `app=civic-complaints`,
+/// `role=ocr`, `run=RUN`, and wait until each runs. The user data tells a worker which queue
+/// to serve (its name only: user data is readable by anyone who can describe the instance,
+/// so it never carries a URL with credentials). On failure, what was created is terminated.
+pub async fn start_ocr_workers(
+    compute: &Compute,
+    queue: &Queue,
+    run: &str,
+    n: usize,
+    timeout: Duration,
+) -> Result<OcrWorkers> {
+    let mut w = OcrWorkers::default();
+    let r = async {
+        for i in 1..=n {
+            let user_data = format!(
+                "#!/bin/sh\n# civic-complaints OCR worker {i} of run {run}\nexec civic-ocr-worker --queue '{}'\n",
+                queue.name()
+            );
+            let spec = InstanceSpec::new(format!("civic-ocr-{i}"))
+                .size(Size::vcpus(1).memory_gib(1))
+                .image(OCR_IMAGE)
+                .tag("app", "civic-complaints")
+                .tag("role", "ocr")
+                .tag("run", run)
+                .user_data(user_data.into_bytes())
+                .idempotency_token(format!("{run}-ocr-{i}"));
+            let inst = compute.create(spec).await?;
+            w.size = w.size.take().or(inst.size.clone());
+            w.image = w.image.take().or(inst.image.clone());
+            w.ids.push(inst.id);
+        }
+        for id in &w.ids {
+            compute.wait_until(id, InstanceState::Running, timeout).await?;
+            w.running += 1;
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    match r {
+        Ok(()) => Ok(w),
+        Err(e) => {
+            let _ = stop_ocr_workers(compute, &w, timeout).await;
+            Err(e)
+        }
+    }
+}
+
+/// Terminate the workers and wait until each is `Terminated` (or gone). Returns how many.
+pub async fn stop_ocr_workers(
+    compute: &Compute,
+    w: &OcrWorkers,
+    timeout: Duration,
+) -> Result<usize> {
+    for id in &w.ids {
+        compute.terminate(id).await?;
+    }
+    for id in &w.ids {
+        compute
+            .wait_until(id, InstanceState::Terminated, timeout)
+            .await?;
+    }
+    Ok(w.ids.len())
 }
 
 fn to_vec<T: Serialize>(v: &T) -> Result<Vec<u8>> {

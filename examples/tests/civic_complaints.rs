@@ -13,6 +13,7 @@ fn run_bin(envs: &[(&str, String)]) -> Output {
         .env_remove("GUREUM_DATA_DIR")
         .env_remove("GUREUM_STORAGE_URL")
         .env_remove("GUREUM_QUEUE_URL")
+        .env_remove("GUREUM_COMPUTE_URL")
         .env_remove("GUREUM_PROFILE");
     for (k, v) in envs {
         c.env(k, v);
@@ -38,6 +39,40 @@ fn check(o: &Output) -> String {
 fn runs_with_zero_configuration() {
     let out = check(&run_bin(&[]));
     assert!(out.contains("storage: file://"), "{out}");
+    assert!(out.contains("(data class personal)"), "{out}");
+    // OCR workers on the embedded compute: local processes, portable size and image.
+    assert!(
+        out.contains(
+            "OCR workers: 2 running on local:// (size local.small, image local-idle), 2 terminated"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn switches_backend_by_profile_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("gureum.toml");
+    let compute = dir.path().join("compute");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[profiles.default]\nstorage = \"file:///nonexistent-never-used\"\n\n\
+             [profiles.seoul-test]\nstorage = \"mem://civic-profile\"\nqueue = \"mem://civic-profile\"\n\
+             compute = \"local://{}\"\n",
+            compute.display()
+        ),
+    )
+    .unwrap();
+    let out = check(&run_bin(&[
+        ("GUREUM_CONFIG", cfg.display().to_string()),
+        ("GUREUM_PROFILE", "seoul-test".into()),
+        ("CIVIC_OCR_WORKERS", "1".into()),
+    ]));
+    assert!(out.contains("storage: mem://"), "{out}");
+    assert!(out.contains("OCR workers: 1 running on local://"), "{out}");
+    // The profile's compute directory was used, and nothing is left running there.
+    assert!(compute.join("instances").is_dir());
 }
 
 #[test]

@@ -4,30 +4,20 @@
 //! cargo run -p gureum-examples --bin civic_complaints
 //! ```
 //!
-//! Backends come from URLs only: `GUREUM_STORAGE_URL` and `GUREUM_QUEUE_URL` (or a
-//! `gureum.toml` profile). With neither set, the embedded defaults serve — `file://` storage
-//! and a `sqlite://` queue under `GUREUM_DATA_DIR`, or under a fresh temporary directory
-//! (removed at exit) when that is unset too. Exits 0 on success, 1 on failure; bounded by
+//! Backends come from configuration only: `GUREUM_STORAGE_URL`, `GUREUM_QUEUE_URL`,
+//! `GUREUM_COMPUTE_URL`, or a `gureum.toml` profile (`GUREUM_PROFILE`). With none set, the
+//! embedded defaults serve — `file://` storage, a `sqlite://` queue and `local://` compute under
+//! `GUREUM_DATA_DIR`, or under a fresh temporary directory (removed at exit) when that is
+//! unset too. `CIVIC_OCR_WORKERS` (default 2, 0 for none) OCR worker instances run while the
+//! complaints are processed. The bucket holds personal data (class `personal`): the placement
+//! policy decides where it may live. Exits 0 on success, 1 on failure; bounded by
 //! `CIVIC_DEADLINE_SECS` (default 60).
 
-use gureum::Service;
+use gureum::layers::policy::{classify_bucket, Policy};
+use gureum_examples::backends::{secs_from_env, Backends};
 use gureum_examples::civic;
 use std::process::ExitCode;
-use std::time::Duration;
-
-/// Which URL to open for a service: `None` lets gureum resolve it (env, profile, embedded
-/// default under `GUREUM_DATA_DIR`); otherwise the embedded default under `tmp`.
-fn url_for(service: Service, tmp: Option<&std::path::Path>) -> Option<String> {
-    if std::env::var_os(service.env_var()).is_some() {
-        return None;
-    }
-    let dir = tmp?.display().to_string();
-    Some(match service {
-        Service::Storage => format!("file://{dir}/storage"),
-        Service::Queue => format!("sqlite://{dir}/queue.db?queue=civic-complaints"),
-        Service::Compute => format!("local://{dir}/compute"),
-    })
-}
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,31 +31,43 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> gureum::Result<()> {
-    let tmp = if std::env::var_os("GUREUM_DATA_DIR").is_none() {
-        Some(tempfile::tempdir()?)
+    let deadline = secs_from_env("CIVIC_DEADLINE_SECS", 60);
+    let workers: usize = std::env::var("CIVIC_OCR_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let backends = Backends::new("civic-complaints")?;
+    // Complaints carry citizens' personal data: the bucket is classified `personal`, so the
+    // placement policy (GUREUM_POLICY, the profile's [policy], or the safe default: personal
+    // data on-prem only) refuses to write it to a zone the city has not allowed.
+    let policy = Arc::new(Policy::load(None)?);
+    let bucket = classify_bucket(backends.bucket().await?, policy, Some(civic::DATA_CLASS))?;
+    let queue = backends.queue().await?;
+
+    // OCR workers for scanned attachments, on whatever compute is configured.
+    let ocr = if workers > 0 {
+        let compute = backends.compute().await?;
+        let run = format!("ocr-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+        let w = civic::start_ocr_workers(&compute, &queue, &run, workers, deadline).await?;
+        Some((compute, w))
     } else {
         None
     };
-    let deadline = std::env::var("CIVIC_DEADLINE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60u64);
-    let reg = gureum::registry();
-    let tmp_path = tmp.as_ref().map(|t| t.path());
-    let bucket = reg
-        .open_bucket(url_for(Service::Storage, tmp_path).as_deref())
-        .await?;
-    let queue = reg
-        .open_queue(url_for(Service::Queue, tmp_path).as_deref())
-        .await?;
 
-    let s = civic::run_demo(&bucket, &queue, Duration::from_secs(deadline)).await?;
+    let result = civic::run_demo(&bucket, &queue, deadline).await;
+    // Tear the workers down whatever happened.
+    let stopped = match &ocr {
+        Some((compute, w)) => Some(civic::stop_ocr_workers(compute, w, deadline).await?),
+        None => None,
+    };
+    let s = result?;
 
     println!("민원 접수 (civic complaints) — done in {} ms", s.elapsed_ms);
     println!(
-        "  storage: {}:// bucket {:?}; queue: {:?}",
+        "  storage: {}:// bucket {:?} (data class {}); queue: {:?}",
         s.storage_scheme,
         bucket.name(),
+        civic::DATA_CLASS,
         s.queue_name
     );
     println!(
@@ -82,6 +84,16 @@ async fn run() -> gureum::Result<()> {
     );
     for (dept, n) in &s.by_department {
         println!("  {dept}: {n}");
+    }
+    if let (Some((_, w)), Some(stopped)) = (&ocr, stopped) {
+        println!(
+            "  OCR workers: {} running on {}:// (size {}, image {}), {} terminated",
+            w.running,
+            backends.scheme(gureum::Service::Compute)?,
+            w.size.as_deref().unwrap_or("-"),
+            w.image.as_deref().unwrap_or("-"),
+            stopped
+        );
     }
     println!(
         "  attachments verified: {}",

@@ -44,6 +44,11 @@ pub struct ConfigFile {
     /// Named profiles.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// The placement policy (`[policy]` table), read by the policy layer of `gureum-layers`
+    /// when no `policy=` parameter or `GUREUM_POLICY` file is given. Its format is
+    /// described in docs/security.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<toml::Table>,
 }
 
 impl ConfigFile {

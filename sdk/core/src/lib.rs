@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod key;
+pub mod layering;
 pub mod queue;
 pub mod registry;
 pub mod storage;
@@ -28,6 +29,7 @@ pub use compute::{
     ListFilter, Size, SizeInfo, SizeSpec,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use layering::{LayerOpener, LayerParams, LayerSlot, OpenTarget};
 pub use queue::{
     DeadLetter, Message, ProcessOptions, ProcessStats, Queue, QueueAdmin, QueueCapabilities,
     QueueConfig, QueueDriver, ReceiveOptions, ReceivedMessage,
@@ -69,5 +71,31 @@ impl Zone {
             Zone::DomesticCsap => "domestic-csap",
             Zone::Foreign => "foreign",
         }
+    }
+    /// Parse `on-prem`, `domestic-csap` or `foreign` (case-insensitive, `_` for `-` allowed);
+    /// anything else is `InvalidArgument` listing the zones.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// assert_eq!(Zone::parse("on-prem").unwrap(), Zone::OnPrem);
+    /// assert!(Zone::parse("moon").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Zone> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "on-prem" | "onprem" => Ok(Zone::OnPrem),
+            "domestic-csap" => Ok(Zone::DomesticCsap),
+            "foreign" => Ok(Zone::Foreign),
+            _ => Err(Error::invalid(format!(
+                "zone {s:?}: use on-prem, domestic-csap or foreign"
+            ))),
+        }
+    }
+    /// Every zone, nearest first.
+    pub const ALL: [Zone; 3] = [Zone::OnPrem, Zone::DomesticCsap, Zone::Foreign];
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -8,6 +8,7 @@
 //! (batch sizes, message size, ordering, delay) is in [`QueueCapabilities`].
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::storage::BackendInfo;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -227,12 +228,16 @@ pub struct Queue {
     native: Arc<dyn Any + Send + Sync>,
     admin: Option<Arc<dyn QueueAdmin>>,
     defaults: ReceiveOptions,
+    layers: Vec<String>,
+    encrypted: bool,
+    info: BackendInfo,
 }
 
 impl fmt::Debug for Queue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Queue")
             .field("driver", &self.driver)
+            .field("layers", &self.layers)
             .finish()
     }
 }
@@ -281,7 +286,34 @@ impl Queue {
             driver,
             admin: None,
             defaults: ReceiveOptions::default(),
+            layers: Vec::new(),
+            encrypted: false,
+            info: BackendInfo::default(),
         }
+    }
+    /// Set backend information (scheme, provider, zone), for the placement policy and reports.
+    pub fn with_info(mut self, info: BackendInfo) -> Self {
+        self.info = info;
+        self
+    }
+    /// Backend information (the registry fills scheme and zone when it opens a URL).
+    pub fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+    /// Record that a layer named `name` was stacked over this queue's driver (outermost so
+    /// far); `encrypts` marks a client-side encryption layer ([`Queue::is_encrypted`]).
+    pub fn record_layer(mut self, name: impl Into<String>, encrypts: bool) -> Self {
+        self.layers.push(name.into());
+        self.encrypted |= encrypts;
+        self
+    }
+    /// Names of the layers stacked over the driver, innermost first.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+    /// Whether a client-side encryption layer is stacked.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
     }
     /// Attach an admin driver.
     pub fn with_admin(mut self, admin: Arc<dyn QueueAdmin>) -> Self {

@@ -10,6 +10,7 @@
 use crate::compute::Compute;
 use crate::config::resolve_url;
 use crate::error::{Error, Result};
+use crate::layering::{LayerOpener, LayerParams, OpenTarget, PARAM_ZONE};
 use crate::queue::Queue;
 use crate::storage::Bucket;
 use crate::url::ResourceUrl;
@@ -18,6 +19,15 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+
+/// A resolved URL with its layer parameters taken out: the URL for the provider, the layer
+/// parameters, what is known of the target, and the layers to stack.
+type Split = (
+    ResourceUrl,
+    LayerParams,
+    OpenTarget,
+    Vec<Arc<dyn LayerOpener>>,
+);
 
 /// The three services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -135,6 +145,7 @@ pub struct Registry {
     compute: BTreeMap<String, Arc<dyn ComputeOpener>>,
     described: Vec<SchemeInfo>,
     missing: Vec<MissingScheme>,
+    layers: Vec<Arc<dyn LayerOpener>>,
 }
 
 impl fmt::Debug for Registry {
@@ -144,6 +155,10 @@ impl fmt::Debug for Registry {
             .field("queue", &self.queue.keys().collect::<Vec<_>>())
             .field("compute", &self.compute.keys().collect::<Vec<_>>())
             .field("missing", &self.missing)
+            .field(
+                "layers",
+                &self.layers.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -215,6 +230,69 @@ impl Registry {
     pub fn register_compute(&mut self, scheme: &str, o: Arc<dyn ComputeOpener>) {
         self.compute.insert(scheme.to_string(), o);
     }
+    /// Register a layer whose URL / profile parameters ([`LayerOpener::params`]) stack it over
+    /// the buckets and queues this registry opens (see [`crate::layering`]). A second opener
+    /// with the same name replaces the first.
+    pub fn register_layer(&mut self, opener: Arc<dyn LayerOpener>) {
+        self.layers.retain(|l| l.name() != opener.name());
+        self.layers.push(opener);
+        self.layers.sort_by_key(|l| l.slot());
+    }
+    /// The registered layers, innermost first.
+    pub fn layers(&self) -> &[Arc<dyn LayerOpener>] {
+        &self.layers
+    }
+    /// Every parameter name that is valid on every storage and queue URL whatever the
+    /// scheme: the registered layers' parameters and [`PARAM_ZONE`], sorted.
+    pub fn layer_params(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params().iter().copied())
+            .chain([PARAM_ZONE])
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Parse a resolved URL for `service` and take the layer parameters out of it.
+    fn split_layers(
+        &self,
+        service: Service,
+        url: &str,
+        profile: &BTreeMap<String, String>,
+    ) -> Result<Split> {
+        let mut ru = ResourceUrl::parse(url)?.with_defaults(profile);
+        let names: Vec<&'static str> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params().iter().copied())
+            .collect();
+        let params = LayerParams::new(ru.take_params(&names));
+        let engaged: Vec<Arc<dyn LayerOpener>> = self
+            .layers
+            .iter()
+            .filter(|l| l.engaged(&params))
+            .cloned()
+            .collect();
+        let zone = match ru.param(PARAM_ZONE) {
+            Some(z) => Zone::parse(z)?,
+            None => self
+                .scheme_info(service, ru.scheme())
+                .map(|i| i.zone)
+                .unwrap_or_default(),
+        };
+        let target = OpenTarget {
+            service,
+            scheme: ru.scheme().to_string(),
+            url: ru.redacted(),
+            zone,
+            encrypted: engaged.iter().any(|l| l.encrypts()),
+        };
+        Ok((ru, params, target, engaged))
+    }
+
     /// Registered schemes of a service.
     pub fn schemes(&self, service: Service) -> Vec<String> {
         match service {
@@ -264,25 +342,63 @@ impl Registry {
         Error::invalid(msg)
     }
 
-    /// Resolve (explicit → env → profile → default) and open a bucket.
+    /// Resolve (explicit → env → profile → default) and open a bucket, with the layers its
+    /// parameters name stacked over it (see [`crate::layering`]).
     pub async fn open_bucket(&self, url: Option<&str>) -> Result<Bucket> {
-        let (u, params) = resolve_url(Service::Storage, url)?;
-        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
+        let (u, profile) = resolve_url(Service::Storage, url)?;
+        let (ru, params, target, engaged) = self.split_layers(Service::Storage, &u, &profile)?;
         let o = self
             .storage
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Storage, ru.scheme()))?;
-        o.open_bucket(&ru).await
+        for l in &engaged {
+            l.check_open(&target, &params).await?;
+        }
+        let mut bucket = o.open_bucket(&ru).await?;
+        if ru.param(PARAM_ZONE).is_some() || bucket.info().scheme.is_empty() {
+            let mut info = bucket.info().clone();
+            if info.scheme.is_empty() {
+                info.scheme = target.scheme.clone();
+                info.zone = target.zone;
+            }
+            if ru.param(PARAM_ZONE).is_some() {
+                info.zone = target.zone;
+            }
+            bucket = bucket.with_info(info);
+        }
+        for l in &engaged {
+            bucket = l.stack_bucket(bucket, &target, &params).await?;
+        }
+        Ok(bucket)
     }
-    /// Resolve and open a queue.
+    /// Resolve and open a queue, with the layers its parameters name stacked over it.
     pub async fn open_queue(&self, url: Option<&str>) -> Result<Queue> {
-        let (u, params) = resolve_url(Service::Queue, url)?;
-        let ru = ResourceUrl::parse(&u)?.with_defaults(&params);
+        let (u, profile) = resolve_url(Service::Queue, url)?;
+        let (ru, params, target, engaged) = self.split_layers(Service::Queue, &u, &profile)?;
         let o = self
             .queue
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Queue, ru.scheme()))?;
-        o.open_queue(&ru).await
+        for l in &engaged {
+            l.check_open(&target, &params).await?;
+        }
+        let mut queue = o.open_queue(&ru).await?;
+        if queue.info().scheme.is_empty() || ru.param(PARAM_ZONE).is_some() {
+            let mut info = queue.info().clone();
+            if info.scheme.is_empty() {
+                info.scheme = target.scheme.clone();
+                info.provider = self
+                    .scheme_info(Service::Queue, &target.scheme)
+                    .map(|i| i.feature.to_string())
+                    .unwrap_or_default();
+            }
+            info.zone = target.zone;
+            queue = queue.with_info(info);
+        }
+        for l in &engaged {
+            queue = l.stack_queue(queue, &target, &params).await?;
+        }
+        Ok(queue)
     }
     /// Resolve and open a compute service.
     pub async fn open_compute(&self, url: Option<&str>) -> Result<Compute> {
@@ -370,5 +486,142 @@ mod tests {
         assert_eq!(r.scheme_info(Service::Storage, "here"), Some(&DESC[0]));
         assert_eq!(r.missing(Service::Storage).len(), 1);
         assert!(r.missing(Service::Compute).is_empty());
+    }
+
+    /// Storage opener that remembers the URL it saw and opens an in-memory bucket.
+    #[derive(Debug, Default)]
+    struct Seen(std::sync::Mutex<Vec<String>>);
+    #[async_trait]
+    impl StorageOpener for Seen {
+        async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket> {
+            let params: Vec<String> = url.params().keys().cloned().collect();
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", url.url(), params.join(",")));
+            Ok(Bucket::new(
+                "b",
+                Arc::new(object_store::memory::InMemory::new()),
+            ))
+        }
+    }
+
+    /// A layer opener that records its calls in a shared log.
+    #[derive(Debug)]
+    struct Tag {
+        name: &'static str,
+        params: &'static [&'static str],
+        slot: crate::LayerSlot,
+        encrypts: bool,
+        log: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+    #[async_trait]
+    impl LayerOpener for Tag {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn params(&self) -> &'static [&'static str] {
+            self.params
+        }
+        fn slot(&self) -> crate::LayerSlot {
+            self.slot
+        }
+        fn encrypts(&self) -> bool {
+            self.encrypts
+        }
+        async fn check_open(&self, t: &OpenTarget, p: &LayerParams) -> Result<()> {
+            self.log.lock().unwrap().push(format!(
+                "check {} zone={} encrypted={}",
+                self.name, t.zone, t.encrypted
+            ));
+            if p.get("class") == Some("forbidden") {
+                return Err(Error::new(crate::ErrorKind::PolicyViolation, "no"));
+            }
+            Ok(())
+        }
+        async fn stack_bucket(&self, b: Bucket, _: &OpenTarget, p: &LayerParams) -> Result<Bucket> {
+            let mine: Vec<String> = self
+                .params
+                .iter()
+                .filter_map(|n| p.get(n).map(|v| format!("{n}={v}")))
+                .collect();
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("stack {} {}", self.name, mine.join(",")));
+            Ok(b.record_layer(self.name, self.encrypts))
+        }
+    }
+
+    #[tokio::test]
+    async fn layer_params_are_stripped_checked_and_stacked_in_order() {
+        let seen = Arc::new(Seen::default());
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut r = Registry::new();
+        r.register_storage("here", seen.clone());
+        r.describe(DESC);
+        // Registered out of order on purpose: the slot decides.
+        for (name, params, slot, encrypts) in [
+            ("policy", &["class"][..], crate::LayerSlot::Policy, false),
+            (
+                "encrypt",
+                &["encrypt"][..],
+                crate::LayerSlot::Encryption,
+                true,
+            ),
+            ("audit", &["audit"][..], crate::LayerSlot::Audit, false),
+        ] {
+            let params: &'static [&'static str] = Box::leak(params.to_vec().into_boxed_slice());
+            r.register_layer(Arc::new(Tag {
+                name,
+                params,
+                slot,
+                encrypts,
+                log: log.clone(),
+            }));
+        }
+        assert_eq!(r.layer_params(), vec!["audit", "class", "encrypt", "zone"]);
+        let b = r
+            .open_bucket(Some(
+                "here://b?region=kr&class=personal&encrypt=keyfile:///k&zone=foreign",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            seen.0.lock().unwrap().as_slice(),
+            ["here://b?region=kr&zone=foreign region,zone"],
+            "the provider saw no layer parameter"
+        );
+        assert_eq!(
+            log.lock().unwrap().as_slice(),
+            [
+                "check encrypt zone=foreign encrypted=true",
+                "check policy zone=foreign encrypted=true",
+                "stack encrypt encrypt=keyfile:///k",
+                "stack policy class=personal",
+            ]
+        );
+        assert_eq!(b.layers(), ["encrypt", "policy"]);
+        assert!(b.is_encrypted());
+        assert_eq!(b.info().zone, Zone::Foreign);
+        assert_eq!(b.info().scheme, "here");
+
+        // A refusal in check_open: the provider is never called.
+        log.lock().unwrap().clear();
+        let e = r
+            .open_bucket(Some("here://b?class=forbidden"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::PolicyViolation);
+        assert_eq!(
+            seen.0.lock().unwrap().len(),
+            1,
+            "the provider was not called"
+        );
+        // Without layer parameters nothing is stacked; the scheme's zone is the default.
+        let b = r.open_bucket(Some("here://b")).await.unwrap();
+        assert!(b.layers().is_empty() && !b.is_encrypted());
+        assert_eq!(b.info().zone, Zone::OnPrem);
+        assert!(r.open_bucket(Some("here://b?zone=mars")).await.is_err());
     }
 }

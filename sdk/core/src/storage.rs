@@ -356,6 +356,8 @@ pub struct Bucket {
     caps: StorageCapabilities,
     info: BackendInfo,
     native: Option<Arc<dyn Any + Send + Sync>>,
+    layers: Vec<String>,
+    encrypted: bool,
 }
 
 impl fmt::Debug for Bucket {
@@ -364,6 +366,7 @@ impl fmt::Debug for Bucket {
             .field("name", &self.name)
             .field("store", &self.store.to_string())
             .field("info", &self.info)
+            .field("layers", &self.layers)
             .finish()
     }
 }
@@ -382,6 +385,8 @@ impl Bucket {
             caps: StorageCapabilities::default(),
             info: BackendInfo::default(),
             native: None,
+            layers: Vec::new(),
+            encrypted: false,
         }
     }
     /// Attach a bucket admin driver (sets the `bucket_admin` capability).
@@ -414,6 +419,31 @@ impl Bucket {
     /// the native client are kept.
     pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
         self.store = store;
+        self
+    }
+    /// Record that a layer named `name` was stacked over this bucket's store (outermost so
+    /// far); `encrypts` marks a client-side encryption layer ([`Bucket::is_encrypted`]).
+    /// `gureum-layers` calls this when it stacks a layer.
+    pub fn record_layer(mut self, name: impl Into<String>, encrypts: bool) -> Self {
+        self.layers.push(name.into());
+        self.encrypted |= encrypts;
+        self
+    }
+    /// Names of the layers stacked over the backend, innermost first.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+    /// Whether a client-side encryption layer is stacked (the backend stores only
+    /// ciphertext). The placement policy may require it for a class in a zone.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+    /// The same bucket without its presigner (clears the `presign` capability): for a layer
+    /// whose stored bytes are not what a reader should get, such as client-side encryption,
+    /// where a presigned URL would hand out ciphertext.
+    pub fn without_presigner(mut self) -> Self {
+        self.presigner = None;
+        self.caps.presign = false;
         self
     }
     /// Attach the vendor client for [`Bucket::native`] (the escape hatch).

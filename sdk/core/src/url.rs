@@ -85,6 +85,40 @@ impl ResourceUrl {
         self
     }
 
+    /// Take the parameters named in `names` out of both the query and the layered profile
+    /// parameters: returns them, and leaves a URL whose query no longer mentions them (what a
+    /// provider sees when layers own those names; see [`crate::layering`]).
+    ///
+    /// ```
+    /// let mut u = gureum_core::ResourceUrl::parse("s3://b?region=kr&class=personal").unwrap();
+    /// let taken = u.take_params(&["class", "audit"]);
+    /// assert_eq!(taken.get("class").map(String::as_str), Some("personal"));
+    /// assert_eq!(u.param("class"), None);
+    /// assert_eq!(u.url().as_str(), "s3://b?region=kr");
+    /// ```
+    pub fn take_params(&mut self, names: &[&str]) -> BTreeMap<String, String> {
+        let mut taken = BTreeMap::new();
+        for n in names {
+            if let Some(v) = self.params.remove(*n) {
+                taken.insert((*n).to_string(), v);
+            }
+        }
+        if !taken.is_empty() && self.url.query().is_some() {
+            let keep: Vec<(String, String)> = self
+                .url
+                .query_pairs()
+                .filter(|(k, _)| !taken.contains_key(k.as_ref()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            if keep.is_empty() {
+                self.url.set_query(None);
+            } else {
+                self.url.query_pairs_mut().clear().extend_pairs(keep);
+            }
+        }
+        taken
+    }
+
     /// The URL.
     pub fn url(&self) -> &url::Url {
         &self.url

@@ -82,8 +82,16 @@ providers! {
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
 /// providers that are not (for the "enable cargo feature X" hint).
+///
+/// With the `layers` feature (default) the layers of `gureum-layers` are registered too, so
+/// their URL / profile parameters (`class=`, `policy=`, `audit=`, ...) stack them over what
+/// is opened (see `gureum_core::layering`).
 pub fn registry() -> Registry {
-    Registry::from_providers(PROVIDERS)
+    #[allow(unused_mut)]
+    let mut r = Registry::from_providers(PROVIDERS);
+    #[cfg(feature = "layers")]
+    gureum_layers::register(&mut r);
+    r
 }
 
 /// Open the bucket a URL names (`file:///data/x`, `s3://b?region=...`, ...).

@@ -40,12 +40,35 @@
 //! let bucket = Bucket::new("reports", Arc::new(InMemory::new())).layer(Identity);
 //! assert_eq!(bucket.name(), "reports");
 //! ```
+//!
+//! ## Layers from URL and profile parameters
+//!
+//! [`register`] adds this crate's layers to a [`Registry`]: the facade's `gureum::registry()`
+//! calls it, so `open_bucket("s3://b?class=personal&audit=file:///var/log/gureum/a.jsonl")`
+//! stacks the placement policy and the access record, and the provider never sees those
+//! parameters (see `gureum_core::layering`). Stacking order, outermost first: policy, audit,
+//! encryption, backend.
 #![warn(missing_docs)]
 
+pub mod audit;
+pub mod policy;
+
 use gureum_core::object_store::ObjectStore;
-use gureum_core::{Bucket, Queue, QueueDriver};
+use gureum_core::{Bucket, Queue, QueueDriver, Registry};
 use std::fmt;
 use std::sync::Arc;
+
+/// Register every layer of this crate with `registry`, so their URL / profile parameters
+/// stack them: `class=` / `policy=` (placement policy, [`policy::PolicyOpener`]) and
+/// `audit=` / `audit_*` (access record, [`audit::AuditOpener`], which opens `bucket+URL`
+/// sinks with the providers already in `registry`). A new layer adds one line here with its
+/// [`gureum_core::LayerOpener`]; a layer crate of its own (`gureum-crypto`) registers from
+/// the facade's `gureum::registry()`.
+pub fn register(registry: &mut Registry) {
+    let audit = audit::AuditOpener::new(registry.clone());
+    registry.register_layer(Arc::new(audit));
+    registry.register_layer(Arc::new(policy::PolicyOpener));
+}
 
 /// Behaviour stacked over a bucket's store and, optionally, a queue's driver.
 pub trait Layer: Send + Sync + fmt::Debug {
@@ -60,6 +83,30 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
         inner
     }
+
+    /// Whether this layer encrypts on the client, so the backend stores only ciphertext.
+    /// Stacking such a layer marks the handle ([`Bucket::is_encrypted`],
+    /// [`Queue::is_encrypted`]), which the placement policy can require.
+    fn encrypts(&self) -> bool {
+        false
+    }
+
+    /// Stack this layer over a whole bucket handle. The default wraps the bucket's store with
+    /// [`Layer::wrap_store`] and keeps everything else. A layer overrides it when it needs the
+    /// bucket itself (its name or backend info, e.g. to bind data to the bucket) or changes
+    /// what the handle offers (client-side encryption drops the presigner, whose URLs would
+    /// hand out ciphertext).
+    fn layer_bucket(&self, bucket: Bucket) -> Bucket {
+        let store = self.wrap_store(bucket.object_store());
+        bucket.with_store(store)
+    }
+
+    /// Stack this layer over a whole queue handle. The default wraps the queue's driver with
+    /// [`Layer::wrap_queue`] and keeps everything else.
+    fn layer_queue(&self, queue: Queue) -> Queue {
+        let driver = self.wrap_queue(queue.driver().clone());
+        queue.with_driver(driver)
+    }
 }
 
 impl<L: Layer + ?Sized> Layer for Arc<L> {
@@ -72,6 +119,15 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
     fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
         (**self).wrap_queue(inner)
     }
+    fn encrypts(&self) -> bool {
+        (**self).encrypts()
+    }
+    fn layer_bucket(&self, bucket: Bucket) -> Bucket {
+        (**self).layer_bucket(bucket)
+    }
+    fn layer_queue(&self, queue: Queue) -> Queue {
+        (**self).layer_queue(queue)
+    }
 }
 
 /// `bucket.layer(l)`: stack a layer over a [`Bucket`].
@@ -83,8 +139,9 @@ pub trait BucketLayerExt {
 impl BucketLayerExt for Bucket {
     fn layer(self, layer: impl Layer) -> Bucket {
         tracing::debug!(layer = layer.name(), bucket = self.name(), "layer stacked");
-        let store = layer.wrap_store(self.object_store());
-        self.with_store(store)
+        layer
+            .layer_bucket(self)
+            .record_layer(layer.name(), layer.encrypts())
     }
 }
 
@@ -97,8 +154,9 @@ pub trait QueueLayerExt {
 impl QueueLayerExt for Queue {
     fn layer(self, layer: impl Layer) -> Queue {
         tracing::debug!(layer = layer.name(), queue = self.name(), "layer stacked");
-        let driver = layer.wrap_queue(self.driver().clone());
-        self.with_driver(driver)
+        layer
+            .layer_queue(self)
+            .record_layer(layer.name(), layer.encrypts())
     }
 }
 

@@ -1,0 +1,747 @@
+//! [`EncryptedStore`]: an `ObjectStore` that encrypts every object on its way to the store
+//! underneath and decrypts it on the way back (see [`crate::format`] for the stored format).
+
+use crate::format::{
+    self, integrity, plain_size, segment_count, Header, SegmentKeys, HEADER_LEN, SEGMENT_LEN,
+    STORED_SEGMENT_LEN, TAG_LEN,
+};
+use crate::keys::WrappedKey;
+use crate::Keys;
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::stream::{BoxStream, StreamExt};
+use gureum_core::object_store::path::Path;
+use gureum_core::object_store::{
+    self, Attribute, AttributeValue, Attributes, CopyMode, CopyOptions, GetOptions, GetRange,
+    GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+};
+use gureum_core::{Error, ErrorKind, Result};
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Metadata name of the KEK (`kind:id`) that wrapped an object's data key.
+pub const META_KEK: &str = "gureum-kek";
+/// Metadata name of the KEK version.
+pub const META_KEK_VERSION: &str = "gureum-kek-version";
+/// Largest user metadata (names and values) kept on a backend (S3's limit).
+const METADATA_BUDGET: usize = gureum_core::storage::MAX_METADATA_BYTES;
+/// Objects up to this size are copied in one request; larger ones stream through a multipart
+/// upload.
+const COPY_BUFFERED_MAX: u64 = 32 * 1024 * 1024;
+/// Smallest part the store underneath receives (except the last): S3's 5 MiB minimum.
+const MIN_PART: usize = 5 * 1024 * 1024;
+
+const STORE: &str = "Encrypted";
+
+pub(crate) fn os_err(e: Error, path: &str) -> object_store::Error {
+    e.into_object_store(STORE, path)
+}
+
+/// An object store that keeps only ciphertext in the store it wraps.
+pub struct EncryptedStore {
+    inner: Arc<dyn ObjectStore>,
+    keys: Arc<Keys>,
+    binding: String,
+}
+
+impl fmt::Debug for EncryptedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptedStore")
+            .field("inner", &self.inner.to_string())
+            .field("binding", &self.binding)
+            .field("provider", &self.keys.provider)
+            .finish()
+    }
+}
+
+impl fmt::Display for EncryptedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Encrypted({})", self.inner)
+    }
+}
+
+/// Metadata the layer adds (KEK id and version), unless the user's metadata leaves no room.
+fn add_kek_metadata(attrs: &mut Attributes, w: &WrappedKey) {
+    let kek = format!("{}:{}", w.kind, w.kek_id);
+    let version = w.version.to_string();
+    let used: usize = attrs
+        .iter()
+        .filter_map(|(k, v)| match k {
+            Attribute::Metadata(n) => Some(n.len() + v.len()),
+            _ => None,
+        })
+        .sum();
+    let mine = META_KEK.len() + kek.len() + META_KEK_VERSION.len() + version.len();
+    if used + mine <= METADATA_BUDGET {
+        attrs.insert(Attribute::Metadata(META_KEK.into()), kek.into());
+        attrs.insert(
+            Attribute::Metadata(META_KEK_VERSION.into()),
+            AttributeValue::from(version),
+        );
+    } else {
+        tracing::debug!("user metadata leaves no room for the KEK metadata; the header has it");
+    }
+}
+
+/// The attributes the user wrote (the layer's own metadata removed).
+fn user_attributes(attrs: Attributes) -> Attributes {
+    attrs
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(k, Attribute::Metadata(n) if n.as_ref() == META_KEK || n.as_ref() == META_KEK_VERSION)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// `ObjectMeta` with the plaintext size (or the stored size when it is not one of ours).
+fn plain_meta(mut m: ObjectMeta) -> ObjectMeta {
+    match plain_size(m.size) {
+        Some(p) => m.size = p,
+        None => {
+            tracing::debug!(path = %m.location, size = m.size, "not an encrypted object's size")
+        }
+    }
+    m
+}
+
+/// Encrypt `plain` (one whole object) into its stored bytes.
+pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Result<Bytes> {
+    let total = format::stored_size(plain.len() as u64) as usize;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(header);
+    let n = segment_count(plain.len() as u64);
+    let mut seg = Vec::with_capacity(STORED_SEGMENT_LEN);
+    for i in 0..n {
+        let start = (i as usize) * SEGMENT_LEN;
+        let end = (start + SEGMENT_LEN).min(plain.len());
+        seg.clear();
+        seg.extend_from_slice(&plain[start..end]);
+        keys.seal_segment(i, i + 1 == n, &mut seg)?;
+        out.extend_from_slice(&seg);
+    }
+    debug_assert_eq!(out.len(), total);
+    Ok(Bytes::from(out))
+}
+
+impl EncryptedStore {
+    /// Encrypt the objects of `inner` with `keys`, binding each object to `binding` (the bucket
+    /// name) and its path.
+    pub fn new(inner: Arc<dyn ObjectStore>, keys: Arc<Keys>, binding: impl Into<String>) -> Self {
+        EncryptedStore {
+            inner,
+            keys,
+            binding: binding.into(),
+        }
+    }
+
+    /// The store underneath (holds ciphertext).
+    pub fn inner(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner
+    }
+
+    /// A sealed header and the segment keys for a new object at `path`.
+    async fn new_object(&self, path: &Path) -> Result<(Vec<u8>, SegmentKeys, WrappedKey)> {
+        let (dek, wrapped) = self
+            .keys
+            .cache
+            .for_encrypt(self.keys.provider.as_ref())
+            .await?;
+        let mut header = Header::new(wrapped.clone())?;
+        let keys = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
+        let bytes = header.seal(&keys)?;
+        Ok((bytes, keys, wrapped))
+    }
+
+    /// Parse and authenticate the header of the object at `path`.
+    async fn open_header(&self, path: &Path, bytes: &[u8]) -> Result<(Header, SegmentKeys)> {
+        let header = Header::parse(bytes)?;
+        let dek = self
+            .keys
+            .cache
+            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .await?;
+        let keys = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
+        header.verify(&keys, bytes)?;
+        Ok((header, keys))
+    }
+
+    /// Read the stored header of `path` (for `gureum encrypt rotate` and tests).
+    pub async fn read_header(&self, path: &Path) -> Result<Header> {
+        let r = self
+            .inner
+            .get_opts(
+                path,
+                GetOptions {
+                    range: Some(GetRange::Bounded(0..HEADER_LEN as u64)),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let b = r.bytes().await?;
+        Header::parse(&b)
+    }
+
+    /// Rewrap the data key of the object at `path` with the provider's current KEK, without
+    /// re-encrypting its data: the stored segments are written back unchanged behind a new
+    /// header. The write is conditional on the object's etag (a concurrent change makes it
+    /// `PreconditionFailed`). Returns the old and new wrapped keys, or `None` when the object
+    /// is already on the current KEK.
+    pub async fn rewrap(&self, path: &Path) -> Result<Option<(WrappedKey, WrappedKey)>> {
+        let current = self.keys.provider.current().await?;
+        let r = self.inner.get_opts(path, GetOptions::default()).await?;
+        let meta = r.meta.clone();
+        let attrs = r.attributes.clone();
+        let stored = r.bytes().await?;
+        if stored.len() < HEADER_LEN {
+            return Err(integrity("encrypted data: shorter than its header"));
+        }
+        let (mut header, keys) = self.open_header(path, &stored[..HEADER_LEN]).await?;
+        if !current.is_stale(&header.key) {
+            return Ok(None);
+        }
+        let dek = self
+            .keys
+            .cache
+            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .await?;
+        let new = self.keys.provider.wrap(&dek).await?;
+        let old = std::mem::replace(&mut header.key, new.clone());
+        let hb = header.seal(&keys)?;
+        let mut out = BytesMut::with_capacity(stored.len());
+        out.extend_from_slice(&hb);
+        out.extend_from_slice(&stored[HEADER_LEN..]);
+        let mut attrs = user_attributes(attrs);
+        add_kek_metadata(&mut attrs, &new);
+        let mode = match (&meta.e_tag, &meta.version) {
+            (None, None) => PutMode::Overwrite,
+            (e, v) => PutMode::Update(object_store::UpdateVersion {
+                e_tag: e.clone(),
+                version: v.clone(),
+            }),
+        };
+        self.inner
+            .put_opts(
+                path,
+                PutPayload::from_bytes(out.freeze()),
+                PutOptions {
+                    mode,
+                    attributes: attrs,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(Some((old, new)))
+    }
+
+    async fn get_decrypted(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let want = options.range.clone();
+        // Whole object: one request, decrypted as it streams.
+        let Some(want) = want else {
+            let r = self.inner.get_opts(location, options).await?;
+            let extensions = r.extensions.clone();
+            let r_meta = r.meta.clone();
+            let r_attributes = r.attributes.clone();
+            let stored = r.meta.size;
+            let plain = plain_size(stored).ok_or_else(|| {
+                integrity("encrypted data: its size fits no encrypted object (truncated or not encrypted)")
+            })?;
+            let mut s = r.payload_stream();
+            let mut buf = BytesMut::new();
+            while buf.len() < HEADER_LEN {
+                match s.next().await {
+                    Some(b) => buf.extend_from_slice(&b?),
+                    None => return Err(integrity("encrypted data: truncated header")),
+                }
+            }
+            let (_, keys) = self.open_header(location, &buf[..HEADER_LEN]).await?;
+            let rest = buf.split_off(HEADER_LEN);
+            let stream = decrypt_stream(s.inner, rest, keys, 0, segment_count(plain), 0, plain);
+            return Ok(GetResult {
+                payload: GetResultPayload::Stream(stream),
+                meta: plain_meta(r_meta),
+                range: 0..plain,
+                attributes: user_attributes(r_attributes),
+                extensions,
+            });
+        };
+        want.is_valid()
+            .map_err(|e| Error::invalid(format!("invalid range: {e}")))?;
+        // Ranges: the header first when the range does not start in segment 0 (one request
+        // otherwise), then only the segments the range touches, pinned to the same object by
+        // its etag.
+        let first_seg_only = match &want {
+            GetRange::Bounded(r) => r.start < SEGMENT_LEN as u64,
+            _ => false,
+        };
+        let head_end = if first_seg_only {
+            let GetRange::Bounded(r) = &want else {
+                unreachable!()
+            };
+            HEADER_LEN as u64
+                + (r.end.saturating_sub(1) / SEGMENT_LEN as u64 + 1) * STORED_SEGMENT_LEN as u64
+        } else {
+            HEADER_LEN as u64
+        };
+        let first = self
+            .inner
+            .get_opts(
+                location,
+                GetOptions {
+                    range: Some(GetRange::Bounded(0..head_end)),
+                    ..options.clone()
+                },
+            )
+            .await?;
+        let meta = first.meta.clone();
+        let attributes = user_attributes(first.attributes.clone());
+        let extensions = first.extensions.clone();
+        let plain = plain_size(meta.size).ok_or_else(|| {
+            integrity(
+                "encrypted data: its size fits no encrypted object (truncated or not encrypted)",
+            )
+        })?;
+        let range = want
+            .as_range(plain)
+            .map_err(|e| Error::invalid(format!("invalid range: {e}")))?;
+        let head = first.bytes().await?;
+        if head.len() < HEADER_LEN {
+            return Err(integrity("encrypted data: truncated header"));
+        }
+        let (_, keys) = self.open_header(location, &head[..HEADER_LEN]).await?;
+        let nseg = segment_count(plain);
+        if range.is_empty() {
+            return Ok(GetResult {
+                payload: GetResultPayload::Stream(futures::stream::empty().boxed()),
+                meta: plain_meta(meta),
+                range,
+                attributes,
+                extensions,
+            });
+        }
+        let s0 = range.start / SEGMENT_LEN as u64;
+        let s1 = (range.end - 1) / SEGMENT_LEN as u64;
+        let skip = range.start - s0 * SEGMENT_LEN as u64;
+        let take = range.end - range.start;
+        let cstart = HEADER_LEN as u64 + s0 * STORED_SEGMENT_LEN as u64;
+        let cend = (HEADER_LEN as u64 + (s1 + 1) * STORED_SEGMENT_LEN as u64).min(meta.size);
+        let stream = if first_seg_only && cend <= head.len() as u64 {
+            let body = head.slice(cstart as usize..cend as usize);
+            decrypt_stream(
+                futures::stream::empty().boxed(),
+                BytesMut::from(&body[..]),
+                keys,
+                s0,
+                nseg,
+                skip,
+                take,
+            )
+        } else {
+            let r = self
+                .inner
+                .get_opts(
+                    location,
+                    GetOptions {
+                        range: Some(GetRange::Bounded(cstart..cend)),
+                        if_match: meta.e_tag.clone(),
+                        version: meta.version.clone().or(options.version.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if r.meta.size != meta.size {
+                return Err(Error::new(
+                    ErrorKind::PreconditionFailed,
+                    "the object changed while it was read",
+                ));
+            }
+            let s = r.into_stream().map(|r| r.map_err(Error::from)).boxed();
+            decrypt_stream(s, BytesMut::new(), keys, s0, nseg, skip, take)
+        };
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(stream),
+            meta: plain_meta(meta),
+            range,
+            attributes,
+            extensions,
+        })
+    }
+
+    /// Copy by decrypting and re-encrypting (each object's key is bound to its path, so the
+    /// stored bytes cannot simply be copied).
+    async fn copy_reencrypt(&self, from: &Path, to: &Path, mode: CopyMode) -> Result<()> {
+        let r = self.get_decrypted(from, GetOptions::default()).await?;
+        let attrs = r.attributes.clone();
+        let size = r.meta.size;
+        if size <= COPY_BUFFERED_MAX || mode == CopyMode::Create {
+            // Create-only copies are one conditional write, so they stay atomic.
+            let data = r.bytes().await?;
+            let put_mode = match mode {
+                CopyMode::Create => PutMode::Create,
+                _ => PutMode::Overwrite,
+            };
+            self.put_encrypted(
+                to,
+                PutPayload::from_bytes(data),
+                PutOptions {
+                    mode: put_mode,
+                    attributes: attrs,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            return Ok(());
+        }
+        let mut up = self
+            .put_multipart_opts(
+                to,
+                PutMultipartOptions {
+                    attributes: attrs,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let mut s = r.into_stream();
+        let mut pending = BytesMut::new();
+        let res: Result<()> = async {
+            while let Some(b) = s.next().await {
+                pending.extend_from_slice(&b?);
+                if pending.len() >= 8 * 1024 * 1024 {
+                    up.put_part(PutPayload::from_bytes(pending.split().freeze()))
+                        .await?;
+                }
+            }
+            if !pending.is_empty() {
+                up.put_part(PutPayload::from_bytes(pending.split().freeze()))
+                    .await?;
+            }
+            up.complete().await?;
+            Ok(())
+        }
+        .await;
+        if res.is_err() {
+            let _ = up.abort().await;
+        }
+        res
+    }
+
+    async fn put_encrypted(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        mut opts: PutOptions,
+    ) -> Result<PutResult> {
+        let (header, keys, wrapped) = self.new_object(location).await?;
+        let plain: Bytes = payload.into();
+        let stored = if plain.len() > 4 * SEGMENT_LEN {
+            tokio::task::spawn_blocking(move || encrypt_all(&header, &keys, &plain))
+                .await
+                .map_err(|e| Error::other(format!("encryption task failed: {e}")))??
+        } else {
+            encrypt_all(&header, &keys, &plain)?
+        };
+        add_kek_metadata(&mut opts.attributes, &wrapped);
+        Ok(self
+            .inner
+            .put_opts(location, PutPayload::from_bytes(stored), opts)
+            .await?)
+    }
+}
+
+/// A helper: the payload of a `GetResult` as a stream of gureum results.
+struct PayloadStream {
+    inner: BoxStream<'static, Result<Bytes>>,
+}
+impl PayloadStream {
+    async fn next(&mut self) -> Option<Result<Bytes>> {
+        self.inner.next().await
+    }
+}
+trait IntoPayloadStream {
+    fn payload_stream(self) -> PayloadStream;
+}
+impl IntoPayloadStream for GetResult {
+    fn payload_stream(self) -> PayloadStream {
+        PayloadStream {
+            inner: self.into_stream().map(|r| r.map_err(Error::from)).boxed(),
+        }
+    }
+}
+
+struct DecryptState {
+    inner: BoxStream<'static, Result<Bytes>>,
+    buf: BytesMut,
+    keys: SegmentKeys,
+    seg: u64,
+    nseg: u64,
+    skip: u64,
+    left: u64,
+    done: bool,
+}
+
+/// Decrypt segments `first..` of an object with `nseg` segments from `inner` (stored bytes
+/// starting at segment `first`, some already in `buf`), dropping the first `skip` plaintext
+/// bytes and ending after `take` bytes. Memory: one segment plus one chunk of `inner`.
+fn decrypt_stream(
+    inner: BoxStream<'static, Result<Bytes>>,
+    buf: BytesMut,
+    keys: SegmentKeys,
+    first: u64,
+    nseg: u64,
+    skip: u64,
+    take: u64,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let st = DecryptState {
+        inner,
+        buf,
+        keys,
+        seg: first,
+        nseg,
+        skip,
+        left: take,
+        done: false,
+    };
+    futures::stream::try_unfold(st, |mut st| async move {
+        loop {
+            if st.done || st.left == 0 {
+                return Ok(None);
+            }
+            let last = st.seg + 1 == st.nseg;
+            // A full segment, or the last one (whatever is left when the input ends).
+            while st.buf.len() < STORED_SEGMENT_LEN {
+                match st.inner.next().await {
+                    Some(b) => st.buf.extend_from_slice(&b.map_err(|e| os_err(e, ""))?),
+                    None => break,
+                }
+            }
+            let n = if last {
+                st.buf.len()
+            } else {
+                STORED_SEGMENT_LEN
+            };
+            if st.buf.len() < n || n < TAG_LEN || (last && n > STORED_SEGMENT_LEN) {
+                return Err(os_err(integrity("encrypted data: truncated segment"), ""));
+            }
+            let mut seg = st.buf.split_to(n);
+            let len = st
+                .keys
+                .open_segment(st.seg, last, &mut seg[..])
+                .map_err(|e| os_err(e, ""))?;
+            seg.truncate(len);
+            st.seg += 1;
+            if st.seg >= st.nseg {
+                st.done = true;
+            }
+            let mut plain = seg.freeze();
+            if st.skip > 0 {
+                let s = (st.skip as usize).min(plain.len());
+                plain = plain.slice(s..);
+                st.skip -= s as u64;
+            }
+            if plain.len() as u64 > st.left {
+                plain = plain.slice(..st.left as usize);
+            }
+            st.left -= plain.len() as u64;
+            if !plain.is_empty() {
+                return Ok(Some((plain, st)));
+            }
+        }
+    })
+    .boxed()
+}
+
+#[async_trait]
+impl ObjectStore for EncryptedStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.put_encrypted(location, payload, opts)
+            .await
+            .map_err(|e| os_err(e, location.as_ref()))
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        mut opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        let (header, keys, wrapped) = self
+            .new_object(location)
+            .await
+            .map_err(|e| os_err(e, location.as_ref()))?;
+        add_kek_metadata(&mut opts.attributes, &wrapped);
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(EncryptingUpload {
+            inner,
+            keys: Arc::new(keys),
+            out: BytesMut::from(&header[..]),
+            plain: BytesMut::new(),
+            seg: 0,
+            path: location.to_string(),
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        if options.head {
+            let r = self.inner.get_opts(location, options).await?;
+            if plain_size(r.meta.size).is_none() {
+                return Err(os_err(
+                    integrity("encrypted data: its size fits no encrypted object (truncated or not encrypted)"),
+                    location.as_ref(),
+                ));
+            }
+            let meta = plain_meta(r.meta);
+            return Ok(GetResult {
+                payload: GetResultPayload::Stream(futures::stream::empty().boxed()),
+                range: 0..meta.size,
+                meta,
+                attributes: user_attributes(r.attributes),
+                extensions: r.extensions,
+            });
+        }
+        // A range read retries (a few times) when the object changed between its requests.
+        let mut tries = 0;
+        loop {
+            match self.get_decrypted(location, options.clone()).await {
+                Err(e)
+                    if e.kind() == ErrorKind::PreconditionFailed
+                        && options.range.is_some()
+                        && options.if_match.is_none()
+                        && tries < 3 =>
+                {
+                    tries += 1;
+                }
+                r => return r.map_err(|e| os_err(e, location.as_ref())),
+            }
+        }
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix).map(|r| r.map(plain_meta)).boxed()
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner
+            .list_with_offset(prefix, offset)
+            .map(|r| r.map(plain_meta))
+            .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let mut r = self.inner.list_with_delimiter(prefix).await?;
+        r.objects = r.objects.into_iter().map(plain_meta).collect();
+        Ok(r)
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.copy_reencrypt(from, to, options.mode)
+            .await
+            .map_err(|e| os_err(e, to.as_ref()))
+    }
+}
+
+/// A multipart upload that encrypts as it goes: plaintext is cut into segments, the last
+/// segment is held back until `complete` (it is sealed as the last one), and the store
+/// underneath receives parts of at least 5 MiB (except the last).
+struct EncryptingUpload {
+    inner: Box<dyn MultipartUpload>,
+    keys: Arc<SegmentKeys>,
+    /// Stored bytes not yet sent as a part.
+    out: BytesMut,
+    /// Plaintext not yet sealed (at most one segment after each call).
+    plain: BytesMut,
+    seg: u64,
+    path: String,
+}
+
+impl fmt::Debug for EncryptingUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptingUpload")
+            .field("path", &self.path)
+            .field("segments", &self.seg)
+            .finish()
+    }
+}
+
+impl EncryptingUpload {
+    /// Seal every full segment that is certainly not the last (more data follows it).
+    fn seal_ready(&mut self) -> Result<()> {
+        while self.plain.len() > SEGMENT_LEN {
+            let mut seg = Vec::with_capacity(STORED_SEGMENT_LEN);
+            seg.extend_from_slice(&self.plain.split_to(SEGMENT_LEN));
+            self.keys.seal_segment(self.seg, false, &mut seg)?;
+            self.seg += 1;
+            self.out.extend_from_slice(&seg);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for EncryptingUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        for chunk in data.iter() {
+            self.plain.extend_from_slice(chunk);
+        }
+        if let Err(e) = self.seal_ready() {
+            let e = os_err(e, &self.path);
+            return Box::pin(async move { Err(e) });
+        }
+        if self.out.len() >= MIN_PART {
+            let part = self.out.split().freeze();
+            return self.inner.put_part(PutPayload::from_bytes(part));
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        let mut seg = self.plain.split().to_vec();
+        self.keys
+            .seal_segment(self.seg, true, &mut seg)
+            .map_err(|e| os_err(e, &self.path))?;
+        self.seg += 1;
+        self.out.extend_from_slice(&seg);
+        let part = self.out.split().freeze();
+        self.inner.put_part(PutPayload::from_bytes(part)).await?;
+        self.inner.complete().await
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.plain.clear();
+        self.out.clear();
+        self.inner.abort().await
+    }
+}
+
+/// The stored range of plaintext `range` (for tests and tools).
+pub fn stored_range(range: Range<u64>) -> Range<u64> {
+    let s0 = range.start / SEGMENT_LEN as u64;
+    let s1 = range.end.saturating_sub(1) / SEGMENT_LEN as u64;
+    HEADER_LEN as u64 + s0 * STORED_SEGMENT_LEN as u64
+        ..HEADER_LEN as u64 + (s1 + 1) * STORED_SEGMENT_LEN as u64
+}

@@ -1,0 +1,548 @@
+//! The access record's entries: JSON lines, hash chain, signed checkpoints, verification
+//! and queries.
+
+use chrono::{DateTime, Utc};
+use gureum_core::{Error, Result};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who acted: the configured identity plus the OS user and host the SDK ran as.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Principal {
+    /// The configured identity (`audit_principal=`, `GUREUM_PRINCIPAL`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// OS user name (or uid).
+    pub user: String,
+    /// Host name.
+    pub host: String,
+}
+
+impl Principal {
+    /// The principal of this process: `id` plus the OS user and host.
+    pub fn current(id: Option<String>) -> Self {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| {
+                // SAFETY: getuid has no preconditions and cannot fail.
+                format!("uid:{}", unsafe { libc::getuid() })
+            });
+        Principal {
+            id,
+            user,
+            host: hostname(),
+        }
+    }
+    /// Whether `who` names this principal (its id, user, or `user@host`).
+    pub fn matches(&self, who: &str) -> bool {
+        self.id.as_deref() == Some(who)
+            || self.user == who
+            || format!("{}@{}", self.user, self.host) == who
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc == 0 {
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        if let Ok(s) = std::str::from_utf8(&buf[..n]) {
+            if !s.is_empty() {
+                return s.to_string();
+            }
+        }
+    }
+    "unknown-host".to_string()
+}
+
+/// One line of the access record. Data operations have `kind = "op"`; `"checkpoint"` lines
+/// carry a signature over the chain so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// 1, 2, 3, ... without gaps.
+    pub seq: u64,
+    /// UTC time, RFC 3339 with microseconds.
+    pub time: String,
+    /// `op` or `checkpoint`.
+    pub kind: String,
+    /// Who acted (operations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    /// Operation: `put`, `get`, `head`, `list`, `delete`, `copy`, `rename`, `send`,
+    /// `receive`, `ack`, `nack`, `extend`, `purge`, `open`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// Resource URL (bucket or queue; secrets redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Object key (or listing prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Destination key of a copy or rename.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// `ok`, or the error kind (`not_found`, `policy_violation`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Bytes of object data or message bodies moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Objects or messages in the operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// The provider's request id, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Checkpoint signature: `hmac-sha256:HEX` over `"SEQ:PREV"`, or absent without a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+    /// `hash` of the previous entry ([`GENESIS`] for the first).
+    pub prev: String,
+    /// SHA-256 (hex) of this entry's JSON without `hash`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+}
+
+/// Current UTC time in the record's format.
+pub fn now() -> String {
+    format_time(Utc::now())
+}
+
+/// Format a time as the record does.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+impl Entry {
+    /// The hash this entry must carry.
+    pub fn compute_hash(&self) -> String {
+        let mut e = self.clone();
+        e.hash = String::new();
+        let body = serde_json::to_vec(&e).expect("entries serialize");
+        hex::encode(Sha256::digest(&body))
+    }
+    /// Fill `hash` and return the JSON line (without newline).
+    pub fn seal(mut self) -> (Entry, String) {
+        self.hash = self.compute_hash();
+        let line = serde_json::to_string(&self).expect("entries serialize");
+        (self, line)
+    }
+    /// The time, parsed.
+    pub fn parsed_time(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// HMAC-SHA256 of `"SEQ:HASH"` with the city's key, as `hmac-sha256:HEX`.
+pub fn sign(key: &[u8], seq: u64, hash: &str) -> String {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(format!("{seq}:{hash}").as_bytes());
+    format!("hmac-sha256:{}", hex::encode(m.finalize().into_bytes()))
+}
+
+fn sig_ok(key: &[u8], seq: u64, hash: &str, sig: &str) -> bool {
+    let Some(h) = sig.strip_prefix("hmac-sha256:") else {
+        return false;
+    };
+    let Ok(bytes) = hex::decode(h) else {
+        return false;
+    };
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(format!("{seq}:{hash}").as_bytes());
+    m.verify_slice(&bytes).is_ok()
+}
+
+/// The signed head of a record: its last sequence number and hash, kept beside the record
+/// (file `PATH.head`, sqlite table `head`, object `head.json`) so a truncated tail shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Head {
+    /// Last sequence number written at the time of the head.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+    /// Signature over `"SEQ:HASH"`, if a key is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+}
+
+/// The first problem [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// 1-based line number in the record as read.
+    pub line: u64,
+    /// The sequence number expected at that line.
+    pub expected_seq: u64,
+    /// What is wrong, for humans.
+    pub reason: String,
+}
+
+/// Result of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Verification {
+    /// Entries read.
+    pub entries: u64,
+    /// Checkpoints read (and, with a key, whose signatures matched).
+    pub checkpoints: u64,
+    /// Entries after the last signed checkpoint (chained but not yet signed).
+    pub unsigned_tail: u64,
+    /// The first problem, if any: an edited, deleted, reordered, inserted or truncated entry,
+    /// or a bad signature.
+    pub problem: Option<Problem>,
+}
+
+impl Verification {
+    /// Whether the record verified.
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Verify a record: every line parses, sequence numbers run 1, 2, 3, ..., each entry's `prev`
+/// is the previous entry's hash and its `hash` matches its content; with `key`, every
+/// checkpoint's signature and the head's. With `head`, a record that ends before the head's
+/// sequence number was truncated. Stops at the first problem, naming the line and the
+/// sequence number expected there.
+pub fn verify<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    key: Option<&[u8]>,
+    head: Option<&Head>,
+) -> Verification {
+    let mut v = Verification::default();
+    let mut prev = GENESIS.to_string();
+    let mut last_seq = 0u64;
+    let mut since_sig = 0u64;
+    let mut line_no = 0u64;
+    let bad = |line: u64, expected_seq: u64, reason: String| Problem {
+        line,
+        expected_seq,
+        reason,
+    };
+    for line in lines {
+        line_no += 1;
+        if line.trim().is_empty() {
+            v.problem = Some(bad(line_no, last_seq + 1, "empty line".into()));
+            return v;
+        }
+        let e: Entry = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(err) => {
+                v.problem = Some(bad(
+                    line_no,
+                    last_seq + 1,
+                    format!(
+                        "entry {} is not a valid record line (edited?): {err}",
+                        last_seq + 1
+                    ),
+                ));
+                return v;
+            }
+        };
+        let expected = last_seq + 1;
+        if e.seq != expected {
+            let why = if e.seq > expected {
+                format!(
+                    "entry {expected} is missing: found entry {} (deleted or reordered)",
+                    e.seq
+                )
+            } else {
+                format!(
+                    "entry {} appears where entry {expected} belongs (reordered or duplicated)",
+                    e.seq
+                )
+            };
+            v.problem = Some(bad(line_no, expected, why));
+            return v;
+        }
+        if e.hash != e.compute_hash() {
+            v.problem = Some(bad(
+                line_no,
+                expected,
+                format!("entry {expected} was edited: its hash does not match its content"),
+            ));
+            return v;
+        }
+        if e.prev != prev {
+            v.problem = Some(bad(
+                line_no,
+                expected,
+                format!(
+                    "entry {expected} does not follow entry {}: the chain is broken (an entry \
+                     before it was replaced)",
+                    expected - 1
+                ),
+            ));
+            return v;
+        }
+        if e.kind == "checkpoint" {
+            if let Some(k) = key {
+                let ok = e
+                    .sig
+                    .as_deref()
+                    .is_some_and(|s| sig_ok(k, e.seq - 1, &e.prev, s));
+                if !ok {
+                    v.problem = Some(bad(
+                        line_no,
+                        expected,
+                        format!(
+                            "checkpoint entry {expected}: the signature does not match (wrong key, \
+                             or the chain before it was rewritten)"
+                        ),
+                    ));
+                    return v;
+                }
+            }
+            v.checkpoints += 1;
+            since_sig = 0;
+        } else {
+            since_sig += 1;
+        }
+        prev = e.hash;
+        last_seq = e.seq;
+        v.entries += 1;
+    }
+    if let Some(h) = head {
+        if let (Some(k), Some(sig)) = (key, h.sig.as_deref()) {
+            if !sig_ok(k, h.seq, &h.hash, sig) {
+                v.problem = Some(bad(
+                    line_no + 1,
+                    last_seq + 1,
+                    "the head's signature does not match".into(),
+                ));
+                return v;
+            }
+        } else if key.is_some() {
+            v.problem = Some(bad(
+                line_no + 1,
+                last_seq + 1,
+                "the head is not signed".into(),
+            ));
+            return v;
+        }
+        if h.seq > last_seq {
+            v.problem = Some(bad(
+                line_no + 1,
+                last_seq + 1,
+                format!(
+                    "truncated: the record ends at entry {last_seq} but its head says {} \
+                     entries were written (entry {} onwards is missing)",
+                    h.seq,
+                    last_seq + 1
+                ),
+            ));
+            return v;
+        }
+        if h.seq > 0 && h.seq == last_seq && h.hash != prev {
+            v.problem = Some(bad(
+                line_no,
+                last_seq,
+                format!("entry {last_seq} differs from the head's"),
+            ));
+            return v;
+        }
+    }
+    v.unsigned_tail = since_sig;
+    v
+}
+
+/// A filter over record entries (`gureum audit query`).
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Principal: configured id, OS user, or `user@host`.
+    pub principal: Option<String>,
+    /// Key prefix (`민원/2026/`), or a resource URL prefix when it contains `://`.
+    pub prefix: Option<String>,
+    /// Operation name.
+    pub op: Option<String>,
+    /// From this time (inclusive).
+    pub since: Option<DateTime<Utc>>,
+    /// Before this time (exclusive).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Query {
+    /// Whether `e` matches. Checkpoints never match.
+    pub fn matches(&self, e: &Entry) -> bool {
+        if e.kind != "op" {
+            return false;
+        }
+        if let Some(p) = &self.principal {
+            if !e.principal.as_ref().is_some_and(|x| x.matches(p)) {
+                return false;
+            }
+        }
+        if let Some(p) = &self.prefix {
+            let hit = if p.contains("://") {
+                e.resource.as_deref().is_some_and(|r| {
+                    r.starts_with(p.as_str())
+                        || e.key
+                            .as_deref()
+                            .is_some_and(|k| format!("{r}#{k}").starts_with(p.as_str()))
+                })
+            } else {
+                e.key.as_deref().is_some_and(|k| k.starts_with(p.as_str()))
+                    || e.to.as_deref().is_some_and(|k| k.starts_with(p.as_str()))
+            };
+            if !hit {
+                return false;
+            }
+        }
+        if let Some(o) = &self.op {
+            if e.op.as_deref() != Some(o.as_str()) {
+                return false;
+            }
+        }
+        if self.since.is_some() || self.until.is_some() {
+            let Some(t) = e.parsed_time() else {
+                return false;
+            };
+            if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Parse a query time: RFC 3339, `YYYY-MM-DD` (midnight UTC) or `YYYY-MM` (first of month).
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = if s.len() == 7 {
+        format!("{s}-01")
+    } else {
+        s.to_string()
+    };
+    chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        .map_err(|_| {
+            Error::invalid(format!(
+                "time {s:?}: use RFC 3339 (2026-11-01T00:00:00Z), YYYY-MM-DD or YYYY-MM"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: u64, key: &[u8]) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        let mut out = Vec::new();
+        for seq in 1..=n {
+            let mut e = Entry {
+                seq,
+                time: now(),
+                kind: "op".into(),
+                op: Some("get".into()),
+                key: Some(format!("민원/{seq}")),
+                prev: prev.clone(),
+                ..Default::default()
+            };
+            if seq % 4 == 0 {
+                e.kind = "checkpoint".into();
+                e.op = None;
+                e.key = None;
+                e.sig = Some(sign(key, seq - 1, &prev));
+            }
+            let (e, line) = e.seal();
+            prev = e.hash;
+            out.push(line);
+        }
+        out
+    }
+
+    #[test]
+    fn tampering_is_named_at_the_first_bad_entry() {
+        let k = b"city key";
+        let lines = chain(10, k);
+        let v = verify(lines.iter().map(String::as_str), Some(k), None);
+        assert!(v.ok(), "{v:?}");
+        assert_eq!((v.entries, v.checkpoints, v.unsigned_tail), (10, 2, 2));
+
+        // Edited.
+        let mut ed = lines.clone();
+        ed[4] = ed[4].replace("민원/5", "민원/X");
+        let p = verify(ed.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
+        assert_eq!((p.line, p.expected_seq), (5, 5));
+        assert!(p.reason.contains("edited"), "{p:?}");
+        // Deleted.
+        let mut del = lines.clone();
+        del.remove(6);
+        let p = verify(del.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
+        assert_eq!(p.expected_seq, 7);
+        assert!(p.reason.contains("missing"), "{p:?}");
+        // Reordered.
+        let mut re = lines.clone();
+        re.swap(2, 3);
+        let p = verify(re.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
+        assert_eq!(p.expected_seq, 3);
+        // Truncated: the head knows there were 10.
+        let head = Head {
+            seq: 10,
+            hash: serde_json::from_str::<Entry>(&lines[9]).unwrap().hash,
+            sig: None,
+        };
+        let signed = Head {
+            sig: Some(sign(k, head.seq, &head.hash)),
+            ..head.clone()
+        };
+        assert!(verify(lines.iter().map(String::as_str), Some(k), Some(&signed)).ok());
+        let p = verify(
+            lines[..8].iter().map(String::as_str),
+            Some(k),
+            Some(&signed),
+        )
+        .problem
+        .unwrap();
+        assert!(p.reason.contains("truncated"), "{p:?}");
+        assert_eq!(p.expected_seq, 9);
+        // An unsigned head is refused when a key is given.
+        assert!(!verify(lines.iter().map(String::as_str), Some(k), Some(&head)).ok());
+        // A rewritten chain (entry edited and every hash after it recomputed) fails at the
+        // checkpoint's signature.
+        let mut forged: Vec<Entry> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        forged[1].key = Some("민원/forged".into());
+        let mut prev = GENESIS.to_string();
+        let mut out = Vec::new();
+        for mut e in forged {
+            e.prev = prev.clone();
+            let (e, l) = e.seal();
+            prev = e.hash;
+            out.push(l);
+        }
+        let p = verify(out.iter().map(String::as_str), Some(k), None)
+            .problem
+            .unwrap();
+        assert_eq!(p.expected_seq, 4);
+        assert!(p.reason.contains("signature"), "{p:?}");
+        // The wrong key fails at the first checkpoint.
+        assert!(!verify(lines.iter().map(String::as_str), Some(b"other"), None).ok());
+    }
+
+    #[test]
+    fn query_times() {
+        assert_eq!(
+            parse_time("2026-11").unwrap(),
+            parse_time("2026-11-01T00:00:00Z").unwrap()
+        );
+        assert!(parse_time("yesterday").is_err());
+    }
+}

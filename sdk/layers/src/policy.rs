@@ -1,0 +1,758 @@
+//! Placement policy: which classes of data may live in which zones.
+//!
+//! Data carries a **class** (`public`, `internal`, `personal`, `sensitive`, or any class a
+//! policy file adds); every backend sits in a **zone** (`on-prem`, `domestic-csap`,
+//! `foreign`) declared by its scheme or preset and overridable by configuration. A
+//! [`Policy`] says which classes may live in which zones, optionally only when the client
+//! encrypts (a stacked encryption layer). Writing against the policy fails with
+//! [`ErrorKind::PolicyViolation`] naming the rule, the class and the zone, before any byte
+//! leaves.
+//!
+//! Where the rules come from, first match wins:
+//! 1. the `policy=PATH` URL / profile parameter (a TOML file);
+//! 2. the `GUREUM_POLICY` environment variable (a TOML file);
+//! 3. the `[policy]` table of the profile file `gureum.toml`;
+//! 4. the built-in safe default ([`Policy::default`]): `public` anywhere, `internal` on-prem
+//!    or domestic-csap, `personal` and `sensitive` on-prem only.
+//!
+//! A file's classes are laid over the defaults, so a file that does not mention `personal`
+//! still keeps personal data on-prem.
+//!
+//! ```toml
+//! # policy.toml
+//! [classes]
+//! internal  = { zones = ["on-prem", "domestic-csap"] }
+//! sensitive = { zones = ["on-prem"], encrypted_zones = ["domestic-csap"] }
+//! health    = { zones = ["on-prem"] }          # a class of the city's own
+//!
+//! [zones]                                      # zone overrides: scheme, or URL prefix
+//! "s3://city-archive" = "on-prem"              # the city's own S3-compatible store
+//!
+//! metadata = "classification"                  # object metadata naming a class
+//! [[prefix]]                                   # key prefixes naming a class
+//! prefix = "민원/"
+//! class = "personal"
+//! ```
+//!
+//! A bucket or queue is classified with `class=` (URL, profile) or [`classify_bucket`] /
+//! [`classify_queue`]; objects are classified by the `[[prefix]]` rules and by the metadata
+//! named `metadata` (default `classification`), so a mixed bucket is policed per object.
+//! Sync and plan tools call [`check_destination`] to refuse a forbidden destination up
+//! front, and [`Placement::check_object`] per object.
+
+use crate::{BucketLayerExt, Layer, QueueLayerExt};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use gureum_core::config::ConfigFile;
+use gureum_core::object_store::path::Path;
+use gureum_core::object_store::{
+    self, Attribute, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+};
+use gureum_core::{
+    Bucket, Error, ErrorKind, LayerOpener, LayerParams, LayerSlot, Message, OpenTarget, Queue,
+    QueueCapabilities, QueueDriver, ReceiveOptions, ReceivedMessage, Registry, ResourceUrl, Result,
+    Service, Zone,
+};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// URL / profile parameter: the class of everything in the bucket or queue.
+pub const PARAM_CLASS: &str = "class";
+/// URL / profile parameter: path of a policy TOML file.
+pub const PARAM_POLICY: &str = "policy";
+/// Environment variable: path of a policy TOML file.
+pub const ENV_POLICY: &str = "GUREUM_POLICY";
+/// Default metadata name whose value classifies an object.
+pub const DEFAULT_METADATA: &str = "classification";
+
+/// Where a class may live.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassRule {
+    /// Zones where the class may live in any form.
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+    /// Zones where the class may live only when encrypted on the client (an encryption layer
+    /// is stacked).
+    #[serde(default)]
+    pub encrypted_zones: Vec<Zone>,
+}
+
+/// A key-prefix classification rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixRule {
+    /// Key prefix (character prefix, as listing uses).
+    pub prefix: String,
+    /// Class of every object under it.
+    pub class: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    classes: BTreeMap<String, ClassRule>,
+    #[serde(default)]
+    zones: BTreeMap<String, Zone>,
+    #[serde(default)]
+    metadata: Option<String>,
+    #[serde(default)]
+    prefix: Vec<PrefixRule>,
+}
+
+/// A placement policy: classes → allowed zones, zone overrides, per-object rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    classes: BTreeMap<String, ClassRule>,
+    zones: BTreeMap<String, Zone>,
+    metadata: String,
+    prefixes: Vec<PrefixRule>,
+    source: String,
+}
+
+impl Default for Policy {
+    /// The safe default: `public` anywhere, `internal` on-prem or domestic-csap, `personal`
+    /// and `sensitive` on-prem only; no zone overrides, no object rules.
+    fn default() -> Self {
+        let rule = |z: &[Zone]| ClassRule {
+            zones: z.to_vec(),
+            encrypted_zones: Vec::new(),
+        };
+        let classes = [
+            ("public", rule(&Zone::ALL)),
+            ("internal", rule(&[Zone::OnPrem, Zone::DomesticCsap])),
+            ("personal", rule(&[Zone::OnPrem])),
+            ("sensitive", rule(&[Zone::OnPrem])),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Policy {
+            classes,
+            zones: BTreeMap::new(),
+            metadata: DEFAULT_METADATA.to_string(),
+            prefixes: Vec::new(),
+            source: "built-in default".to_string(),
+        }
+    }
+}
+
+/// What decided an object's or a handle's class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassSource {
+    /// `class=` on the URL / profile, or the API.
+    Handle,
+    /// A `[[prefix]]` rule.
+    Prefix(String),
+    /// The object's metadata (name).
+    Metadata(String),
+}
+
+impl fmt::Display for ClassSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClassSource::Handle => f.write_str("class of the bucket/queue"),
+            ClassSource::Prefix(p) => write!(f, "prefix rule {p:?}"),
+            ClassSource::Metadata(m) => write!(f, "metadata {m:?}"),
+        }
+    }
+}
+
+impl Policy {
+    /// Parse a policy TOML document; `source` names it in messages. Its classes are laid
+    /// over the defaults.
+    pub fn parse(text: &str, source: &str) -> Result<Self> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
+        Self::from_table(table, source)
+    }
+
+    /// A policy from a parsed TOML table (the `[policy]` table of `gureum.toml`).
+    pub fn from_table(table: toml::Table, source: &str) -> Result<Self> {
+        let f: PolicyFile = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
+        let mut p = Policy {
+            source: source.to_string(),
+            ..Policy::default()
+        };
+        p.classes.extend(f.classes);
+        p.zones = f.zones;
+        if let Some(m) = f.metadata {
+            p.metadata = m;
+        }
+        for r in &f.prefix {
+            if !p.classes.contains_key(&r.class) {
+                return Err(Error::invalid(format!(
+                    "policy {source}: prefix rule {:?} names unknown class {:?}; classes: {}",
+                    r.prefix,
+                    r.class,
+                    p.class_names().join(", ")
+                )));
+            }
+        }
+        p.prefixes = f.prefix;
+        Ok(p)
+    }
+
+    /// Read a policy file.
+    pub fn from_file(path: &str) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::from(e).context_message(format!("reading policy file {path}")))?;
+        Self::parse(&text, path)
+    }
+
+    /// The policy in force: `policy_param` (a path), else `GUREUM_POLICY`, else the
+    /// `[policy]` table of `gureum.toml`, else the default.
+    pub fn load(policy_param: Option<&str>) -> Result<Self> {
+        if let Some(p) = policy_param {
+            return Self::from_file(p);
+        }
+        if let Ok(p) = std::env::var(ENV_POLICY) {
+            if !p.is_empty() {
+                return Self::from_file(&p);
+            }
+        }
+        if let Some(t) = ConfigFile::load()?.and_then(|c| c.policy) {
+            return Self::from_table(t, "gureum.toml [policy]");
+        }
+        Ok(Self::default())
+    }
+
+    /// Whether a policy is configured outside URLs (`GUREUM_POLICY` or `[policy]` in
+    /// `gureum.toml`): then every bucket and queue is policed, classified or not.
+    pub fn configured() -> bool {
+        std::env::var(ENV_POLICY).is_ok_and(|p| !p.is_empty())
+            || ConfigFile::load()
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.policy.is_some())
+    }
+
+    /// Where the rules came from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// Known class names.
+    pub fn class_names(&self) -> Vec<String> {
+        self.classes.keys().cloned().collect()
+    }
+    /// The rule of a class.
+    pub fn class_rule(&self, class: &str) -> Option<&ClassRule> {
+        self.classes.get(class)
+    }
+    /// The metadata name that classifies objects.
+    pub fn metadata_name(&self) -> &str {
+        &self.metadata
+    }
+
+    /// The zone override for a URL from the `[zones]` table: the longest key that is the
+    /// URL's scheme or a prefix of the URL (`"s3://city-archive"`).
+    pub fn zone_override(&self, url: &str) -> Option<Zone> {
+        let scheme = url.split("://").next().unwrap_or("");
+        self.zones
+            .iter()
+            .filter(|(k, _)| *k == scheme || (k.contains("://") && url.starts_with(k.as_str())))
+            .max_by_key(|(k, _)| k.len())
+            .map(|(_, z)| *z)
+    }
+
+    /// Check that `class` may live in `zone` (`encrypted`: an encryption layer is stacked).
+    /// The error is `PolicyViolation` naming rule, class and zone; an unknown class is
+    /// `InvalidArgument` listing the known ones.
+    pub fn check(
+        &self,
+        class: &str,
+        zone: Zone,
+        encrypted: bool,
+        source: &ClassSource,
+        resource: &str,
+    ) -> Result<()> {
+        let rule = self.classes.get(class).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown data class {class:?} ({source}); classes in policy {}: {}",
+                self.source,
+                self.class_names().join(", ")
+            ))
+        })?;
+        if rule.zones.contains(&zone) || (encrypted && rule.encrypted_zones.contains(&zone)) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = rule.zones.iter().map(|z| z.as_str()).collect();
+        let mut msg = format!(
+            "policy rule classes.{class} (policy {}) forbids class {class:?} in zone {:?}: \
+             {resource} ({source}); allowed zones: {}",
+            self.source,
+            zone.as_str(),
+            if allowed.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.join(", ")
+            }
+        );
+        if rule.encrypted_zones.contains(&zone) {
+            msg.push_str(&format!(
+                "; {} only with client-side encryption (encrypt=)",
+                zone.as_str()
+            ));
+        }
+        Err(Error::new(ErrorKind::PolicyViolation, msg))
+    }
+
+    /// The classes an object gets from the per-object rules: the longest matching
+    /// `[[prefix]]` rule and the classifying metadata value.
+    pub fn classify_object(
+        &self,
+        key: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Vec<(String, ClassSource)> {
+        let mut out = Vec::new();
+        if let Some(r) = self
+            .prefixes
+            .iter()
+            .filter(|r| key.starts_with(&r.prefix))
+            .max_by_key(|r| r.prefix.len())
+        {
+            out.push((r.class.clone(), ClassSource::Prefix(r.prefix.clone())));
+        }
+        if let Some(v) = metadata.get(&self.metadata) {
+            out.push((v.clone(), ClassSource::Metadata(self.metadata.clone())));
+        }
+        out
+    }
+
+    /// Whether the policy has per-object rules.
+    pub fn has_object_rules(&self) -> bool {
+        !self.prefixes.is_empty()
+    }
+}
+
+/// The placement of one bucket or queue: the policy, its zone, its class and whether it is
+/// encrypted. What the policy layer enforces, and what sync/plan use to check a destination
+/// and each object before copying.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    policy: Arc<Policy>,
+    zone: Zone,
+    class: Option<String>,
+    encrypted: bool,
+    resource: String,
+}
+
+impl Placement {
+    /// A placement; checks the handle's class (if any) right away.
+    pub fn new(
+        policy: Arc<Policy>,
+        zone: Zone,
+        class: Option<String>,
+        encrypted: bool,
+        resource: impl Into<String>,
+    ) -> Result<Self> {
+        let p = Placement {
+            policy,
+            zone,
+            class,
+            encrypted,
+            resource: resource.into(),
+        };
+        if let Some(c) = &p.class {
+            p.policy
+                .check(c, p.zone, p.encrypted, &ClassSource::Handle, &p.resource)?;
+        }
+        Ok(p)
+    }
+    /// The zone.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+    /// The class of the handle.
+    pub fn class(&self) -> Option<&str> {
+        self.class.as_deref()
+    }
+    /// Whether the destination is encrypted on the client.
+    pub fn encrypted(&self) -> bool {
+        self.encrypted
+    }
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    /// Check writing `key` with `metadata`: the handle's class, the prefix rule and the
+    /// classifying metadata must each be allowed in the zone.
+    pub fn check_object(&self, key: &str, metadata: &BTreeMap<String, String>) -> Result<()> {
+        let resource = format!("{}#{key}", self.resource);
+        if let Some(c) = &self.class {
+            self.policy.check(
+                c,
+                self.zone,
+                self.encrypted,
+                &ClassSource::Handle,
+                &resource,
+            )?;
+        }
+        for (class, source) in self.policy.classify_object(key, metadata) {
+            self.policy
+                .check(&class, self.zone, self.encrypted, &source, &resource)?;
+        }
+        Ok(())
+    }
+}
+
+/// The zone a URL's backend sits in, as far as known without opening it: the policy's
+/// `[zones]` override, else the URL's `zone=` parameter, else the scheme's declared zone.
+pub fn zone_of_url(registry: &Registry, service: Service, url: &str) -> Result<Zone> {
+    let ru = ResourceUrl::parse(url)?;
+    let policy_zone = Policy::load(ru.param(PARAM_POLICY))?.zone_override(&ru.redacted());
+    resolve_zone(registry, service, &ru, policy_zone)
+}
+
+fn resolve_zone(
+    registry: &Registry,
+    service: Service,
+    ru: &ResourceUrl,
+    policy_zone: Option<Zone>,
+) -> Result<Zone> {
+    if let Some(z) = policy_zone {
+        return Ok(z);
+    }
+    if let Some(z) = ru.param(gureum_core::layering::PARAM_ZONE) {
+        return Zone::parse(z);
+    }
+    registry
+        .scheme_info(service, ru.scheme())
+        .map(|i| i.zone)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{}: no {service} scheme {:?} in this build, so its zone is unknown",
+                ru.redacted(),
+                ru.scheme()
+            ))
+        })
+}
+
+/// Check a destination before anything is opened or copied (`gureum sync`, `gureum plan`,
+/// `gureum policy check`): the policy in force (the URL's `policy=`, `GUREUM_POLICY`,
+/// `gureum.toml`, or the default), the destination's zone ([`zone_of_url`]), and `class`
+/// (else the URL's `class=`). The URL's `encrypt=` parameter counts as encrypted. Returns
+/// the [`Placement`] to check each object with ([`Placement::check_object`]), or
+/// `PolicyViolation` naming the rule, class and zone.
+///
+/// ```
+/// let reg = gureum_core::Registry::new();
+/// // No scheme registered: the zone is unknown, which is an error, not a pass.
+/// assert!(gureum_layers::policy::check_destination(&reg, gureum_core::Service::Storage,
+///     "s3://b", Some("personal")).is_err());
+/// ```
+pub fn check_destination(
+    registry: &Registry,
+    service: Service,
+    url: &str,
+    class: Option<&str>,
+) -> Result<Placement> {
+    let ru = ResourceUrl::parse(url)?;
+    let policy = Arc::new(Policy::load(ru.param(PARAM_POLICY))?);
+    let zone = resolve_zone(registry, service, &ru, policy.zone_override(&ru.redacted()))?;
+    let class = class.or(ru.param(PARAM_CLASS)).map(str::to_string);
+    let encrypted = ru.param("encrypt").is_some()
+        || registry
+            .layers()
+            .iter()
+            .any(|l| l.encrypts() && l.params().iter().any(|p| ru.param(p).is_some()));
+    let mut shown = ru.clone();
+    shown.take_params(&[PARAM_CLASS, PARAM_POLICY]);
+    Placement::new(policy, zone, class, encrypted, shown.redacted())
+}
+
+/// Stack the policy layer over a bucket through the API: `class` for every object (or
+/// `None` for per-object rules only). The bucket's zone (from its backend info, or the
+/// policy's override for `url`) is checked now; writes are checked per object.
+pub fn classify_bucket(bucket: Bucket, policy: Arc<Policy>, class: Option<&str>) -> Result<Bucket> {
+    let resource = format!("{}://{}", bucket.info().scheme, bucket.name());
+    let zone = policy
+        .zone_override(&resource)
+        .unwrap_or(bucket.info().zone);
+    let placement = Placement::new(
+        policy,
+        zone,
+        class.map(str::to_string),
+        bucket.is_encrypted(),
+        resource,
+    )?;
+    Ok(bucket.layer(PolicyLayer { placement }))
+}
+
+/// Stack the policy layer over a queue through the API (see [`classify_bucket`]); messages
+/// are classified by the attribute named like the policy's metadata name.
+pub fn classify_queue(queue: Queue, policy: Arc<Policy>, class: Option<&str>) -> Result<Queue> {
+    let resource = format!("{}://{}", queue.info().scheme, queue.name());
+    let zone = policy.zone_override(&resource).unwrap_or(queue.info().zone);
+    let placement = Placement::new(
+        policy,
+        zone,
+        class.map(str::to_string),
+        queue.is_encrypted(),
+        resource,
+    )?;
+    Ok(queue.layer(PolicyLayer { placement }))
+}
+
+/// The policy layer: refuses writes the placement forbids.
+#[derive(Debug, Clone)]
+pub struct PolicyLayer {
+    placement: Placement,
+}
+
+impl PolicyLayer {
+    /// A layer enforcing `placement`.
+    pub fn new(placement: Placement) -> Self {
+        PolicyLayer { placement }
+    }
+}
+
+impl Layer for PolicyLayer {
+    fn name(&self) -> &str {
+        "policy"
+    }
+    fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        Arc::new(PolicyStore {
+            placement: self.placement.clone(),
+            inner,
+        })
+    }
+    fn wrap_queue(&self, inner: Arc<dyn QueueDriver>) -> Arc<dyn QueueDriver> {
+        Arc::new(PolicyQueue {
+            placement: self.placement.clone(),
+            inner,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PolicyStore {
+    placement: Placement,
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl fmt::Display for PolicyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Policy({})", self.inner)
+    }
+}
+
+fn metadata_of(attrs: &object_store::Attributes) -> BTreeMap<String, String> {
+    attrs
+        .iter()
+        .filter_map(|(k, v)| match k {
+            Attribute::Metadata(n) => Some((n.to_string(), v.as_ref().to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+impl PolicyStore {
+    fn check(&self, key: &Path, metadata: &BTreeMap<String, String>) -> object_store::Result<()> {
+        self.placement
+            .check_object(key.as_ref(), metadata)
+            .map_err(|e| e.into_object_store("policy", key.as_ref()))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for PolicyStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.check(location, &metadata_of(&opts.attributes))?;
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.check(location, &metadata_of(&opts.attributes))?;
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[std::ops::Range<u64>],
+    ) -> object_store::Result<Vec<bytes::Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        // A copy keeps the source's metadata: classify the destination key with it.
+        let head = GetOptions {
+            head: true,
+            ..Default::default()
+        };
+        let src_meta = match self.inner.get_opts(from, head).await {
+            Ok(r) => metadata_of(&r.attributes),
+            // The copy itself reports a missing source.
+            Err(_) => BTreeMap::new(),
+        };
+        self.check(to, &src_meta)?;
+        self.inner.copy_opts(from, to, options).await
+    }
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.check(to, &BTreeMap::new())?;
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[derive(Debug)]
+struct PolicyQueue {
+    placement: Placement,
+    inner: Arc<dyn QueueDriver>,
+}
+
+#[async_trait]
+impl QueueDriver for PolicyQueue {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn capabilities(&self) -> QueueCapabilities {
+        self.inner.capabilities()
+    }
+    async fn send_batch(&self, messages: Vec<Message>) -> Result<Vec<String>> {
+        for m in &messages {
+            // Messages have no key: the handle's class and the classifying attribute apply.
+            self.placement.check_object("", &m.attributes)?;
+        }
+        self.inner.send_batch(messages).await
+    }
+    async fn receive(&self, opts: ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
+        self.inner.receive(opts).await
+    }
+    async fn ack(&self, receipts: &[String]) -> Result<()> {
+        self.inner.ack(receipts).await
+    }
+    async fn nack(&self, receipt: &str, delay: Duration) -> Result<()> {
+        self.inner.nack(receipt, delay).await
+    }
+    async fn extend_visibility(&self, receipt: &str, visibility: Duration) -> Result<()> {
+        self.inner.extend_visibility(receipt, visibility).await
+    }
+    async fn depth(&self) -> Result<u64> {
+        self.inner.depth().await
+    }
+    async fn purge(&self) -> Result<()> {
+        self.inner.purge().await
+    }
+}
+
+/// The registry hook: `class=` and `policy=` parameters (or a configured policy) stack the
+/// policy layer outermost.
+#[derive(Debug, Default)]
+pub struct PolicyOpener;
+
+#[async_trait]
+impl LayerOpener for PolicyOpener {
+    fn name(&self) -> &'static str {
+        "policy"
+    }
+    fn params(&self) -> &'static [&'static str] {
+        &[PARAM_CLASS, PARAM_POLICY]
+    }
+    fn slot(&self) -> LayerSlot {
+        LayerSlot::Policy
+    }
+    fn engaged(&self, params: &LayerParams) -> bool {
+        params.any(self.params()) || Policy::configured()
+    }
+    async fn check_open(&self, target: &OpenTarget, params: &LayerParams) -> Result<()> {
+        let policy = Policy::load(params.get(PARAM_POLICY))?;
+        let zone = policy.zone_override(&target.url).unwrap_or(target.zone);
+        if let Some(class) = params.get(PARAM_CLASS) {
+            policy.check(
+                class,
+                zone,
+                target.encrypted,
+                &ClassSource::Handle,
+                &target.url,
+            )?;
+        }
+        Ok(())
+    }
+    async fn stack_bucket(
+        &self,
+        bucket: Bucket,
+        target: &OpenTarget,
+        params: &LayerParams,
+    ) -> Result<Bucket> {
+        let policy = Arc::new(Policy::load(params.get(PARAM_POLICY))?);
+        let zone = policy
+            .zone_override(&target.url)
+            .unwrap_or(bucket.info().zone);
+        let placement = Placement::new(
+            policy,
+            zone,
+            params.get(PARAM_CLASS).map(str::to_string),
+            bucket.is_encrypted(),
+            target.url.clone(),
+        )?;
+        Ok(bucket.layer(PolicyLayer { placement }))
+    }
+    async fn stack_queue(
+        &self,
+        queue: Queue,
+        target: &OpenTarget,
+        params: &LayerParams,
+    ) -> Result<Queue> {
+        let policy = Arc::new(Policy::load(params.get(PARAM_POLICY))?);
+        let zone = policy
+            .zone_override(&target.url)
+            .unwrap_or(queue.info().zone);
+        let placement = Placement::new(
+            policy,
+            zone,
+            params.get(PARAM_CLASS).map(str::to_string),
+            queue.is_encrypted(),
+            target.url.clone(),
+        )?;
+        Ok(queue.layer(PolicyLayer { placement }))
+    }
+}

@@ -1,0 +1,177 @@
+//! Content hashes: MD5 while streaming, MD5 etags, S3 and Swift multipart etags.
+
+use md5::{Digest, Md5};
+
+/// Schemes whose etag of a single-part object is the MD5 of its content: the S3 family and
+/// Swift. (`file://` etags are inode/mtime/size, `mem://` etags are counters, Azure etags are
+/// opaque.) A bucket URL with client-side encryption (`encrypt=`) is never trusted: its etag
+/// is the ciphertext's.
+pub fn md5_etag_schemes() -> &'static [&'static str] {
+    &[
+        "s3",
+        "ncloud",
+        "ncloud-gov",
+        "nhn-s3",
+        "kakao-s3",
+        "kt-s3",
+        "swift",
+    ]
+}
+
+/// The content MD5 a listed or returned etag stands for, when `trusted` says the backend's
+/// etags are content MD5s. Multipart etags (`...-N`) and anything not 32 hex digits give
+/// `None`. On Swift a Static Large Object's etag is also 32 hex digits but is the MD5 of its
+/// segments' etags: objects of 1 MiB (Swift's smallest SLO segment) or more are not trusted
+/// there.
+pub(crate) fn etag_md5(
+    trusted: bool,
+    scheme: &str,
+    etag: Option<&str>,
+    size: u64,
+) -> Option<[u8; 16]> {
+    if !trusted {
+        return None;
+    }
+    let e = etag?.trim().trim_start_matches("W/").trim_matches('"');
+    if e.len() != 32 {
+        return None;
+    }
+    if scheme == "swift" && size >= 1024 * 1024 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(e, &mut out).ok()?;
+    Some(out)
+}
+
+/// The content hash `gureum check` and `--checksum` compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentHash {
+    /// MD5 of the whole content.
+    Md5([u8; 16]),
+}
+
+impl std::fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContentHash::Md5(b) => write!(f, "md5:{}", hex::encode(b)),
+        }
+    }
+}
+
+/// MD5 of the whole stream plus the MD5 of each part (for multipart etags).
+#[derive(Clone, Default)]
+pub(crate) struct Hasher {
+    whole: Md5,
+    parts: Vec<[u8; 16]>,
+    bytes: u64,
+}
+
+pub(crate) fn md5_of(data: &[u8]) -> [u8; 16] {
+    let d = Md5::digest(data);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(d.as_slice());
+    out
+}
+
+impl Hasher {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+    /// Add a chunk of the content.
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.whole.update(data);
+        self.bytes += data.len() as u64;
+    }
+    /// Add one whole multipart part (its MD5 is kept for the multipart etag).
+    pub(crate) fn part(&mut self, data: &[u8]) {
+        self.update(data);
+        self.parts.push(md5_of(data));
+    }
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    /// The MD5 of everything seen, and the part MD5s.
+    pub(crate) fn finish(self) -> Digests {
+        let mut whole = [0u8; 16];
+        whole.copy_from_slice(self.whole.finalize().as_slice());
+        Digests {
+            md5: whole,
+            parts: self.parts,
+        }
+    }
+}
+
+/// The result of a [`Hasher`].
+#[derive(Debug, Clone)]
+pub(crate) struct Digests {
+    pub(crate) md5: [u8; 16],
+    pub(crate) parts: Vec<[u8; 16]>,
+}
+
+impl Digests {
+    /// The S3 multipart etag: MD5 of the concatenated part MD5s, then `-N`.
+    pub(crate) fn s3_multipart_etag(&self) -> String {
+        let mut cat = Vec::with_capacity(self.parts.len() * 16);
+        for p in &self.parts {
+            cat.extend_from_slice(p);
+        }
+        format!("{}-{}", hex::encode(md5_of(&cat)), self.parts.len())
+    }
+    /// The Swift SLO etag: MD5 of the concatenated hex part MD5s.
+    pub(crate) fn swift_slo_etag(&self) -> String {
+        let mut cat = String::with_capacity(self.parts.len() * 32);
+        for p in &self.parts {
+            cat.push_str(&hex::encode(p));
+        }
+        hex::encode(md5_of(cat.as_bytes()))
+    }
+    /// Whether a destination etag confirms this content: the plain MD5, or (for multipart
+    /// uploads) the S3 or Swift multipart etag computed from the parts.
+    pub(crate) fn etag_confirms(&self, etag: &str) -> bool {
+        let e = etag.trim().trim_start_matches("W/").trim_matches('"');
+        if e.eq_ignore_ascii_case(&hex::encode(self.md5)) {
+            return true;
+        }
+        !self.parts.is_empty()
+            && (e.eq_ignore_ascii_case(&self.s3_multipart_etag())
+                || e.eq_ignore_ascii_case(&self.swift_slo_etag()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_and_multipart_etags() {
+        let mut h = Hasher::new();
+        h.part(b"hello ");
+        h.part(b"world");
+        let d = h.finish();
+        assert_eq!(hex::encode(d.md5), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert!(d.etag_confirms("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""));
+        let s3 = d.s3_multipart_etag();
+        assert!(s3.ends_with("-2"));
+        assert!(d.etag_confirms(&format!("\"{s3}\"")));
+        assert!(!d.etag_confirms("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            etag_md5(true, "s3", Some("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""), 11),
+            Some(d.md5)
+        );
+        assert_eq!(etag_md5(true, "s3", Some(&s3), 11), None);
+        assert_eq!(
+            etag_md5(false, "s3", Some("5eb63bbbe01eeed093cb22bb8f5acdc3"), 11),
+            None
+        );
+        assert_eq!(
+            etag_md5(
+                true,
+                "swift",
+                Some("5eb63bbbe01eeed093cb22bb8f5acdc3"),
+                2 << 20
+            ),
+            None
+        );
+    }
+}

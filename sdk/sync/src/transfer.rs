@@ -1,0 +1,436 @@
+//! Copying one object: server-side copy, single put, or multipart upload fed by parallel
+//! ranged reads; every byte hashed on the way and the result verified.
+
+use crate::checkpoint::Checkpoint;
+use crate::engine::{Endpoint, Event, Observer, SyncOptions};
+use crate::hash::{etag_md5, Digests, Hasher};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use gureum_core::key::encode_key;
+use gureum_core::object_store::path::Path;
+use gureum_core::object_store::{
+    Attribute, Attributes, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, PutOptions, PutPayload,
+};
+use gureum_core::storage::ObjectInfo;
+use gureum_core::{Error, ErrorKind, Result};
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Everything a transfer needs, shared by the workers of one run.
+pub(crate) struct Ctx {
+    pub(crate) src: Endpoint,
+    pub(crate) dst: Endpoint,
+    pub(crate) src_store: Arc<dyn ObjectStore>,
+    pub(crate) dst_store: Arc<dyn ObjectStore>,
+    pub(crate) same_store: bool,
+    pub(crate) opts: SyncOptions,
+    pub(crate) budget: Arc<Semaphore>,
+    pub(crate) budget_kib: u32,
+    pub(crate) checkpoint: Option<Arc<Checkpoint>>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+}
+
+/// What one successful copy did.
+#[derive(Debug, Clone)]
+pub(crate) struct Copied {
+    pub(crate) bytes: u64,
+    pub(crate) server_side: bool,
+    pub(crate) dst_etag: Option<String>,
+}
+
+impl Ctx {
+    pub(crate) fn emit(&self, e: Event<'_>) {
+        if let Some(o) = &self.observer {
+            o.event(&e);
+        }
+    }
+
+    /// Buffer permits (KiB) for `bytes` bytes, at most the whole budget.
+    async fn reserve(&self, bytes: u64) -> Result<OwnedSemaphorePermit> {
+        let kib = bytes.div_ceil(1024).clamp(1, self.budget_kib as u64) as u32;
+        self.budget
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| Error::other("transfer budget closed"))
+    }
+}
+
+fn integrity(msg: String) -> Error {
+    Error::new(ErrorKind::Integrity, msg)
+}
+
+/// The attributes to store at the destination: everything the source had (content type,
+/// cache control, content disposition/encoding/language, user metadata) except the storage
+/// class, which names a vendor's tier.
+fn carry(ctx: &Ctx, attrs: &Attributes, key: &str) -> Result<Attributes> {
+    let caps = ctx.dst.bucket.capabilities();
+    let mut out = Attributes::new();
+    for (k, v) in attrs {
+        match k {
+            Attribute::StorageClass => continue,
+            Attribute::Metadata(_) if !caps.user_metadata => {
+                return Err(Error::unsupported(format!(
+                    "{key}: the destination keeps no user metadata and the source object has some"
+                )))
+            }
+            Attribute::ContentType if !caps.content_type => {
+                tracing::warn!(key, "destination keeps no content type: not copied");
+                continue;
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Copy `rel` once (no retry).
+pub(crate) async fn copy_once(ctx: &Ctx, rel: &str, src_info: &ObjectInfo) -> Result<Copied> {
+    let sk = ctx.src.key(rel);
+    let dk = ctx.dst.key(rel);
+    let sp = encode_key(&sk)?;
+    let dp = encode_key(&dk)?;
+    if ctx.same_store && ctx.opts.server_side_copy && ctx.src.bucket.capabilities().copy {
+        match ctx.src_store.copy(&sp, &dp).await {
+            Ok(()) => return verify_server_copy(ctx, &dk, src_info).await,
+            Err(gureum_core::object_store::Error::NotImplemented { .. }) => {}
+            Err(e) => return Err(Error::from(e)),
+        }
+    }
+    let multipart = src_info.size > ctx.opts.multipart_threshold
+        && ctx.dst.bucket.capabilities().multipart
+        && src_info.size > ctx.opts.part_size as u64;
+    if multipart {
+        multipart_copy(ctx, &sp, &dp, &dk, src_info).await
+    } else {
+        single_copy(ctx, &sp, &dp, src_info).await
+    }
+}
+
+async fn verify_server_copy(ctx: &Ctx, dk: &str, src: &ObjectInfo) -> Result<Copied> {
+    let d = ctx.dst.bucket.head(dk).await?;
+    if d.size != src.size {
+        return Err(integrity(format!(
+            "{dk}: server-side copy has {} bytes, the source {}",
+            d.size, src.size
+        )));
+    }
+    let s_md5 = etag_md5(
+        ctx.src.md5_etags,
+        &ctx.src.scheme(),
+        src.etag.as_deref(),
+        src.size,
+    );
+    let d_md5 = etag_md5(
+        ctx.dst.md5_etags,
+        &ctx.dst.scheme(),
+        d.etag.as_deref(),
+        d.size,
+    );
+    if let (Some(a), Some(b)) = (s_md5, d_md5) {
+        if a != b {
+            return Err(integrity(format!(
+                "{dk}: server-side copy's MD5 {} differs from the source's {}",
+                hex::encode(b),
+                hex::encode(a)
+            )));
+        }
+    }
+    ctx.emit(Event::Bytes(src.size));
+    Ok(Copied {
+        bytes: src.size,
+        server_side: true,
+        dst_etag: d.etag,
+    })
+}
+
+fn check_source(ctx: &Ctx, key: &str, etag: Option<&str>, size: u64, d: &Digests) -> Result<()> {
+    if let Some(m) = etag_md5(ctx.src.md5_etags, &ctx.src.scheme(), etag, size) {
+        if m != d.md5 {
+            return Err(integrity(format!(
+                "{key}: the bytes read have MD5 {}, the source's etag says {}",
+                hex::encode(d.md5),
+                hex::encode(m)
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn single_copy(ctx: &Ctx, sp: &Path, dp: &Path, src_info: &ObjectInfo) -> Result<Copied> {
+    let _permit = ctx.reserve(src_info.size).await?;
+    let r = ctx.src_store.get_opts(sp, GetOptions::default()).await?;
+    let attrs = carry(ctx, &r.attributes, sp.as_ref())?;
+    let meta = r.meta.clone();
+    let data: Bytes = r.bytes().await?;
+    if data.len() as u64 != meta.size {
+        return Err(integrity(format!(
+            "{sp}: read {} bytes of {}",
+            data.len(),
+            meta.size
+        )));
+    }
+    let mut h = Hasher::new();
+    h.update(&data);
+    let d = h.finish();
+    check_source(ctx, sp.as_ref(), meta.e_tag.as_deref(), meta.size, &d)?;
+    let n = data.len() as u64;
+    let res = ctx
+        .dst_store
+        .put_opts(
+            dp,
+            PutPayload::from_bytes(data),
+            PutOptions {
+                attributes: attrs,
+                ..Default::default()
+            },
+        )
+        .await?;
+    ctx.emit(Event::Bytes(n));
+    verify_dest(ctx, dp, &d, n, res.e_tag.as_deref(), false).await?;
+    Ok(Copied {
+        bytes: n,
+        server_side: false,
+        dst_etag: res.e_tag,
+    })
+}
+
+/// Check what arrived: the destination's MD5 etag (plain or multipart) when it has one,
+/// otherwise read it back and hash it (unless `verify_readback` is off: then the size).
+async fn verify_dest(
+    ctx: &Ctx,
+    dp: &Path,
+    d: &Digests,
+    size: u64,
+    etag: Option<&str>,
+    multipart: bool,
+) -> Result<()> {
+    if ctx.dst.md5_etags {
+        if let Some(e) = etag {
+            if d.etag_confirms(e) {
+                return Ok(());
+            }
+            if !multipart {
+                return Err(integrity(format!(
+                    "{dp}: stored etag {e} is not the MD5 {} of the bytes sent",
+                    hex::encode(d.md5)
+                )));
+            }
+        }
+    }
+    if ctx.opts.verify_readback {
+        let (got, n) = stream_md5(&ctx.dst_store, dp).await?;
+        if n != size || got != d.md5 {
+            return Err(integrity(format!(
+                "{dp}: read back {n} bytes with MD5 {}, sent {size} bytes with MD5 {}",
+                hex::encode(got),
+                hex::encode(d.md5)
+            )));
+        }
+        return Ok(());
+    }
+    let m = ctx
+        .dst_store
+        .get_opts(
+            dp,
+            GetOptions {
+                head: true,
+                ..Default::default()
+            },
+        )
+        .await?
+        .meta;
+    if m.size != size {
+        return Err(integrity(format!(
+            "{dp}: stored {} bytes, sent {size}",
+            m.size
+        )));
+    }
+    Ok(())
+}
+
+/// MD5 and length of a stored object, streaming.
+pub(crate) async fn stream_md5(store: &Arc<dyn ObjectStore>, p: &Path) -> Result<([u8; 16], u64)> {
+    let r = store.get_opts(p, GetOptions::default()).await?;
+    let mut s = r.into_stream();
+    let mut h = Hasher::new();
+    while let Some(chunk) = s.try_next().await? {
+        h.update(&chunk);
+    }
+    let n = h.bytes();
+    Ok((h.finish().md5, n))
+}
+
+async fn multipart_copy(
+    ctx: &Ctx,
+    sp: &Path,
+    dp: &Path,
+    dk: &str,
+    src_info: &ObjectInfo,
+) -> Result<Copied> {
+    let ps = ctx.opts.part_size as u64;
+    let permit0 = ctx.reserve(ps).await?;
+    let first = ctx
+        .src_store
+        .get_opts(
+            sp,
+            GetOptions {
+                range: Some(GetRange::Bounded(0..ps.min(src_info.size.max(1)))),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let attrs = carry(ctx, &first.attributes, sp.as_ref())?;
+    let size = first.meta.size;
+    let src_etag = first.meta.e_tag.clone();
+    let first_bytes = first.bytes().await?;
+    let n_parts = size.div_ceil(ps).max(1);
+
+    if let Some(c) = &ctx.checkpoint {
+        c.begin_upload(dk)?;
+    }
+    let mut up = match ctx
+        .dst_store
+        .put_multipart_opts(
+            dp,
+            PutMultipartOptions {
+                attributes: attrs,
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => {
+            if let Some(c) = &ctx.checkpoint {
+                c.end_upload(dk)?;
+            }
+            return Err(e.into());
+        }
+    };
+
+    let body: Result<(Digests, Option<String>)> = async {
+        let mut hasher = Hasher::new();
+        let mut uploads = tokio::task::JoinSet::new();
+        let expect = move |i: u64| ps.min(size - i * ps);
+        if first_bytes.len() as u64 != expect(0) {
+            return Err(integrity(format!(
+                "{sp}: part 1 has {} bytes, expected {}",
+                first_bytes.len(),
+                expect(0)
+            )));
+        }
+        start_part(&mut up, &mut uploads, first_bytes, permit0, &mut hasher);
+        let fetch = |i: u64| {
+            let store = ctx.src_store.clone();
+            let sp = sp.clone();
+            let etag = src_etag.clone();
+            async move {
+                let permit = ctx.reserve(ps).await?;
+                let r = store
+                    .get_opts(
+                        &sp,
+                        GetOptions {
+                            range: Some(GetRange::Bounded(i * ps..(i * ps + expect(i)))),
+                            if_match: etag,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let b = r.bytes().await?;
+                Ok::<_, Error>((i, b, permit))
+            }
+        };
+        let mut parts = futures::stream::iter(1..n_parts)
+            .map(fetch)
+            .buffered(ctx.opts.part_concurrency.max(1));
+        while let Some(p) = parts.next().await {
+            let (i, b, permit) = p?;
+            if b.len() as u64 != expect(i) {
+                return Err(integrity(format!(
+                    "{sp}: part {} has {} bytes, expected {}",
+                    i + 1,
+                    b.len(),
+                    expect(i)
+                )));
+            }
+            start_part(&mut up, &mut uploads, b, permit, &mut hasher);
+            while uploads.len() > ctx.opts.part_concurrency.max(1) {
+                if let Some(r) = uploads.join_next().await {
+                    let n = r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+                    ctx.emit(Event::Bytes(n));
+                }
+            }
+        }
+        drop(parts);
+        while let Some(r) = uploads.join_next().await {
+            let n = r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+            ctx.emit(Event::Bytes(n));
+        }
+        let d = hasher.finish();
+        check_source(ctx, sp.as_ref(), src_etag.as_deref(), size, &d)?;
+        let res = up.complete().await?;
+        Ok((d, res.e_tag))
+    }
+    .await;
+
+    let (digests, dst_etag) = match body {
+        Ok(x) => x,
+        Err(e) => {
+            if let Err(a) = up.abort().await {
+                tracing::warn!(key = dk, error = %a, "aborting the multipart upload failed");
+            }
+            if let Some(c) = &ctx.checkpoint {
+                c.end_upload(dk)?;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(c) = &ctx.checkpoint {
+        c.end_upload(dk)?;
+    }
+    verify_dest(ctx, dp, &digests, size, dst_etag.as_deref(), true).await?;
+    Ok(Copied {
+        bytes: size,
+        server_side: false,
+        dst_etag,
+    })
+}
+
+/// Start uploading one part (in order) on a task of its own; the permit is released when
+/// the part is stored.
+fn start_part(
+    up: &mut Box<dyn MultipartUpload>,
+    uploads: &mut tokio::task::JoinSet<Result<u64>>,
+    data: Bytes,
+    permit: OwnedSemaphorePermit,
+    h: &mut Hasher,
+) {
+    h.part(&data);
+    let n = data.len() as u64;
+    let fut = up.put_part(PutPayload::from_bytes(data));
+    uploads.spawn(async move {
+        let r = fut.await;
+        drop(permit);
+        r.map(|_| n).map_err(Error::from)
+    });
+}
+
+/// The content MD5 of an object: its etag where that is a trusted MD5, else read and hashed.
+pub(crate) async fn content_md5(
+    ep: &Endpoint,
+    store: &Arc<dyn ObjectStore>,
+    info: &ObjectInfo,
+) -> Result<[u8; 16]> {
+    if let Some(m) = etag_md5(ep.md5_etags, &ep.scheme(), info.etag.as_deref(), info.size) {
+        return Ok(m);
+    }
+    let (m, n) = stream_md5(store, &encode_key(&info.key)?).await?;
+    if n != info.size {
+        tracing::debug!(key = %info.key, listed = info.size, read = n, "object changed while hashing");
+    }
+    Ok(m)
+}
