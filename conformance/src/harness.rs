@@ -188,7 +188,10 @@ impl<T> Context<T> for gureum_core::Result<T> {
 }
 
 /// Cases allowed ten times the usual time bound.
-const SLOW_CASES: &[&str] = &["storage.pages_write_fixture", "storage.pages_delete_many_bulk"];
+const SLOW_CASES: &[&str] = &[
+    "storage.pages_write_fixture",
+    "storage.pages_delete_many_bulk",
+];
 
 /// Run the selected cases in order and collect their results.
 pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(

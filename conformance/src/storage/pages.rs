@@ -25,9 +25,11 @@ pub fn native_page_size(scheme: &str) -> Option<usize> {
 }
 
 /// The keys of the shared page fixture.
-pub(crate) struct PageFixture {
+pub(crate) enum PageFixture {
     /// Every key, in ascending order.
-    keys: Vec<String>,
+    Written(Vec<String>),
+    /// Writing it failed (the later page cases fail at once instead of writing it again).
+    Failed(String),
 }
 
 impl Scope<Ctx> {
@@ -50,8 +52,10 @@ impl Scope<Ctx> {
     /// The fixture's keys, writing them first if this run has not yet.
     async fn fixture(&self) -> Result<Vec<String>, crate::harness::CaseError> {
         let mut f = self.pages.lock().await;
-        if let Some(f) = f.as_ref() {
-            return Ok(f.keys.clone());
+        match f.as_ref() {
+            Some(PageFixture::Written(keys)) => return Ok(keys.clone()),
+            Some(PageFixture::Failed(m)) => return fail(format!("no page fixture: {m}")),
+            None => {}
         }
         let (n, _) = self.fixture_size()?;
         let dir = self.fixture_dir();
@@ -59,6 +63,10 @@ impl Scope<Ctx> {
         let keys: Vec<String> = (0..n)
             .map(|i| format!("{dir}{}/k{i:05}", if i < half { "a" } else { "b" }))
             .collect();
+        // Stays this way if the writing below is cut short (the case timed out).
+        *f = Some(PageFixture::Failed(
+            "writing it did not finish (the case timed out)".into(),
+        ));
         let b = self.b().clone();
         let results: Vec<(String, gureum_core::Result<gureum_core::WriteResult>)> =
             futures::stream::iter(keys.clone())
@@ -77,13 +85,15 @@ impl Scope<Ctx> {
             .filter_map(|(k, r)| r.as_ref().err().map(|e| format!("{k}: {e}")))
             .collect();
         if !failed.is_empty() {
-            return fail(format!(
+            let m = format!(
                 "{} of {n} fixture writes failed, first: {}",
                 failed.len(),
                 failed[0]
-            ));
+            );
+            *f = Some(PageFixture::Failed(m.clone()));
+            return fail(m);
         }
-        *f = Some(PageFixture { keys: keys.clone() });
+        *f = Some(PageFixture::Written(keys.clone()));
         Ok(keys)
     }
 
