@@ -338,6 +338,12 @@ pub struct Compute {
     driver: Arc<dyn ComputeDriver>,
     native: Arc<dyn Any + Send + Sync>,
     poll: Duration,
+    /// One lock per idempotency token in flight: concurrent creates with one token through
+    /// this `Compute` (and its clones) run one after the other, so a retry racing its own
+    /// slow first attempt finds that instance instead of making a second one on services
+    /// whose token check is lookup-then-create (Nova, Naver Cloud). Across processes the
+    /// service's own guarantee applies.
+    creating: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl fmt::Debug for Compute {
@@ -355,6 +361,7 @@ impl Compute {
             native: driver.clone(),
             driver,
             poll: Duration::from_millis(200),
+            creating: Arc::default(),
         }
     }
     /// Set the polling interval of [`Compute::wait_until`].
@@ -389,10 +396,25 @@ impl Compute {
             return Err(Error::invalid("instance name is empty"));
         }
         let mut spec = spec;
-        if spec.idempotency_token.is_none() {
+        let Some(token) = spec.idempotency_token.clone() else {
             spec.idempotency_token = Some(uuid::Uuid::new_v4().to_string());
+            return self.driver.create(&spec).await;
+        };
+        let lock = {
+            let mut m = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(token.clone()).or_default().clone()
+        };
+        let r = {
+            let _serialized = lock.lock().await;
+            self.driver.create(&spec).await
+        };
+        // Forget the lock when nobody else is waiting on it (the map holds one reference,
+        // `lock` the other).
+        let mut m = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&lock) == 2 {
+            m.remove(&token);
         }
-        self.driver.create(&spec).await
+        r
     }
     /// Get one instance.
     pub async fn get(&self, id: &str) -> Result<Instance> {

@@ -18,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`,
+//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`, `kafka`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues; `encrypt` (default) adds `gureum::crypto` and the `encrypt=<key provider URL>`
 //! parameter (client-side encryption; `encrypt-openbao` and `aws` add the OpenBao and AWS KMS
@@ -86,6 +86,7 @@ providers! {
     openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage), ("kakao-compute", Compute)],
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
     amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
+    kafka = "kafka" => gureum_kafka [("kafka", Queue), ("ncloud-cdss", Queue), ("nhn-easyqueue", Queue)],
 }
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
