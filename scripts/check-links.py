@@ -159,9 +159,9 @@ def check_md_target(src, target, in_book, book):
     dest = os.path.normpath(os.path.join(os.path.dirname(src), path)) if path else src
     if not os.path.exists(dest):
         return "no such file"
+    if in_book and path and not dest.startswith(DOCS + os.sep):
+        return "a book page links a file outside docs/ (dead on the site; name it in `code` instead)"
     if in_book and path and dest.endswith(".md"):
-        if not dest.startswith(DOCS + os.sep):
-            return "a book page links a Markdown file outside docs/ (dead on the site)"
         if dest not in book:
             return "not in docs/SUMMARY.md (the page is not part of the book)"
     if frag:

@@ -11,6 +11,7 @@ mod completions;
 mod compute;
 mod compute_ops;
 mod doctor;
+mod encrypt;
 mod help;
 mod location;
 mod output;
@@ -80,6 +81,7 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Buckets(a) => bucket_admin::buckets(a, &out).await.map(|_| 0),
         C::Completions(a) => completions::completions(a, &out).map(|_| 0),
         C::Man(a) => completions::man(a, &out).map(|_| 0),
+        C::Encrypt(e) => encrypt::run(e, &out).await,
         C::Policy(a) => policy::run(a, &out).await,
         C::Audit(a) => audit::run(a, &out).await,
         C::Conformance(mut a) => {
