@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole gureum test suite, on a fresh machine: installs and starts the test servers
-# (moto, Azurite, OpenStack Swift, OpenBao, RabbitMQ, tansu (Kafka); loopback only), then runs every crate's tests, including
-# the conformance suites against each backend. Prints the test runner's summary.
+# (moto, Azurite, OpenStack Swift, OpenBao, RabbitMQ, tansu (Kafka), a real Keystone and a
+# second Swift proxy behind it; loopback only), then runs every crate's tests, including the
+# conformance suites against each backend. Prints the test runner's summary.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p gureum-core   # extra args go to `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export EMU_DIR=${EMU_DIR:-/tmp/gureum-emu}
-SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift openbao rabbitmq kafka}
+SERVICES=${GUREUM_TEST_SERVICES:-moto azurite swift openbao rabbitmq kafka keystone swift-keystone}
 
 started_here=0
 if [[ ${GUREUM_SKIP_EMULATORS:-0} != 1 ]]; then

@@ -61,6 +61,15 @@ pub enum Command {
     Completions(crate::completions::CompletionsArgs),
     /// Print the man page (or write one page per command with --dir).
     Man(crate::completions::ManArgs),
+    /// Client-side encryption: key files and KEK rotation (rewrap data keys).
+    #[command(subcommand)]
+    Encrypt(crate::encrypt::EncryptCommand),
+    /// Placement policy: may a class of data live where a URL points; what may move where.
+    #[command(subcommand)]
+    Policy(crate::policy::PolicyCommand),
+    /// Access record: verify its chain and signatures, query who did what.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 /// `gureum ls`.

@@ -140,6 +140,18 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
     (&["man"], "\
   gureum man | man -l -
   gureum man --dir /usr/local/share/man/man1"),
+    (&["encrypt"], "\
+  gureum encrypt keygen /etc/gureum/records.key --id seoul-records
+  gureum encrypt keygen /etc/gureum/records.key --add-version
+  gureum encrypt rotate 's3://records?region=ap-northeast-2' --key keyfile:///etc/gureum/records.key"),
+    (&["encrypt", "keygen"], "\
+  gureum encrypt keygen /etc/gureum/records.key --id seoul-records   # new file, version 1
+  gureum encrypt keygen /etc/gureum/records.key --add-version        # KEK rotation: version 2"),
+    (&["encrypt", "rotate"], "\
+  gureum encrypt rotate 'file:///srv/civic/storage#민원/' --key keyfile:///etc/gureum/records.key --dry-run
+  gureum encrypt rotate 's3://records?region=ap-northeast-2' --key openbao://bao.city.local:8200/transit/records
+  gureum encrypt rotate 'azblob://records?account=seoulcivic' --key 'awskms://alias/records-2027?region=ap-northeast-2' \\
+      --from 'awskms://alias/records-2026?region=ap-northeast-2'"),
 ];
 
 fn attach(cmd: clap::Command, path: &[&str], text: &'static str) -> clap::Command {

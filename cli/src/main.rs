@@ -5,14 +5,17 @@
 #![warn(missing_docs)]
 
 mod args;
+mod audit;
 mod bucket_admin;
 mod completions;
 mod compute;
 mod compute_ops;
 mod doctor;
+mod encrypt;
 mod help;
 mod location;
 mod output;
+mod policy;
 mod queue;
 mod queue_admin;
 mod queue_move;
@@ -78,6 +81,9 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Buckets(a) => bucket_admin::buckets(a, &out).await.map(|_| 0),
         C::Completions(a) => completions::completions(a, &out).map(|_| 0),
         C::Man(a) => completions::man(a, &out).map(|_| 0),
+        C::Encrypt(e) => encrypt::run(e, &out).await,
+        C::Policy(a) => policy::run(a, &out).await,
+        C::Audit(a) => audit::run(a, &out).await,
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {

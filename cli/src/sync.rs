@@ -70,6 +70,10 @@ pub struct TransferFlags {
     /// Never use the store's server-side copy.
     #[arg(long)]
     pub no_server_side_copy: bool,
+    /// Data class of what is copied (else the source URL's `class=`): the destination's zone
+    /// must allow it under the placement policy, checked before anything is listed or copied.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Work on shard I of N only (`3/8`): the keys whose hash falls in shard I. N workers with
     /// I = 0..N-1 together cover the tree; each keeps its own checkpoint.
     #[arg(long, value_name = "I/N", conflicts_with = "shards")]
@@ -506,6 +510,8 @@ fn print_report(out: &Out, r: &Report) -> Result<()> {
 }
 
 async fn run_sync(src: &str, dst: &str, delete: bool, f: &TransferFlags, out: &Out) -> Result<i32> {
+    // The placement policy refuses a forbidden destination up front (docs/security.md).
+    crate::policy::check_transfer(src, dst, f.class.as_deref())?;
     let (s, d) = endpoints(src, dst).await?;
     let opts = options(f, delete, &s, &d)?;
     let display = Display::new(out, f.no_progress);

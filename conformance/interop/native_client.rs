@@ -91,9 +91,13 @@ impl Native {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| default_python.to_string());
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../conformance/interop")
-            .join(name);
+        // Included by crates two levels down (providers/x) and one level down (cli).
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let script = ["../../conformance/interop", "../conformance/interop"]
+            .iter()
+            .map(|d| root.join(d).join(name))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| root.join("../../conformance/interop").join(name));
         let n = Native {
             python,
             script,

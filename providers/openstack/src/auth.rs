@@ -203,6 +203,8 @@ pub struct Token {
     pub catalog: Vec<CatalogService>,
     /// Project (tenant) id the token is scoped to.
     pub project_id: Option<String>,
+    /// Domain id of a domain-scoped Keystone v3 token (no project then).
+    pub domain_id: Option<String>,
     /// Storage URL returned by tempauth.
     pub storage_url: Option<Url>,
 }
@@ -213,6 +215,7 @@ impl fmt::Debug for Token {
             .field("token", &"***")
             .field("expires_at", &self.expires_at)
             .field("project_id", &self.project_id)
+            .field("domain_id", &self.domain_id)
             .field("services", &self.catalog.len())
             .finish()
     }
@@ -245,6 +248,11 @@ impl Token {
                 now + chrono::Duration::milliseconds(margin) >= exp
             }
         }
+    }
+
+    /// Whether the catalog lists a service of this type.
+    pub fn has_service(&self, service_type: &str) -> bool {
+        self.catalog.iter().any(|s| s.service_type == service_type)
     }
 
     /// Pick an endpoint from the catalog by service type, region and interface.
@@ -310,6 +318,7 @@ pub struct Session {
     opts: AuthOptions,
     cache: tokio::sync::Mutex<Option<Arc<Token>>>,
     auth_count: std::sync::atomic::AtomicU64,
+    auth_attempts: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Session {
@@ -361,6 +370,7 @@ impl Session {
             opts,
             cache: tokio::sync::Mutex::new(None),
             auth_count: std::sync::atomic::AtomicU64::new(0),
+            auth_attempts: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -381,6 +391,13 @@ impl Session {
         self.auth_count.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many times this session tried to authenticate, successful or not (tests of the
+    /// bounded re-authentication after a 401).
+    pub fn auth_attempts(&self) -> u64 {
+        self.auth_attempts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// A valid token: the cached one, or a new one if none is cached or it is about to expire.
     pub async fn token(&self) -> Result<Arc<Token>> {
         let mut g = self.cache.lock().await;
@@ -390,6 +407,8 @@ impl Session {
             }
             tracing::debug!(auth_url = %self.opts.auth_url, "token near expiry: renewing");
         }
+        self.auth_attempts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Arc::new(self.authenticate().await?);
         self.auth_count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -405,17 +424,36 @@ impl Session {
         }
     }
 
-    /// The endpoint of a service type: the override, else the catalog.
+    /// The endpoint of a service type: the override, else the catalog, else the preset's
+    /// template ([`AuthOptions::endpoint_fallback`]) when the catalog has no such service.
     pub async fn endpoint(&self, service_type: &str) -> Result<Url> {
         if let Some(u) = self.opts.endpoint_override.get(service_type) {
             return Ok(u.clone());
         }
         let t = self.token().await?;
-        let u = t.endpoint(
+        let u = match t.endpoint(
             service_type,
             self.opts.region.as_deref(),
             self.opts.interface,
-        )?;
+        ) {
+            Ok(u) => u,
+            Err(e) if e.kind() == ErrorKind::NotFound && !t.has_service(service_type) => {
+                let Some(tpl) = self.opts.endpoint_fallback.get(service_type) else {
+                    return Err(e);
+                };
+                let filled = fill_endpoint(
+                    tpl,
+                    &self.opts.auth_url,
+                    self.opts.region.as_deref().unwrap_or(""),
+                    t.project_id.as_deref().unwrap_or(""),
+                );
+                tracing::debug!(service_type, url = %filled, "catalog has no such service: preset endpoint");
+                Url::parse(&filled).map_err(|e| {
+                    Error::invalid(format!("preset endpoint of {service_type}: {e}"))
+                })?
+            }
+            Err(e) => return Err(e),
+        };
         gureum_core::transport::check_endpoint(&u, self.opts.allow_http)?;
         Ok(u)
     }
@@ -519,6 +557,7 @@ impl Session {
                 .path_segments()
                 .and_then(|mut s| s.nth(1))
                 .map(str::to_string),
+            domain_id: None,
             storage_url: Some(storage_url),
         })
     }
@@ -627,6 +666,18 @@ impl Session {
         })?;
         Ok((h, v))
     }
+}
+
+/// Fill a preset endpoint template: `{auth_origin}` is the scheme, host and port of the
+/// identity URL (clouds whose services share the identity host, like KT Cloud D1), then
+/// [`crate::presets::fill`] (`{region}`, `{REGION}`, `{project_id}`).
+pub fn fill_endpoint(template: &str, auth_url: &Url, region: &str, project_id: &str) -> String {
+    let origin = auth_url.origin().ascii_serialization();
+    crate::presets::fill(
+        &template.replace("{auth_origin}", &origin),
+        region,
+        project_id,
+    )
 }
 
 /// `…/v3` → `…/v3/auth/tokens`; `…/auth/tokens` unchanged; no version → `…/v3/auth/tokens`.
@@ -807,6 +858,7 @@ fn parse_v3(v: &Value, secret: SecretString) -> Result<Token> {
         issued_at: Utc::now(),
         catalog,
         project_id: t["project"]["id"].as_str().map(str::to_string),
+        domain_id: t["domain"]["id"].as_str().map(str::to_string),
         storage_url: None,
     })
 }
@@ -849,6 +901,7 @@ fn parse_v2(v: &Value) -> Result<Token> {
         issued_at: Utc::now(),
         catalog,
         project_id: a["token"]["tenant"]["id"].as_str().map(str::to_string),
+        domain_id: None,
         storage_url: None,
     })
 }
@@ -928,6 +981,7 @@ mod tests {
             issued_at: now,
             catalog: vec![],
             project_id: None,
+            domain_id: None,
             storage_url: None,
         };
         assert!(!t.needs_refresh(now));

@@ -188,11 +188,18 @@ const NON_AUTH: &[&str] = &[
     "network",
     "networks",
     "key_name",
+    "bcs_url",
 ];
 
 impl CloudConfig {
     /// Resolve from a gureum URL (see the module docs for the order).
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
+        Self::from_url_with_preset(url, None)
+    }
+
+    /// Resolve from a gureum URL for a scheme tied to one cloud (`kakao-compute://`): that
+    /// preset is used, and naming another one is an error.
+    pub fn from_url_with_preset(url: &ResourceUrl, preset: Option<&str>) -> Result<Self> {
         let mut flat = Flat(url.params().clone());
         let cloud_name = url
             .param("cloud")
@@ -202,6 +209,18 @@ impl CloudConfig {
             flat.under(&Flat(load_cloud(name)?));
         } else if flat.get("auth_url").is_none() {
             flat.under(&Flat(env_settings()));
+        }
+        if let Some(p) = preset {
+            let want = presets::find(p).map(|x| x.name);
+            if let Some(given) = flat.first(&["preset", "profile"]) {
+                if presets::find(&given).map(|x| x.name) != want {
+                    return Err(Error::invalid(format!(
+                        "{}: preset {given:?} does not fit this scheme (it is always {p:?})",
+                        url.scheme()
+                    )));
+                }
+            }
+            flat.0.insert("preset".into(), p.to_string());
         }
         Self::from_settings(flat.0, cloud_name)
     }
@@ -220,7 +239,16 @@ impl CloudConfig {
                 "unknown preset {preset_name:?} (known: nhn, ktcloud, kakao, openstack)"
             ))
         })?;
-        let gov = matches!(f.get("gov").map(|s| s.to_ascii_lowercase()), Some(ref s) if s == "true" || s == "1" || s == "yes");
+        let region_given = f.first(&["region_name", "region"]);
+        let gov = match f.get("gov").map(|s| s.to_ascii_lowercase()) {
+            Some(s) => s == "true" || s == "1" || s == "yes",
+            // A region that only the gov cloud has (`kr-gov-central-1`) means the gov cloud.
+            None => region_given.as_deref().is_some_and(|r| {
+                preset.knows_region(r, true)
+                    && !preset.gov_regions.is_empty()
+                    && !preset.regions.iter().any(|x| x.eq_ignore_ascii_case(r))
+            }),
+        };
         let region = f
             .first(&["region_name", "region"])
             .or_else(|| preset.default_region(gov).map(str::to_string));

@@ -10,6 +10,9 @@
 //!   `swift://CONTAINER?auth_url=http://host:8080/auth/v1.0&user=test:tester&key=testing`
 //!   (tempauth), `swift://CONTAINER?preset=nhn&region=KR1&username=..&password=..&tenant_id=..`
 //! * `nova://?cloud=NAME` (or the same parameters)
+//! * `kakao-compute://?region=kr-central-2` (Kakao Cloud's Beyond Compute Service, Keystone v3
+//!   application credential: `application_credential_id` / `_secret` as parameters, in
+//!   clouds.yaml or as `OS_APPLICATION_CREDENTIAL_ID` / `_SECRET`)
 //!
 //! ```no_run
 //! # async fn demo() -> gureum_core::Result<()> {
@@ -25,6 +28,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod kakao;
 pub mod nova;
 pub mod presets;
 #[cfg(feature = "s3")]
@@ -135,6 +139,59 @@ impl ComputeOpener for NovaComputeOpener {
     }
 }
 
+/// Opens `kakao-compute://` compute services (Kakao Cloud BCS).
+#[derive(Debug, Default)]
+pub struct KakaoComputeOpener;
+
+#[async_trait]
+impl ComputeOpener for KakaoComputeOpener {
+    async fn open_compute(&self, url: &ResourceUrl) -> Result<Compute> {
+        open_kakao_compute(url).await
+    }
+}
+
+/// Open Kakao Cloud compute from a URL (`kakao-compute://?region=kr-central-2`): Beyond
+/// Compute Service with a Keystone v3 application credential, through the same identity
+/// session as Swift and Nova. `bcs_url=` overrides the BCS endpoint.
+pub async fn open_kakao_compute(url: &ResourceUrl) -> Result<Compute> {
+    if !url.host().is_empty() {
+        return Err(Error::invalid(format!(
+            "{url}: kakao-compute takes no host: kakao-compute://?region=kr-central-2"
+        )));
+    }
+    let cfg = CloudConfig::from_url_with_preset(url, Some("kakao"))?;
+    if !matches!(
+        cfg.auth.credential,
+        Credential::V3ApplicationCredential { .. }
+    ) {
+        return Err(Error::invalid(
+            "kakao-compute authenticates with a Kakao IAM access key (Keystone v3 application credential): give application_credential_id and application_credential_secret",
+        ));
+    }
+    let region = cfg
+        .auth
+        .region
+        .clone()
+        .ok_or_else(|| Error::invalid("kakao-compute needs region="))?;
+    let base = match cfg.extra.get("bcs_url") {
+        Some(u) => u.clone(),
+        None => presets::fill(
+            if cfg.gov {
+                kakao::BCS_GOV
+            } else {
+                kakao::BCS_PUBLIC
+            },
+            &region,
+            "",
+        ),
+    };
+    let base = url::Url::parse(&base).map_err(|e| Error::invalid(format!("bcs_url: {e}")))?;
+    let session = session_for(&cfg)?;
+    Ok(Compute::new(Arc::new(kakao::KakaoCompute::new(
+        session, base, region,
+    )?)))
+}
+
 /// Open a Swift bucket from a URL (`swift://CONTAINER?...`).
 pub async fn open_swift(url: &ResourceUrl) -> Result<Bucket> {
     let container = url.host().to_string();
@@ -233,6 +290,14 @@ pub const SCHEMES: &[SchemeInfo] = &[
         zone: Zone::DomesticCsap,
         description: "Kakao Cloud Object Storage through its S3 API",
     },
+    SchemeInfo {
+        scheme: "kakao-compute",
+        service: Service::Compute,
+        feature: "openstack",
+        zone: Zone::DomesticCsap,
+        description:
+            "Kakao Cloud Beyond Compute Service instances (kr-central-2, gov kr-gov-central-1)",
+    },
 ];
 /// The schemes this crate serves (feature `openstack` of the `gureum` crate).
 #[cfg(not(feature = "s3"))]
@@ -251,13 +316,23 @@ pub const SCHEMES: &[SchemeInfo] = &[
         zone: Zone::OnPrem,
         description: "OpenStack Nova servers (city data centers; NHN, KT, Kakao presets)",
     },
+    SchemeInfo {
+        scheme: "kakao-compute",
+        service: Service::Compute,
+        feature: "openstack",
+        zone: Zone::DomesticCsap,
+        description:
+            "Kakao Cloud Beyond Compute Service instances (kr-central-2, gov kr-gov-central-1)",
+    },
 ];
 
-/// Register this provider's URL openers: `swift` (storage), `nova` (compute) and, with the
+/// Register this provider's URL openers: `swift` (storage), `nova` and `kakao-compute`
+/// (compute) and, with the
 /// default `s3` feature, `nhn-s3` and `kakao-s3` (storage). See [`SCHEMES`].
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("swift", Arc::new(SwiftStorageOpener));
     registry.register_compute("nova", Arc::new(NovaComputeOpener));
+    registry.register_compute("kakao-compute", Arc::new(KakaoComputeOpener));
     #[cfg(feature = "s3")]
     {
         registry.register_storage("nhn-s3", Arc::new(s3::PresetS3StorageOpener::nhn()));

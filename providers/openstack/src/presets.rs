@@ -20,7 +20,8 @@ pub enum IdentityApi {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Endpoints {
     /// Public cloud. `{region}` / `{REGION}` = region in lower / upper case, `{project_id}`
-    /// = the token's project (tenant) id.
+    /// = the token's project (tenant) id, `{auth_origin}` = scheme, host and port of the
+    /// identity URL (see [`crate::auth::fill_endpoint`]).
     pub public: Option<&'static str>,
     /// Government cloud.
     pub gov: Option<&'static str>,
@@ -116,12 +117,14 @@ pub const KTCLOUD: Preset = Preset {
     regions: &["DX-M1"],
     gov_regions: &[],
     swift: NONE,
+    // D1 serves every API on the identity host (api.ucloudbiz.olleh.com): compute at
+    // /d1/server (Nova paths without a project id), images at /d1/image (Glance v2).
     compute: Endpoints {
-        public: Some("https://api.ucloudbiz.olleh.com/d1/server"),
+        public: Some("{auth_origin}/d1/server"),
         gov: None,
     },
     image: Endpoints {
-        public: Some("https://api.ucloudbiz.olleh.com/d1/image"),
+        public: Some("{auth_origin}/d1/image"),
         gov: None,
     },
     s3: NONE,
@@ -130,7 +133,8 @@ pub const KTCLOUD: Preset = Preset {
     nova_compute: true,
     unconfirmed: &[
         "all KT Cloud facts come from 3rd-party code (cloud-barista), not vendor docs",
-        "D1 identity path /d1/identity/auth/tokens and compute path /d1/server",
+        "D1 identity path /d1/identity/auth/tokens and compute path /d1/server (no project id in the path)",
+        "whether D1 tokens carry a service catalog (without one, the /d1/server and /d1/image templates on the identity host are used)",
         "D1 image endpoint /d1/image",
         "zone/region name DX-M1 as a catalog region",
         "government (public sector) endpoints",

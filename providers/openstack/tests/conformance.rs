@@ -1,5 +1,5 @@
-//! The gureum conformance suite on swift:// (Swift all-in-one, tempauth), on the NHN S3
-//! preset through the SAIO's s3api, and on nova:// (spec simulator).
+//! The gureum conformance suite on swift:// (Swift all-in-one, tempauth), on the NHN and
+//! Kakao S3 presets through the SAIO's s3api, and on nova:// (spec simulator).
 
 use gureum_conformance::{compute, storage, Options};
 use gureum_core::url::ResourceUrl;
@@ -64,6 +64,34 @@ async fn nhn_s3_preset_conformance_on_s3api() {
     let report = storage::run(
         &b,
         &Options::default().backend("nhn-s3 preset (SAIO s3api)"),
+    )
+    .await;
+    println!("{}", report.to_markdown());
+    assert_eq!(report.failed(), 0, "{}", report.to_markdown());
+}
+
+#[tokio::test]
+async fn kakao_s3_preset_conformance_on_s3api() {
+    let Some(s3) = gureum_testkit::env::swift_s3() else {
+        return;
+    };
+    // Kakao's S3 front runs on its Swift (the protocol both Kakao and NHN serve); the SAIO's
+    // s3api is the server, the preset's quirks (path style, checksums only when required)
+    // are what is tested. The SAIO signs as us-east-1 (its s3api `location`).
+    std::env::set_var("GUREUM_KAKAO_S3_AK", &s3.access_key);
+    std::env::set_var("GUREUM_KAKAO_S3_SK", &s3.secret_key);
+    let url = format!(
+        "kakao-s3://gureum-conformance-kakao-s3?endpoint={}&region=us-east-1&access_key_env=GUREUM_KAKAO_S3_AK&secret_key_env=GUREUM_KAKAO_S3_SK",
+        s3.endpoint
+    );
+    let mut reg = gureum_core::Registry::new();
+    gureum_openstack::register(&mut reg);
+    let b = reg.open_bucket(Some(&url)).await.unwrap();
+    assert_eq!(b.info().provider, "kakao");
+    ensure_container(&b).await;
+    let report = storage::run(
+        &b,
+        &Options::default().backend("kakao-s3 preset (SAIO s3api)"),
     )
     .await;
     println!("{}", report.to_markdown());

@@ -360,6 +360,31 @@ impl SegmentKeys {
         Ok(())
     }
 
+    /// Encrypt segment `index` in place: `seg[..len]` holds its plaintext, and its tag is
+    /// written to `seg[len..len + TAG_LEN]`.
+    pub fn seal_segment_at(
+        &self,
+        index: u64,
+        last: bool,
+        seg: &mut [u8],
+        len: usize,
+    ) -> Result<()> {
+        let counter = segment_counter(index)?;
+        if seg.len() < len + TAG_LEN {
+            return Err(Error::other("segment buffer too small"));
+        }
+        let tag: Tag = self
+            .key
+            .seal_in_place_separate_tag(
+                self.nonce(counter, last as u8),
+                Aad::empty(),
+                &mut seg[..len],
+            )
+            .map_err(|_| Error::other("AES-GCM seal failed"))?;
+        seg[len..len + TAG_LEN].copy_from_slice(tag.as_ref());
+        Ok(())
+    }
+
     /// Decrypt segment `index` (ciphertext and tag in `buf`) in place; returns the plaintext
     /// length (the plaintext is `buf[..len]`).
     pub fn open_segment(&self, index: u64, last: bool, buf: &mut [u8]) -> Result<usize> {

@@ -59,8 +59,11 @@ pub use store::EncryptedStore;
 
 use async_trait::async_trait;
 use gureum_core::object_store::ObjectStore;
-use gureum_core::{Bucket, BucketAdmin, Queue, QueueAdmin, QueueConfig, QueueDriver, Result};
-use gureum_layers::Layer;
+use gureum_core::{
+    Bucket, BucketAdmin, LayerOpener, LayerParams, LayerSlot, OpenTarget, Queue, QueueAdmin,
+    QueueConfig, QueueDriver, Registry, Result,
+};
+use gureum_layers::{BucketLayerExt, Layer, QueueLayerExt};
 use std::fmt;
 use std::sync::Arc;
 
@@ -147,6 +150,10 @@ impl Layer for EncryptionLayer {
         "encrypt"
     }
 
+    fn encrypts(&self) -> bool {
+        true
+    }
+
     /// Over a bare store (no bucket name known), objects are bound to the
     /// [`EncryptionLayer::binding`] name, or to the empty name.
     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
@@ -161,6 +168,8 @@ impl Layer for EncryptionLayer {
         let store: Arc<dyn ObjectStore> =
             Arc::new(self.store(bucket.object_store(), bucket.name()));
         let mut caps = bucket.capabilities().clone();
+        // No presigned URLs: they would hand out ciphertext.
+        caps.presign = false;
         if let Some(max) = caps.max_object_size {
             // The largest plaintext whose stored form fits.
             let mut p = max;
@@ -242,5 +251,58 @@ impl QueueAdmin for EncryptedQueueAdmin {
     async fn open(&self, name: &str) -> Result<Queue> {
         let q = self.inner.open(name).await?;
         Ok(self.layer.layer_queue(q))
+    }
+}
+
+/// Register the encryption layer's URL / profile parameter (`encrypt=<key provider URL>`)
+/// with `registry`: `open_bucket("s3://b?encrypt=keyfile%3A%2F%2F%2Fetc%2Fgureum%2Fcity.key")`
+/// then stacks [`EncryptionLayer`] (innermost, right over the backend) and the provider never
+/// sees the parameter. The facade's `gureum::registry()` calls this with its `encrypt`
+/// feature.
+pub fn register(registry: &mut Registry) {
+    registry.register_layer(Arc::new(EncryptOpener));
+}
+
+/// The [`LayerOpener`] of `encrypt=`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EncryptOpener;
+
+#[async_trait]
+impl LayerOpener for EncryptOpener {
+    fn name(&self) -> &'static str {
+        "encrypt"
+    }
+    fn params(&self) -> &'static [&'static str] {
+        &[PARAMETER]
+    }
+    fn slot(&self) -> LayerSlot {
+        LayerSlot::Encryption
+    }
+    fn encrypts(&self) -> bool {
+        true
+    }
+    async fn check_open(&self, _target: &OpenTarget, params: &LayerParams) -> Result<()> {
+        // A malformed key provider URL fails before any byte moves.
+        let u = params.get(PARAMETER).unwrap_or_default();
+        url::ProviderUrl::parse(u)?.cache_limits()?;
+        Ok(())
+    }
+    async fn stack_bucket(
+        &self,
+        bucket: Bucket,
+        _target: &OpenTarget,
+        params: &LayerParams,
+    ) -> Result<Bucket> {
+        let layer = EncryptionLayer::open(params.get(PARAMETER).unwrap_or_default()).await?;
+        Ok(BucketLayerExt::layer(bucket, layer))
+    }
+    async fn stack_queue(
+        &self,
+        queue: Queue,
+        _target: &OpenTarget,
+        params: &LayerParams,
+    ) -> Result<Queue> {
+        let layer = EncryptionLayer::open(params.get(PARAMETER).unwrap_or_default()).await?;
+        Ok(QueueLayerExt::layer(queue, layer))
     }
 }

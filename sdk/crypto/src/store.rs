@@ -107,22 +107,52 @@ fn plain_meta(mut m: ObjectMeta) -> ObjectMeta {
     m
 }
 
-/// Encrypt `plain` (one whole object) into its stored bytes.
+/// Encrypt `plain` (one whole object) into its stored bytes. Large objects are sealed on up
+/// to four threads (segments are independent).
 pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Result<Bytes> {
     let total = format::stored_size(plain.len() as u64) as usize;
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(header);
     let n = segment_count(plain.len() as u64);
-    let mut seg = Vec::with_capacity(STORED_SEGMENT_LEN);
-    for i in 0..n {
-        let start = (i as usize) * SEGMENT_LEN;
-        let end = (start + SEGMENT_LEN).min(plain.len());
-        seg.clear();
-        seg.extend_from_slice(&plain[start..end]);
-        keys.seal_segment(i, i + 1 == n, &mut seg)?;
-        out.extend_from_slice(&seg);
+    let mut out = vec![0u8; total];
+    out[..HEADER_LEN].copy_from_slice(header);
+    let work = |first: u64, part: &mut [u8]| -> Result<()> {
+        for (j, seg) in part.chunks_mut(STORED_SEGMENT_LEN).enumerate() {
+            let i = first + j as u64;
+            let start = i as usize * SEGMENT_LEN;
+            let end = (start + SEGMENT_LEN).min(plain.len());
+            seg[..end - start].copy_from_slice(&plain[start..end]);
+            keys.seal_segment_at(i, i + 1 == n, seg, end - start)?;
+        }
+        Ok(())
+    };
+    let threads = if plain.len() >= 4 * 1024 * 1024 {
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
+            .clamp(1, 4)
+    } else {
+        1
+    };
+    let body = &mut out[HEADER_LEN..];
+    if threads == 1 {
+        work(0, body)?;
+    } else {
+        let per = (n as usize).div_ceil(threads) * STORED_SEGMENT_LEN;
+        std::thread::scope(|sc| -> Result<()> {
+            let handles: Vec<_> = body
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(t, part)| {
+                    let first = (t * per / STORED_SEGMENT_LEN) as u64;
+                    sc.spawn(move || work(first, part))
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| Error::other("encryption thread panicked"))??;
+            }
+            Ok(())
+        })?;
     }
-    debug_assert_eq!(out.len(), total);
     Ok(Bytes::from(out))
 }
 
@@ -157,15 +187,24 @@ impl EncryptedStore {
 
     /// Parse and authenticate the header of the object at `path`.
     async fn open_header(&self, path: &Path, bytes: &[u8]) -> Result<(Header, SegmentKeys)> {
+        self.open_header_with(&self.keys, path, bytes).await
+    }
+
+    /// [`Self::open_header`] with the data key unwrapped by `keys`.
+    async fn open_header_with(
+        &self,
+        keys: &Keys,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(Header, SegmentKeys)> {
         let header = Header::parse(bytes)?;
-        let dek = self
-            .keys
+        let dek = keys
             .cache
-            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .for_decrypt(keys.provider.as_ref(), &header.key)
             .await?;
-        let keys = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
-        header.verify(&keys, bytes)?;
-        Ok((header, keys))
+        let seg = SegmentKeys::derive(&dek, &header, &self.binding, path.as_ref())?;
+        header.verify(&seg, bytes)?;
+        Ok((header, seg))
     }
 
     /// Read the stored header of `path` (for `gureum encrypt rotate` and tests).
@@ -190,6 +229,17 @@ impl EncryptedStore {
     /// `PreconditionFailed`). Returns the old and new wrapped keys, or `None` when the object
     /// is already on the current KEK.
     pub async fn rewrap(&self, path: &Path) -> Result<Option<(WrappedKey, WrappedKey)>> {
+        self.rewrap_from(path, None).await
+    }
+
+    /// [`Self::rewrap`], unwrapping the old data key with `old` (the key manager or KEK being
+    /// retired, e.g. another KMS key) instead of this store's own provider.
+    pub async fn rewrap_from(
+        &self,
+        path: &Path,
+        old: Option<&Keys>,
+    ) -> Result<Option<(WrappedKey, WrappedKey)>> {
+        let old_keys = old.unwrap_or(&self.keys);
         let current = self.keys.provider.current().await?;
         let r = self.inner.get_opts(path, GetOptions::default()).await?;
         let meta = r.meta.clone();
@@ -198,14 +248,15 @@ impl EncryptedStore {
         if stored.len() < HEADER_LEN {
             return Err(integrity("encrypted data: shorter than its header"));
         }
-        let (mut header, keys) = self.open_header(path, &stored[..HEADER_LEN]).await?;
+        let (mut header, keys) = self
+            .open_header_with(old_keys, path, &stored[..HEADER_LEN])
+            .await?;
         if !current.is_stale(&header.key) {
             return Ok(None);
         }
-        let dek = self
-            .keys
+        let dek = old_keys
             .cache
-            .for_decrypt(self.keys.provider.as_ref(), &header.key)
+            .for_decrypt(old_keys.provider.as_ref(), &header.key)
             .await?;
         let new = self.keys.provider.wrap(&dek).await?;
         let old = std::mem::replace(&mut header.key, new.clone());

@@ -128,6 +128,18 @@ pub async fn open_provider(url: &str) -> Result<(Arc<dyn KeyProvider>, CacheLimi
         "openbao" | "vault" => Arc::new(crate::openbao::Transit::from_url(&u)?),
         #[cfg(feature = "awskms")]
         "awskms" => Arc::new(crate::awskms::Kms::from_url(&u).await?),
+        #[cfg(not(feature = "openbao"))]
+        "openbao" | "vault" => {
+            return Err(Error::invalid(
+                "openbao:// key provider: this build lacks it (cargo feature `openbao` of gureum-crypto, `encrypt-openbao` of gureum)",
+            ))
+        }
+        #[cfg(not(feature = "awskms"))]
+        "awskms" => {
+            return Err(Error::invalid(
+                "awskms:// key provider: this build lacks it (cargo feature `awskms` of gureum-crypto, `aws` of gureum)",
+            ))
+        }
         other => {
             return Err(Error::invalid(format!(
                 "unknown key provider {other}:// (known: keyfile, openbao, awskms)"

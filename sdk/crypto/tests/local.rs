@@ -535,3 +535,66 @@ async fn rotation_rewraps_without_reencrypting_and_the_cache_has_limits() {
     assert!(e.to_string().contains("version 1"), "{e}");
     let _ = raw.object_store().head(&p).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypt_url_parameter_stacks_the_layer_on_buckets_and_queues() {
+    let f = fixture();
+    let key = format!("keyfile://{}", f.key.display());
+    let enc_param: String = key
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let dir = f.root.join("storage").join("by-url");
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("file://{}?encrypt={enc_param}", dir.display());
+    let b = gureum::open_bucket(&url).await.unwrap();
+    assert!(b.is_encrypted());
+    assert!(!b.capabilities().presign);
+    b.put("민원/a.txt", "주민등록번호 900101-1234567")
+        .await
+        .unwrap();
+    assert_eq!(
+        &b.get("민원/a.txt").await.unwrap()[..],
+        "주민등록번호 900101-1234567".as_bytes()
+    );
+    let raw = f.raw("by-url").await;
+    assert!(!raw.is_encrypted());
+    let stored = raw.get("민원/a.txt").await.unwrap();
+    assert!(stored.starts_with(b"GRMCRYPT"));
+    // A malformed key provider URL fails at open.
+    let bad = format!("file://{}?encrypt=nonsense", dir.display());
+    assert_eq!(
+        gureum::open_bucket(&bad).await.unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    let missing = format!(
+        "file://{}?encrypt=keyfile%3A%2F%2F%2Fno%2Fsuch.key",
+        dir.display()
+    );
+    assert_eq!(
+        gureum::open_bucket(&missing).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    // Queues.
+    let qurl = format!(
+        "sqlite://{}/q.db?queue=by-url&encrypt={enc_param}",
+        f.root.display()
+    );
+    let q = gureum::open_queue(&qurl).await.unwrap();
+    assert!(q.is_encrypted());
+    q.send(Message::new(&b"secret body"[..])).await.unwrap();
+    let rawq = gureum::open_queue(&format!("sqlite://{}/q.db?queue=by-url", f.root.display()))
+        .await
+        .unwrap();
+    let m = rawq.receive(1).await.unwrap();
+    assert!(m[0].body.starts_with(b"GRMQ"));
+    rawq.nack(&m[0], std::time::Duration::ZERO).await.unwrap();
+    let m = q.receive(1).await.unwrap();
+    assert_eq!(&m[0].body[..], b"secret body");
+    q.ack(&m[0]).await.unwrap();
+}

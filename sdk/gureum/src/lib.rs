@@ -18,9 +18,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`,
+//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`, `kafka`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
-//! queues. Opening a URL whose provider is not compiled in fails with an
+//! queues; `encrypt` (default) adds `gureum::crypto` and the `encrypt=<key provider URL>`
+//! parameter (client-side encryption; `encrypt-openbao` and `aws` add the OpenBao and AWS KMS
+//! key providers). Opening a URL whose provider is not compiled in fails with an
 //! `InvalidArgument` error naming the feature to enable; [`PROVIDERS`] lists every provider
 //! this facade knows.
 #![warn(missing_docs)]
@@ -30,6 +32,11 @@ pub use gureum_core::*;
 /// Layers stacked over buckets and queues (`gureum-layers`, feature `layers`, on by default).
 #[cfg(feature = "layers")]
 pub use gureum_layers as layers;
+
+/// Client-side envelope encryption (`gureum-crypto`, feature `encrypt`, on by default): the
+/// `encrypt=<key provider URL>` layer parameter, key files, OpenBao transit and AWS KMS.
+#[cfg(feature = "encrypt")]
+pub use gureum_crypto as crypto;
 
 /// Declares the providers this facade knows: for each, the module name it is re-exported
 /// under, its cargo feature, its crate, and its `(scheme, service)` pairs. Expands to the
@@ -76,9 +83,10 @@ providers! {
     local = "local" => gureum_local [("mem", Storage), ("file", Storage), ("mem", Queue), ("sqlite", Queue), ("local", Compute)],
     aws = "aws" => gureum_aws [("s3", Storage), ("sqs", Queue), ("ec2", Compute)],
     azure = "azure" => gureum_azure [("azblob", Storage), ("azqueue", Queue), ("azvm", Compute)],
-    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage)],
+    openstack = "openstack" => gureum_openstack [("swift", Storage), ("nova", Compute), ("nhn-s3", Storage), ("kakao-s3", Storage), ("kakao-compute", Compute)],
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
     amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
+    kafka = "kafka" => gureum_kafka [("kafka", Queue), ("ncloud-cdss", Queue), ("nhn-easyqueue", Queue)],
 }
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
@@ -92,6 +100,8 @@ pub fn registry() -> Registry {
     let mut r = Registry::from_providers(PROVIDERS);
     #[cfg(feature = "layers")]
     gureum_layers::register(&mut r);
+    #[cfg(feature = "encrypt")]
+    gureum_crypto::register(&mut r);
     r
 }
 

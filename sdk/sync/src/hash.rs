@@ -59,10 +59,12 @@ impl std::fmt::Display for ContentHash {
     }
 }
 
-/// MD5 of the whole stream plus the MD5 of each part (for multipart etags).
-#[derive(Clone, Default)]
+/// MD5 of the whole stream and/or the MD5 of each part (for multipart etags). Each is only
+/// computed when asked for: MD5 is the main CPU cost of a large transfer.
+#[derive(Clone)]
 pub(crate) struct Hasher {
-    whole: Md5,
+    whole: Option<Md5>,
+    keep_parts: bool,
     parts: Vec<[u8; 16]>,
     bytes: u64,
 }
@@ -75,28 +77,45 @@ pub(crate) fn md5_of(data: &[u8]) -> [u8; 16] {
 }
 
 impl Hasher {
+    /// The MD5 of the whole content.
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self::with(true, false)
+    }
+    /// Choose what to compute: the whole content's MD5, the part MD5s.
+    pub(crate) fn with(whole: bool, parts: bool) -> Self {
+        Hasher {
+            whole: whole.then(Md5::new),
+            keep_parts: parts,
+            parts: Vec::new(),
+            bytes: 0,
+        }
     }
     /// Add a chunk of the content.
     pub(crate) fn update(&mut self, data: &[u8]) {
-        self.whole.update(data);
+        if let Some(w) = &mut self.whole {
+            w.update(data);
+        }
         self.bytes += data.len() as u64;
     }
-    /// Add one whole multipart part (its MD5 is kept for the multipart etag).
+    /// Add one whole multipart part (its MD5 is kept for the multipart etag when asked).
     pub(crate) fn part(&mut self, data: &[u8]) {
         self.update(data);
-        self.parts.push(md5_of(data));
+        if self.keep_parts {
+            self.parts.push(md5_of(data));
+        }
     }
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }
-    /// The MD5 of everything seen, and the part MD5s.
+    /// The MD5 of everything seen (if computed), and the part MD5s.
     pub(crate) fn finish(self) -> Digests {
-        let mut whole = [0u8; 16];
-        whole.copy_from_slice(self.whole.finalize().as_slice());
+        let md5 = self.whole.map(|w| {
+            let mut out = [0u8; 16];
+            out.copy_from_slice(w.finalize().as_slice());
+            out
+        });
         Digests {
-            md5: whole,
+            md5,
             parts: self.parts,
         }
     }
@@ -105,7 +124,7 @@ impl Hasher {
 /// The result of a [`Hasher`].
 #[derive(Debug, Clone)]
 pub(crate) struct Digests {
-    pub(crate) md5: [u8; 16],
+    pub(crate) md5: Option<[u8; 16]>,
     pub(crate) parts: Vec<[u8; 16]>,
 }
 
@@ -130,8 +149,10 @@ impl Digests {
     /// uploads) the S3 or Swift multipart etag computed from the parts.
     pub(crate) fn etag_confirms(&self, etag: &str) -> bool {
         let e = etag.trim().trim_start_matches("W/").trim_matches('"');
-        if e.eq_ignore_ascii_case(&hex::encode(self.md5)) {
-            return true;
+        if let Some(m) = self.md5 {
+            if e.eq_ignore_ascii_case(&hex::encode(m)) {
+                return true;
+            }
         }
         !self.parts.is_empty()
             && (e.eq_ignore_ascii_case(&self.s3_multipart_etag())
@@ -145,19 +166,31 @@ mod tests {
 
     #[test]
     fn md5_and_multipart_etags() {
-        let mut h = Hasher::new();
+        let mut h = Hasher::with(true, true);
         h.part(b"hello ");
         h.part(b"world");
         let d = h.finish();
-        assert_eq!(hex::encode(d.md5), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert_eq!(
+            hex::encode(d.md5.unwrap()),
+            "5eb63bbbe01eeed093cb22bb8f5acdc3"
+        );
         assert!(d.etag_confirms("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""));
         let s3 = d.s3_multipart_etag();
         assert!(s3.ends_with("-2"));
         assert!(d.etag_confirms(&format!("\"{s3}\"")));
         assert!(!d.etag_confirms("0123456789abcdef0123456789abcdef"));
+        let mut only_parts = Hasher::with(false, true);
+        only_parts.part(b"hello ");
+        only_parts.part(b"world");
+        let p = only_parts.finish();
+        assert!(
+            p.md5.is_none()
+                && p.etag_confirms(&s3)
+                && !p.etag_confirms(&hex::encode(d.md5.unwrap()))
+        );
         assert_eq!(
             etag_md5(true, "s3", Some("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""), 11),
-            Some(d.md5)
+            d.md5
         );
         assert_eq!(etag_md5(true, "s3", Some(&s3), 11), None);
         assert_eq!(

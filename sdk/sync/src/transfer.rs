@@ -148,11 +148,14 @@ async fn verify_server_copy(ctx: &Ctx, dk: &str, src: &ObjectInfo) -> Result<Cop
 }
 
 fn check_source(ctx: &Ctx, key: &str, etag: Option<&str>, size: u64, d: &Digests) -> Result<()> {
-    if let Some(m) = etag_md5(ctx.src.md5_etags, &ctx.src.scheme(), etag, size) {
-        if m != d.md5 {
+    if let (Some(m), Some(got)) = (
+        etag_md5(ctx.src.md5_etags, &ctx.src.scheme(), etag, size),
+        d.md5,
+    ) {
+        if m != got {
             return Err(integrity(format!(
                 "{key}: the bytes read have MD5 {}, the source's etag says {}",
-                hex::encode(d.md5),
+                hex::encode(got),
                 hex::encode(m)
             )));
         }
@@ -213,21 +216,20 @@ async fn verify_dest(
             if d.etag_confirms(e) {
                 return Ok(());
             }
-            if !multipart {
+            if !multipart || d.md5.is_none() {
                 return Err(integrity(format!(
-                    "{dp}: stored etag {e} is not the MD5 {} of the bytes sent",
-                    hex::encode(d.md5)
+                    "{dp}: stored etag {e} does not match the bytes sent"
                 )));
             }
         }
     }
-    if ctx.opts.verify_readback {
+    if let (true, Some(sent)) = (ctx.opts.verify_readback, d.md5) {
         let (got, n) = stream_md5(&ctx.dst_store, dp).await?;
-        if n != size || got != d.md5 {
+        if n != size || got != sent {
             return Err(integrity(format!(
                 "{dp}: read back {n} bytes with MD5 {}, sent {size} bytes with MD5 {}",
                 hex::encode(got),
-                hex::encode(d.md5)
+                hex::encode(sent)
             )));
         }
         return Ok(());
@@ -261,7 +263,7 @@ pub(crate) async fn stream_md5(store: &Arc<dyn ObjectStore>, p: &Path) -> Result
         h.update(&chunk);
     }
     let n = h.bytes();
-    Ok((h.finish().md5, n))
+    Ok((h.finish().md5.unwrap_or_default(), n))
 }
 
 async fn multipart_copy(
@@ -312,8 +314,12 @@ async fn multipart_copy(
         }
     };
 
+    // The whole MD5 serves the source's MD5 etag and a read-back; the part MD5s serve the
+    // destination's multipart etag. Compute only what can be checked.
+    let dst_swift = ctx.dst.scheme() == "swift";
+    let whole = ctx.src.md5_etags || !ctx.dst.md5_etags || dst_swift;
+    let mut hasher = Hasher::with(whole, ctx.dst.md5_etags);
     let body: Result<(Digests, Option<String>)> = async {
-        let mut hasher = Hasher::new();
         let mut uploads = tokio::task::JoinSet::new();
         let expect = move |i: u64| ps.min(size - i * ps);
         if first_bytes.len() as u64 != expect(0) {

@@ -3,5 +3,6 @@
 //! invents). Each stops when its handle is dropped.
 
 pub mod azure;
+pub mod kakao_compute;
 pub mod ncloud;
 pub mod openstack;

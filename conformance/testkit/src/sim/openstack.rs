@@ -13,6 +13,12 @@
 //! * `OpenStack-API-Version: compute 2.x` is honoured: `OS-EXT-SRV-ATTR:user_data` only
 //!   appears at 2.3 and later; versions above 2.96 give 406.
 //!
+//! * [`Layout::KtD1`] serves the same APIs on KT Cloud D1's path layout (from 3rd-party code,
+//!   cloud-barista's ktcloudvpc driver; **unconfirmed** against KT documents): Keystone v3 at
+//!   `/d1/identity/auth/tokens` (and `/d1/identity/v3/auth/tokens`), Nova at `/d1/server/...`
+//!   without a project id in the path, Glance at `/d1/image/v2/images`, tokens without a
+//!   service catalog. The standard paths then answer 404.
+//!
 //! Bound to 127.0.0.1:0; dropped with the [`Simulator`] handle.
 
 use bytes::Bytes;
@@ -26,9 +32,21 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Which URL layout the simulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// `/identity/v3`, `/identity/v2.0`, `/compute/v2.1/{project}`, `/image/v2`, with a catalog.
+    #[default]
+    Standard,
+    /// KT Cloud D1: `/d1/identity`, `/d1/server` (no project id), `/d1/image`, no catalog.
+    KtD1,
+}
+
 /// Simulator settings.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// URL layout.
+    pub layout: Layout,
     /// Token lifetime.
     pub token_ttl: Duration,
     /// Catalog region name.
@@ -52,6 +70,7 @@ pub struct SimConfig {
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
+            layout: Layout::Standard,
             token_ttl: Duration::from_secs(3600),
             region: "RegionOne".into(),
             users: vec![(
@@ -197,9 +216,12 @@ impl Simulator {
     pub fn base_url(&self) -> String {
         format!("http://{}", self.shared.addr)
     }
-    /// Keystone v3 auth URL.
+    /// Keystone v3 auth URL (`…/d1/identity/` in the KT D1 layout).
     pub fn v3_auth_url(&self) -> String {
-        format!("{}/identity/v3", self.base_url())
+        match self.shared.cfg.layout {
+            Layout::Standard => format!("{}/identity/v3", self.base_url()),
+            Layout::KtD1 => format!("{}/d1/identity/", self.base_url()),
+        }
     }
     /// Keystone v2.0 auth URL.
     pub fn v2_auth_url(&self) -> String {
@@ -266,6 +288,19 @@ async fn handle(sh: &Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes
         Ok(b) => b.to_bytes(),
         Err(_) => return empty(StatusCode::BAD_REQUEST),
     };
+    let path = match sh.cfg.layout {
+        Layout::Standard => path,
+        Layout::KtD1 => match d1_path(sh, &headers, &path) {
+            Some(p) => p,
+            None => {
+                return nova_err(
+                    StatusCode::NOT_FOUND,
+                    "itemNotFound",
+                    "The resource could not be found.",
+                )
+            }
+        },
+    };
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.as_str(), seg.as_slice()) {
         ("POST", ["identity", "v3", "auth", "tokens"]) => keystone_v3(sh, &body),
@@ -313,6 +348,22 @@ async fn handle(sh: &Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes
             "The resource could not be found.",
         ),
     }
+}
+
+/// A KT D1 path in the standard layout, or `None` (404) for anything else.
+fn d1_path(sh: &Shared, h: &hyper::header::HeaderMap, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/d1/")?;
+    if let Some(r) = rest.strip_prefix("identity/") {
+        let r = r.strip_prefix("v3/").unwrap_or(r);
+        return (r.trim_end_matches('/') == "auth/tokens")
+            .then(|| "/identity/v3/auth/tokens".into());
+    }
+    if let Some(r) = rest.strip_prefix("server/") {
+        // No project id in D1 compute paths: the token's project is the one.
+        let project = authorize(sh, h).unwrap_or_else(|| "-".into());
+        return Some(format!("/compute/v2.1/{project}/{r}"));
+    }
+    rest.strip_prefix("image/").map(|r| format!("/image/{r}"))
 }
 
 fn glance_image(i: &Img) -> Value {
@@ -363,6 +414,9 @@ fn authorize(sh: &Shared, h: &hyper::header::HeaderMap) -> Option<String> {
 }
 
 fn catalog_v3(sh: &Shared, project_id: &str) -> Value {
+    if sh.cfg.layout == Layout::KtD1 {
+        return json!([]);
+    }
     let b = format!("http://{}", sh.addr);
     let r = &sh.cfg.region;
     let ep = |url: String| {

@@ -353,6 +353,51 @@ impl Layer for AuditLayer {
             inner,
         })
     }
+    fn layer_queue(&self, queue: Queue) -> Queue {
+        let driver = self.wrap_queue(queue.driver().clone());
+        let queue = queue.with_driver(driver);
+        // Queues opened through the admin driver are recorded too.
+        match queue.admin().ok().cloned() {
+            Some(inner) => queue.with_admin(Arc::new(AuditAdmin {
+                layer: self.clone(),
+                inner,
+            })),
+            None => queue,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AuditAdmin {
+    layer: AuditLayer,
+    inner: Arc<dyn gureum_core::QueueAdmin>,
+}
+
+#[async_trait]
+impl gureum_core::QueueAdmin for AuditAdmin {
+    async fn create_queue(&self, name: &str, config: &gureum_core::QueueConfig) -> Result<()> {
+        let e = self.layer.entry("create_queue", Some(name));
+        let r = self.inner.create_queue(name, config).await;
+        self.layer.note(e, &r).await?;
+        r
+    }
+    async fn delete_queue(&self, name: &str) -> Result<()> {
+        let e = self.layer.entry("delete_queue", Some(name));
+        let r = self.inner.delete_queue(name).await;
+        self.layer.note(e, &r).await?;
+        r
+    }
+    async fn list_queues(&self) -> Result<Vec<String>> {
+        self.inner.list_queues().await
+    }
+    async fn open(&self, name: &str) -> Result<Queue> {
+        let q = self.inner.open(name).await?;
+        let layer = AuditLayer {
+            resource: format!("{} queue={name}", self.layer.resource),
+            ..self.layer.clone()
+        };
+        Ok(q.layer(layer))
+    }
 }
 
 fn outcome_of<T>(r: &std::result::Result<T, object_store::Error>) -> (String, Option<String>) {
@@ -683,6 +728,12 @@ struct AuditQueue {
 }
 
 impl AuditQueue {
+    async fn note<T>(&self, e: Entry, r: &Result<T>) -> Result<()> {
+        self.layer.note(e, r).await
+    }
+}
+
+impl AuditLayer {
     async fn note<T>(&self, mut e: Entry, r: &Result<T>) -> Result<()> {
         let (o, rid) = match r {
             Ok(_) => ("ok".to_string(), None),
@@ -690,8 +741,8 @@ impl AuditQueue {
         };
         e.outcome = Some(o);
         e.request_id = rid;
-        self.layer.log.record(e)?;
-        self.layer.log.flush_if_needed().await
+        self.log.record(e)?;
+        self.log.flush_if_needed().await
     }
 }
 

@@ -1,0 +1,154 @@
+//! SASL/OAUTHBEARER with the client-credentials grant (NHN Cloud EasyQueue: a User Access Key
+//! of JWT type, scope `appKey:{APP_KEY}`), fetched by this crate through `gureum_core::http`,
+//! so the bundled librdkafka needs no libcurl.
+
+use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
+use gureum_core::{Error, Result};
+use rdkafka::client::OAuthToken;
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone)]
+struct ClientCredentials {
+    endpoint: String,
+    client_id: String,
+    client_secret: String,
+    scope: String,
+}
+
+/// The librdkafka client context of this crate's clients: fetches OAUTHBEARER tokens when the
+/// connection uses them, does nothing otherwise.
+#[derive(Clone, Default)]
+pub struct TokenContext {
+    creds: Option<Arc<ClientCredentials>>,
+}
+
+impl fmt::Debug for TokenContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.creds {
+            Some(c) => f
+                .debug_struct("TokenContext")
+                .field("endpoint", &c.endpoint)
+                .field("client_id", &c.client_id)
+                .field("client_secret", &"***")
+                .field("scope", &c.scope)
+                .finish(),
+            None => f.write_str("TokenContext(none)"),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Basic(String);
+
+#[async_trait::async_trait]
+impl Authorizer for Basic {
+    async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
+        let mut v: http::HeaderValue = format!("Basic {}", self.0)
+            .parse()
+            .map_err(|_| Error::invalid("credentials are not a valid header value"))?;
+        v.set_sensitive(true);
+        req.headers_mut().insert(http::header::AUTHORIZATION, v);
+        Ok(())
+    }
+}
+
+impl TokenContext {
+    /// No OAuth.
+    pub fn none() -> Self {
+        TokenContext { creds: None }
+    }
+
+    /// Client-credentials tokens from `endpoint`.
+    pub fn client_credentials(
+        endpoint: &str,
+        client_id: &str,
+        client_secret: &str,
+        scope: &str,
+    ) -> Result<Self> {
+        let u = url::Url::parse(endpoint)
+            .map_err(|e| Error::invalid(format!("token endpoint is malformed: {e}")))?;
+        gureum_core::transport::check_endpoint(&u, false)?;
+        Ok(TokenContext {
+            creds: Some(Arc::new(ClientCredentials {
+                endpoint: endpoint.to_string(),
+                client_id: client_id.to_string(),
+                client_secret: client_secret.to_string(),
+                scope: scope.to_string(),
+            })),
+        })
+    }
+
+    /// Fetch a token now (async).
+    pub async fn fetch(&self) -> Result<OAuthToken> {
+        use base64::Engine as _;
+        let Some(c) = &self.creds else {
+            return Err(Error::invalid("no OAUTHBEARER credentials configured"));
+        };
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.client_id, c.client_secret));
+        let client = HttpClient::builder("oauth")
+            .config(HttpConfig::default())
+            .auth(Arc::new(Basic(basic)))
+            .build()?;
+        let req = client
+            .http()
+            .post(&c.endpoint)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", c.scope.as_str()),
+            ])
+            .build()
+            .map_err(|e| Error::other(format!("token request: {}", e.without_url())))?;
+        let resp = client
+            .send_bytes(
+                req,
+                &RequestOptions::new("POST oauth token").idempotent(true),
+            )
+            .await?;
+        let v: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| Error::other(format!("token response is not JSON: {e}")))?;
+        let token = v
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| Error::other("token response has no access_token"))?
+            .to_string();
+        let expires_in = v.get("expires_in").and_then(|e| e.as_i64()).unwrap_or(3600);
+        Ok(OAuthToken {
+            token,
+            principal_name: c.client_id.clone(),
+            lifetime_ms: chrono::Utc::now().timestamp_millis() + expires_in * 1000,
+        })
+    }
+
+    /// librdkafka's refresh callback runs on a polling thread: fetch on a thread of our own.
+    pub(crate) fn generate(
+        &self,
+        _cfg: Option<&str>,
+    ) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+        let me = self.clone();
+        let r = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::other(format!("token runtime: {e}")))?;
+            rt.block_on(me.fetch())
+        })
+        .join()
+        .map_err(|_| "token fetch thread panicked")?;
+        r.map_err(|e| {
+            tracing::warn!(error = %e, "OAUTHBEARER token fetch failed");
+            Box::new(e) as Box<dyn std::error::Error>
+        })
+    }
+}
+
+impl rdkafka::ClientContext for TokenContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn generate_oauth_token(
+        &self,
+        cfg: Option<&str>,
+    ) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+        self.generate(cfg)
+    }
+}
