@@ -32,11 +32,21 @@ export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 # Every conformance run also writes its Markdown report here (copy to docs/conformance/ to publish).
 export GUREUM_CONFORMANCE_RESULTS_DIR=${GUREUM_CONFORMANCE_RESULTS_DIR:-$PWD/target/conformance-results}
 log="${TMPDIR:-/tmp}/gureum-test.log"
+# Tests whose server is missing record themselves here (gureum_testkit::env::SKIP_LOG); the
+# summary counts them as skipped, not passed.
+export GUREUM_SKIP_LOG="${TMPDIR:-/tmp}/gureum-test-skips.$$"
+: >"$GUREUM_SKIP_LOG"
 set +e +o pipefail
 cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" \
   | grep -E --line-buffered -v '^test .* \.\.\. ok$'
 status=${PIPESTATUS[0]}
 set -e -o pipefail
 # One closing line for the whole run.
-grep -E '^test result:' "$log" | awk '{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i}} END{printf "gureum: %d passed, %d failed\n", p, f}'
+skipped=$(sort -u "$GUREUM_SKIP_LOG" | cut -f1 | sort -u | wc -l)
+grep -E '^test result:' "$log" | awk -v s="$skipped" '{for(i=1;i<=NF;i++){if($(i+1)~/^passed/)p+=$i; if($(i+1)~/^failed/)f+=$i; if($(i+1)~/^ignored/)ig+=$i}} END{printf "gureum: %d passed, %d skipped (test server missing), %d ignored, %d failed\n", p-s, s, ig, f}'
+if [[ $skipped -gt 0 ]]; then
+  echo "skipped tests (missing server):"
+  sort -u "$GUREUM_SKIP_LOG" | sed 's/^/  /'
+fi
+rm -f "$GUREUM_SKIP_LOG"
 exit "$status"

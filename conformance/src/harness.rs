@@ -187,6 +187,12 @@ impl<T> Context<T> for gureum_core::Result<T> {
     }
 }
 
+/// Cases allowed ten times the usual time bound.
+const SLOW_CASES: &[&str] = &[
+    "storage.pages_write_fixture",
+    "storage.pages_delete_many_bulk",
+];
+
 /// Run the selected cases in order and collect their results.
 pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(
     ctx: Arc<C>,
@@ -201,7 +207,18 @@ pub(crate) async fn run_cases<C: Gated + Send + Sync + 'static>(
         if !opts.selects(c.name) {
             continue;
         }
-        out.push(run_one(ctx.clone(), c, advertised, timeout).await);
+        // The page fixture writes and deletes thousands of objects (10,001 on Swift): ten
+        // times the bound.
+        let t = if SLOW_CASES.contains(&c.name) {
+            timeout * 10
+        } else {
+            timeout
+        };
+        let r = run_one(ctx.clone(), c, advertised, t).await;
+        if let Some(p) = &opts.progress {
+            p.lock().unwrap().push(r.clone());
+        }
+        out.push(r);
         // Safety net: whatever a failed or timed-out case left behind is removed now.
         after(ctx.clone(), c.name).await;
     }
@@ -229,8 +246,10 @@ pub(crate) async fn run_one<C: Gated + Send + Sync + 'static>(
         case: c.name,
         notes: notes.clone(),
     });
-    let handle = tokio::spawn(tokio::time::timeout(timeout, fut));
-    let outcome: Outcome = match handle.await {
+    // Aborted if this future is dropped (the runner cancels a run on Ctrl-C), so a case never
+    // keeps writing while the interrupted run cleans up.
+    let mut handle = AbortOnDrop(tokio::spawn(tokio::time::timeout(timeout, fut)));
+    let outcome: Outcome = match (&mut handle.0).await {
         Ok(Ok(r)) => r,
         Ok(Err(_)) => Err(CaseError::Fail(format!("timed out after {timeout:?}"))),
         Err(e) if e.is_panic() => {
@@ -271,6 +290,15 @@ pub(crate) async fn run_one<C: Gated + Send + Sync + 'static>(
         status,
         duration_ms: started.elapsed().as_millis() as u64,
         message,
+    }
+}
+
+/// A task handle that aborts the task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -27,8 +27,10 @@
 //! `gureum-conformance-run=<run-id>`. Everything is deleted at the end of the run.
 #![warn(missing_docs)]
 
+pub mod certify;
 pub mod compute;
 mod harness;
+pub mod html;
 #[cfg(feature = "object-store-integration")]
 pub mod object_store_integration;
 pub mod queue;
@@ -61,6 +63,10 @@ pub struct Options {
     pub concurrency: usize,
     /// Keys written for the pagination case (must exceed 1000 to cross a page).
     pub list_keys: usize,
+    /// Keys of the page-crossing fixture (`storage.pages_*`). `None`: one more than the
+    /// backend's own listing page ([`storage::native_page_size`]: S3 1,000, Azure 5,000,
+    /// Swift 10,000), or [`Options::list_keys`] where none is known; `Some(0)` skips them.
+    pub page_keys: Option<usize>,
     /// Base visibility timeout used by queue cases (before scaling).
     pub visibility: Duration,
     /// Image alias or id used by compute cases.
@@ -69,6 +75,11 @@ pub struct Options {
     pub size: Size,
     /// Upper bound of one compute state transition (before scaling).
     pub compute_timeout: Duration,
+    /// Receives every case result as soon as the case finishes (the runner uses it to report
+    /// the finished cases of a run stopped with Ctrl-C).
+    pub progress: Option<std::sync::Arc<std::sync::Mutex<Vec<CaseResult>>>>,
+    /// What the run is made against (recorded in the report for the certification ladder).
+    pub target: Option<certify::Target>,
     /// A label for the backend in reports (default: the scheme / provider reported by the
     /// backend, or the queue name).
     pub backend: Option<String>,
@@ -85,11 +96,14 @@ impl Default for Options {
             case_timeout: Duration::from_secs(120),
             concurrency: 16,
             list_keys: 1005,
+            page_keys: None,
             visibility: Duration::from_secs(1),
             image: "ubuntu-22.04".into(),
             size: Size::vcpus(1).memory_gib(1),
             compute_timeout: Duration::from_secs(600),
             backend: None,
+            target: None,
+            progress: None,
         }
     }
 }
@@ -105,6 +119,11 @@ impl Options {
         self.backend = Some(label.into());
         self
     }
+    /// Set what the run is made against.
+    pub fn target(mut self, target: certify::Target) -> Self {
+        self.target = Some(target);
+        self
+    }
     /// Set the time scale.
     pub fn time_scale(mut self, scale: f64) -> Self {
         self.time_scale = scale;
@@ -117,7 +136,8 @@ impl Options {
         } else {
             1.0
         };
-        d.mul_f64(s)
+        // Saturates instead of panicking on a scale that overflows `Duration`.
+        Duration::try_from_secs_f64(d.as_secs_f64() * s).unwrap_or(Duration::MAX)
     }
     /// Whether `case` passes the [`Options::only`] filter.
     pub fn selects(&self, case: &str) -> bool {

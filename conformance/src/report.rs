@@ -97,6 +97,10 @@ pub struct Section {
     /// Notes (e.g. how the queue under test was obtained).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What the run was made against (simulator, emulator, embedded, real account), for the
+    /// certification ladder ([`crate::certify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::certify::Target>,
 }
 
 impl Section {
@@ -120,41 +124,17 @@ pub struct Report {
 }
 
 impl Report {
-    /// When `GUREUM_CONFORMANCE_RESULTS_DIR` is set, write this report as Markdown to
-    /// `<dir>/<area>-<backend>.md` (CI uses this to refresh docs/conformance/). Errors are
-    /// logged, never fatal.
+    /// When `GUREUM_CONFORMANCE_RESULTS_DIR` is set, record this report there
+    /// ([`crate::certify::ResultsDir::record`]: the run is appended to
+    /// `history/<area>-<backend>.jsonl`; a full run also becomes `<area>-<backend>.json` and
+    /// `.md`). CI uses this to refresh docs/conformance/results/. Errors are logged, never
+    /// fatal.
     pub fn export_if_requested(&self) {
         let Ok(dir) = std::env::var("GUREUM_CONFORMANCE_RESULTS_DIR") else {
             return;
         };
-        let label: String = self
-            .sections
-            .iter()
-            .map(|s| format!("{}-{}", s.area, s.backend))
-            .collect::<Vec<_>>()
-            .join("-");
-        let mut name: String = label
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        while name.contains("--") {
-            name = name.replace("--", "-");
-        }
-        let name = name.trim_matches('-').to_string();
-        let path = std::path::Path::new(&dir).join(format!("{name}.md"));
-        if let Err(e) =
-            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, self.to_markdown()))
-        {
-            eprintln!(
-                "could not write conformance results to {}: {e}",
-                path.display()
-            );
+        if let Err(e) = crate::certify::ResultsDir::new(&dir).record(self) {
+            eprintln!("could not write conformance results to {dir}: {e}");
         }
     }
 
@@ -224,6 +204,7 @@ impl Report {
             Format::Json => self.to_json(),
             Format::Markdown => self.to_markdown(),
             Format::Junit => self.to_junit(),
+            Format::Html => crate::html::render(self, &crate::html::Extra::default()),
         }
     }
 
@@ -506,9 +487,12 @@ pub enum Format {
     /// JUnit XML.
     #[value(alias = "xml")]
     Junit,
+    /// One self-contained HTML page (no network): capability matrix, per-case outcomes with
+    /// timings and failure details, levels and run history (see [`crate::html`]).
+    Html,
 }
 
-fn cap_value(v: &serde_json::Value) -> String {
+pub(crate) fn cap_value(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Bool(true) => "yes".into(),
         serde_json::Value::Bool(false) => "no".into(),
@@ -518,7 +502,7 @@ fn cap_value(v: &serde_json::Value) -> String {
     }
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let mut l: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if l.len() > 300 {
         let mut cut = 300;
@@ -568,6 +552,7 @@ mod tests {
             backend: "mem".into(),
             capabilities: caps,
             notes: vec![],
+            target: None,
             cases: vec![
                 CaseResult {
                     name: "storage.a".into(),

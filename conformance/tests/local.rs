@@ -22,12 +22,12 @@ async fn local_backends_conform() {
     let reg = registry();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let base = Options::default();
+    let base = Options::default().target(gureum_conformance::certify::Target::Embedded);
     let mut report = Report::new(base.run_id.clone());
 
     let mem = format!("mem://conformance-{}", uuid::Uuid::new_v4().simple());
     let file = format!("file://{d}/storage/bucket");
-    for (label, url) in [("mem://", mem), ("file://", file)] {
+    for (label, url) in [("mem:// (local)", mem), ("file:// (local)", file)] {
         let b = reg.open_bucket(Some(&url)).await.unwrap();
         report.merge(
             storage::run(
@@ -47,7 +47,10 @@ async fn local_backends_conform() {
 
     let sqlite = format!("sqlite://{d}/queue.db?queue=conformance");
     let memq = format!("mem://conformance-{}", uuid::Uuid::new_v4().simple());
-    for (label, url) in [("sqlite://", sqlite), ("mem:// (queue)", memq)] {
+    for (label, url) in [
+        ("sqlite:// (local)", sqlite),
+        ("mem:// queue (local)", memq),
+    ] {
         let q = reg.open_queue(Some(&url)).await.unwrap();
         report.merge(
             queue::run(
@@ -69,7 +72,7 @@ async fn local_backends_conform() {
         compute::run(
             &c,
             &Options {
-                backend: Some("local://".into()),
+                backend: Some("local:// (processes)".into()),
                 ..base.clone()
             },
         )

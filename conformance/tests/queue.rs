@@ -20,6 +20,9 @@ struct Faults {
     lose_every: Option<usize>,
     /// Do not count receives (receive_count stays 1).
     no_receive_count: bool,
+    /// An ack with any receipt ever issued for a message deletes it (a stale receipt
+    /// deletes the redelivered message).
+    stale_ack_deletes: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ struct QState {
     sent: usize,
     next: u64,
     dlq: Option<(String, u32)>,
+    /// receipt → message id, for every receipt issued.
+    issued: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +130,7 @@ impl QueueDriver for FakeQueue {
                 let now = Instant::now();
                 let dlq = st.dlq.clone();
                 let mut next = st.next;
+                let mut issued = Vec::new();
                 for m in st.msgs.iter_mut() {
                     if out.len() >= opts.max_messages {
                         break;
@@ -145,6 +151,7 @@ impl QueueDriver for FakeQueue {
                         m.receive_count = 1;
                     }
                     m.receipt = Some(format!("r{next}"));
+                    issued.push((format!("r{next}"), m.id.clone()));
                     m.visible_at = if self.broker.faults.redeliver_early {
                         now
                     } else {
@@ -160,6 +167,7 @@ impl QueueDriver for FakeQueue {
                     });
                 }
                 st.next = next;
+                st.issued.extend(issued);
                 if let Some((dlq_name, _)) = dlq {
                     let moved: Vec<Stored> = st
                         .msgs
@@ -188,6 +196,14 @@ impl QueueDriver for FakeQueue {
     }
     async fn ack(&self, receipts: &[String]) -> Result<()> {
         let mut st = self.state.lock().unwrap();
+        if self.broker.faults.stale_ack_deletes {
+            let ids: Vec<String> = receipts
+                .iter()
+                .filter_map(|r| st.issued.get(r).cloned())
+                .collect();
+            st.msgs.retain(|m| !ids.contains(&m.id));
+            return Ok(());
+        }
         st.msgs
             .retain(|m| !m.receipt.as_ref().is_some_and(|r| receipts.contains(r)));
         Ok(())
@@ -383,5 +399,28 @@ async fn missing_receive_count_is_caught() {
     assert_eq!(
         report.status("queue.visibility_expiry_redelivers"),
         Some(Status::Failed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_ack_deleting_the_redelivery_is_caught() {
+    let q = fake(
+        Faults {
+            stale_ack_deletes: true,
+            ..Default::default()
+        },
+        true,
+    )
+    .await;
+    let report = queue::run(
+        &q,
+        &Options::default().time_scale(0.3).only("stale_receipt_ack"),
+    )
+    .await;
+    let c = report.case("queue.stale_receipt_ack").unwrap();
+    assert_eq!(c.status, Status::Failed, "{c:?}");
+    assert!(
+        c.message.as_deref().unwrap_or("").contains("deleted"),
+        "{c:?}"
     );
 }

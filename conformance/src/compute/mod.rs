@@ -25,6 +25,7 @@ mod catalogue;
 mod create;
 mod errors;
 mod lifecycle;
+mod retries;
 mod termination;
 
 /// The tag every instance of a run carries.
@@ -178,10 +179,30 @@ pub async fn run(compute: &Compute, opts: &Options) -> Report {
             "instances tagged {RUN_TAG}={}, image {:?}, size {} vCPU / {} MiB",
             opts.run_id, opts.image, opts.size.vcpus, opts.size.memory_mib
         )],
+        target: opts.target,
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.export_if_requested();
     report
+}
+
+/// Terminate every instance tagged with this run (`gureum-conformance-run=<run-id>`). Used
+/// by the runner after an interrupted run; returns how many instances were terminated.
+pub async fn cleanup(compute: &Compute, opts: &Options) -> gureum_core::Result<usize> {
+    let tags: BTreeMap<String, String> = [(RUN_TAG.to_string(), opts.run_id.clone())].into();
+    let ids: Vec<String> = compute
+        .list_by_tags(&tags)
+        .await?
+        .into_iter()
+        .filter(|i| i.state != InstanceState::Terminated)
+        .map(|i| i.id)
+        .collect();
+    let n = ids.len();
+    let problems = terminate_all(compute, ids, opts.scaled(opts.compute_timeout)).await;
+    if let Some(p) = problems.first() {
+        return Err(gureum_core::Error::new(ErrorKind::Other, p.clone()));
+    }
+    Ok(n)
 }
 
 /// Names of the compute cases, in run order.
@@ -225,6 +246,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         create::cases(),
         errors::cases(),
         termination::cases(),
+        retries::cases(),
     ]
     .into_iter()
     .flatten()

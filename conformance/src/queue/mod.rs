@@ -32,6 +32,7 @@ mod basic;
 mod batch;
 mod body;
 mod concurrency;
+mod delivery;
 mod long_poll;
 mod process;
 mod purge;
@@ -285,10 +286,36 @@ pub async fn run(queue: &Queue, opts: &Options) -> Report {
         capabilities: map,
         cases: results,
         notes,
+        target: opts.target,
     });
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.export_if_requested();
     report
+}
+
+/// Remove everything a queue run with `opts.run_id` may have created: with admin, every
+/// queue named `gcf-<run-id>-*`; without, the dedicated queue is drained. Used by the runner
+/// after an interrupted run; returns how many queues (or messages) were removed.
+pub async fn cleanup(queue: &Queue, opts: &Options) -> gureum_core::Result<usize> {
+    let id: String = opts
+        .run_id
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let stem = format!("gcf-{id}-");
+    match queue.admin() {
+        Ok(admin) => {
+            let mut n = 0;
+            for name in admin.list_queues().await? {
+                if name.starts_with(&stem) && admin.delete_queue(&name).await.is_ok() {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        Err(_) => drain(queue, opts.scaled(opts.visibility)).await,
+    }
 }
 
 /// Names of the queue cases, in run order.
@@ -309,6 +336,7 @@ fn cases() -> Vec<CaseDef<Ctx>> {
         process::cases(),
         args::cases(),
         admin::cases(),
+        delivery::cases(),
     ]
     .into_iter()
     .flatten()

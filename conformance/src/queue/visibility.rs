@@ -107,20 +107,32 @@ pub(super) fn cases() -> Vec<CaseDef<Ctx>> {
             ))
             }
         }
-        match q.ack(&new).await {
+        // Strict: the stale ack must not have touched the current delivery. The consumer
+        // holding it is still working; had the stale ack deleted the message, a crash of
+        // that consumer would lose it. Prove the message is still there: return the current
+        // delivery (nack), receive it again, and ack that.
+        match q.nack(&new, Duration::ZERO).await {
             Ok(()) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::PreconditionFailed | ErrorKind::NotFound
-                ) => {}
             Err(e) => {
                 return fail(format!(
-                    "ack with the current receipt after a stale ack: {} error: {e}",
+                    "nack of the current delivery after a stale ack failed ({} error: {e}): \
+                     the stale ack deleted the redelivered message",
                     e.kind()
                 ))
             }
         }
+        let again = match s.one(&q, &id, s.vis() * 5).await {
+            Ok(m) => m,
+            Err(_) => {
+                return fail(
+                    "the message did not come back after the current delivery was returned: \
+                     the stale ack deleted the redelivered message",
+                )
+            }
+        };
+        q.ack(&again)
+            .await
+            .ctx("ack with the current receipt after a stale ack")?;
         s.absent_for(&q, &id, s.vis() * 5 + Duration::from_millis(500))
             .await
     }));

@@ -26,8 +26,34 @@ pub fn var(var: &str) -> Option<String> {
                 panic!("{var} not set and {REQUIRE_EMULATORS}=1");
             }
             eprintln!("skipping: {var} not set");
+            record_skip(var);
             None
         }
+    }
+}
+
+/// The variable naming a file where every skip is recorded (one line: test name, tab, the
+/// missing variable), so that `scripts/test.sh` counts skipped tests in its summary instead
+/// of letting them pass as `ok`.
+pub const SKIP_LOG: &str = "GUREUM_SKIP_LOG";
+
+/// Append a skip to the [`SKIP_LOG`] file, if one is set (the test's name is the thread name
+/// the test harness gives it).
+pub fn record_skip(what: &str) {
+    use std::io::Write;
+    let Ok(path) = std::env::var(SKIP_LOG) else {
+        return;
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unknown-test")
+        .to_string();
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{test}\t{what}");
     }
 }
 

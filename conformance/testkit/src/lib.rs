@@ -9,6 +9,8 @@
 //!   They share no code or types with the drivers they test: a simulator that decoded requests
 //!   with the driver's own structs would only prove that the driver agrees with itself.
 //! * [`proxy`]: loopback test proxies (an S3 proxy that refuses `ListObjectsV2`).
+//! * [`fault`]: a loopback fault-injection proxy (5xx/429 with `Retry-After`, resets,
+//!   truncated bodies, stalls; bounded and seeded).
 //! * [`keystone`]: the real Keystone test server (port 15001) and an admin client for
 //!   per-test fixtures (domains, projects, users, application credentials, catalog entries).
 //! * [`env`]: the emulator gate (`GUREUM_REQUIRE_EMULATORS`), endpoints of the shared test
@@ -26,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod env;
+pub mod fault;
 pub mod keystone;
 pub mod proxy;
 pub mod scripted;

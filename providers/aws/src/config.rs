@@ -263,6 +263,11 @@ pub struct S3Quirks {
     pub conditional_put: bool,
     /// The service supports copy-if-not-exists through a conditional multipart completion.
     pub copy_if_not_exists: bool,
+    /// On a custom endpoint, check once (per endpoint, with a probe object) that the service
+    /// really enforces `If-None-Match`/`If-Match` before trusting `conditional_put`; several
+    /// S3-compatible servers ignore them and overwrite. Cleared when `conditional_put` is set
+    /// explicitly (URL parameter or [`S3Quirks::conditional_put`]). Not used for AWS.
+    pub probe_conditional: bool,
     /// Object tagging (`?tagging`) is supported.
     pub tagging: bool,
     /// Send a `LocationConstraint` (the region) when creating a bucket outside `us-east-1`.
@@ -294,6 +299,7 @@ impl Default for S3Quirks {
             uppercase_region: false,
             conditional_put: true,
             copy_if_not_exists: true,
+            probe_conditional: true,
             tagging: true,
             location_constraint: true,
             presign: true,
@@ -356,6 +362,7 @@ impl S3Quirks {
     /// Set [`S3Quirks::conditional_put`].
     pub fn conditional_put(mut self, v: bool) -> Self {
         self.conditional_put = v;
+        self.probe_conditional = false;
         self
     }
     /// Set [`S3Quirks::copy_if_not_exists`].
@@ -500,6 +507,7 @@ impl S3Config {
         }
         if let Some(v) = url.bool_param("conditional_put")? {
             c.quirks.conditional_put = v;
+            c.quirks.probe_conditional = false;
         }
         let kms_key = url.param("sse_kms_key_id").map(str::to_string);
         c.sse = match url.param("sse") {

@@ -166,15 +166,15 @@ impl Ec2Config {
         c.endpoint = url.param("endpoint").map(str::to_string);
         c.profile = url.param("profile").map(str::to_string);
         c.allow_http = url.bool_param("allow_http")?.unwrap_or(false);
-        c.http = HttpConfig::from_params(url.params())?;
+        c.http = HttpConfig::from_params(&url.pick(gureum_core::http::PARAMS))?;
         c.subnet_id = url.param("subnet").map(str::to_string);
         c.key_name = url.param("key_name").map(str::to_string);
         if let Some(g) = url.param("security_group") {
             c.security_group_ids = g.split(',').map(str::to_string).collect();
         }
-        for (k, v) in url.params() {
+        for (k, v) in url.params_with_prefix("image.") {
             if let Some(alias) = k.strip_prefix("image.") {
-                c.images.insert(alias.to_string(), v.clone());
+                c.images.insert(alias.to_string(), v);
             }
         }
         if let (Some(a), Some(s)) = (url.param("access_key_env"), url.param("secret_key_env")) {

@@ -27,8 +27,8 @@ pub mod sqs;
 
 pub use config::{AwsCredentials, S3Config, S3Quirks, ServerSideEncryption};
 pub use ec2::{open_ec2, Ec2ComputeOpener, Ec2Config, Ec2Driver};
-pub use list_v1::{ListApi, S3Store};
-pub use s3::{open_s3, S3Admin, S3Native, S3StorageOpener};
+pub use list_v1::{Conditional, ListApi, S3Store};
+pub use s3::{abort_incomplete_uploads, open_s3, S3Admin, S3Native, S3StorageOpener};
 pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsQueue, SqsQueueOpener};
 
 /// The former name of [`AwsCredentials`], from when only S3 used it.

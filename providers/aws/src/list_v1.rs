@@ -61,6 +61,59 @@ pub struct S3Store {
     metadata_underscore: bool,
     metadata_underscore_multipart: bool,
     max_metadata_value: Option<usize>,
+    /// Whether the service enforces `If-None-Match`/`If-Match` (probed once per endpoint).
+    conditional: Arc<ConditionalCheck>,
+}
+
+/// What is known about a service's conditional writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conditional {
+    /// Configured as enforced (AWS, or `conditional_put=true`): not probed.
+    Trusted,
+    /// Configured off (`conditional_put=false` or the service's quirks).
+    Off,
+    /// The probe saw both preconditions enforced.
+    Enforced,
+    /// The probe saw a precondition ignored: conditional writes are refused (`Unsupported`).
+    Ignored,
+    /// Not probed yet (a custom endpoint whose bucket could not be probed at open): probed on
+    /// the first conditional write.
+    Unknown,
+}
+
+/// Probe results per endpoint, for the whole process.
+fn probe_cache() -> &'static std::sync::Mutex<std::collections::HashMap<String, Conditional>> {
+    static C: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Conditional>>,
+    > = std::sync::OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+/// The conditional-write state of one store, with the endpoint it is cached under.
+#[derive(Debug)]
+struct ConditionalCheck {
+    endpoint: String,
+    state: std::sync::Mutex<Conditional>,
+    probing: tokio::sync::Mutex<()>,
+}
+
+impl ConditionalCheck {
+    fn get(&self) -> Conditional {
+        self.state
+            .lock()
+            .map(|s| *s)
+            .unwrap_or(Conditional::Unknown)
+    }
+    fn set(&self, c: Conditional) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = c;
+        }
+        if matches!(c, Conditional::Enforced | Conditional::Ignored) {
+            if let Ok(mut m) = probe_cache().lock() {
+                m.insert(self.endpoint.clone(), c);
+            }
+        }
+    }
 }
 
 /// The former name of [`S3Store`] (it listed with V1 only).
@@ -94,6 +147,132 @@ impl S3Store {
             metadata_underscore: true,
             metadata_underscore_multipart: true,
             max_metadata_value: None,
+            conditional: Arc::new(ConditionalCheck {
+                endpoint: String::new(),
+                state: std::sync::Mutex::new(Conditional::Trusted),
+                probing: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// How conditional writes are treated: `Trusted`/`Off` as configured, or `Unknown` to
+    /// probe the service behind `endpoint` (cached per endpoint for the process) — see
+    /// [`S3Store::probe_conditional`].
+    pub fn with_conditional(mut self, c: Conditional, endpoint: &str) -> Self {
+        let cached = probe_cache()
+            .lock()
+            .ok()
+            .and_then(|m| m.get(endpoint).copied());
+        let state = match (c, cached) {
+            (Conditional::Unknown, Some(known)) => known,
+            (c, _) => c,
+        };
+        self.conditional = Arc::new(ConditionalCheck {
+            endpoint: endpoint.to_string(),
+            state: std::sync::Mutex::new(state),
+            probing: tokio::sync::Mutex::new(()),
+        });
+        self
+    }
+
+    /// The conditional-write state ([`Conditional`]).
+    pub fn conditional(&self) -> Conditional {
+        self.conditional.get()
+    }
+
+    /// Find out whether the service enforces `If-None-Match: *` and `If-Match` on PUT, if
+    /// that is not known yet: write a probe object (`.gureum-probe/conditional-<uuid>`),
+    /// write it again create-only and with a wrong etag, then delete it. Several
+    /// S3-compatible servers ignore both headers and overwrite: a create-only write that
+    /// silently overwrites is data loss, so such a service gets `Ignored` and conditional
+    /// writes are refused with `Unsupported`. A probe that cannot run (no bucket yet, no
+    /// write permission) leaves the state `Unknown`, probed again at the next conditional
+    /// write. Returns the state.
+    pub async fn probe_conditional(&self) -> Conditional {
+        if self.conditional.get() != Conditional::Unknown {
+            return self.conditional.get();
+        }
+        let _g = self.conditional.probing.lock().await;
+        if self.conditional.get() != Conditional::Unknown {
+            return self.conditional.get();
+        }
+        let key = Path::from(format!(
+            ".gureum-probe/conditional-{}",
+            uuid::Uuid::new_v4()
+        ));
+        let outcome = self.run_probe(&key).await;
+        let _ = object_store::ObjectStoreExt::delete(self.inner.as_ref(), &key).await;
+        match outcome {
+            Ok(c) => {
+                if c == Conditional::Ignored {
+                    tracing::warn!(
+                        endpoint = %self.conditional.endpoint,
+                        "this S3-compatible service ignores If-None-Match/If-Match: \
+                         conditional writes are refused (Unsupported) instead of overwriting"
+                    );
+                }
+                self.conditional.set(c);
+                c
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "conditional-write probe did not run; will retry");
+                Conditional::Unknown
+            }
+        }
+    }
+
+    async fn run_probe(&self, key: &Path) -> object_store::Result<Conditional> {
+        use object_store::{PutMode, UpdateVersion};
+        self.inner
+            .put_opts(key, PutPayload::from_static(b"1"), PutOptions::default())
+            .await?;
+        let create = self
+            .inner
+            .put_opts(
+                key,
+                PutPayload::from_static(b"2"),
+                PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                },
+            )
+            .await;
+        match create {
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => {}
+            Ok(_) => return Ok(Conditional::Ignored),
+            Err(e) => return Err(e),
+        }
+        let update = self
+            .inner
+            .put_opts(
+                key,
+                PutPayload::from_static(b"3"),
+                PutOptions {
+                    mode: PutMode::Update(UpdateVersion {
+                        e_tag: Some("\"00000000000000000000000000000000\"".into()),
+                        version: None,
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await;
+        match update {
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::AlreadyExists { .. }) => Ok(Conditional::Enforced),
+            Ok(_) => Ok(Conditional::Ignored),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refuse a conditional operation the service would ignore (probing first if needed).
+    async fn check_conditional(&self, what: &str) -> object_store::Result<()> {
+        match self.probe_conditional().await {
+            Conditional::Ignored | Conditional::Off => Err(object_store::Error::NotImplemented {
+                operation: format!("{what} (the service does not enforce preconditions)"),
+                implementer: "S3Store".to_string(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -483,6 +662,47 @@ fn dir_prefix(prefix: Option<&Path>) -> Option<String> {
         .map(|p| format!("{}/", p.as_ref()))
 }
 
+/// Native pages of the listing (S3 `start-after`/V1 `marker`, delimiter `/`), for
+/// `Bucket::list_page`: one request per call. `offset` is "keys strictly after"; the page
+/// token is this store's own cursor (`t` + V2 continuation token or `a` + stored key).
+#[async_trait]
+impl object_store::list::PaginatedListStore for S3Store {
+    async fn list_paginated(
+        &self,
+        prefix: Option<&str>,
+        opts: object_store::list::PaginatedListOptions,
+    ) -> object_store::Result<object_store::list::PaginatedListResult> {
+        let cursor = match (opts.page_token, opts.offset) {
+            (Some(t), _) => match t.split_at_checked(1) {
+                Some(("t", rest)) => Some(Cursor::Token(rest.to_string())),
+                Some(("a", rest)) => Some(Cursor::After(rest.to_string())),
+                _ => {
+                    return Err(object_store::Error::Generic {
+                        store: "S3",
+                        source: "malformed listing page token".into(),
+                    })
+                }
+            },
+            (None, Some(o)) => Some(Cursor::After(o)),
+            (None, None) => None,
+        };
+        let p = self
+            .page(prefix, opts.delimiter.is_some(), cursor.as_ref())
+            .await?;
+        Ok(object_store::list::PaginatedListResult {
+            result: ListResult {
+                common_prefixes: p.prefixes,
+                objects: p.objects,
+                extensions: Default::default(),
+            },
+            page_token: p.next.map(|c| match c {
+                Cursor::Token(t) => format!("t{t}"),
+                Cursor::After(a) => format!("a{a}"),
+            }),
+        })
+    }
+}
+
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn put_opts(
@@ -493,6 +713,9 @@ impl ObjectStore for S3Store {
     ) -> object_store::Result<PutResult> {
         if !opts.attributes.is_empty() {
             opts.attributes = self.encode_attributes(&opts.attributes, false)?;
+        }
+        if opts.mode != object_store::PutMode::Overwrite {
+            self.check_conditional("conditional put").await?;
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -573,6 +796,9 @@ impl ObjectStore for S3Store {
         to: &Path,
         options: CopyOptions,
     ) -> object_store::Result<()> {
+        if options.mode == object_store::CopyMode::Create {
+            self.check_conditional("copy_if_not_exists").await?;
+        }
         match self.inner.copy_opts(from, to, options).await {
             // AmazonS3 says NotSupported when copy-if-not-exists is not configured for the
             // service: that is an operation this backend does not implement.

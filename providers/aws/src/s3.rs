@@ -5,7 +5,7 @@ use crate::config::{
     parse_endpoint, validate_region, AwsCredentials, S3Config, ServerSideEncryption,
 };
 use crate::error::from_sdk;
-use crate::list_v1::{ListApi, S3Store};
+use crate::list_v1::{Conditional, ListApi, S3Store};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -224,11 +224,42 @@ impl S3Context {
         }
     }
 
-    /// Open a [`Bucket`] on `bucket` with this context.
-    pub(crate) fn open_bucket(self: &Arc<Self>, bucket: &str) -> Result<Bucket> {
+    /// Open a [`Bucket`] on `bucket` with this context: on a custom endpoint whose
+    /// conditional writes are not configured, probe once (per endpoint) whether the service
+    /// enforces them ([`S3Store::probe_conditional`]); where it ignores them, the bucket's
+    /// capabilities say so and conditional writes fail with `Unsupported`.
+    pub(crate) async fn open_bucket(self: &Arc<Self>, bucket: &str) -> Result<Bucket> {
+        let b = self.open_bucket_unprobed(bucket)?;
+        let Some(store) = b.native::<S3Native>().map(|n| n.s3_store().clone()) else {
+            return Ok(b);
+        };
+        if store.probe_conditional().await == Conditional::Ignored {
+            let mut caps = b.capabilities().clone();
+            caps.conditional_create = false;
+            caps.conditional_update = false;
+            caps.copy_if_not_exists = false;
+            return Ok(b.with_capabilities(caps));
+        }
+        Ok(b)
+    }
+
+    fn open_bucket_unprobed(self: &Arc<Self>, bucket: &str) -> Result<Bucket> {
         let s3 = Arc::new(self.amazon_s3(bucket)?);
         let q = &self.config.quirks;
+        let conditional = if !q.conditional_put {
+            Conditional::Off
+        } else if self.endpoint.is_none() || !q.probe_conditional {
+            Conditional::Trusted
+        } else {
+            Conditional::Unknown
+        };
+        let endpoint = self
+            .endpoint
+            .as_ref()
+            .map(|u| u.as_str().to_string())
+            .unwrap_or_default();
         let listing = S3Store::new(s3.clone(), self.client.clone(), bucket.to_string())
+            .with_conditional(conditional, &endpoint)
             .with_list_api(if q.list_objects_v1 {
                 ListApi::V1
             } else {
@@ -237,6 +268,7 @@ impl S3Context {
             .with_metadata_underscore(q.metadata_underscore, q.metadata_underscore_multipart)
             .with_max_metadata_value(q.max_metadata_value_bytes);
         let store: Arc<dyn ObjectStore> = Arc::new(listing.clone());
+        let pager = Arc::new(listing.clone());
         let native = Arc::new(S3Native {
             client: self.client.clone(),
             bucket: bucket.to_string(),
@@ -252,7 +284,8 @@ impl S3Context {
                 provider: self.config.provider.clone(),
                 zone: self.config.zone,
             })
-            .with_native(native);
+            .with_native(native)
+            .with_level_pager(pager);
         if self.config.quirks.presign && !matches!(self.creds, AwsCredentials::Anonymous) {
             b = b.with_presigner(Arc::new(S3Presigner { store: s3 }));
         }
@@ -274,7 +307,7 @@ pub async fn open_s3(config: S3Config) -> Result<Bucket> {
     let bucket = config.bucket.clone();
     let ctx = S3Context::new(config).await?;
     tracing::debug!(bucket = %bucket, provider = %ctx.config.provider, "opened S3 bucket");
-    ctx.open_bucket(&bucket)
+    ctx.open_bucket(&bucket).await
 }
 
 /// Opener for `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=`.
@@ -417,7 +450,7 @@ impl BucketAdmin for S3Admin {
     }
 
     async fn open(&self, name: &str) -> Result<Bucket> {
-        self.ctx.open_bucket(name)
+        self.ctx.open_bucket(name).await
     }
 }
 
@@ -538,4 +571,83 @@ impl S3Native {
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect())
     }
+}
+
+/// Abort the bucket's incomplete multipart uploads started more than `older_than` ago (they
+/// are billed until aborted); `Duration::ZERO` aborts all of them, including uploads another
+/// writer may still be using. Returns how many were aborted. Works on every bucket opened
+/// through `gureum-aws`: `s3://` (AWS or any S3-compatible endpoint), `ncloud://`, `nhn-s3://`,
+/// `kakao-s3://`.
+pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> Result<usize> {
+    let native = bucket
+        .native::<S3Native>()
+        .ok_or_else(|| Error::unsupported("abort_incomplete_uploads needs an S3-family bucket"))?;
+    let client = native.client();
+    let name = native.bucket_name().to_string();
+    let cutoff = chrono::Utc::now().timestamp() - older_than.as_secs() as i64;
+    let sdk_err = |op: &str, status: Option<u16>| {
+        let kind = status
+            .map(gureum_core::http::kind_for_status)
+            .unwrap_or(ErrorKind::Unavailable);
+        Error::new(
+            kind,
+            format!(
+                "{op} on bucket {name}: failed{}",
+                status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+            ),
+        )
+    };
+    let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+    let mut aborted = 0usize;
+    for _ in 0..10_000 {
+        let page = client
+            .list_multipart_uploads()
+            .bucket(&name)
+            .set_key_marker(key_marker.clone())
+            .set_upload_id_marker(id_marker.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_err(
+                    "ListMultipartUploads",
+                    e.raw_response().map(|r| r.status().as_u16()),
+                )
+            })?;
+        for u in page.uploads() {
+            let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
+                continue;
+            };
+            let started = u.initiated().map(|d| d.secs()).unwrap_or(i64::MIN);
+            // `Duration::ZERO` aborts everything (server clocks round `Initiated` up).
+            if !older_than.is_zero() && started > cutoff {
+                continue;
+            }
+            match client
+                .abort_multipart_upload()
+                .bucket(&name)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await
+            {
+                Ok(_) => aborted += 1,
+                Err(e) => {
+                    let status = e.raw_response().map(|r| r.status().as_u16());
+                    if status != Some(404) {
+                        return Err(sdk_err("AbortMultipartUpload", status));
+                    }
+                }
+            }
+        }
+        if !page.is_truncated().unwrap_or(false) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        id_marker = page.next_upload_id_marker().map(str::to_string);
+        if key_marker.is_none() && id_marker.is_none() {
+            break;
+        }
+    }
+    tracing::debug!(bucket = %native.bucket_name(), aborted, "aborted incomplete multipart uploads");
+    Ok(aborted)
 }

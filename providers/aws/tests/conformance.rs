@@ -6,7 +6,13 @@ mod common;
 
 use common::*;
 use gureum_aws::{open_ec2, open_s3, open_sqs, AwsCredentials, S3Config, S3Quirks};
+use gureum_conformance::certify::Target;
 use gureum_conformance::{compute, queue, storage, Options};
+
+/// Options for a run against a local emulator or real server, labelled `backend`.
+fn emulator(backend: &str) -> Options {
+    Options::default().backend(backend).target(Target::Emulator)
+}
 
 fn check(name: &str, report: gureum_conformance::Report) {
     println!("== {name}\n{}", report.to_text());
@@ -28,7 +34,7 @@ fn check_moto(name: &str, report: gureum_conformance::Report) {
 async fn storage_s3_on_moto() {
     let Some(ep) = moto() else { return };
     let b = fresh_bucket(&ep, "gcf-s3").await;
-    check_moto("s3 (moto)", storage::run(&b, &Options::default()).await);
+    check_moto("s3 (moto)", storage::run(&b, &emulator("s3 (moto)")).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,7 +46,7 @@ async fn storage_s3_list_v1_on_moto() {
     b.admin().unwrap().create_bucket(&name).await.unwrap();
     check_moto(
         "s3 ListObjects V1 (moto)",
-        storage::run(&b, &Options::default()).await,
+        storage::run(&b, &emulator("s3 ListObjects V1 (moto)")).await,
     );
 }
 
@@ -55,7 +61,7 @@ async fn queue_sqs_on_moto() {
     // case needs more patience than real SQS.
     let opts = Options {
         time_scale: 3.0,
-        ..Options::default()
+        ..emulator("sqs (moto)")
     };
     let r = queue::run(&q, &opts).await;
     q.admin().unwrap().delete_queue(q.name()).await.ok();
@@ -66,7 +72,10 @@ async fn queue_sqs_on_moto() {
 async fn compute_ec2_on_moto() {
     let Some(ep) = moto() else { return };
     let c = open_ec2(ec2(&ep)).await.unwrap();
-    check("ec2 (moto)", compute::run(&c, &Options::default()).await);
+    check(
+        "ec2 (moto)",
+        compute::run(&c, &emulator("ec2 (moto)")).await,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,6 +95,6 @@ async fn storage_s3_on_swift_s3api() {
     b.admin().unwrap().create_bucket(&name).await.unwrap();
     check(
         "s3 (Swift s3api)",
-        storage::run(&b, &Options::default()).await,
+        storage::run(&b, &emulator("s3 (Swift s3api)")).await,
     );
 }

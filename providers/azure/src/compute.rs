@@ -972,7 +972,7 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     };
     let poll = Duration::from_millis(url.u64_param("poll_ms")?.unwrap_or(2000));
     let op_timeout = Duration::from_secs(url.u64_param("operation_timeout")?.unwrap_or(1800));
-    let http_config = HttpConfig::from_params(url.params())?;
+    let http_config = HttpConfig::from_params(&url.pick(gureum_core::http::PARAMS))?;
     let reqwest_client = http_config
         .client_builder()
         .timeout(http_config.request_timeout)

@@ -119,7 +119,7 @@ impl AccountConfig {
     /// `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, ...).
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let account_param = url.param("account");
-        let http = HttpConfig::from_params(url.params())?;
+        let http = HttpConfig::from_params(&url.pick(gureum_core::http::PARAMS))?;
         let allow_http_param = url.bool_param("allow_http")?.unwrap_or(false);
         if url.bool_param("emulator")?.unwrap_or(false) {
             return emulator_config(account_param, http);

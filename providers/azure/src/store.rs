@@ -452,7 +452,15 @@ fn parse_list_page(body: &str) -> std::result::Result<ListPage, String> {
                     location,
                     last_modified,
                     size: b.properties.content_length,
-                    e_tag: b.properties.etag,
+                    // The listing's <Etag> is bare; the ETag header of HEAD/GET is quoted.
+                    // Quote it, so one object has one etag whichever call reported it.
+                    e_tag: b.properties.etag.map(|e| {
+                        if e.starts_with('"') {
+                            e
+                        } else {
+                            format!("\"{e}\"")
+                        }
+                    }),
                     version: None,
                 });
             }
@@ -631,7 +639,7 @@ mod tests {
         let names: Vec<&str> = page.blobs.iter().map(|m| m.location.as_ref()).collect();
         assert_eq!(names, vec!["p/민원 a+b%20.txt", "p/a&b"]);
         assert_eq!(page.blobs[0].size, 12);
-        assert_eq!(page.blobs[0].e_tag.as_deref(), Some("0x8D1"));
+        assert_eq!(page.blobs[0].e_tag.as_deref(), Some("\"0x8D1\""));
         let prefixes: Vec<&str> = page.prefixes.iter().map(|p| p.as_ref()).collect();
         assert_eq!(prefixes, vec!["p/sub"]);
         assert_eq!(page.next_marker.as_deref(), Some("m2"));

@@ -1,6 +1,7 @@
 //! The gureum conformance suite against Azurite (storage, queue) and the in-process ARM
 //! simulator (compute).
 
+use gureum_conformance::certify::Target;
 use gureum_conformance::Options;
 use gureum_core::Registry;
 
@@ -20,9 +21,13 @@ async fn storage_conformance_on_azurite() {
         .open_bucket(Some(&format!("azblob://{name}?emulator=true&create=true")))
         .await
         .unwrap();
-    let report =
-        gureum_conformance::storage::run(&bucket, &Options::default().backend("azblob (Azurite)"))
-            .await;
+    let report = gureum_conformance::storage::run(
+        &bucket,
+        &Options::default()
+            .backend("azblob (Azurite)")
+            .target(Target::Emulator),
+    )
+    .await;
     println!("{}", report.to_text());
     // clean up the container (best effort)
     for o in bucket.list_all(None).await.unwrap_or_default() {
@@ -42,9 +47,13 @@ async fn queue_conformance_on_azurite() {
         .open_queue(Some(&format!("azqueue://{name}?emulator=true&create=true")))
         .await
         .unwrap();
-    let report =
-        gureum_conformance::queue::run(&queue, &Options::default().backend("azqueue (Azurite)"))
-            .await;
+    let report = gureum_conformance::queue::run(
+        &queue,
+        &Options::default()
+            .backend("azqueue (Azurite)")
+            .target(Target::Emulator),
+    )
+    .await;
     println!("{}", report.to_text());
     let _ = queue.admin().unwrap().delete_queue(&name).await;
     assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
@@ -61,7 +70,9 @@ async fn compute_conformance_on_arm_simulator() {
         .unwrap();
     let report = gureum_conformance::compute::run(
         &compute,
-        &Options::default().backend("azvm (ARM simulator)"),
+        &Options::default()
+            .backend("azvm (ARM simulator)")
+            .target(Target::Simulator),
     )
     .await;
     println!("{}", report.to_text());

@@ -1,5 +1,6 @@
 //! The gureum conformance queue suite on the embedded `sqlite://` and `mem://` queues.
 
+use gureum_conformance::certify::Target;
 use gureum_conformance::{queue, Options};
 use gureum_core::Registry;
 
@@ -13,6 +14,7 @@ async fn run(url: &str, label: &str) {
     let q = registry().open_queue(Some(url)).await.unwrap();
     let opts = Options {
         backend: Some(label.to_string()),
+        target: Some(Target::Embedded),
         ..Options::default()
     };
     let report = queue::run(&q, &opts).await;
@@ -27,10 +29,10 @@ async fn conformance_sqlite_queue() {
         "sqlite://{}/conf.db?queue=conformance",
         dir.path().display()
     );
-    run(&url, "sqlite").await;
+    run(&url, "sqlite:// (local)").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_mem_queue() {
-    run("mem://conformance-local", "mem").await;
+    run("mem://conformance-local", "mem:// queue (local)").await;
 }

@@ -1,5 +1,6 @@
 //! The gureum conformance suite on mem://, file:// and local://.
 
+use gureum_conformance::certify::Target;
 use gureum_conformance::{compute, storage, Options};
 use gureum_core::Registry;
 
@@ -18,9 +19,13 @@ async fn conformance_mem_storage() {
         )))
         .await
         .unwrap();
-    let report = storage::run(&b, &Options::default()).await;
+    let report = storage::run(&b, &embedded("mem:// (local)")).await;
     println!("{}", report.to_text());
     assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
+}
+
+fn embedded(label: &str) -> Options {
+    Options::default().backend(label).target(Target::Embedded)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,7 +35,7 @@ async fn conformance_file_storage() {
         .open_bucket(Some(&format!("file://{}/bucket", d.path().display())))
         .await
         .unwrap();
-    let report = storage::run(&b, &Options::default()).await;
+    let report = storage::run(&b, &embedded("file:// (local)")).await;
     println!("{}", report.to_text());
     assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
 }
@@ -42,7 +47,7 @@ async fn conformance_local_compute() {
         .open_compute(Some(&format!("local://{}/compute", d.path().display())))
         .await
         .unwrap();
-    let report = compute::run(&c, &Options::default()).await;
+    let report = compute::run(&c, &embedded("local:// (processes)")).await;
     println!("{}", report.to_text());
     assert_eq!(report.failed(), 0, "failures: {:?}", report.failures());
     // Nothing is left running.

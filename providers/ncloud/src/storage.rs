@@ -29,9 +29,9 @@
 //! `allow_http`, `presign`, `path_style`, and the credential parameters of
 //! [`crate::credentials`] (default `NCLOUD_ACCESS_KEY` / `NCLOUD_SECRET_KEY`).
 
-use gureum_aws::{open_s3, AwsCredentials, S3Config, S3Native, S3Quirks};
+use gureum_aws::{open_s3, AwsCredentials, S3Config, S3Quirks};
 use gureum_core::url::StorageOpener;
-use gureum_core::{Bucket, Error, ErrorKind, ResourceUrl, Result, Zone};
+use gureum_core::{Bucket, Error, ResourceUrl, Result, Zone};
 use std::time::Duration;
 
 /// Smallest multipart part (except the last): 5 MB.
@@ -199,81 +199,10 @@ impl StorageOpener for NcloudStorageOpener {
 }
 
 /// Abort the bucket's incomplete multipart uploads started more than `older_than` ago (they
-/// are billed until aborted); `Duration::ZERO` aborts all of them, including uploads another
-/// writer may still be using. Returns how many were aborted. Works on any bucket opened
-/// through `gureum-aws` (`ncloud://`, `s3://`).
+/// are billed until aborted); `Duration::ZERO` aborts all of them. The same as
+/// [`gureum_aws::abort_incomplete_uploads`], which works on every S3-family bucket.
 pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> Result<usize> {
-    let native = bucket
-        .native::<S3Native>()
-        .ok_or_else(|| Error::unsupported("abort_incomplete_uploads needs an S3-family bucket"))?;
-    let client = native.client();
-    let name = native.bucket_name().to_string();
-    let cutoff = chrono::Utc::now().timestamp() - older_than.as_secs() as i64;
-    let sdk_err = |op: &str, status: Option<u16>| {
-        let kind = status
-            .map(gureum_core::http::kind_for_status)
-            .unwrap_or(ErrorKind::Unavailable);
-        Error::new(
-            kind,
-            format!(
-                "{op} on bucket {name}: failed{}",
-                status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-            ),
-        )
-    };
-    let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
-    let mut aborted = 0usize;
-    for _ in 0..10_000 {
-        let page = client
-            .list_multipart_uploads()
-            .bucket(&name)
-            .set_key_marker(key_marker.clone())
-            .set_upload_id_marker(id_marker.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                sdk_err(
-                    "ListMultipartUploads",
-                    e.raw_response().map(|r| r.status().as_u16()),
-                )
-            })?;
-        for u in page.uploads() {
-            let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
-                continue;
-            };
-            let started = u.initiated().map(|d| d.secs()).unwrap_or(i64::MIN);
-            // `Duration::ZERO` aborts everything (server clocks round `Initiated` up).
-            if !older_than.is_zero() && started > cutoff {
-                continue;
-            }
-            match client
-                .abort_multipart_upload()
-                .bucket(&name)
-                .key(key)
-                .upload_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => aborted += 1,
-                Err(e) => {
-                    let status = e.raw_response().map(|r| r.status().as_u16());
-                    if status != Some(404) {
-                        return Err(sdk_err("AbortMultipartUpload", status));
-                    }
-                }
-            }
-        }
-        if !page.is_truncated().unwrap_or(false) {
-            break;
-        }
-        key_marker = page.next_key_marker().map(str::to_string);
-        id_marker = page.next_upload_id_marker().map(str::to_string);
-        if key_marker.is_none() && id_marker.is_none() {
-            break;
-        }
-    }
-    tracing::debug!(bucket = %native.bucket_name(), aborted, "aborted incomplete multipart uploads");
-    Ok(aborted)
+    gureum_aws::abort_incomplete_uploads(bucket, older_than).await
 }
 
 #[cfg(test)]

@@ -853,6 +853,58 @@ fn quote(etag: &str) -> String {
     }
 }
 
+/// Native pages of the container listing (`marker`, `delimiter=/`), for `Bucket::list_page`:
+/// one request per call. `offset` and the page token are both a Swift marker (entries
+/// strictly after it).
+#[async_trait]
+impl object_store::list::PaginatedListStore for SwiftStore {
+    async fn list_paginated(
+        &self,
+        prefix: Option<&str>,
+        opts: object_store::list::PaginatedListOptions,
+    ) -> object_store::Result<object_store::list::PaginatedListResult> {
+        let marker = opts.page_token.or(opts.offset);
+        let what = prefix.unwrap_or_default().to_string();
+        let limit = opts
+            .max_keys
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.page_limit());
+        let page = self
+            .list_raw(
+                &self.inner.container,
+                prefix,
+                opts.delimiter.is_some(),
+                marker.as_deref(),
+                limit,
+            )
+            .await
+            .map_err(|e| os_err(e, &what))?;
+        let mut res = ListResult {
+            common_prefixes: vec![],
+            objects: vec![],
+            extensions: Default::default(),
+        };
+        for v in &page {
+            if let Some(sd) = v["subdir"].as_str() {
+                if let Some(p) = portable_path(sd.strip_suffix('/').unwrap_or(sd)) {
+                    res.common_prefixes.push(p);
+                }
+            } else if let Some(m) = meta_from_listing(v) {
+                res.objects.push(m);
+            }
+        }
+        // A page is not known to be the last until an empty one (a proxy may cut pages).
+        let page_token = page
+            .last()
+            .and_then(|v| v["name"].as_str().or(v["subdir"].as_str()))
+            .map(str::to_string);
+        Ok(object_store::list::PaginatedListResult {
+            result: res,
+            page_token,
+        })
+    }
+}
+
 #[async_trait]
 impl ObjectStore for SwiftStore {
     async fn put_opts(
@@ -1543,6 +1595,7 @@ impl Presigner for SwiftPresigner {
 pub fn bucket_from_store(store: SwiftStore, info: BackendInfo) -> Bucket {
     let caps = store.capabilities();
     let mut b = Bucket::new(store.container().to_string(), Arc::new(store.clone()))
+        .with_level_pager(Arc::new(store.clone()))
         .with_capabilities(caps)
         .with_admin(Arc::new(SwiftAdmin::new(&store, info.clone())))
         .with_info(info)

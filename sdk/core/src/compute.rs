@@ -332,12 +332,31 @@ pub fn resolve_image(image: &str, images: &[ImageInfo]) -> Result<ImageInfo> {
         .ok_or_else(|| Error::invalid(format!("unknown image {image:?}")))
 }
 
+/// Longest interval between two polls of [`Compute::wait_until`] (unless the configured
+/// poll interval is longer).
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// `d` plus up to 10 % (from the clock's sub-second digits; no RNG dependency in core).
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d + d.mul_f64(f64::from(nanos % 1000) / 10_000.0)
+}
+
 /// A portable compute service.
 #[derive(Clone)]
 pub struct Compute {
     driver: Arc<dyn ComputeDriver>,
     native: Arc<dyn Any + Send + Sync>,
     poll: Duration,
+    /// One lock per idempotency token in flight: concurrent creates with one token through
+    /// this `Compute` (and its clones) run one after the other, so a retry racing its own
+    /// slow first attempt finds that instance instead of making a second one on services
+    /// whose token check is lookup-then-create (Nova, Naver Cloud). Across processes the
+    /// service's own guarantee applies.
+    creating: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl fmt::Debug for Compute {
@@ -355,9 +374,11 @@ impl Compute {
             native: driver.clone(),
             driver,
             poll: Duration::from_millis(200),
+            creating: Arc::default(),
         }
     }
-    /// Set the polling interval of [`Compute::wait_until`].
+    /// Set the first polling interval of [`Compute::wait_until`] (it then grows by half per
+    /// poll up to [`MAX_POLL_INTERVAL`], or to this interval if it is larger).
     pub fn with_poll_interval(mut self, d: Duration) -> Self {
         self.poll = d;
         self
@@ -389,10 +410,25 @@ impl Compute {
             return Err(Error::invalid("instance name is empty"));
         }
         let mut spec = spec;
-        if spec.idempotency_token.is_none() {
+        let Some(token) = spec.idempotency_token.clone() else {
             spec.idempotency_token = Some(uuid::Uuid::new_v4().to_string());
+            return self.driver.create(&spec).await;
+        };
+        let lock = {
+            let mut m = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(token.clone()).or_default().clone()
+        };
+        let r = {
+            let _serialized = lock.lock().await;
+            self.driver.create(&spec).await
+        };
+        // Forget the lock when nobody else is waiting on it (the map holds one reference,
+        // `lock` the other).
+        let mut m = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&lock) == 2 {
+            m.remove(&token);
         }
-        self.driver.create(&spec).await
+        r
     }
     /// Get one instance.
     pub async fn get(&self, id: &str) -> Result<Instance> {
@@ -445,14 +481,22 @@ impl Compute {
     /// Poll until the instance reaches `state`, or fail with [`ErrorKind::Timeout`] (or
     /// with the reached state if it is stable and different, e.g. `Error`). Waiting for
     /// `Terminated` also succeeds when the instance disappears.
+    ///
+    /// Polls back off: the interval starts at the poll interval (200 ms by default) and grows
+    /// by half per poll up to [`MAX_POLL_INTERVAL`], with up to 10 % jitter, so many waiters
+    /// do not throttle a cloud API. Any `timeout` is accepted (`Duration::MAX` waits without
+    /// a deadline); the last sleep is cut to the deadline.
     pub async fn wait_until(
         &self,
         id: &str,
         state: InstanceState,
         timeout: Duration,
     ) -> Result<Instance> {
-        let deadline = Instant::now() + timeout;
+        // `Duration::MAX` (or any timeout past the clock's range) means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         let mut last: Option<InstanceState> = None;
+        let mut interval = self.poll;
+        let cap = MAX_POLL_INTERVAL.max(self.poll);
         loop {
             match self.driver.get(id).await {
                 Ok(i) if i.state == state => return Ok(i),
@@ -485,7 +529,8 @@ impl Compute {
                 Err(e) if e.is_retryable() => {}
                 Err(e) => return Err(e),
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -494,7 +539,12 @@ impl Compute {
                     ),
                 ));
             }
-            tokio::time::sleep(self.poll).await;
+            let mut sleep = jitter(interval);
+            if let Some(d) = deadline {
+                sleep = sleep.min(d.saturating_duration_since(now));
+            }
+            tokio::time::sleep(sleep).await;
+            interval = interval.mul_f64(1.5).min(cap);
         }
     }
 }

@@ -33,9 +33,57 @@ pub struct Profile {
     pub queue: Option<String>,
     /// Compute URL.
     pub compute: Option<String>,
-    /// Parameters layered under every URL's query.
+    /// Parameters layered under the query of every service's URL: only service-neutral ones
+    /// belong here (`region`, `timeout`, ...). A parameter for one service (a storage
+    /// `endpoint`) goes in that service's table, so it never reaches another service.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Parameters layered under storage URLs only (over [`Profile::params`]).
+    #[serde(default)]
+    pub storage_params: BTreeMap<String, String>,
+    /// Parameters layered under queue URLs only (over [`Profile::params`]).
+    #[serde(default)]
+    pub queue_params: BTreeMap<String, String>,
+    /// Parameters layered under compute URLs only (over [`Profile::params`]).
+    #[serde(default)]
+    pub compute_params: BTreeMap<String, String>,
+}
+
+/// Parameters that name one service's server or resource: refused in a profile's shared
+/// `params` (they would reach the other services' URLs too).
+pub const SERVICE_SPECIFIC_PARAMS: &[&str] = &[
+    "endpoint",
+    "queue_url",
+    "queue_endpoint",
+    "queue",
+    "images",
+    "auth_url",
+];
+
+impl Profile {
+    /// The parameters to layer under a URL of `service`: the shared table with the
+    /// service's own table over it. A service-specific parameter
+    /// ([`SERVICE_SPECIFIC_PARAMS`]) in the shared table is an error naming the table to use.
+    pub fn params_for(&self, service: Service) -> Result<BTreeMap<String, String>> {
+        if let Some(k) = self
+            .params
+            .keys()
+            .find(|k| SERVICE_SPECIFIC_PARAMS.contains(&k.as_str()))
+        {
+            return Err(Error::invalid(format!(
+                "gureum.toml: parameter {k:?} in a profile's shared `params` would reach every \
+                 service's URL; put it in `storage_params`, `queue_params` or `compute_params`"
+            )));
+        }
+        let own = match service {
+            Service::Storage => &self.storage_params,
+            Service::Queue => &self.queue_params,
+            Service::Compute => &self.compute_params,
+        };
+        let mut p = self.params.clone();
+        p.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(p)
+    }
 }
 
 /// The profile file.
@@ -125,17 +173,50 @@ pub fn default_url(service: Service) -> String {
 }
 
 /// Choose a service URL: explicit, then env, then profile, then the embedded default.
-/// Returns the URL and the profile parameters to layer under it.
+/// Returns the URL and the profile parameters to layer under it
+/// ([`Profile::params_for`]: the shared table and the service's own one).
+///
+/// With an explicit URL the profile file is read only when one was asked for
+/// (`GUREUM_CONFIG` or `GUREUM_PROFILE` set): a stray or malformed `./gureum.toml` does not
+/// affect code that names its URL.
 pub fn resolve_url(
     service: Service,
     explicit: Option<&str>,
 ) -> Result<(String, BTreeMap<String, String>)> {
-    let cfg = ConfigFile::load()?;
-    let profile = cfg
-        .as_ref()
-        .and_then(|c| c.selected())
-        .cloned()
-        .unwrap_or_default();
+    let env_set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
+    let cfg = if explicit.is_some() && !env_set("GUREUM_CONFIG") && !env_set("GUREUM_PROFILE") {
+        None
+    } else {
+        ConfigFile::load()?
+    };
+    resolve_with(service, explicit, cfg.as_ref())
+}
+
+/// [`resolve_url`] with the profile file given (`None`: no file).
+pub fn resolve_with(
+    service: Service,
+    explicit: Option<&str>,
+    cfg: Option<&ConfigFile>,
+) -> Result<(String, BTreeMap<String, String>)> {
+    let profile = match cfg {
+        Some(c) => {
+            let name = std::env::var("GUREUM_PROFILE")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "default".into());
+            match c.profiles.get(&name) {
+                Some(p) => p.clone(),
+                None if name == "default" => Profile::default(),
+                None => {
+                    return Err(Error::invalid(format!(
+                        "GUREUM_PROFILE={name:?}: no such profile in gureum.toml (profiles: {})",
+                        c.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            }
+        }
+        None => Profile::default(),
+    };
     let from_profile = match service {
         Service::Storage => profile.storage.clone(),
         Service::Queue => profile.queue.clone(),
@@ -150,7 +231,7 @@ pub fn resolve_url(
         })
         .or(from_profile)
         .unwrap_or_else(|| default_url(service));
-    Ok((url, profile.params))
+    Ok((url, profile.params_for(service)?))
 }
 
 #[cfg(test)]

@@ -474,7 +474,16 @@ impl Queue {
 
     /// Run `handler` on messages with bounded concurrency until `shutdown` completes (or
     /// `max_messages` were handled). A handler `Ok` acks, an `Err` nacks with
-    /// `retry_delay`. In-flight handlers finish before this returns (graceful shutdown).
+    /// `retry_delay`.
+    ///
+    /// * In-flight handlers always finish before this returns (graceful shutdown), also when
+    ///   it returns an error because a receive failed with a non-retryable error.
+    /// * While a handler runs, its message's visibility is extended by
+    ///   [`ProcessOptions::visibility`] every half visibility period (a heartbeat), where the
+    ///   backend can extend visibility, so a long handler does not see its message
+    ///   redelivered to another consumer.
+    /// * A retryable receive error is retried with capped exponential backoff (0.2 s … 5 s);
+    ///   the wait ends early when `shutdown` completes.
     pub async fn process<H, Fut, S>(
         &self,
         opts: ProcessOptions,
@@ -494,7 +503,14 @@ impl Queue {
         let acked = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let started = Arc::new(AtomicU64::new(0));
+        let heartbeat = if self.capabilities().extend_visibility && !opts.visibility.is_zero() {
+            Some(heartbeat_period(opts.visibility))
+        } else {
+            None
+        };
         let mut tasks = tokio::task::JoinSet::new();
+        let mut outcome: Result<()> = Ok(());
+        let mut backoff = RECEIVE_RETRY_MIN;
         tokio::pin!(shutdown);
         loop {
             if let Some(max) = opts.max_messages {
@@ -504,7 +520,10 @@ impl Queue {
             }
             let permits = tokio::select! {
                 _ = &mut shutdown => break,
-                p = sem.clone().acquire_many_owned(1) => p.map_err(|_| Error::other("semaphore closed"))?,
+                p = sem.clone().acquire_many_owned(1) => match p {
+                    Ok(p) => p,
+                    Err(_) => { outcome = Err(Error::other("semaphore closed")); break; }
+                },
             };
             drop(permits);
             let free = sem.available_permits().max(1);
@@ -517,27 +536,67 @@ impl Queue {
                 r = self.receive_with(ReceiveOptions { max_messages: want.max(1), visibility: opts.visibility, wait: opts.wait }) => r,
             };
             let msgs = match msgs {
-                Ok(m) => m,
+                Ok(m) => {
+                    backoff = RECEIVE_RETRY_MIN;
+                    m
+                }
                 Err(e) if e.is_retryable() => {
-                    tracing::warn!(error = %e, "receive failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tracing::warn!(error = %e, retry_in = ?backoff, "receive failed; retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(RECEIVE_RETRY_MAX);
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "receive failed; letting in-flight handlers finish");
+                    outcome = Err(e);
+                    break;
+                }
             };
             for m in msgs {
-                let permit = sem
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Error::other("semaphore closed"))?;
+                // Receiving asked for at most the free permits, so this does not wait long;
+                // a message received is always handed to a handler (never dropped here).
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    outcome = Err(Error::other("semaphore closed"));
+                    break;
+                };
                 started.fetch_add(1, Ordering::SeqCst);
                 let (q, h, a, f) = (self.clone(), handler.clone(), acked.clone(), failed.clone());
                 let delay = opts.retry_delay;
+                let visibility = opts.visibility;
                 tasks.spawn(async move {
                     let _permit = permit;
                     let copy = m.clone();
-                    match h(m).await {
+                    let mut run = std::pin::pin!(h(m));
+                    let result = match heartbeat {
+                        None => run.await,
+                        Some(period) => {
+                            // Extends until the handler ends; stops (and lets the handler
+                            // finish) when an extension fails for good, e.g. a stale receipt.
+                            let beat = async {
+                                loop {
+                                    tokio::time::sleep(period).await;
+                                    match q.driver.extend_visibility(&copy.receipt, visibility).await {
+                                        Ok(()) => tracing::trace!(id = %copy.id, "visibility extended"),
+                                        Err(e) if e.is_retryable() => {
+                                            tracing::warn!(error = %e, id = %copy.id, "visibility heartbeat failed; retrying")
+                                        }
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, id = %copy.id, "visibility heartbeat stopped");
+                                            break;
+                                        }
+                                    }
+                                }
+                            };
+                            tokio::select! {
+                                r = &mut run => r,
+                                () = beat => run.await,
+                            }
+                        }
+                    };
+                    match result {
                         Ok(()) => match q.ack(&copy).await {
                             Ok(()) => {
                                 a.fetch_add(1, Ordering::SeqCst);
@@ -554,6 +613,9 @@ impl Queue {
                     }
                 });
             }
+            if outcome.is_err() {
+                break;
+            }
             while let Some(r) = tasks.try_join_next() {
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "handler task panicked");
@@ -565,11 +627,23 @@ impl Queue {
                 tracing::warn!(error = %e, "handler task panicked");
             }
         }
+        outcome?;
         Ok(ProcessStats {
             acked: acked.load(Ordering::SeqCst),
             failed: failed.load(Ordering::SeqCst),
         })
     }
+}
+
+/// First wait after a retryable receive error in [`Queue::process`].
+const RECEIVE_RETRY_MIN: Duration = Duration::from_millis(200);
+/// Longest wait between receive retries in [`Queue::process`].
+const RECEIVE_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// How often [`Queue::process`] extends a running handler's visibility: half the visibility
+/// period (so one lost extension still leaves time for the next), at least 10 ms.
+fn heartbeat_period(visibility: Duration) -> Duration {
+    (visibility / 2).max(Duration::from_millis(10))
 }
 
 /// Map a "receipt no longer valid" condition uniformly.

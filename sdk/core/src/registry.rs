@@ -354,7 +354,7 @@ impl Registry {
         for l in &engaged {
             l.check_open(&target, &params).await?;
         }
-        let mut bucket = o.open_bucket(&ru).await?;
+        let mut bucket = checked_params(&ru, o.open_bucket(&ru).await)?;
         if ru.param(PARAM_ZONE).is_some() || bucket.info().scheme.is_empty() {
             let mut info = bucket.info().clone();
             if info.scheme.is_empty() {
@@ -382,7 +382,7 @@ impl Registry {
         for l in &engaged {
             l.check_open(&target, &params).await?;
         }
-        let mut queue = o.open_queue(&ru).await?;
+        let mut queue = checked_params(&ru, o.open_queue(&ru).await)?;
         if queue.info().scheme.is_empty() || ru.param(PARAM_ZONE).is_some() {
             let mut info = queue.info().clone();
             if info.scheme.is_empty() {
@@ -408,7 +408,25 @@ impl Registry {
             .compute
             .get(ru.scheme())
             .ok_or_else(|| self.unknown(Service::Compute, ru.scheme()))?;
-        o.open_compute(&ru).await
+        let opened = o.open_compute(&ru).await;
+        checked_params(&ru, opened)
+    }
+}
+
+/// The opener's result, or an error naming the URL's query parameters that the opener did
+/// not read ([`ResourceUrl::check_unknown`]) and listing the valid ones. A failed open keeps
+/// its error, with the unknown parameters added (a misspelt `regoin` is often why a
+/// required `region` is missing).
+fn checked_params<T>(ru: &ResourceUrl, opened: Result<T>) -> Result<T> {
+    match opened {
+        Ok(x) => {
+            ru.check_unknown(&[])?;
+            Ok(x)
+        }
+        Err(e) => match ru.check_unknown(&[]) {
+            Ok(()) => Err(e),
+            Err(u) => Err(e.context_message(u.message())),
+        },
     }
 }
 

@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path;
 use object_store::{
     Attribute, AttributeValue, Attributes, GetOptions, GetRange, ObjectMeta, ObjectStore,
@@ -356,6 +357,7 @@ pub struct Bucket {
     caps: StorageCapabilities,
     info: BackendInfo,
     native: Option<Arc<dyn Any + Send + Sync>>,
+    pager: Option<Arc<dyn PaginatedListStore>>,
     layers: Vec<String>,
     encrypted: bool,
 }
@@ -371,6 +373,9 @@ impl fmt::Debug for Bucket {
     }
 }
 
+/// Most native listing requests of one [`Bucket::list_page`] call with a level pager.
+const MAX_LEVEL_ROUNDS: usize = 10_000;
+
 /// Default multipart chunk size for [`Bucket::writer`].
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
@@ -385,6 +390,7 @@ impl Bucket {
             caps: StorageCapabilities::default(),
             info: BackendInfo::default(),
             native: None,
+            pager: None,
             layers: Vec::new(),
             encrypted: false,
         }
@@ -416,9 +422,21 @@ impl Bucket {
     }
     /// The same bucket over another store, typically one that wraps [`Bucket::object_store`]
     /// (a layer of `gureum-layers`): name, capabilities, backend info, admin, presigner and
-    /// the native client are kept.
+    /// the native client are kept. A level pager ([`Bucket::with_level_pager`]) is dropped, so
+    /// every listing goes through the new store.
     pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
         self.store = store;
+        self.pager = None;
+        self
+    }
+    /// Attach the backend's native paginated listing (object_store's [`PaginatedListStore`],
+    /// over the same bucket as the store), used by [`Bucket::list_page`] with a delimiter: each
+    /// page is then one or a few native requests that start after the page token (S3
+    /// `start-after`, Swift `marker`), instead of a read of the whole level per page. The
+    /// pager must list the same names as the store, with `/` as delimiter and the `offset`
+    /// option honoured (entries after it, in ascending order).
+    pub fn with_level_pager(mut self, pager: Arc<dyn PaginatedListStore>) -> Self {
+        self.pager = Some(pager);
         self
     }
     /// Record that a layer named `name` was stacked over this bucket's store (outermost so
@@ -501,6 +519,23 @@ impl Bucket {
         data: impl Into<Bytes>,
         opts: &PutOptions,
     ) -> Result<WriteResult> {
+        // A precondition the backend would ignore is an overwrite the caller did not ask for:
+        // refuse it instead.
+        match &opts.mode {
+            WriteMode::CreateOnly if !self.caps.conditional_create => {
+                return Err(Error::unsupported(format!(
+                    "{}: create-only writes (the backend does not enforce If-None-Match)",
+                    self.info.scheme
+                )))
+            }
+            WriteMode::IfMatch(_) if !self.caps.conditional_update => {
+                return Err(Error::unsupported(format!(
+                    "{}: if-match writes (the backend does not enforce If-Match)",
+                    self.info.scheme
+                )))
+            }
+            _ => {}
+        }
         let mode = match &opts.mode {
             WriteMode::Overwrite => PutMode::Overwrite,
             WriteMode::CreateOnly => PutMode::Create,
@@ -646,35 +681,53 @@ impl Bucket {
         }
     }
 
-    /// Delete many keys; one result per key, in order.
+    /// Delete many keys; one result per key, in order. A key given more than once is deleted
+    /// once and reported with the same result at each place (a missing key is a success, as
+    /// for [`Bucket::delete`]).
     pub async fn delete_many(&self, keys: &[String]) -> Result<Vec<Result<()>>> {
         let mut paths = Vec::with_capacity(keys.len());
         for k in keys {
             paths.push(encode_key(k)?);
         }
-        let input = futures::stream::iter(paths.clone().into_iter().map(Ok)).boxed();
-        let mut out: BTreeMap<String, Result<()>> = BTreeMap::new();
+        let mut unique: Vec<Path> = Vec::with_capacity(paths.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &paths {
+            if seen.insert(p.as_ref().to_string()) {
+                unique.push(p.clone());
+            }
+        }
+        let input = futures::stream::iter(unique.into_iter().map(Ok)).boxed();
+        let mut confirmed = std::collections::BTreeSet::new();
         let mut s = self.store.delete_stream(input);
         let mut failures = Vec::new();
         while let Some(r) = s.next().await {
             match r {
                 Ok(p) => {
-                    out.insert(p.to_string(), Ok(()));
+                    confirmed.insert(p.to_string());
                 }
                 Err(object_store::Error::NotFound { path, .. }) => {
-                    out.insert(path, Ok(()));
+                    confirmed.insert(path);
                 }
                 Err(e) => failures.push(Error::from(e)),
             }
         }
         let mut failures = failures.into_iter();
+        // A failed path's error, repeated (kind and message) for each further occurrence.
+        let mut failed: BTreeMap<String, (ErrorKind, String)> = BTreeMap::new();
         Ok(paths
             .iter()
-            .map(|p| match out.remove(p.as_ref()) {
-                Some(r) => r,
-                None => Err(failures
+            .map(|p| {
+                if confirmed.contains(p.as_ref()) {
+                    return Ok(());
+                }
+                if let Some((kind, msg)) = failed.get(p.as_ref()) {
+                    return Err(Error::new(*kind, msg.clone()));
+                }
+                let e = failures
                     .next()
-                    .unwrap_or_else(|| Error::other(format!("delete of {p} not confirmed")))),
+                    .unwrap_or_else(|| Error::other(format!("delete of {p} not confirmed")));
+                failed.insert(p.to_string(), (e.kind(), e.message().to_string()));
+                Err(e)
             })
             .collect())
     }
@@ -688,6 +741,12 @@ impl Bucket {
     /// Copy that fails with [`ErrorKind::AlreadyExists`] if `to` exists.
     pub async fn copy_if_not_exists(&self, from: &str, to: &str) -> Result<()> {
         let (f, t) = (encode_key(from)?, encode_key(to)?);
+        if !self.caps.copy_if_not_exists {
+            return Err(Error::unsupported(format!(
+                "{}: copy if not exists",
+                self.info.scheme
+            )));
+        }
         Ok(self.store.copy_if_not_exists(&f, &t).await?)
     }
 
@@ -760,31 +819,53 @@ impl Bucket {
         // both).
         let mut entries: Vec<(String, Entry)> = Vec::new();
         if opts.delimiter {
-            let r = CountForeign {
-                inner: self.store.list_with_delimiter(dir.as_ref()),
-                counter: counter.clone(),
-            }
-            .await?;
-            counting_foreign(&counter, || {
-                for p in r.common_prefixes {
-                    let k = decode_key(&p);
-                    if let Err(rule) = check_key(&k) {
-                        report_foreign_name(&format!("{k}/"), rule);
-                        continue;
-                    }
-                    let k = format!("{k}/");
-                    if k.starts_with(&prefix) {
-                        entries.push((k.clone(), Entry::Prefix(k)));
-                    }
+            let levels = match &self.pager {
+                Some(pager) => {
+                    self.level_pages(
+                        pager.as_ref(),
+                        dir.as_ref(),
+                        &prefix,
+                        token.as_deref(),
+                        page_size,
+                    )
+                    .await?
                 }
-                for m in r.objects {
-                    if let Some(o) = ObjectInfo::listed(m) {
-                        if o.key.starts_with(&prefix) {
-                            entries.push((o.key.clone(), Entry::Object(o)));
+                None => {
+                    // No native paging: one read of the whole level (local and in-memory
+                    // stores, where that is a directory read or a map scan).
+                    vec![
+                        CountForeign {
+                            inner: self.store.list_with_delimiter(dir.as_ref()),
+                            counter: counter.clone(),
+                        }
+                        .await?,
+                    ]
+                }
+            };
+            counting_foreign(&counter, || {
+                for r in levels {
+                    for p in r.common_prefixes {
+                        let k = decode_key(&p);
+                        if let Err(rule) = check_key(&k) {
+                            report_foreign_name(&format!("{k}/"), rule);
+                            continue;
+                        }
+                        let k = format!("{k}/");
+                        if k.starts_with(&prefix) {
+                            entries.push((k.clone(), Entry::Prefix(k)));
+                        }
+                    }
+                    for m in r.objects {
+                        if let Some(o) = ObjectInfo::listed(m) {
+                            if o.key.starts_with(&prefix) {
+                                entries.push((o.key.clone(), Entry::Object(o)));
+                            }
                         }
                     }
                 }
             });
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.dedup_by(|a, b| a.0 == b.0);
         } else {
             let stream = match &token {
                 Some(t) => {
@@ -844,6 +925,87 @@ impl Bucket {
         Ok(page)
     }
 
+    /// Native pages of one level after `token` until more than `page_size` entries (objects
+    /// and common prefixes under `prefix`, after the token) were read or the level ends.
+    async fn level_pages(
+        &self,
+        pager: &dyn PaginatedListStore,
+        dir: Option<&Path>,
+        prefix: &str,
+        token: Option<&str>,
+        page_size: usize,
+    ) -> Result<Vec<object_store::ListResult>> {
+        // The native prefix is the directory with its trailing `/` (PaginatedListStore adds
+        // none); the character prefix is filtered afterwards like the other listings.
+        let native_prefix = dir
+            .filter(|d| !d.as_ref().is_empty())
+            .map(|d| format!("{}/", d.as_ref()));
+        // A token that is a common prefix `p/` continues after every key under it: S3 and
+        // Swift return `p/` again for a start after `p/`, which the caller drops (≤ token).
+        let offset = token.map(|t| match t.strip_suffix('/') {
+            Some(p) => format!(
+                "{}/",
+                encode_key(p)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|_| p.to_string())
+            ),
+            None => encode_key(t)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| t.to_string()),
+        });
+        let mut out = Vec::new();
+        let mut seen = 0usize;
+        let mut native_token: Option<String> = None;
+        let mut last_cursor = offset.clone();
+        let mut rounds = 0usize;
+        // Bounded: each round moves the cursor or ends the level, at most MAX_LEVEL_ROUNDS.
+        loop {
+            let r = pager
+                .list_paginated(
+                    native_prefix.as_deref(),
+                    PaginatedListOptions {
+                        offset: offset.clone(),
+                        delimiter: Some("/".into()),
+                        max_keys: Some((page_size + 1).min(1000)),
+                        page_token: native_token.take(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let count = |k: &str| token.is_none_or(|t| k > t) && k.starts_with(prefix);
+            seen += r
+                .result
+                .common_prefixes
+                .iter()
+                .filter(|p| count(&format!("{}/", decode_key(p))))
+                .count();
+            seen += r
+                .result
+                .objects
+                .iter()
+                .filter(|m| count(&decode_key(&m.location)))
+                .count();
+            let read = r.result.common_prefixes.len() + r.result.objects.len();
+            out.push(r.result);
+            rounds += 1;
+            match r.page_token {
+                // A cursor that does not move (a server repeating the token's own common
+                // prefix) ends the level rather than looping.
+                Some(t)
+                    if seen <= page_size
+                        && read > 0
+                        && rounds < MAX_LEVEL_ROUNDS
+                        && Some(&t) != last_cursor.as_ref() =>
+                {
+                    last_cursor = Some(t.clone());
+                    native_token = Some(t);
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// A presigned URL for `key`, valid for `expires`.
     pub async fn presign(
         &self,
@@ -863,8 +1025,12 @@ impl Bucket {
         p.presign(method, &encode_key(key)?, expires).await
     }
 
-    /// A streaming multipart writer with bounded memory (about
-    /// `part_size × (max_concurrency + 1)` bytes).
+    /// A streaming writer with bounded memory (about `part_size × (max_concurrency + 1)`
+    /// bytes). Up to one part ([`DEFAULT_PART_SIZE`]) is buffered: a write that ends there
+    /// (an empty or small object) is one plain PUT at [`BucketWriter::finish`]; a larger one
+    /// becomes a multipart upload. A writer dropped without `finish` aborts its multipart
+    /// upload (in the background, on the current tokio runtime), so no parts are left
+    /// pending.
     pub async fn writer(&self, key: &str, opts: &PutOptions) -> Result<BucketWriter> {
         if opts.mode != WriteMode::Overwrite {
             return Err(Error::unsupported(
@@ -872,16 +1038,15 @@ impl Bucket {
             ));
         }
         let path = encode_key(key)?;
-        let o = object_store::PutMultipartOptions {
-            attributes: opts.attributes()?,
-            ..Default::default()
-        };
-        let upload = self.store.put_multipart_opts(&path, o).await?;
         Ok(BucketWriter {
-            inner: Some(object_store::WriteMultipart::new_with_chunk_size(
-                upload,
-                DEFAULT_PART_SIZE,
-            )),
+            store: self.store.clone(),
+            path,
+            attributes: opts.attributes()?,
+            max_object_size: self.caps.max_object_size,
+            part_size: DEFAULT_PART_SIZE,
+            buf: Vec::new(),
+            inner: None,
+            done: false,
             max_concurrency: 4,
             written: 0,
         })
@@ -954,7 +1119,15 @@ fn map_range_err(e: object_store::Error) -> Error {
 
 /// A streaming writer returned by [`Bucket::writer`].
 pub struct BucketWriter {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    attributes: Attributes,
+    max_object_size: Option<u64>,
+    part_size: usize,
+    /// Bytes not yet handed to a multipart upload (all of them while `inner` is `None`).
+    buf: Vec<u8>,
     inner: Option<object_store::WriteMultipart>,
+    done: bool,
     max_concurrency: usize,
     written: u64,
 }
@@ -962,45 +1135,128 @@ pub struct BucketWriter {
 impl fmt::Debug for BucketWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BucketWriter")
+            .field("path", &self.path.as_ref())
             .field("written", &self.written)
+            .field("multipart", &self.inner.is_some())
             .finish()
     }
 }
 
 impl BucketWriter {
-    /// Append bytes; waits when too many parts are in flight (bounded memory).
+    /// Append bytes; waits when too many parts are in flight (bounded memory). The first
+    /// write past one part starts the multipart upload.
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
-        let w = self
-            .inner
-            .as_mut()
-            .ok_or_else(|| Error::invalid("writer already finished"))?;
-        w.wait_for_capacity(self.max_concurrency).await?;
-        w.write(data);
+        if self.done {
+            return Err(Error::invalid("writer already finished"));
+        }
+        if let Some(max) = self.max_object_size {
+            if self.written + data.len() as u64 > max {
+                return Err(Error::invalid(format!(
+                    "object of more than {max} bytes exceeds the backend limit"
+                )));
+            }
+        }
+        match self.inner.as_mut() {
+            Some(w) => {
+                w.wait_for_capacity(self.max_concurrency).await?;
+                w.write(data);
+            }
+            None => {
+                self.buf.extend_from_slice(data);
+                if self.buf.len() > self.part_size {
+                    let o = object_store::PutMultipartOptions {
+                        attributes: self.attributes.clone(),
+                        ..Default::default()
+                    };
+                    let upload = self.store.put_multipart_opts(&self.path, o).await?;
+                    let mut w =
+                        object_store::WriteMultipart::new_with_chunk_size(upload, self.part_size);
+                    w.write(&std::mem::take(&mut self.buf));
+                    self.inner = Some(w);
+                }
+            }
+        }
         self.written += data.len() as u64;
         Ok(())
+    }
+    /// Use parts of `bytes` instead of [`DEFAULT_PART_SIZE`] (before the first write; S3
+    /// needs at least 5 MiB for every part but the last).
+    pub fn with_part_size(mut self, bytes: usize) -> Result<Self> {
+        if bytes == 0 {
+            return Err(Error::invalid("part size must be at least 1 byte"));
+        }
+        if self.written > 0 || self.done {
+            return Err(Error::invalid(
+                "part size must be set before the first write",
+            ));
+        }
+        self.part_size = bytes;
+        Ok(self)
     }
     /// Bytes written so far.
     pub fn bytes_written(&self) -> u64 {
         self.written
     }
-    /// Complete the upload.
+    /// Whether the write became a multipart upload (more than one part was written).
+    pub fn is_multipart(&self) -> bool {
+        self.inner.is_some()
+    }
+    /// Complete the write: one PUT for an object of at most one part (also an empty one),
+    /// else the completion of the multipart upload.
     pub async fn finish(mut self) -> Result<WriteResult> {
-        let w = self
-            .inner
-            .take()
-            .ok_or_else(|| Error::invalid("writer already finished"))?;
-        let r = w.finish().await?;
+        if self.done {
+            return Err(Error::invalid("writer already finished"));
+        }
+        self.done = true;
+        let r = match self.inner.take() {
+            Some(w) => w.finish().await?,
+            None => {
+                let data = Bytes::from(std::mem::take(&mut self.buf));
+                let o = object_store::PutOptions {
+                    attributes: std::mem::take(&mut self.attributes),
+                    ..Default::default()
+                };
+                self.store
+                    .put_opts(&self.path, PutPayload::from_bytes(data), o)
+                    .await?
+            }
+        };
         Ok(WriteResult {
             etag: r.e_tag,
             version: r.version,
         })
     }
-    /// Abort the upload, removing uploaded parts.
+    /// Abort the write, removing uploaded parts.
     pub async fn abort(mut self) -> Result<()> {
+        self.done = true;
+        self.buf = Vec::new();
         if let Some(w) = self.inner.take() {
             w.abort().await?;
         }
         Ok(())
+    }
+}
+
+impl Drop for BucketWriter {
+    fn drop(&mut self) {
+        let Some(w) = self.inner.take() else {
+            return;
+        };
+        let path = self.path.to_string();
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                tracing::debug!(%path, "writer dropped without finish; aborting its multipart upload");
+                h.spawn(async move {
+                    if let Err(e) = w.abort().await {
+                        tracing::warn!(%path, error = %e, "aborting the multipart upload of a dropped writer failed");
+                    }
+                });
+            }
+            Err(_) => tracing::warn!(
+                %path,
+                "writer dropped without finish outside a tokio runtime; its multipart upload is left pending"
+            ),
+        }
     }
 }
 

@@ -11,17 +11,34 @@
 //! resolve_url, ...}` of earlier releases keep working.
 
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 pub use crate::config::{data_dir, default_url, resolve_url, ConfigFile, Profile};
 pub use crate::registry::{ComputeOpener, QueueOpener, Registry, Service, StorageOpener};
 
 /// A parsed resource URL with profile parameters layered under its query.
+///
+/// The parameter names an opener asks for are recorded, so that the registry can reject a
+/// query parameter no opener read (`?regoin=kr`) and list the valid ones
+/// ([`ResourceUrl::check_unknown`]). Clones share that record.
 #[derive(Clone)]
 pub struct ResourceUrl {
     url: url::Url,
     params: BTreeMap<String, String>,
+    access: Arc<Mutex<Access>>,
+}
+
+/// Which parameters were asked for.
+#[derive(Debug, Default)]
+struct Access {
+    /// Names asked for with `param` (and the helpers on it), present or not.
+    asked: BTreeSet<String>,
+    /// Name prefixes read with [`ResourceUrl::params_with_prefix`].
+    prefixes: BTreeSet<String>,
+    /// [`ResourceUrl::params`] handed out the whole map: the reader may use any name.
+    all: bool,
 }
 
 fn is_secret_name(name: &str) -> bool {
@@ -74,7 +91,11 @@ impl ResourceUrl {
                 )));
             }
         }
-        Ok(ResourceUrl { url, params })
+        Ok(ResourceUrl {
+            url,
+            params,
+            access: Arc::default(),
+        })
     }
 
     /// Layer profile parameters under the URL's own query (query wins).
@@ -137,13 +158,105 @@ impl ResourceUrl {
             .decode_utf8_lossy()
             .into_owned()
     }
-    /// A parameter from the query or the profile.
+    /// A parameter from the query or the profile (the name is recorded as valid for this
+    /// URL's scheme).
     pub fn param(&self, name: &str) -> Option<&str> {
+        if let Ok(mut a) = self.access.lock() {
+            if !a.asked.contains(name) {
+                a.asked.insert(name.to_string());
+            }
+        }
         self.params.get(name).map(|s| s.as_str())
     }
-    /// All parameters.
+    /// All parameters. A reader of the whole map may use any name, so a URL whose opener
+    /// calls this is not checked for unknown parameters; prefer [`ResourceUrl::param`],
+    /// [`ResourceUrl::pick`] and [`ResourceUrl::params_with_prefix`].
     pub fn params(&self) -> &BTreeMap<String, String> {
+        if let Ok(mut a) = self.access.lock() {
+            a.all = true;
+        }
         &self.params
+    }
+    /// The parameters among `names` that are set (each name recorded as valid).
+    pub fn pick(&self, names: &[&str]) -> BTreeMap<String, String> {
+        names
+            .iter()
+            .filter_map(|n| self.param(n).map(|v| (n.to_string(), v.to_string())))
+            .collect()
+    }
+    /// The parameters whose name starts with `prefix` (e.g. `image.`), with the prefix kept;
+    /// every name with that prefix is valid.
+    pub fn params_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+        if let Ok(mut a) = self.access.lock() {
+            a.prefixes.insert(prefix.to_string());
+        }
+        self.params
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+    /// Names of the URL's own query parameters that nothing asked for: not read by the opener
+    /// (through [`ResourceUrl::param`] and friends) and not in `also_valid` (parameters of
+    /// the registry itself, such as those of registered layers). Empty when the opener read
+    /// the whole map ([`ResourceUrl::params`]). Profile parameters are never unknown: a
+    /// profile's shared parameters may be meant for other schemes.
+    pub fn unknown_params(&self, also_valid: &[&str]) -> Vec<String> {
+        let Ok(a) = self.access.lock() else {
+            return vec![];
+        };
+        if a.all {
+            return vec![];
+        }
+        let mut v: Vec<String> = self
+            .url
+            .query_pairs()
+            .map(|(k, _)| k.into_owned())
+            .filter(|k| {
+                !a.asked.contains(k)
+                    && !also_valid.contains(&k.as_str())
+                    && !a.prefixes.iter().any(|p| k.starts_with(p.as_str()))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming the unknown
+    /// query parameters ([`ResourceUrl::unknown_params`]) and listing the valid ones, or `Ok`.
+    pub fn check_unknown(&self, also_valid: &[&str]) -> Result<()> {
+        let unknown = self.unknown_params(also_valid);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "{}://: unknown parameter{} {}; valid parameters: {}",
+            self.scheme(),
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.valid_params(also_valid).join(", ")
+        )))
+    }
+    /// The parameter names known to be valid for this URL so far: those the opener asked
+    /// for, its prefixes (`image.*`) and `also_valid`, sorted.
+    pub fn valid_params(&self, also_valid: &[&str]) -> Vec<String> {
+        let Ok(a) = self.access.lock() else {
+            return vec![];
+        };
+        let mut v: Vec<String> = a
+            .asked
+            .iter()
+            .cloned()
+            .chain(a.prefixes.iter().map(|p| format!("{p}*")))
+            .chain(also_valid.iter().map(|s| s.to_string()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
     /// A required parameter.
     pub fn require(&self, name: &str) -> Result<&str> {

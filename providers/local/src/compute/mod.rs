@@ -340,7 +340,7 @@ impl LocalCompute {
 
     fn kill(&self, r: &mut Record) -> Result<()> {
         if let Some(p) = r.proc_id {
-            if !process::terminate(&p, self.grace) {
+            if !process::terminate(&p, self.grace, &process::instance_marker(&r.id))? {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(

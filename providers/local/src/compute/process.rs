@@ -45,7 +45,7 @@ pub fn start_ticks(pid: i32) -> Option<u64> {
 /// Whether the process group still has a live (non-zombie) member: the leader itself
 /// (checked against its start time, to detect pid reuse) or any process it left behind.
 pub fn is_alive(p: &ProcId) -> bool {
-    if p.pid <= 0 {
+    if p.pid <= 1 {
         return false;
     }
     if leader_alive(p) {
@@ -111,29 +111,112 @@ fn group_member_alive(pgid: i32) -> bool {
     unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
+/// The environment entry that marks a process group as started by this driver for one
+/// instance (`GUREUM_INSTANCE_ID=<id>`, set on every instance's command).
+pub fn instance_marker(id: &str) -> String {
+    format!("GUREUM_INSTANCE_ID={id}")
+}
+
+/// Whether `pid`'s environment holds `marker` as a whole entry.
+#[cfg(target_os = "linux")]
+fn has_marker(pid: i32, marker: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|e| e == marker.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// Live members of process group `pgid` (pids other than zombies).
+#[cfg(target_os = "linux")]
+fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let mut v = Vec::new();
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(i) = s.rfind(')') else { continue };
+        let f: Vec<&str> = s[i + 1..].split_whitespace().collect();
+        if f.len() > 2 && f[2].parse::<i32>().ok() == Some(pgid) && f[0] != "Z" && f[0] != "X" {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+/// Whether the process (group) `p` is one this driver started for the instance `marker`
+/// names, so that it may be signalled. Never for pid ≤ 1 or this process. On Linux the
+/// leader must match its recorded start time and carry the marker in its environment (or,
+/// once the leader is gone, a remaining member of its group must); elsewhere only the pid
+/// guards apply.
+pub fn owned(p: &ProcId, marker: &str) -> bool {
+    if p.pid <= 1 || p.pid == std::process::id() as i32 {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        if leader_alive(p) {
+            return p.start_ticks.is_some() && has_marker(p.pid, marker);
+        }
+        group_members(p.pid)
+            .into_iter()
+            .any(|m| has_marker(m, marker))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = marker;
+        true
+    }
+}
+
 fn signal_group(p: &ProcId, sig: i32) {
-    if p.pid <= 0 || !is_alive(p) {
+    if p.pid <= 1 || !is_alive(p) {
         return;
     }
-    // SAFETY: sending a signal to our own child's process group (negative pid).
+    // SAFETY: sending a signal to a process group this driver started (checked by `owned`
+    // in `terminate`; pid > 1, so never -1 = every process).
     unsafe {
         libc::kill(-p.pid, sig);
     }
 }
 
 /// SIGTERM the process group, wait up to `grace`, then SIGKILL and wait a little more.
-/// Returns whether the process is gone.
-pub fn terminate(p: &ProcId, grace: Duration) -> bool {
+/// Returns whether the process is gone. A live process that this driver did not start for
+/// the instance `marker` names ([`owned`]) is not signalled: `PermissionDenied`.
+pub fn terminate(p: &ProcId, grace: Duration, marker: &str) -> Result<bool> {
+    if p.pid <= 1 {
+        return Err(Error::new(
+            gureum_core::ErrorKind::PermissionDenied,
+            format!(
+                "refusing to signal pid {} (recorded in a state file)",
+                p.pid
+            ),
+        ));
+    }
     if !is_alive(p) {
-        return true;
+        return Ok(true);
+    }
+    if !owned(p, marker) {
+        return Err(Error::new(
+            gureum_core::ErrorKind::PermissionDenied,
+            format!(
+                "process {} is not one this driver started for this instance (start time or \
+                 environment differ); not signalled",
+                p.pid
+            ),
+        ));
     }
     signal_group(p, libc::SIGTERM);
     if wait_gone(p, grace) {
-        return true;
+        return Ok(true);
     }
     tracing::debug!(pid = p.pid, "grace period over; sending SIGKILL");
     signal_group(p, libc::SIGKILL);
-    wait_gone(p, Duration::from_secs(5))
+    Ok(wait_gone(p, Duration::from_secs(5)))
 }
 
 fn wait_gone(p: &ProcId, d: Duration) -> bool {

@@ -85,6 +85,8 @@ struct Shared {
     mutex: Arc<tokio::sync::Mutex<()>>,
     /// The open lock file, reused while it is still the file at its path.
     lock_file: std::sync::Mutex<Option<Arc<File>>>,
+    /// fsync data files and the directories whose entries a write or delete changes.
+    durable: bool,
 }
 
 /// A directory as an `ObjectStore`, with attributes, if-match writes and locking.
@@ -375,6 +377,14 @@ fn report(foreign: Foreign) {
 impl FileStore {
     /// Open (creating if missing) the directory `root` as a store.
     pub fn new(root: impl Into<PathBuf>) -> OsResult<Self> {
+        Self::with_durability(root, false)
+    }
+
+    /// Open (creating if missing) the directory `root` as a store; with `durable`, every
+    /// write is on disk before it returns: the data file is fsynced before it is published,
+    /// and the directory that gains (or, on delete, loses) the name is fsynced after. Without
+    /// it, a write survives a process crash but not necessarily a power loss.
+    pub fn with_durability(root: impl Into<PathBuf>, durable: bool) -> OsResult<Self> {
         let root: PathBuf = root.into();
         std::fs::create_dir_all(&root).map_err(|e| io_err(&root, e))?;
         let root = std::fs::canonicalize(&root).map_err(|e| io_err(&root, e))?;
@@ -389,8 +399,73 @@ impl FileStore {
                 seq: AtomicU64::new(0),
                 mutex: Arc::new(tokio::sync::Mutex::new(())),
                 lock_file: std::sync::Mutex::new(None),
+                durable,
             }),
         })
+    }
+
+    /// Whether writes are fsynced ([`FileStore::with_durability`]).
+    pub fn is_durable(&self) -> bool {
+        self.s.durable
+    }
+
+    /// fsync `dir` (a directory whose entries changed) when durable.
+    fn sync_dir(&self, dir: &std::path::Path) -> OsResult<()> {
+        if self.s.durable {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_err(dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether a directory entry is a symbolic link that resolves outside the root (listings
+    /// skip it with a warning; a dangling link is skipped too).
+    fn escapes(&self, e: &std::fs::DirEntry) -> bool {
+        if !e.file_type().is_ok_and(|t| t.is_symlink()) {
+            return false;
+        }
+        let path = e.path();
+        match std::fs::canonicalize(&path) {
+            Ok(c) if c.starts_with(&self.s.root) => false,
+            _ => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "skipping a symbolic link that leaves the bucket directory (or dangles)"
+                );
+                true
+            }
+        }
+    }
+
+    /// Refuse a path that leaves the root through a symbolic link: the deepest existing
+    /// ancestor of `p` (or `p` itself) must resolve inside the root.
+    fn check_contained(&self, location: &Path, p: &std::path::Path) -> OsResult<()> {
+        let mut cur = p;
+        loop {
+            match std::fs::canonicalize(cur) {
+                Ok(c) if c.starts_with(&self.s.root) => return Ok(()),
+                Ok(_) => {
+                    return Err(object_store::Error::PermissionDenied {
+                        path: location.to_string(),
+                        source: "the path leaves the bucket directory through a symbolic link"
+                            .into(),
+                    })
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    match cur.parent() {
+                        Some(parent) if parent.starts_with(&self.s.root) && parent != cur => {
+                            cur = parent
+                        }
+                        _ => return Ok(()),
+                    }
+                }
+                Err(e) => return Err(io_err(cur, e)),
+            }
+        }
     }
 
     /// The root directory (canonical).
@@ -446,6 +521,7 @@ impl FileStore {
                 "{location}: the file path would be {total} bytes, over the file:// limit of {MAX_FS_PATH_BYTES}"
             )));
         }
+        self.check_contained(location, &base)?;
         Ok(Phys { parts, base })
     }
 
@@ -561,7 +637,11 @@ impl FileStore {
             for chunk in payload.iter() {
                 f.write_all(chunk)?;
             }
-            stamp(&f)
+            stamp(&f)?;
+            if self.s.durable {
+                f.sync_all()?;
+            }
+            Ok(())
         })();
         if let Err(e) = r {
             let _ = std::fs::remove_file(&p);
@@ -609,6 +689,11 @@ impl FileStore {
     /// Remove `file` and the directories it leaves empty (up to the root).
     fn remove_and_prune(&self, file: &std::path::Path) -> std::io::Result<()> {
         std::fs::remove_file(file)?;
+        if self.s.durable {
+            if let Some(dir) = file.parent() {
+                File::open(dir)?.sync_all()?;
+            }
+        }
         remove_empty_parents(file, &self.s.root);
         Ok(())
     }
@@ -675,9 +760,13 @@ impl FileStore {
         }
         let dest = self.prepare_dest(phys)?;
         std::fs::rename(staging, &dest).map_err(|e| io_err(&dest, e))?;
+        if let Some(dir) = dest.parent() {
+            self.sync_dir(dir)?;
+        }
         let md = std::fs::metadata(&dest).map_err(|e| io_err(&dest, e))?;
         let etag = etag_of(&md);
-        write_sidecar_sync(&self.sidecar_path(location), &etag, attrs, self.next_seq())?;
+        let sidecar = self.sidecar_path(location);
+        write_sidecar_sync(&sidecar, &etag, attrs, self.next_seq(), self.s.durable)?;
         Ok(etag)
     }
 
@@ -729,6 +818,9 @@ impl FileStore {
                     continue;
                 }
                 let path = e.path();
+                if self.escapes(&e) {
+                    continue;
+                }
                 let md = match std::fs::metadata(&path) {
                     Ok(m) => m,
                     Err(_) => continue,
@@ -794,6 +886,9 @@ impl FileStore {
                     continue; // the prefix's own object, not a child
                 }
                 let path = e.path();
+                if self.escapes(&e) {
+                    continue;
+                }
                 let Ok(md) = std::fs::metadata(&path) else {
                     continue;
                 };
@@ -900,6 +995,7 @@ fn write_sidecar_sync(
     etag: &str,
     attrs: BTreeMap<String, String>,
     seq: u64,
+    durable: bool,
 ) -> OsResult<()> {
     if attrs.is_empty() {
         return match std::fs::remove_file(sidecar) {
@@ -916,11 +1012,25 @@ fn write_sidecar_sync(
     let dir = sidecar.parent().unwrap_or(sidecar);
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let tmp = sidecar.with_extension(format!("tmp{}-{seq}", std::process::id()));
-    std::fs::write(&tmp, &body).map_err(|e| io_err(&tmp, e))?;
+    let written = if durable {
+        File::create(&tmp).and_then(|mut f| {
+            f.write_all(&body)?;
+            f.sync_all()
+        })
+    } else {
+        std::fs::write(&tmp, &body)
+    };
+    written.map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, sidecar).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io_err(sidecar, e)
-    })
+    })?;
+    if durable {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err(dir, e))?;
+    }
+    Ok(())
 }
 
 /// Read exactly `buf.len()` bytes at `offset`.
@@ -1320,6 +1430,11 @@ impl MultipartUpload for FileUpload {
             return Err(generic("multipart upload already finished"));
         }
         stamp(&self.file).map_err(|e| io_err(&self.staging, e))?;
+        if self.store.s.durable {
+            let f = self.file.clone();
+            let p = self.staging.clone();
+            blocking(move || f.sync_all().map_err(|e| io_err(&p, e))).await?;
+        }
         let _g = self.store.lock().await?;
         let store = self.store.clone();
         let (st, loc, phys) = (

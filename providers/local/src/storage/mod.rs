@@ -179,6 +179,13 @@ impl BucketAdmin for MemAdmin {
 
 /// Open (creating if missing) the directory `root` as a bucket named after its last component.
 pub fn open_file(root: impl AsRef<Path>) -> Result<Bucket> {
+    open_file_with(root, false)
+}
+
+/// [`open_file`] with durable writes (`durable=true` in a `file://` URL): each write is
+/// fsynced (data file, then its directory) before it returns. See [`FileStore::with_durability`]
+/// and docs/reliability.md for the cost.
+pub fn open_file_with(root: impl AsRef<Path>, durable: bool) -> Result<Bucket> {
     let root = root.as_ref();
     if !root.is_absolute() {
         return Err(Error::invalid(format!(
@@ -191,7 +198,7 @@ pub fn open_file(root: impl AsRef<Path>) -> Result<Bucket> {
             "file:// refuses the file-system root as a bucket directory",
         ));
     }
-    let store = FileStore::new(root)?;
+    let store = FileStore::with_durability(root, durable)?;
     Ok(file_bucket(store))
 }
 
@@ -360,7 +367,8 @@ impl StorageOpener for FileStorageOpener {
             )));
         }
         let path = PathBuf::from(path.trim_end_matches('/'));
-        tokio::task::spawn_blocking(move || open_file(path))
+        let durable = url.bool_param("durable")?.unwrap_or(false);
+        tokio::task::spawn_blocking(move || open_file_with(path, durable))
             .await
             .map_err(|e| Error::other(format!("open file bucket task: {e}")))?
     }

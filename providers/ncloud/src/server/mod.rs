@@ -323,7 +323,10 @@ impl ServerConfig {
         if let Some(ms) = url.u64_param("poll_ms")? {
             cfg.poll_interval = Duration::from_millis(ms.max(1));
         }
-        cfg.http = cfg.http.clone().with_params(url.params())?;
+        cfg.http = cfg
+            .http
+            .clone()
+            .with_params(&url.pick(gureum_core::http::PARAMS))?;
         if let Some(s) = url.u64_param("timeout_s")? {
             cfg.op_timeout = Duration::from_secs(s.max(1));
         }
