@@ -33,7 +33,9 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
   gureum sync 'ncloud://old-archive?region=gov' 's3://new-archive?region=ap-northeast-2' --checksum
   gureum sync ./exports 'swift://open-data?cloud=sdc#exports/' --transfers 32 --exclude '*.tmp'
   gureum sync 's3://a?region=ap-northeast-2#2026/' 'azblob://b?account=seoulcivic#2026/' --delete --dry-run
-  gureum --json sync 'file:///srv/civic/storage' 's3://backup?region=ap-northeast-2' | jq .failed"),
+  gureum --json sync 'file:///srv/civic/storage' 's3://backup?region=ap-northeast-2' | jq .failed
+  gureum sync --shard 3/8 'swift://complaints?cloud=sdc' 'ncloud://complaints?region=gov'   # worker 3 of 8
+  JOB_COMPLETION_INDEX=3 gureum sync --shards 8 'swift://complaints?cloud=sdc' 'ncloud://complaints?region=gov'"),
     (&["check"], "\
   gureum check 'ncloud://old-archive?region=gov' 's3://new-archive?region=ap-northeast-2'
   gureum check --size-only ./exports 'swift://open-data?cloud=sdc#exports/'"),

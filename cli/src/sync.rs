@@ -74,6 +74,25 @@ pub struct TransferFlags {
     /// must allow it under the placement policy, checked before anything is listed or copied.
     #[arg(long)]
     pub class: Option<String>,
+    /// Work on shard I of N only (`3/8`): the keys whose hash falls in shard I. N workers with
+    /// I = 0..N-1 together cover the tree; each keeps its own checkpoint.
+    #[arg(long, value_name = "I/N", conflicts_with = "shards")]
+    pub shard: Option<String>,
+    /// Split into N shards and work on the one named by `JOB_COMPLETION_INDEX` (what a
+    /// Kubernetes Indexed Job sets in each pod; see examples/k8s/).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+}
+
+impl TransferFlags {
+    /// The shard this run works on, if any.
+    fn shard(&self) -> Result<Option<gureum_sync::Shard>> {
+        match (&self.shard, self.shards) {
+            (Some(s), _) => gureum_sync::Shard::parse(s).map(Some),
+            (None, Some(n)) => gureum_sync::Shard::from_job_index(n).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// `gureum sync`.
@@ -203,15 +222,23 @@ fn state_dir() -> PathBuf {
     }
 }
 
-/// The default checkpoint of a (source, destination) pair.
-fn default_checkpoint(src: &Endpoint, dst: &Endpoint) -> PathBuf {
+/// The default checkpoint of a (source, destination) pair (and shard: every shard has its own).
+fn default_checkpoint(
+    src: &Endpoint,
+    dst: &Endpoint,
+    shard: Option<gureum_sync::Shard>,
+) -> PathBuf {
     // FNV-1a over the labels: stable across builds (std's hasher is not).
     let mut h: u64 = 0xcbf29ce484222325;
     for b in format!("{}\n{}", src.label, dst.label).bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    state_dir().join("sync").join(format!("{h:016x}.sqlite"))
+    let name = match shard {
+        Some(s) => format!("{h:016x}-shard-{}-of-{}.sqlite", s.index(), s.count()),
+        None => format!("{h:016x}.sqlite"),
+    };
+    state_dir().join("sync").join(name)
 }
 
 fn options(f: &TransferFlags, delete: bool, src: &Endpoint, dst: &Endpoint) -> Result<SyncOptions> {
@@ -226,13 +253,18 @@ fn options(f: &TransferFlags, delete: bool, src: &Endpoint, dst: &Endpoint) -> R
         .part_size
         .checked_mul(1024 * 1024)
         .ok_or_else(|| Error::invalid("part size too large"))?;
+    let shard = f.shard()?;
+    let mut filter = Filter::new(&f.include, &f.exclude)?;
+    if let Some(s) = shard {
+        filter = filter.with(Arc::new(s));
+    }
     Ok(SyncOptions {
         transfers: f.transfers,
         compare,
         ignore_existing: f.ignore_existing,
         delete,
         dry_run: f.dry_run,
-        filter: Filter::new(&f.include, &f.exclude)?,
+        filter,
         retries: f.retries,
         part_size: part,
         multipart_threshold: part as u64,
@@ -246,7 +278,7 @@ fn options(f: &TransferFlags, delete: bool, src: &Endpoint, dst: &Endpoint) -> R
             Some(
                 f.checkpoint
                     .clone()
-                    .unwrap_or_else(|| default_checkpoint(src, dst)),
+                    .unwrap_or_else(|| default_checkpoint(src, dst, shard)),
             )
         },
     })

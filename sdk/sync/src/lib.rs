@@ -39,6 +39,7 @@ mod engine;
 mod filter;
 mod hash;
 mod listing;
+pub mod shard;
 mod transfer;
 
 pub use engine::{
@@ -47,6 +48,7 @@ pub use engine::{
 };
 pub use filter::{Filter, KeyFilter};
 pub use hash::{md5_etag_schemes, ContentHash};
+pub use shard::Shard;
 
 #[doc(no_inline)]
 pub use gureum_core::storage::Bucket;
