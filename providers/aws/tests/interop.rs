@@ -147,11 +147,17 @@ async fn gureum_writes_boto3_reads(s: Server) {
         b.put_with(k, body_of(k), &opts).await.unwrap();
     }
     if !s.quirks.metadata_underscore_multipart {
-        let e = b
-            .writer("y", &PutOptions::default().metadata("case_id", "1"))
-            .await
-            .map(|_| ())
-            .unwrap_err();
+        // A writer opens lazily: the refusal comes when it starts the multipart upload (more
+        // than one part written; small writes are a single PUT).
+        let e = async {
+            let mut w = b
+                .writer("y", &PutOptions::default().metadata("case_id", "1"))
+                .await?;
+            w.write(&vec![0u8; 17 << 20]).await?;
+            w.finish().await.map(|_| ())
+        }
+        .await
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{}: {e}", s.name);
     }
     let big = pattern(ks.big_bytes);

@@ -103,11 +103,16 @@ async fn a_mixed_bucket_is_policed_per_object_before_any_byte_is_written() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PolicyViolation);
     assert!(e.message().contains("client-side encryption"), "{e}");
-    // Multipart writes are checked too.
-    assert!(b
-        .writer("민원/big.bin", &PutOptions::default())
-        .await
-        .is_err());
+    // Streaming writes are checked too (a writer opens lazily: the refusal comes at the
+    // first request it makes, and nothing is stored).
+    let streamed = async {
+        let mut w = b.writer("민원/big.bin", &PutOptions::default()).await?;
+        w.write(&[7u8; 1024]).await?;
+        w.finish().await.map(|_| ())
+    }
+    .await;
+    assert_eq!(streamed.unwrap_err().kind(), ErrorKind::PolicyViolation);
+    assert!(b.head("민원/big.bin").await.is_err());
     // A copy into a personal prefix is refused.
     let e = b
         .copy("공지/notice.txt", "민원/copy.txt")
