@@ -196,10 +196,10 @@ impl S3Store {
         if self.conditional.get() != Conditional::Unknown {
             return self.conditional.get();
         }
-        let key = Path::from(format!(
-            ".gureum-probe/conditional-{}",
-            uuid::Uuid::new_v4()
-        ));
+        // Verbatim key space (Path::parse), like every key gureum writes; the name is ASCII
+        // and always valid, so the fallback never runs.
+        let name = format!(".gureum-probe/conditional-{}", uuid::Uuid::new_v4());
+        let key = Path::parse(&name).unwrap_or_else(|_| Path::from(name.as_str()));
         let outcome = self.run_probe(&key).await;
         let _ = object_store::ObjectStoreExt::delete(self.inner.as_ref(), &key).await;
         match outcome {
