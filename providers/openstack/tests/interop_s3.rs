@@ -82,8 +82,15 @@ async fn key_set(scheme: &str) {
             .unwrap();
     }
     // Swift's s3api renames `_` metadata names when it completes a multipart upload: the
-    // writer refuses them instead.
-    let e = b.writer(&ks.big_key, &opts).await.map(|_| ()).unwrap_err();
+    // writer refuses them instead. A writer opens lazily: the refusal comes when it starts the
+    // multipart upload (more than one part written; small writes are a single PUT).
+    let e = async {
+        let mut w = b.writer(&ks.big_key, &opts).await?;
+        w.write(&pattern(ks.big_bytes)).await?;
+        w.finish().await.map(|_| ())
+    }
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     let big_meta: BTreeMap<String, String> = meta
         .iter()

@@ -59,7 +59,10 @@ async fn basic_object_ops() {
     assert_eq!(h.metadata.get("owner").map(String::as_str), Some("city"));
     assert_eq!(h.etag, w.etag);
 
-    // conditional create
+    // conditional create: Swift honours `If-None-Match: *` but not atomically between
+    // concurrent writers, so `conditional_create` is false and Bucket refuses create-only
+    // writes (Unsupported) before sending anything — the object stays as it was.
+    assert!(!b.capabilities().conditional_create);
     let e = b
         .put_with(
             &k,
@@ -68,15 +71,20 @@ async fn basic_object_ops() {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert_eq!(&b.get(&k).await.unwrap()[..], b"hello swift");
     let k2 = format!("{pfx}/new");
-    b.put_with(
-        &k2,
-        b"y".to_vec(),
-        &PutOptions::default().mode(WriteMode::CreateOnly),
-    )
-    .await
-    .unwrap();
+    let e = b
+        .put_with(
+            &k2,
+            b"y".to_vec(),
+            &PutOptions::default().mode(WriteMode::CreateOnly),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(!b.exists(&k2).await.unwrap(), "a refused write stored the object");
+    b.put(&k2, b"y".to_vec()).await.unwrap();
     // If-Match on PUT is not honoured by Swift: refused, not silently ignored.
     let e = b
         .put_with(
