@@ -83,7 +83,10 @@ async fn basic_object_ops() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    assert!(!b.exists(&k2).await.unwrap(), "a refused write stored the object");
+    assert!(
+        !b.exists(&k2).await.unwrap(),
+        "a refused write stored the object"
+    );
     b.put(&k2, b"y".to_vec()).await.unwrap();
     // If-Match on PUT is not honoured by Swift: refused, not silently ignored.
     let e = b
