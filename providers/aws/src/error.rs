@@ -275,6 +275,18 @@ where
             let err = se.err();
             let code = err.code().map(str::to_string);
             let message = err.message().map(str::to_string);
+            if status < 400 && code.is_none() {
+                // A success status the SDK could not deserialize (garbled XML/JSON, wrong
+                // types, missing fields, cut off): not an answer. Retryable, never a success.
+                let mut e = Error::new(
+                    ErrorKind::Unavailable,
+                    format!("{op} {resource}: unreadable response (HTTP {status})"),
+                );
+                if let Some(r) = request_id.as_deref().filter(|r| !r.is_empty()) {
+                    e = e.with_request_id(r);
+                }
+                return e;
+            }
             build(
                 op,
                 resource,
@@ -314,6 +326,20 @@ where
         }
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
+            if status < 400 {
+                // A success status whose answer could not be read or parsed (cut off,
+                // garbled, too large, wrong types): the service (or something between) did
+                // not answer properly. Retryable, never a success.
+                let mut err = Error::new(
+                    ErrorKind::Unavailable,
+                    format!("{op} {resource}: unreadable response (HTTP {status})"),
+                )
+                .with_source(e);
+                if let Some(r) = request_id.as_deref().filter(|r| !r.is_empty()) {
+                    err = err.with_request_id(r);
+                }
+                return err;
+            }
             build(
                 op,
                 resource,

@@ -17,6 +17,7 @@
 //! otherwise; they are never logged.
 #![deny(missing_docs)]
 
+pub mod body_cap;
 pub mod config;
 pub mod ec2;
 pub mod error;

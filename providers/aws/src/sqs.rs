@@ -211,6 +211,10 @@ async fn client_for(c: &SqsConfig) -> Result<aws_sdk_sqs::Client> {
     if sdk.region().is_none() {
         b = b.region(aws_config::Region::new("us-east-1"));
     }
+    // Every SQS answer is buffered whole: bound it.
+    b = b.interceptor(crate::body_cap::BodyCap {
+        limit: crate::body_cap::MAX_SQS_RESPONSE_BYTES,
+    });
     Ok(aws_sdk_sqs::Client::from_conf(b.build()))
 }
 

@@ -418,6 +418,22 @@ impl Session {
         }
     }
 
+    /// A hash identifying the account this session reaches: auth URL, credential identifiers
+    /// (never the secrets: their `Debug` is redacted), scope, region and endpoint overrides.
+    /// Sessions with equal identities reach the same account (used to decide whether two
+    /// Swift containers can copy server-side).
+    pub fn account_identity(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let o = &self.opts;
+        let mut h = std::hash::DefaultHasher::new();
+        o.auth_url.as_str().hash(&mut h);
+        format!("{:?}|{:?}|{:?}", o.credential, o.scope, o.region).hash(&mut h);
+        for (k, v) in &o.endpoint_override {
+            (k, v.as_str()).hash(&mut h);
+        }
+        h.finish()
+    }
+
     /// The endpoint of a service type: the override, else the catalog, else the preset's
     /// template ([`AuthOptions::endpoint_fallback`]) when the catalog has no such service.
     pub async fn endpoint(&self, service_type: &str) -> Result<Url> {

@@ -40,8 +40,8 @@ pub use registry::{
     SchemeInfo, Service, StorageOpener,
 };
 pub use storage::{
-    BackendInfo, Bucket, BucketAdmin, ByteRange, ListOptions, ListPage, ObjectInfo, PresignMethod,
-    Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
+    BackendInfo, Bucket, BucketAdmin, BucketCopier, ByteRange, ListOptions, ListPage, ObjectInfo,
+    PresignMethod, Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
 };
 pub use url::ResourceUrl;
 
