@@ -525,8 +525,7 @@ async fn cross_bucket_sync_copies_server_side_on_s3_and_swift() {
         let r = ok_json(dir, &["sync", &url_a, &url_b]);
         assert_eq!(r["copied"], json!(0), "{label}: {r}");
         // --no-server-side-copy streams through this process instead.
-        let c = gureum::open_bucket(&format!("{url_b}")).await.unwrap();
-        c.delete(keys[0]).await.unwrap();
+        dst.delete(keys[0]).await.unwrap();
         let r = ok_json(dir, &["sync", &url_a, &url_b, "--no-server-side-copy"]);
         assert_eq!(
             (r["copied"].clone(), r["server_side"].clone()),
