@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod errors;
 mod retry;
+mod store_connector;
 
 pub use client::{
     error_from_response, Authorizer, HttpClient, HttpClientBuilder, HttpError, HttpResponse,
@@ -45,6 +46,7 @@ pub use errors::{
     WELL_KNOWN_CODES,
 };
 pub use retry::{backoff, backoff_cap, parse_retry_after};
+pub use store_connector::ObjectStoreConnector;
 
 /// Re-exported so providers name the same `reqwest` as the layer.
 pub use reqwest;
