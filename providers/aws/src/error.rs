@@ -244,6 +244,25 @@ pub(crate) fn build(
     e
 }
 
+/// The innermost TLS message of `e`'s chain (e.g. `invalid peer certificate: UnknownIssuer`).
+fn tls_detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut cur = e.source();
+    let mut n = 0;
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if gureum_core::tls::is_tls_failure_text(&t) {
+            last = t;
+        }
+        n += 1;
+        if n > 16 {
+            break;
+        }
+        cur = c.source();
+    }
+    last
+}
+
 /// Map an AWS SDK error (S3 or SQS; the smithy types are shared).
 pub(crate) fn from_sdk<E>(op: &str, resource: &str, e: SdkError<E, HttpResponse>) -> Error
 where
@@ -281,6 +300,20 @@ where
             Error::new(ErrorKind::Timeout, format!("{op} {resource}: timed out"))
         }
         SdkError::DispatchFailure(d) => {
+            if let Some(ce) = d
+                .as_connector_error()
+                .filter(|c| gureum_core::tls::is_tls_failure(*c))
+            {
+                let detail = tls_detail(ce);
+                return Error::new(
+                    ErrorKind::Tls,
+                    gureum_core::tls::tls_failure_message(
+                        &format!("{op} {resource}"),
+                        "the endpoint",
+                        &detail,
+                    ),
+                );
+            }
             let kind = if d.is_timeout() {
                 ErrorKind::Timeout
             } else {

@@ -25,6 +25,7 @@ pub mod list_v1;
 pub mod metadata;
 pub mod s3;
 pub mod sqs;
+pub mod tls;
 
 pub use config::{AwsCredentials, S3Config, S3Quirks, ServerSideEncryption};
 pub use ec2::{open_ec2, Ec2ComputeOpener, Ec2Config, Ec2Driver};

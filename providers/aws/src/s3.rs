@@ -35,8 +35,12 @@ pub(crate) async fn load_sdk_config(
     endpoint: Option<&str>,
     profile: Option<&str>,
     creds: &AwsCredentials,
-) -> SdkConfig {
+    tls: &gureum_core::tls::TlsConfig,
+) -> Result<SdkConfig> {
     let mut l = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(c) = crate::tls::sdk_http_client(tls)? {
+        l = l.http_client(c);
+    }
     if let Some(p) = profile {
         l = l.profile_name(p);
     }
@@ -62,7 +66,7 @@ pub(crate) async fn load_sdk_config(
             }
         }
     }
-    l.load().await
+    Ok(l.load().await)
 }
 
 /// Everything resolved once per account/endpoint: shared by all buckets opened from it.
@@ -105,8 +109,9 @@ impl S3Context {
             endpoint.as_ref().map(|u| u.as_str().trim_end_matches('/')),
             config.profile.as_deref(),
             &creds,
+            &config.tls,
         )
-        .await;
+        .await?;
         let region = sdk
             .region()
             .map(|r| r.as_ref().to_string())
@@ -148,6 +153,9 @@ impl S3Context {
             });
         if cfg.quirks.copy_if_not_exists {
             b = b.with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+        }
+        if cfg.tls.is_custom() {
+            b = b.with_http_connector(crate::tls::ObjectStoreConnector::new(cfg.tls.clone()));
         }
         if let Some(ep) = &self.endpoint {
             b = b.with_allow_http(ep.scheme() == "http");

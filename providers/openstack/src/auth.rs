@@ -332,21 +332,15 @@ impl fmt::Debug for Session {
 
 /// Build the HTTP client used for every OpenStack call.
 pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
-    let mut b = opts
-        .http
-        .client_builder()
+    let mut http = opts.http.clone();
+    if let Some(p) = &opts.cacert {
+        // `cacert` (clouds.yaml / AuthOptions) is the same as `ca_file`.
+        http.tls.ca_file = Some(p.clone());
+    }
+    let b = http
+        .client_builder()?
         .timeout(opts.http.request_timeout)
         .pool_max_idle_per_host(32);
-    if let Some(p) = &opts.cacert {
-        let pem = std::fs::read(p).map_err(|e| {
-            Error::from(e).context_message(format!("reading cacert {}", p.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::invalid(format!("cacert {}: {e}", p.display())))?;
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
     b.build()
         .map_err(|e| Error::other(format!("building HTTP client: {e}")))
 }

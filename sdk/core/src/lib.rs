@@ -21,6 +21,7 @@ pub mod layering;
 pub mod queue;
 pub mod registry;
 pub mod storage;
+pub mod tls;
 pub mod transport;
 pub mod url;
 
