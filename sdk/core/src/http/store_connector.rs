@@ -6,7 +6,8 @@ use super::HttpConfig;
 use crate::tls::TlsConfig;
 
 /// An `object_store` connector handing out the TLS-configured `reqwest` client, with the
-/// store's timeouts applied.
+/// store's timeouts applied and buffered answers bounded like [`CappedConnector`](super::CappedConnector)
+/// (it replaces that connector when a custom CA or client certificate is configured).
 #[derive(Debug, Clone)]
 pub struct ObjectStoreConnector {
     tls: TlsConfig,
@@ -47,6 +48,9 @@ impl object_store::client::HttpConnector for ObjectStoreConnector {
             b = b.timeout(d);
         }
         let client = b.build().map_err(|e| generic(Box::new(e)))?;
-        Ok(object_store::client::HttpClient::new(client))
+        Ok(super::store_cap::capped(
+            object_store::client::HttpClient::new(client),
+            super::MAX_STORE_RESPONSE_BYTES,
+        ))
     }
 }
