@@ -189,6 +189,29 @@ impl Default for QueueCapabilities {
 }
 
 /// Queue settings at create time.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{DeadLetter, Message, QueueConfig};
+/// use gureum_local::queue::MemQueueAdmin;
+/// let admin = MemQueueAdmin;
+/// let config = QueueConfig {
+///     dead_letter: Some(DeadLetter { queue: "ocr-dead".into(), max_receive_count: 2 }),
+///     ..QueueConfig::default()
+/// };
+/// let queue = admin.open_with("ocr", Some(config), true)?;
+/// queue.send(Message::new(&b"unreadable scan"[..])).await?;
+/// for _ in 0..2 {
+///     let m = queue.receive(1).await?;
+///     queue.nack(&m[0], std::time::Duration::ZERO).await?; // the handler failed
+/// }
+/// // After two failed deliveries the message is in the dead-letter queue.
+/// assert!(queue.receive(1).await?.is_empty());
+/// assert_eq!(admin.open_with("ocr-dead", None, false)?.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueConfig {
     /// Move messages to this queue after `max_receive_count` deliveries.
