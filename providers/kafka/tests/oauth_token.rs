@@ -249,9 +249,6 @@ fn plain_kafka_has_no_token_source() {
         .enable_all()
         .build()
         .unwrap();
-    let e = rt
-        .block_on(ctx.fetch())
-        .err()
-        .expect("no credentials");
+    let e = rt.block_on(ctx.fetch()).err().expect("no credentials");
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
