@@ -27,7 +27,7 @@
 //! then the `gureum.toml` profile chosen by `GUREUM_PROFILE`, then the embedded defaults under
 //! the data directory (`file://`, `sqlite://`, `local://`).
 //!
-//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`, `kafka`,
+//! Cargo features enable providers: `local` (default), `aws`, `azure`, `openstack`, `ncloud`, `amqp`, `kafka`, `kakao-pubsub`,
 //! or `full`; `layers` (default) adds `gureum::layers`, the stacking of layers over buckets and
 //! queues; `encrypt` (default) adds `gureum::crypto` and the `encrypt=<key provider URL>`
 //! parameter (client-side encryption; `encrypt-openbao` and `aws` add the OpenBao and AWS KMS
@@ -105,6 +105,7 @@ providers! {
     ncloud = "ncloud" => gureum_ncloud [("ncloud", Storage), ("ncloud-server", Compute)],
     amqp = "amqp" => gureum_amqp [("amqp", Queue), ("amqps", Queue)],
     kafka = "kafka" => gureum_kafka [("kafka", Queue), ("ncloud-cdss", Queue), ("nhn-easyqueue", Queue)],
+    kakao_pubsub = "kakao-pubsub" => gureum_kakao_pubsub [("kakao-pubsub", Queue)],
 }
 
 /// A registry with every provider enabled in this build, which also knows the schemes of the
