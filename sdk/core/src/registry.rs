@@ -30,6 +30,14 @@ type Split = (
 );
 
 /// The three services.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::Service;
+/// assert_eq!(Service::Queue.as_str(), "queue");
+/// assert_eq!(Service::Storage.env_var(), "GUREUM_STORAGE_URL");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
@@ -294,6 +302,17 @@ impl Registry {
     }
 
     /// Registered schemes of a service.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{Registry, Service};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry);
+    /// let mut queues = registry.schemes(Service::Queue);
+    /// queues.sort();
+    /// assert_eq!(queues, ["mem", "sqlite"]);
+    /// ```
     pub fn schemes(&self, service: Service) -> Vec<String> {
         match service {
             Service::Storage => self.storage.keys().cloned().collect(),

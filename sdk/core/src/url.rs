@@ -168,6 +168,15 @@ impl ResourceUrl {
         self.url.scheme()
     }
     /// Host (bucket, queue, region, ...), empty if none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("azblob://complaints?account=seoulcivic").unwrap();
+    /// assert_eq!((u.scheme(), u.host()), ("azblob", "complaints"));
+    /// let f = gureum_core::ResourceUrl::parse("file:///var/lib/civic/%EB%AF%BC%EC%9B%90").unwrap();
+    /// assert_eq!((f.host(), f.path().as_str()), ("", "/var/lib/civic/민원")); // percent-decoded
+    /// ```
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or("")
     }
