@@ -43,9 +43,22 @@ struct Access {
 
 fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["key", "secret", "password", "token", "sig", "credential"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "key",
+        "secret",
+        "password",
+        "token",
+        "sig",
+        "credential",
+        // Azure: a connection string carries the account key; a SAS is a bearer credential.
+        "connection_string",
+        "connectionstring",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+        || n == "sas"
+        || n.starts_with("sas_")
+        || n.ends_with("_sas")
 }
 
 impl fmt::Debug for ResourceUrl {
@@ -444,6 +457,18 @@ mod tests {
         assert!(e.message().contains("port"), "{e}");
         let e = ResourceUrl::parse("s3://b?region=a&region=b").unwrap_err();
         assert!(e.message().contains("region"), "{e}");
+    }
+
+    #[test]
+    fn azure_connection_string_and_sas_redacted() {
+        let u = ResourceUrl::parse(
+            "azblob://c?connection_string=AccountKey%3DSECRET-MARKER-CS&sas=sv%3DSECRET-MARKER-SAS&account=a",
+        )
+        .unwrap();
+        for shown in [u.to_string(), format!("{u:?}"), u.redacted()] {
+            assert!(!shown.contains("SECRET-MARKER"), "{shown}");
+            assert!(shown.contains("account=a"), "{shown}");
+        }
     }
 
     #[test]
