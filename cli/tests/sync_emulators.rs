@@ -461,3 +461,87 @@ async fn kill_9_at_random_moments_then_resume_loses_nothing() {
         skip_or_fail::<()>("no kill landed during a multipart upload");
     }
 }
+
+/// Two buckets of one account and endpoint copy server-side (S3 `CopyObject` from another
+/// bucket on moto, Swift `X-Copy-From` another container on the SAIO): every object counted
+/// as server-side, names, bytes, content type and metadata exact; a re-run copies nothing.
+#[tokio::test]
+async fn cross_bucket_sync_copies_server_side_on_s3_and_swift() {
+    let Some(e) = emus() else { return };
+    let ks = keyset();
+    let meta = metadata();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let a = gureum_testkit::env::unique("gxa");
+    let b = gureum_testkit::env::unique("gxb");
+    let mut opts = PutOptions::default().content_type("text/csv; charset=utf-8");
+    for (k, v) in &meta {
+        opts = opts.metadata(k, v);
+    }
+    let keys: Vec<&String> = ks.keys.iter().take(12).collect();
+    for (label, url_a, url_b) in [
+        (
+            "s3",
+            format!("s3://{a}?{}", e.s3_common),
+            format!("s3://{b}?{}", e.s3_common),
+        ),
+        ("swift", e.swift.url(&a), e.swift.url(&b)),
+    ] {
+        let src = gureum::open_bucket(&url_a).await.unwrap();
+        create(&src, &a).await;
+        let dst = gureum::open_bucket(&url_b).await.unwrap();
+        create(&dst, &b).await;
+        assert!(
+            dst.can_copy_from(&src),
+            "{label}: same account and endpoint"
+        );
+        let mut want = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let body = gen_bytes(500 + i * 101, i as u8);
+            src.put_with(k, body.clone(), &opts).await.unwrap();
+            want.insert(k.to_string(), body);
+        }
+        // Larger than the multipart threshold: still one server-side copy.
+        let big = gen_bytes(9 << 20, 3);
+        src.put_with("big/9mib.bin", big.clone(), &opts)
+            .await
+            .unwrap();
+        want.insert("big/9mib.bin".into(), big);
+
+        let r = ok_json(dir, &["sync", &url_a, &url_b, "--transfers", "4"]);
+        assert_eq!(r["copied"], json!(want.len()), "{label}: {r}");
+        assert_eq!(r["server_side"], json!(want.len()), "{label}: {r}");
+        assert_eq!(r["failed_count"], json!(0), "{label}: {r}");
+        for (k, body) in &want {
+            let (info, got) = dst.get_with_info(k).await.unwrap();
+            assert!(got[..] == body[..], "{label} {k}");
+            assert_eq!(info.metadata, meta, "{label} {k}");
+            assert_eq!(
+                info.content_type.as_deref(),
+                Some("text/csv; charset=utf-8"),
+                "{label} {k}"
+            );
+        }
+        let r = ok_json(dir, &["sync", &url_a, &url_b]);
+        assert_eq!(r["copied"], json!(0), "{label}: {r}");
+        // --no-server-side-copy streams through this process instead.
+        dst.delete(keys[0]).await.unwrap();
+        let r = ok_json(dir, &["sync", &url_a, &url_b, "--no-server-side-copy"]);
+        assert_eq!(
+            (r["copied"].clone(), r["server_side"].clone()),
+            (json!(1), json!(0)),
+            "{label}: {r}"
+        );
+        for bucket in [&src, &dst] {
+            for o in bucket.list_all(None).await.unwrap() {
+                bucket.delete(&o.key).await.ok();
+            }
+            bucket
+                .admin()
+                .unwrap()
+                .delete_bucket(bucket.name())
+                .await
+                .ok();
+        }
+    }
+}

@@ -33,5 +33,6 @@ pub mod keystone;
 pub mod proxy;
 pub mod scripted;
 pub mod sim;
+pub mod tls;
 
 pub use env::unique;

@@ -60,3 +60,192 @@ where
     });
     (base, seen)
 }
+
+/// A raw answer of [`serve_raw`]: written byte for byte, so it may lie about its length,
+/// stop short or never end.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `head` (status line and header lines, each ending in `\r\n`; the blank line is added)
+    /// and `body`, written as they are; then the connection is closed. Nothing is added: a
+    /// `content-length` that does not match the body, or none at all, is the test's choice.
+    Raw {
+        /// Status line and header lines.
+        head: String,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+    /// `head` (as for `Raw`, without `content-length`: the body ends when the connection
+    /// closes), then `prefix`, then `chunk` repeated until `limit` body bytes were written or
+    /// the client went away. Bounded by `limit`; the bytes written are counted in the
+    /// [`Sent`] counter.
+    Endless {
+        /// Status line and header lines.
+        head: String,
+        /// First body bytes (e.g. the start of an XML document).
+        prefix: Vec<u8>,
+        /// Body bytes repeated after the prefix.
+        chunk: Vec<u8>,
+        /// Most body bytes written.
+        limit: u64,
+    },
+}
+
+impl Reply {
+    /// `status` with `headers` (lines ending in `\r\n`) and `body`, with a correct
+    /// `content-length`.
+    pub fn ok(status: u16, headers: &str, body: impl Into<Vec<u8>>) -> Reply {
+        let body = body.into();
+        Reply::Raw {
+            head: format!(
+                "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\nconnection: close\r\n",
+                body.len()
+            ),
+            body,
+        }
+    }
+
+    /// Like [`Reply::ok`] but announcing `claimed` bytes in `content-length`: more than the
+    /// body is a truncated answer (the connection closes early), fewer is an answer whose
+    /// extra bytes the client must not take as part of the body.
+    pub fn wrong_length(
+        status: u16,
+        headers: &str,
+        body: impl Into<Vec<u8>>,
+        claimed: usize,
+    ) -> Reply {
+        Reply::Raw {
+            head: format!(
+                "HTTP/1.1 {status} X\r\n{headers}content-length: {claimed}\r\nconnection: close\r\n"
+            ),
+            body: body.into(),
+        }
+    }
+
+    /// A close-delimited body that starts with `prefix` and repeats `chunk` up to `limit`
+    /// bytes: a listing or JSON document that never ends.
+    pub fn endless(
+        status: u16,
+        headers: &str,
+        prefix: impl Into<Vec<u8>>,
+        chunk: impl Into<Vec<u8>>,
+        limit: u64,
+    ) -> Reply {
+        Reply::Endless {
+            head: format!("HTTP/1.1 {status} X\r\n{headers}connection: close\r\n"),
+            prefix: prefix.into(),
+            chunk: chunk.into(),
+            limit,
+        }
+    }
+
+    /// `status` with one header line of `size` bytes (`x-padding: aaaa…`) and `body`.
+    pub fn huge_header(status: u16, size: usize, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::ok(
+            status,
+            &format!("x-padding: {}\r\n", "a".repeat(size)),
+            body,
+        )
+    }
+}
+
+/// Body bytes a [`serve_raw`] server wrote in [`Reply::Endless`] answers (all of them).
+pub type Sent = Arc<std::sync::atomic::AtomicU64>;
+
+/// Start a loopback HTTP/1.1 server on 127.0.0.1 that answers request `n` (counting from 0,
+/// one request per connection) with `script(n, head)`, `head` being the request line and
+/// headers it read. For malformed-response tests: see [`Reply`]. Returns the base URL, the
+/// request heads seen and the count of endless body bytes written. A request body announced
+/// with `content-length` (up to 16 MiB) is read before answering.
+pub async fn serve_raw<F>(script: F) -> (String, Seen, Sent)
+where
+    F: Fn(usize, &str) -> Reply + Send + Sync + 'static,
+{
+    use std::sync::atomic::Ordering;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let base = format!("http://{}", l.local_addr().expect("local address"));
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let sent: Sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let script = Arc::new(script);
+    let (s2, sent2) = (seen.clone(), sent.clone());
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut c, _)) = l.accept().await {
+            let i = n;
+            n += 1;
+            let (seen, sent, script) = (s2.clone(), sent2.clone(), script.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let mut end = None;
+                while buf.len() < 64 * 1024 {
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        end = Some(p + 4);
+                        break;
+                    }
+                    match c.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..end.unwrap_or(buf.len())]).to_string();
+                // Read (and drop) a request body announced with content-length.
+                let want = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0)
+                    .min(16 << 20);
+                let mut have = buf.len() - end.unwrap_or(buf.len());
+                while have < want {
+                    match c.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => have += k,
+                    }
+                }
+                if let Ok(mut s) = seen.lock() {
+                    s.push(head.clone());
+                }
+                match script(i, &head) {
+                    Reply::Raw { head, body } => {
+                        let _ = c.write_all(format!("{head}\r\n").as_bytes()).await;
+                        let _ = c.write_all(&body).await;
+                    }
+                    Reply::Endless {
+                        head,
+                        prefix,
+                        chunk,
+                        limit,
+                    } => {
+                        let _ = c.write_all(format!("{head}\r\n").as_bytes()).await;
+                        let mut written = 0u64;
+                        if c.write_all(&prefix).await.is_ok() {
+                            written += prefix.len() as u64;
+                            sent.fetch_add(prefix.len() as u64, Ordering::Relaxed);
+                            let block: Vec<u8> = chunk
+                                .iter()
+                                .copied()
+                                .cycle()
+                                .take(chunk.len().max(1) * (65536 / chunk.len().max(1)).max(1))
+                                .collect();
+                            while written < limit && !chunk.is_empty() {
+                                if c.write_all(&block).await.is_err() {
+                                    break;
+                                }
+                                written += block.len() as u64;
+                                sent.fetch_add(block.len() as u64, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                let _ = c.shutdown().await;
+            });
+        }
+    });
+    (base, seen, sent)
+}

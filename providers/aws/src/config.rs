@@ -429,6 +429,8 @@ pub struct S3Config {
     pub zone: Zone,
     /// Largest object the service accepts, if it is bounded below the S3 limit.
     pub max_object_size: Option<u64>,
+    /// Custom CA bundle / client certificate (`ca_file=`, `client_cert=`, `client_key=`).
+    pub tls: gureum_core::tls::TlsConfig,
 }
 
 impl S3Config {
@@ -448,6 +450,7 @@ impl S3Config {
             scheme: "s3".into(),
             zone: Zone::Foreign,
             max_object_size: None,
+            tls: gureum_core::tls::TlsConfig::default(),
         }
     }
 
@@ -472,6 +475,7 @@ impl S3Config {
         c.endpoint = url.param("endpoint").map(str::to_string);
         c.profile = url.param("profile").map(str::to_string);
         c.allow_http = url.bool_param("allow_http")?.unwrap_or(false);
+        c.tls = gureum_core::tls::TlsConfig::from_params(url.params())?;
         c.path_style = url.bool_param("path_style")?;
         if let Some(a) = url.param("addressing") {
             c.path_style = Some(match a {

@@ -407,8 +407,9 @@ impl Ec2Driver {
             None,
             config.profile.as_deref(),
             &creds,
+            &config.http.tls,
         )
-        .await;
+        .await?;
         let region = sdk
             .region()
             .map(|r| r.as_ref().to_string())

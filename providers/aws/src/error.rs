@@ -244,6 +244,25 @@ pub(crate) fn build(
     e
 }
 
+/// The innermost TLS message of `e`'s chain (e.g. `invalid peer certificate: UnknownIssuer`).
+fn tls_detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut cur = e.source();
+    let mut n = 0;
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if gureum_core::tls::is_tls_failure_text(&t) {
+            last = t;
+        }
+        n += 1;
+        if n > 16 {
+            break;
+        }
+        cur = c.source();
+    }
+    last
+}
+
 /// Map an AWS SDK error (S3 or SQS; the smithy types are shared).
 pub(crate) fn from_sdk<E>(op: &str, resource: &str, e: SdkError<E, HttpResponse>) -> Error
 where
@@ -256,6 +275,18 @@ where
             let err = se.err();
             let code = err.code().map(str::to_string);
             let message = err.message().map(str::to_string);
+            if status < 400 && code.is_none() {
+                // A success status the SDK could not deserialize (garbled XML/JSON, wrong
+                // types, missing fields, cut off): not an answer. Retryable, never a success.
+                let mut e = Error::new(
+                    ErrorKind::Unavailable,
+                    format!("{op} {resource}: unreadable response (HTTP {status})"),
+                );
+                if let Some(r) = request_id.as_deref().filter(|r| !r.is_empty()) {
+                    e = e.with_request_id(r);
+                }
+                return e;
+            }
             build(
                 op,
                 resource,
@@ -269,6 +300,20 @@ where
             Error::new(ErrorKind::Timeout, format!("{op} {resource}: timed out"))
         }
         SdkError::DispatchFailure(d) => {
+            if let Some(ce) = d
+                .as_connector_error()
+                .filter(|c| gureum_core::tls::is_tls_failure(*c))
+            {
+                let detail = tls_detail(ce);
+                return Error::new(
+                    ErrorKind::Tls,
+                    gureum_core::tls::tls_failure_message(
+                        &format!("{op} {resource}"),
+                        "the endpoint",
+                        &detail,
+                    ),
+                );
+            }
             let kind = if d.is_timeout() {
                 ErrorKind::Timeout
             } else {
@@ -281,6 +326,20 @@ where
         }
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
+            if status < 400 {
+                // A success status whose answer could not be read or parsed (cut off,
+                // garbled, too large, wrong types): the service (or something between) did
+                // not answer properly. Retryable, never a success.
+                let mut err = Error::new(
+                    ErrorKind::Unavailable,
+                    format!("{op} {resource}: unreadable response (HTTP {status})"),
+                )
+                .with_source(e);
+                if let Some(r) = request_id.as_deref().filter(|r| !r.is_empty()) {
+                    err = err.with_request_id(r);
+                }
+                return err;
+            }
             build(
                 op,
                 resource,

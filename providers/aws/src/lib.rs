@@ -17,6 +17,7 @@
 //! otherwise; they are never logged.
 #![deny(missing_docs)]
 
+pub mod body_cap;
 pub mod config;
 pub mod ec2;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod list_v1;
 pub mod metadata;
 pub mod s3;
 pub mod sqs;
+pub mod tls;
 
 pub use config::{AwsCredentials, S3Config, S3Quirks, ServerSideEncryption};
 pub use ec2::{open_ec2, Ec2ComputeOpener, Ec2Config, Ec2Driver};

@@ -21,7 +21,7 @@ use crate::error::from_sdk;
 use crate::metadata;
 use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use gureum_core::key::{check_key, report_foreign_name, KeyRule};
 use gureum_core::ErrorKind;
@@ -351,9 +351,17 @@ impl S3Store {
                     Some(Cursor::After(a)) => req = req.start_after(a),
                     None => {}
                 }
-                let r = req.send().await.map_err(|e| {
-                    from_sdk("ListObjectsV2", &self.bucket, e).into_object_store("S3", &self.bucket)
-                })?;
+                let r = req
+                    .customize()
+                    .interceptor(crate::body_cap::BodyCap {
+                        limit: crate::body_cap::MAX_LIST_RESPONSE_BYTES,
+                    })
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        from_sdk("ListObjectsV2", &self.bucket, e)
+                            .into_object_store("S3", &self.bucket)
+                    })?;
                 let url = r.encoding_type() == Some(&EncodingType::Url);
                 for o in r.contents() {
                     self.push_object(
@@ -362,7 +370,7 @@ impl S3Store {
                         url,
                         o.key(),
                         (o.last_modified().copied(), o.size(), o.e_tag()),
-                    );
+                    )?;
                 }
                 for p in r.common_prefixes() {
                     self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
@@ -388,6 +396,10 @@ impl S3Store {
                     .set_marker(marker)
                     .set_delimiter(delimiter.then(|| "/".to_string()))
                     .max_keys(self.page_size)
+                    .customize()
+                    .interceptor(crate::body_cap::BodyCap {
+                        limit: crate::body_cap::MAX_LIST_RESPONSE_BYTES,
+                    })
                     .send()
                     .await
                     .map_err(|e| {
@@ -402,7 +414,7 @@ impl S3Store {
                         url,
                         o.key(),
                         (o.last_modified().copied(), o.size(), o.e_tag()),
-                    );
+                    )?;
                 }
                 for p in r.common_prefixes() {
                     self.push_prefix(&mut prefixes, &mut last_raw, url, prefix, p.prefix());
@@ -434,6 +446,10 @@ impl S3Store {
         })
     }
 
+    /// Add one listed object. An entry without key, size or last-modified time (S3 always
+    /// sends all three; a cut-off or garbled answer that the SDK's lenient parser accepted
+    /// does not) fails the listing instead of reporting an object that does not exist as
+    /// it is.
     fn push_object(
         &self,
         objects: &mut Vec<ObjectMeta>,
@@ -445,26 +461,43 @@ impl S3Store {
             Option<i64>,
             Option<&str>,
         ),
-    ) {
-        let Some(raw) = key else { return };
-        bump(last_raw, raw, url);
-        let Some(k) = self.decode_listed(raw, url) else {
-            return;
-        };
-        let Ok(location) = Path::parse(&k) else {
-            return;
-        };
+    ) -> object_store::Result<()> {
         let (modified, size, etag) = fields;
+        let incomplete = |what: &str| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(gureum_core::Error::new(
+                gureum_core::ErrorKind::Unavailable,
+                format!(
+                    "listing of bucket {}: unreadable response (an entry without {what})",
+                    self.bucket
+                ),
+            )),
+        };
+        let Some(raw) = key else {
+            return Err(incomplete("key"));
+        };
+        let size = match size {
+            Some(n) if n >= 0 => n as u64,
+            _ => return Err(incomplete("a valid size")),
+        };
         let last_modified = modified
             .and_then(|d| Utc.timestamp_opt(d.secs(), d.subsec_nanos()).single())
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+            .ok_or_else(|| incomplete("a last-modified time"))?;
+        bump(last_raw, raw, url);
+        let Some(k) = self.decode_listed(raw, url) else {
+            return Ok(());
+        };
+        let Ok(location) = Path::parse(&k) else {
+            return Ok(());
+        };
         objects.push(ObjectMeta {
             location,
             last_modified,
-            size: size.unwrap_or(0).max(0) as u64,
+            size,
             e_tag: etag.map(str::to_string),
             version: None,
         });
+        Ok(())
     }
 
     fn push_prefix(

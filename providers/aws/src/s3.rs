@@ -35,8 +35,12 @@ pub(crate) async fn load_sdk_config(
     endpoint: Option<&str>,
     profile: Option<&str>,
     creds: &AwsCredentials,
-) -> SdkConfig {
+    tls: &gureum_core::tls::TlsConfig,
+) -> Result<SdkConfig> {
     let mut l = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(c) = crate::tls::sdk_http_client(tls)? {
+        l = l.http_client(c);
+    }
     if let Some(p) = profile {
         l = l.profile_name(p);
     }
@@ -62,7 +66,7 @@ pub(crate) async fn load_sdk_config(
             }
         }
     }
-    l.load().await
+    Ok(l.load().await)
 }
 
 /// Everything resolved once per account/endpoint: shared by all buckets opened from it.
@@ -105,8 +109,9 @@ impl S3Context {
             endpoint.as_ref().map(|u| u.as_str().trim_end_matches('/')),
             config.profile.as_deref(),
             &creds,
+            &config.tls,
         )
-        .await;
+        .await?;
         let region = sdk
             .region()
             .map(|r| r.as_ref().to_string())
@@ -148,6 +153,9 @@ impl S3Context {
             });
         if cfg.quirks.copy_if_not_exists {
             b = b.with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+        }
+        if cfg.tls.is_custom() {
+            b = b.with_http_connector(crate::tls::ObjectStoreConnector::new(cfg.tls.clone()));
         }
         if let Some(ep) = &self.endpoint {
             b = b.with_allow_http(ep.scheme() == "http");
@@ -289,7 +297,87 @@ impl S3Context {
         if self.config.quirks.presign && !matches!(self.creds, AwsCredentials::Anonymous) {
             b = b.with_presigner(Arc::new(S3Presigner { store: s3 }));
         }
+        // SSE-C objects need the source key on every copy: no cross-bucket copier then.
+        if !matches!(self.config.sse, Some(ServerSideEncryption::CustomerKey(_))) {
+            b = b.with_bucket_copier(Arc::new(S3Copier {
+                client: self.client.clone(),
+                bucket: bucket.to_string(),
+                domain: self.copy_domain(),
+            }));
+        }
         Ok(b)
+    }
+
+    /// The identity of this account and endpoint for cross-bucket copies: a hash of the
+    /// provider, endpoint, region and credential identifiers (no secret goes in).
+    fn copy_domain(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.config.provider.hash(&mut h);
+        self.endpoint.as_ref().map(|u| u.as_str()).hash(&mut h);
+        self.region.hash(&mut h);
+        match &self.creds {
+            AwsCredentials::Static { access_key_id, .. } => ("static", access_key_id).hash(&mut h),
+            AwsCredentials::Anonymous => "anonymous".hash(&mut h),
+            other => (
+                "chain",
+                self.config.profile.as_deref(),
+                std::mem::discriminant(other),
+            )
+                .hash(&mut h),
+        }
+        format!("s3:{:016x}", h.finish())
+    }
+}
+
+/// `CopyObject` from another bucket of the same account and endpoint.
+struct S3Copier {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    domain: String,
+}
+
+impl fmt::Debug for S3Copier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Copier")
+            .field("bucket", &self.bucket)
+            .finish()
+    }
+}
+
+/// `x-amz-copy-source` is `bucket/key`, URL-encoded except for the `/` separators.
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+#[async_trait]
+impl gureum_core::storage::BucketCopier for S3Copier {
+    fn domain(&self) -> &str {
+        &self.domain
+    }
+    fn max_object_size(&self) -> Option<u64> {
+        // A single CopyObject copies at most 5 GiB (larger needs UploadPartCopy).
+        Some(5 * 1024 * 1024 * 1024)
+    }
+    async fn copy_from(&self, src_bucket: &str, from: &str, to: &str) -> Result<()> {
+        let source = format!(
+            "{}/{}",
+            src_bucket,
+            percent_encoding::utf8_percent_encode(from, COPY_SOURCE)
+        );
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(source)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+            .send()
+            .await
+            .map_err(|e| from_sdk("CopyObject", &format!("{src_bucket}/{from}"), e))?;
+        Ok(())
     }
 }
 

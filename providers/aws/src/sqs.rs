@@ -73,6 +73,8 @@ pub struct SqsConfig {
     pub create: bool,
     /// Settings used when `create` makes the queue.
     pub create_config: QueueConfig,
+    /// Custom CA bundle / client certificate (`ca_file=`, `client_cert=`, `client_key=`).
+    pub tls: gureum_core::tls::TlsConfig,
 }
 
 impl SqsConfig {
@@ -92,6 +94,7 @@ impl SqsConfig {
             allow_http: false,
             credentials: AwsCredentials::DefaultChain,
             create: false,
+            tls: gureum_core::tls::TlsConfig::default(),
         }
     }
     /// Set the region.
@@ -155,6 +158,7 @@ impl SqsConfig {
         c.region = url.param("region").map(str::to_string);
         c.profile = url.param("profile").map(str::to_string);
         c.allow_http = url.bool_param("allow_http")?.unwrap_or(false);
+        c.tls = gureum_core::tls::TlsConfig::from_params(url.params())?;
         c.create = url.bool_param("create")?.unwrap_or(false);
         if let Some(f) = url.bool_param("fifo")? {
             c.create_config.fifo = f;
@@ -200,12 +204,17 @@ async fn client_for(c: &SqsConfig) -> Result<aws_sdk_sqs::Client> {
         endpoint.as_ref().map(|u| u.as_str().trim_end_matches('/')),
         c.profile.as_deref(),
         &creds,
+        &c.tls,
     )
-    .await;
+    .await?;
     let mut b = aws_sdk_sqs::config::Builder::from(&sdk);
     if sdk.region().is_none() {
         b = b.region(aws_config::Region::new("us-east-1"));
     }
+    // Every SQS answer is buffered whole: bound it.
+    b = b.interceptor(crate::body_cap::BodyCap {
+        limit: crate::body_cap::MAX_SQS_RESPONSE_BYTES,
+    });
     Ok(aws_sdk_sqs::Client::from_conf(b.build()))
 }
 

@@ -974,7 +974,7 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     let op_timeout = Duration::from_secs(url.u64_param("operation_timeout")?.unwrap_or(1800));
     let http_config = HttpConfig::from_params(&url.pick(gureum_core::http::PARAMS))?;
     let reqwest_client = http_config
-        .client_builder()
+        .client_builder()?
         .timeout(http_config.request_timeout)
         .build()
         .map_err(|e| Error::other("building the HTTP client").with_source(e))?;

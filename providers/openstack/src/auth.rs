@@ -332,21 +332,15 @@ impl fmt::Debug for Session {
 
 /// Build the HTTP client used for every OpenStack call.
 pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
-    let mut b = opts
-        .http
-        .client_builder()
+    let mut http = opts.http.clone();
+    if let Some(p) = &opts.cacert {
+        // `cacert` (clouds.yaml / AuthOptions) is the same as `ca_file`.
+        http.tls.ca_file = Some(p.clone());
+    }
+    let b = http
+        .client_builder()?
         .timeout(opts.http.request_timeout)
         .pool_max_idle_per_host(32);
-    if let Some(p) = &opts.cacert {
-        let pem = std::fs::read(p).map_err(|e| {
-            Error::from(e).context_message(format!("reading cacert {}", p.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::invalid(format!("cacert {}: {e}", p.display())))?;
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
     b.build()
         .map_err(|e| Error::other(format!("building HTTP client: {e}")))
 }
@@ -422,6 +416,22 @@ impl Session {
         if g.as_ref().is_some_and(|t| Arc::ptr_eq(t, old)) {
             *g = None;
         }
+    }
+
+    /// A hash identifying the account this session reaches: auth URL, credential identifiers
+    /// (never the secrets: their `Debug` is redacted), scope, region and endpoint overrides.
+    /// Sessions with equal identities reach the same account (used to decide whether two
+    /// Swift containers can copy server-side).
+    pub fn account_identity(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let o = &self.opts;
+        let mut h = std::hash::DefaultHasher::new();
+        o.auth_url.as_str().hash(&mut h);
+        format!("{:?}|{:?}|{:?}", o.credential, o.scope, o.region).hash(&mut h);
+        for (k, v) in &o.endpoint_override {
+            (k, v.as_str()).hash(&mut h);
+        }
+        h.finish()
     }
 
     /// The endpoint of a service type: the override, else the catalog, else the preset's

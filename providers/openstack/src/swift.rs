@@ -1599,11 +1599,53 @@ pub fn bucket_from_store(store: SwiftStore, info: BackendInfo) -> Bucket {
         .with_capabilities(caps)
         .with_admin(Arc::new(SwiftAdmin::new(&store, info.clone())))
         .with_info(info)
-        .with_native(Arc::new(store.clone()));
+        .with_native(Arc::new(store.clone()))
+        .with_bucket_copier(Arc::new(SwiftCopier {
+            domain: format!("swift:{:016x}", store.inner.session.account_identity()),
+            store: store.clone(),
+        }));
     if store.can_presign() {
         b = b.with_presigner(Arc::new(SwiftPresigner { store }));
     }
     b
+}
+
+/// `PUT` with `X-Copy-From` another container of the same account.
+#[derive(Debug)]
+struct SwiftCopier {
+    store: SwiftStore,
+    domain: String,
+}
+
+#[async_trait]
+impl gureum_core::storage::BucketCopier for SwiftCopier {
+    fn domain(&self) -> &str {
+        &self.domain
+    }
+    fn max_object_size(&self) -> Option<u64> {
+        // A server-side copy of a manifest copies the manifest's segments into one object:
+        // Swift refuses objects above max_file_size (5 GiB by default).
+        Some(
+            self.store
+                .inner
+                .info
+                .max_file_size
+                .unwrap_or(5 * 1024 * 1024 * 1024),
+        )
+    }
+    async fn copy_from(&self, src_bucket: &str, from: &str, to: &str) -> Result<()> {
+        let u = self.store.object_url(to).await?;
+        let src = format!("/{}/{}", enc_seg(src_bucket), enc_obj(from));
+        let op = "PUT object (X-Copy-From another container)";
+        let r = send(&self.store.inner.session, "swift", op, true, |c| {
+            c.put(u.clone())
+                .header("x-copy-from", src.clone())
+                .header("content-length", "0")
+        })
+        .await?;
+        check(r, "swift", op).await?;
+        Ok(())
+    }
 }
 
 /// Backend info for a Swift bucket of `provider` in `zone`.

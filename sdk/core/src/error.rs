@@ -34,6 +34,10 @@ pub enum ErrorKind {
     PolicyViolation,
     /// Data failed an integrity check (checksum, authentication tag, hash chain).
     Integrity,
+    /// A TLS handshake failed: the server's certificate is not trusted (unknown CA — give the
+    /// city CA with `ca_file=`), does not name the host or has expired, or the server refused
+    /// our client certificate (mutual TLS: `client_cert=` / `client_key=`). Not retryable.
+    Tls,
     /// Anything else.
     Other,
 }
@@ -62,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::PolicyViolation => "policy_violation",
             ErrorKind::Integrity => "integrity",
+            ErrorKind::Tls => "tls",
             ErrorKind::Other => "other",
         }
     }
@@ -251,6 +256,9 @@ fn classify_generic(source: &(dyn std::error::Error + Send + Sync + 'static)) ->
         cur = c.source();
     }
     let t = text.to_ascii_lowercase();
+    if crate::tls::is_tls_failure(source) || crate::tls::is_tls_failure_text(&t) {
+        return ErrorKind::Tls;
+    }
     if t.contains("range")
         && (t.contains("not satisfiable")
             || t.contains("416")

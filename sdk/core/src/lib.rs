@@ -21,6 +21,7 @@ pub mod layering;
 pub mod queue;
 pub mod registry;
 pub mod storage;
+pub mod tls;
 pub mod transport;
 pub mod url;
 
@@ -39,8 +40,8 @@ pub use registry::{
     SchemeInfo, Service, StorageOpener,
 };
 pub use storage::{
-    BackendInfo, Bucket, BucketAdmin, ByteRange, ListOptions, ListPage, ObjectInfo, PresignMethod,
-    Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
+    BackendInfo, Bucket, BucketAdmin, BucketCopier, ByteRange, ListOptions, ListPage, ObjectInfo,
+    PresignMethod, Presigner, PutOptions, StorageCapabilities, WriteMode, WriteResult,
 };
 pub use url::ResourceUrl;
 

@@ -347,6 +347,23 @@ pub struct ListPage {
     pub skipped: u64,
 }
 
+/// A backend's server-side copy between buckets (containers) of one account and endpoint,
+/// attached with [`Bucket::with_bucket_copier`] and used through [`Bucket::copy_from`].
+#[async_trait]
+pub trait BucketCopier: Send + Sync + fmt::Debug {
+    /// Buckets whose copiers report the same domain can copy between each other server-side:
+    /// an identity of the provider, endpoint and account (never a secret; a hash of
+    /// credential identifiers is fine).
+    fn domain(&self) -> &str;
+    /// The largest object one copy request handles, if limited.
+    fn max_object_size(&self) -> Option<u64> {
+        None
+    }
+    /// Copy `from` in the bucket named `src_bucket` to `to` in this copier's bucket, with its
+    /// content type and user metadata. Keys are in the portable key space.
+    async fn copy_from(&self, src_bucket: &str, from: &str, to: &str) -> Result<()>;
+}
+
 /// A portable bucket: convenience operations over an `object_store::ObjectStore`.
 #[derive(Clone)]
 pub struct Bucket {
@@ -358,6 +375,7 @@ pub struct Bucket {
     info: BackendInfo,
     native: Option<Arc<dyn Any + Send + Sync>>,
     pager: Option<Arc<dyn PaginatedListStore>>,
+    copier: Option<Arc<dyn BucketCopier>>,
     layers: Vec<String>,
     encrypted: bool,
 }
@@ -408,6 +426,7 @@ impl Bucket {
             info: BackendInfo::default(),
             native: None,
             pager: None,
+            copier: None,
             layers: Vec::new(),
             encrypted: false,
         }
@@ -440,11 +459,66 @@ impl Bucket {
     /// The same bucket over another store, typically one that wraps [`Bucket::object_store`]
     /// (a layer of `gureum-layers`): name, capabilities, backend info, admin, presigner and
     /// the native client are kept. A level pager ([`Bucket::with_level_pager`]) is dropped, so
-    /// every listing goes through the new store.
+    /// every listing goes through the new store, and so is a cross-bucket copier
+    /// ([`Bucket::with_bucket_copier`]), so no copy bypasses the new store.
     pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
         self.store = store;
         self.pager = None;
+        self.copier = None;
         self
+    }
+    /// Attach the backend's server-side copy between buckets of one account and endpoint
+    /// (used by [`Bucket::copy_from`]).
+    pub fn with_bucket_copier(mut self, copier: Arc<dyn BucketCopier>) -> Self {
+        self.copier = Some(copier);
+        self
+    }
+    /// Whether [`Bucket::copy_from`] can copy from `src` server-side: both buckets are on the
+    /// same account and endpoint of a backend that copies between buckets, and neither has a
+    /// layer stacked (a layer's store must see every byte).
+    pub fn can_copy_from(&self, src: &Bucket) -> bool {
+        match (&self.copier, &src.copier) {
+            (Some(d), Some(s)) => {
+                d.domain() == s.domain() && self.layers.is_empty() && src.layers.is_empty()
+            }
+            _ => false,
+        }
+    }
+    /// The largest object [`Bucket::copy_from`] copies in one server-side request, if the
+    /// backend has a limit (S3 `CopyObject`: 5 GiB).
+    pub fn max_copy_from_size(&self) -> Option<u64> {
+        self.copier.as_ref().and_then(|c| c.max_object_size())
+    }
+    /// Copy `from` in bucket `src` to `to` in this bucket without the bytes passing through
+    /// this process (S3 `CopyObject` with another source bucket, Swift `X-Copy-From` another
+    /// container). Content type and user metadata are copied with the object.
+    /// [`ErrorKind::Unsupported`] when the two buckets are not on the same account and
+    /// endpoint ([`Bucket::can_copy_from`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket, ErrorKind};
+    /// use std::sync::Arc;
+    /// let a = Bucket::new("a", Arc::new(InMemory::new()));
+    /// let b = Bucket::new("b", Arc::new(InMemory::new()));
+    /// a.put("x", b"1".to_vec()).await?;
+    /// // Two unrelated in-memory stores cannot copy server-side.
+    /// assert!(!b.can_copy_from(&a));
+    /// assert_eq!(b.copy_from(&a, "x", "x").await.unwrap_err().kind(), ErrorKind::Unsupported);
+    /// # Ok(()) }
+    /// ```
+    pub async fn copy_from(&self, src: &Bucket, from: &str, to: &str) -> Result<()> {
+        encode_key(from)?;
+        encode_key(to)?;
+        match &self.copier {
+            Some(c) if self.can_copy_from(src) => c.copy_from(src.name(), from, to).await,
+            _ => Err(Error::unsupported(format!(
+                "server-side copy from bucket {:?} to {:?}: not the same account and endpoint \
+                 of a backend that copies between buckets, or a layer is stacked",
+                src.name(),
+                self.name
+            ))),
+        }
     }
     /// Attach the backend's native paginated listing (object_store's [`PaginatedListStore`],
     /// over the same bucket as the store), used by [`Bucket::list_page`] with a delimiter: each

@@ -58,7 +58,8 @@ pub struct SyncOptions {
     pub part_concurrency: usize,
     /// Most bytes held in transfer buffers at once, over all transfers. Default 40 MiB.
     pub memory_budget: usize,
-    /// Use the store's server-side copy when source and destination are the same store.
+    /// Copy server-side when source and destination are the same store, or buckets of one
+    /// account and endpoint whose backend copies between buckets (S3, Swift).
     pub server_side_copy: bool,
     /// Verify a destination that reports no MD5 etag by reading the object back and hashing
     /// it (default); when off, such destinations are checked by size only.

@@ -8,7 +8,8 @@
 //!   number of keys (only the bounded channels and the in-flight transfers are held);
 //! * **concurrent**: [`SyncOptions::transfers`] objects at a time; large objects go through
 //!   multipart uploads fed by parallel ranged reads; a memory budget bounds every buffer;
-//! * **server-side copy** when source and destination are the same store;
+//! * **server-side copy** when source and destination are the same store, or buckets of one
+//!   account and endpoint (S3 `CopyObject`, Swift `X-Copy-From`);
 //! * **verified**: an MD5 of every byte read is computed while streaming and compared end to
 //!   end (with the source's and the destination's MD5 etags, the S3 multipart etag computed
 //!   from the part MD5s, or by reading the destination back); a mismatch is retried, then

@@ -100,6 +100,22 @@ pub(crate) async fn copy_once(ctx: &Ctx, rel: &str, src_info: &ObjectInfo) -> Re
             Err(e) => return Err(Error::from(e)),
         }
     }
+    // Another bucket of the same account and endpoint: the backend copies between buckets.
+    if !ctx.same_store
+        && ctx.opts.server_side_copy
+        && ctx.dst.bucket.can_copy_from(&ctx.src.bucket)
+        && ctx
+            .dst
+            .bucket
+            .max_copy_from_size()
+            .is_none_or(|m| src_info.size <= m)
+    {
+        match ctx.dst.bucket.copy_from(&ctx.src.bucket, &sk, &dk).await {
+            Ok(()) => return verify_server_copy(ctx, &dk, src_info).await,
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(e),
+        }
+    }
     let multipart = src_info.size > ctx.opts.multipart_threshold
         && ctx.dst.bucket.capabilities().multipart
         && src_info.size > ctx.opts.part_size as u64;

@@ -225,7 +225,7 @@ impl HttpClientBuilder {
     pub fn build(self) -> Result<HttpClient> {
         let http = match self.client {
             Some(c) => c,
-            None => self.config.client_builder().build().map_err(|e| {
+            None => self.config.client_builder()?.build().map_err(|e| {
                 Error::other(format!("{}: building the HTTP client", self.service)).with_source(e)
             })?,
         };
@@ -249,6 +249,26 @@ fn transport_kind(e: &reqwest::Error) -> ErrorKind {
     } else {
         ErrorKind::Unavailable
     }
+}
+
+/// `e` and its sources, joined (TLS failures are only visible deep in the chain).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    let mut n = 0;
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        n += 1;
+        if n > 16 {
+            break;
+        }
+        cur = c.source();
+    }
+    out
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -388,10 +408,23 @@ impl HttpClient {
                 Err(e) => {
                     let retry = may_retry && (opts.idempotent || e.is_connect()) && !e.is_builder();
                     let e = e.without_url();
-                    let err = Error::new(
-                        transport_kind(&e),
-                        format!("{service} {op}: request to {shown_url} failed: {e}"),
-                    )
+                    let tls_failed = crate::tls::is_tls_failure(&e);
+                    let retry = retry && !tls_failed;
+                    let err = if tls_failed {
+                        Error::new(
+                            ErrorKind::Tls,
+                            crate::tls::tls_failure_message(
+                                &format!("{service} {op}"),
+                                &shown_url,
+                                &error_chain(&e),
+                            ),
+                        )
+                    } else {
+                        Error::new(
+                            transport_kind(&e),
+                            format!("{service} {op}: request to {shown_url} failed: {e}"),
+                        )
+                    }
                     .with_source(e);
                     if !retry {
                         return Err(err);

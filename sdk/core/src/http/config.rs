@@ -2,6 +2,7 @@
 //! profile parameters.
 
 use crate::error::{Error, Result};
+use crate::tls::TlsConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -16,13 +17,19 @@ pub const PARAM_DEADLINE: &str = "deadline";
 /// URL / profile parameter: largest buffered response body in bytes.
 pub const PARAM_MAX_RESPONSE_BYTES: &str = "max_response_bytes";
 
-/// Every parameter [`HttpConfig::from_params`] reads.
+/// Every parameter [`HttpConfig::from_params`] reads (the TLS ones of
+/// [`tls::PARAMS`](crate::tls::PARAMS) included).
 pub const PARAMS: &[&str] = &[
     PARAM_RETRIES,
     PARAM_TIMEOUT,
     PARAM_CONNECT_TIMEOUT,
     PARAM_DEADLINE,
     PARAM_MAX_RESPONSE_BYTES,
+    crate::tls::PARAM_CA_FILE,
+    "cacert",
+    "ca",
+    crate::tls::PARAM_CLIENT_CERT,
+    crate::tls::PARAM_CLIENT_KEY,
 ];
 
 /// Exponential back-off with full jitter: before retry `n` (1-based) the client sleeps a
@@ -62,6 +69,8 @@ impl Default for RetryConfig {
 /// | `connect_timeout` | TCP + TLS connect | `connect_timeout=2s` |
 /// | `deadline` | one call, all attempts and back-off | `deadline=2m` |
 /// | `max_response_bytes` | largest buffered response body | `max_response_bytes=1048576` |
+/// | `ca_file` (`cacert`) | extra trusted CA bundle (PEM), e.g. the city CA | `ca_file=/etc/city/ca.pem` |
+/// | `client_cert`, `client_key` | client certificate + key for mutual TLS (PEM) | `client_cert=/etc/app.crt&client_key=/etc/app.key` |
 ///
 /// Durations are a number with an optional unit `ms`, `s` (default), `m` or `h`.
 ///
@@ -90,6 +99,8 @@ pub struct HttpConfig {
     /// Idle pooled connections are closed after this long (keep it below the server's
     /// keep-alive timeout, e.g. 5 s for Node servers such as Azurite).
     pub pool_idle_timeout: Option<Duration>,
+    /// Custom CA bundle and client certificate ([`TlsConfig`]).
+    pub tls: TlsConfig,
 }
 
 impl Default for HttpConfig {
@@ -101,6 +112,7 @@ impl Default for HttpConfig {
             deadline: Duration::from_secs(180),
             max_response_bytes: 64 * 1024 * 1024,
             pool_idle_timeout: Some(Duration::from_secs(4)),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -138,7 +150,21 @@ impl HttpConfig {
                 ))
             })?;
         }
+        let tls = TlsConfig::from_params(params)?;
+        if tls.ca_file.is_some() {
+            self.tls.ca_file = tls.ca_file;
+        }
+        if tls.client_cert.is_some() {
+            self.tls.client_cert = tls.client_cert;
+            self.tls.client_key = tls.client_key;
+        }
         Ok(self)
+    }
+
+    /// Set the TLS settings (CA bundle, client certificate).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Set the retries after the first attempt.
@@ -173,14 +199,18 @@ impl HttpConfig {
         self
     }
 
-    /// A `reqwest` client builder with these timeouts applied, for providers that add TLS
-    /// options before [`HttpClient::with_client`](super::HttpClient::with_client).
-    pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        let mut b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+    /// A `reqwest` client builder with these timeouts and the [`TlsConfig`] (CA bundle,
+    /// client identity; rustls) applied, for providers that set more options before
+    /// [`HttpClientBuilder::client`](super::HttpClientBuilder::client). Unreadable or
+    /// malformed TLS files are `InvalidArgument`.
+    pub fn client_builder(&self) -> Result<reqwest::ClientBuilder> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .tls_backend_rustls();
         if let Some(d) = self.pool_idle_timeout {
             b = b.pool_idle_timeout(d);
         }
-        b
+        self.tls.apply(b)
     }
 }
 
