@@ -70,6 +70,10 @@ pub enum Command {
     /// Access record: verify its chain and signatures, query who did what.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Dual-run mirror (`mirror://`): list divergences between the two sides, drain the
+    /// repair queue of an async mirror.
+    #[command(subcommand)]
+    Mirror(crate::mirror::MirrorCommand),
 }
 
 /// `gureum ls`.
