@@ -249,8 +249,9 @@ impl AmqpConfig {
 }
 
 /// Layer parameters (policy, audit, encryption) belong to the layers, not to us.
+/// Parameters of the layers and of the registry (`zone=`, valid on every scheme).
 fn is_layer_param(k: &str) -> bool {
-    matches!(k, "class" | "audit" | "encrypt")
+    matches!(k, "class" | "audit" | "encrypt") || k == gureum_core::layering::PARAM_ZONE
 }
 
 /// AMQP queue names are short strings (≤ 255 bytes); `amq.` is reserved by the broker, and
@@ -290,6 +291,10 @@ mod tests {
         assert_eq!(c.queue, "jobs");
         assert_eq!(c.prefetch, 20);
         assert!(c.uri.contains("heartbeat=5"));
+        // The registry's `zone=` is valid on every scheme (not passed to lapin).
+        let c =
+            parse("amqp://guest:guest@127.0.0.1:5672/%2f?queue=jobs&zone=domestic-csap").unwrap();
+        assert!(!c.uri.contains("zone"), "{}", c.uri);
         assert!(!c.uri.contains("prefetch"));
         assert!(!format!("{c:?}").contains("guest@"), "{c:?}");
         let c = parse("amqps://app@mq.city.example:5671/prod?queue=q&ca=/etc/ca.pem").unwrap();

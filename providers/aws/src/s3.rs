@@ -146,6 +146,9 @@ impl S3Context {
             .with_region(&self.region)
             .with_virtual_hosted_style_request(!self.path_style)
             .with_disable_tagging(!cfg.quirks.tagging)
+            // The answers object_store buffers whole (multi-delete, completion, errors) are
+            // bounded; a body that never ends fails instead of growing memory.
+            .with_http_connector(gureum_core::http::CappedConnector::default())
             .with_conditional_put(if cfg.quirks.conditional_put {
                 S3ConditionalPut::ETagMatch
             } else {
@@ -256,7 +259,7 @@ impl S3Context {
         let q = &self.config.quirks;
         let conditional = if !q.conditional_put {
             Conditional::Off
-        } else if self.endpoint.is_none() || !q.probe_conditional {
+        } else if !q.probe_conditional || self.endpoint.as_ref().is_none_or(is_aws_endpoint) {
             Conditional::Trusted
         } else {
             Conditional::Unknown
@@ -379,6 +382,19 @@ impl gureum_core::storage::BucketCopier for S3Copier {
             .map_err(|e| from_sdk("CopyObject", &format!("{src_bucket}/{from}"), e))?;
         Ok(())
     }
+}
+
+/// Whether `endpoint` is AWS's own S3 (`*.amazonaws.com`, `*.amazonaws.com.cn`,
+/// `*.api.aws`): AWS enforces conditional writes, so it is never probed.
+pub(crate) fn is_aws_endpoint(endpoint: &url::Url) -> bool {
+    let host = endpoint
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    ["amazonaws.com", "amazonaws.com.cn", "api.aws"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 fn sse_key() -> Result<AmazonS3ConfigKey> {
@@ -738,4 +754,32 @@ pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> 
     }
     tracing::debug!(bucket = %native.bucket_name(), aborted, "aborted incomplete multipart uploads");
     Ok(aborted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_aws_endpoint;
+
+    #[test]
+    fn aws_endpoints_are_never_probed() {
+        for e in [
+            "https://s3.amazonaws.com",
+            "https://s3.ap-northeast-2.amazonaws.com",
+            "https://bucket.s3.dualstack.us-east-1.amazonaws.com/",
+            "https://s3.cn-north-1.amazonaws.com.cn",
+            "https://s3.us-east-1.api.aws",
+            "https://S3.AMAZONAWS.COM.",
+        ] {
+            assert!(is_aws_endpoint(&url::Url::parse(e).unwrap()), "{e}");
+        }
+        for e in [
+            "http://127.0.0.1:5000",
+            "https://kr.object.ncloudstorage.com",
+            "https://amazonaws.com.evil.example",
+            "https://notamazonaws.com",
+            "https://minio.local:9000",
+        ] {
+            assert!(!is_aws_endpoint(&url::Url::parse(e).unwrap()), "{e}");
+        }
+    }
 }

@@ -281,7 +281,9 @@ impl AccountConfig {
                     .trim_end_matches('/')
                     .to_string(),
             )
-            .with_allow_http(self.blob_endpoint.scheme() == "http");
+            .with_allow_http(self.blob_endpoint.scheme() == "http")
+            // The answers object_store buffers whole (listings, errors) are bounded.
+            .with_http_connector(gureum_core::http::CappedConnector::default());
         match &self.credential {
             CredentialSource::SharedKey(k) => b = b.with_access_key(k.expose_secret()),
             CredentialSource::Sas(s) => {

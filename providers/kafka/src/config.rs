@@ -233,6 +233,7 @@ impl KafkaConfig {
             if !PARAMS.contains(&k.as_ref())
                 && !k.starts_with("rdkafka.")
                 && !matches!(k.as_ref(), "class" | "audit" | "encrypt")
+                && k != gureum_core::layering::PARAM_ZONE
             {
                 return Err(Error::invalid(format!(
                     "{url}: unknown parameter {k:?}; valid: {}, rdkafka.<librdkafka setting>",
@@ -537,6 +538,8 @@ mod tests {
     fn plain_kafka() {
         let c = parse("kafka://127.0.0.1:9092/jobs?group=workers&session_timeout_ms=6000").unwrap();
         assert_eq!(c.topic, "jobs");
+        // The registry's `zone=` is valid on every scheme.
+        assert!(parse("kafka://127.0.0.1:9092/jobs?group=w&zone=on-prem").is_ok());
         assert_eq!(c.group, "workers");
         let p = c.producer_settings();
         assert_eq!(p["acks"], "all");

@@ -415,6 +415,28 @@ impl Compute {
     }
     /// Create an instance. Without a token, one is generated so that a retried call inside
     /// this method cannot create two instances.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::{InstanceSpec, InstanceState, Size};
+    /// use std::time::Duration;
+    /// let spec = InstanceSpec::new("ocr-worker-1")
+    ///     .size(Size::vcpus(1).memory_gib(1))
+    ///     .image("ubuntu-22.04")
+    ///     .tag("app", "civic-ocr")
+    ///     .idempotency_token("ocr-worker-1-2026-11-27");
+    /// let vm = compute.create(spec.clone()).await?;
+    /// // The same token gives the same instance, not a second one.
+    /// assert_eq!(compute.create(spec).await?.id, vm.id);
+    /// let vm = compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// assert_eq!(vm.tags["app"], "civic-ocr");
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create(&self, spec: InstanceSpec) -> Result<Instance> {
         if spec.name.is_empty() {
             return Err(Error::invalid("instance name is empty"));
@@ -449,6 +471,26 @@ impl Compute {
         self.driver.list(&ListFilter::default()).await
     }
     /// List instances with all the given tags.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::InstanceSpec;
+    /// use std::collections::BTreeMap;
+    /// compute.create(InstanceSpec::new("a").image("idle").tag("fleet", "nightly")).await?;
+    /// compute.create(InstanceSpec::new("b").image("idle").tag("fleet", "other")).await?;
+    /// let tags = BTreeMap::from([("fleet".to_string(), "nightly".to_string())]);
+    /// let fleet = compute.list_by_tags(&tags).await?;
+    /// assert_eq!(fleet.len(), 1);
+    /// assert_eq!(fleet[0].name, "a");
+    /// for vm in compute.list().await? {
+    ///     compute.terminate(&vm.id).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_by_tags(&self, tags: &BTreeMap<String, String>) -> Result<Vec<Instance>> {
         self.driver
             .list(&ListFilter {
@@ -462,6 +504,24 @@ impl Compute {
         self.driver.start(id).await
     }
     /// Stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::{InstanceSpec, InstanceState};
+    /// use std::time::Duration;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// compute.stop(&vm.id).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Stopped, Duration::from_secs(30)).await?;
+    /// compute.start(&vm.id).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn stop(&self, id: &str) -> Result<()> {
         self.driver.stop(id).await
     }
@@ -470,6 +530,20 @@ impl Compute {
         self.driver.reboot(id).await
     }
     /// Terminate (idempotent: a missing instance is already terminated).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::{InstanceSpec, InstanceState};
+    /// use std::time::Duration;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+    /// compute.terminate(&vm.id).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Terminated, Duration::from_secs(30)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn terminate(&self, id: &str) -> Result<()> {
         match self.driver.terminate(id).await {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -477,6 +551,19 @@ impl Compute {
         }
     }
     /// The user data an instance was created with (where the backend can read it back).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::InstanceSpec;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle").user_data(&b"#!/bin/sh\necho hi\n"[..])).await?;
+    /// assert_eq!(compute.user_data(&vm.id).await?.as_deref(), Some(&b"#!/bin/sh\necho hi\n"[..]));
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn user_data(&self, id: &str) -> Result<Option<Bytes>> {
         self.driver.user_data(id).await
     }

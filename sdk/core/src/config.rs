@@ -64,6 +64,18 @@ impl Profile {
     /// The parameters to layer under a URL of `service`: the shared table with the
     /// service's own table over it. A service-specific parameter
     /// ([`SERVICE_SPECIFIC_PARAMS`]) in the shared table is an error naming the table to use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{config::ConfigFile, ErrorKind, Service};
+    /// let cfg = ConfigFile::parse(r#"
+    /// [profiles.bad]
+    /// params = { endpoint = "https://s3.city.example" }
+    /// "#).unwrap();
+    /// let e = cfg.profiles["bad"].params_for(Service::Storage).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument); // endpoint belongs in storage_params
+    /// ```
     pub fn params_for(&self, service: Service) -> Result<BTreeMap<String, String>> {
         if let Some(k) = self
             .params
@@ -155,6 +167,16 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// The embedded default URL of a service (no account, no server).
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{config::default_url, Service};
+/// std::env::set_var("GUREUM_DATA_DIR", "/var/lib/civic");
+/// assert_eq!(default_url(Service::Storage), "file:///var/lib/civic/storage");
+/// assert_eq!(default_url(Service::Queue), "sqlite:///var/lib/civic/queue.db?queue=default");
+/// assert_eq!(default_url(Service::Compute), "local:///var/lib/civic/compute");
+/// ```
 pub fn default_url(service: Service) -> String {
     let d = data_dir();
     let d = d.to_string_lossy();
@@ -193,6 +215,27 @@ pub fn resolve_url(
 }
 
 /// [`resolve_url`] with the profile file given (`None`: no file).
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{config::{resolve_with, ConfigFile}, Service};
+/// let cfg = ConfigFile::parse(r#"
+/// [profiles.default]
+/// storage = "s3://complaints-archive"
+/// queue = "sqs://complaints?create=true"
+/// params = { region = "ap-northeast-2" }
+/// queue_params = { visibility = "60" }
+/// "#).unwrap();
+/// # std::env::remove_var("GUREUM_PROFILE"); std::env::remove_var("GUREUM_QUEUE_URL");
+/// let (url, params) = resolve_with(Service::Queue, None, Some(&cfg)).unwrap();
+/// assert_eq!(url, "sqs://complaints?create=true");
+/// assert_eq!(params["region"], "ap-northeast-2");
+/// assert_eq!(params["visibility"], "60");
+/// // An explicit URL wins over the profile's.
+/// let (url, _) = resolve_with(Service::Queue, Some("mem://jobs"), Some(&cfg)).unwrap();
+/// assert_eq!(url, "mem://jobs");
+/// ```
 pub fn resolve_with(
     service: Service,
     explicit: Option<&str>,

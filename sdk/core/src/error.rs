@@ -7,6 +7,23 @@
 use std::fmt;
 
 /// The portable classification of an error. Match on this, not on messages.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket, ErrorKind};
+/// use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// match bucket.get("missing.json").await {
+///     Err(e) if e.kind() == ErrorKind::NotFound => {} // the same kind on every backend
+///     other => panic!("expected NotFound, got {other:?}"),
+/// }
+/// assert!(ErrorKind::RateLimited.is_retryable());
+/// assert!(!ErrorKind::InvalidArgument.is_retryable());
+/// assert_eq!(ErrorKind::PreconditionFailed.as_str(), "precondition_failed");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -80,6 +97,18 @@ impl fmt::Display for ErrorKind {
 
 /// A gureum error: a portable [`ErrorKind`], a human message, and where known the
 /// provider's own error code and request id.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::NotFound, "object c-1041.json")
+///     .with_provider_code("NoSuchKey")
+///     .with_request_id("4442587FB7D0A2F9");
+/// assert_eq!(e.kind(), ErrorKind::NotFound);
+/// assert_eq!(e.provider_code(), Some("NoSuchKey"));
+/// assert_eq!(e.to_string(), "not_found: object c-1041.json (code NoSuchKey) [request id 4442587FB7D0A2F9]");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}: {message}{}{}", fmt_code(.provider_code), fmt_req(.request_id))]
 pub struct Error {

@@ -53,16 +53,43 @@ impl Message {
         }
     }
     /// Add an attribute.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = gureum_core::Message::new(&b"reindex c-1041"[..]).attribute("type", "reindex");
+    /// assert_eq!(m.attributes["type"], "reindex");
+    /// ```
     pub fn attribute(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.attributes.insert(k.into(), v.into());
         self
     }
     /// Delay delivery.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// use std::time::Duration;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-delay")?;
+    /// queue.send(Message::new(&b"later"[..]).delay(Duration::from_secs(3600))).await?;
+    /// // Not deliverable before the delay has passed.
+    /// assert!(queue.receive(10).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn delay(mut self, d: Duration) -> Self {
         self.delay = Some(d);
         self
     }
     /// Set the ordering group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = gureum_core::Message::new(&b"step 1"[..]).group("c-1041");
+    /// assert_eq!(m.group_id.as_deref(), Some("c-1041"));
+    /// ```
     pub fn group(mut self, g: impl Into<String>) -> Self {
         self.group_id = Some(g.into());
         self
@@ -346,6 +373,17 @@ impl Queue {
         self.driver.name()
     }
     /// Capability flags.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-caps")?;
+    /// let caps = queue.capabilities();
+    /// assert!(caps.dead_letter && caps.nack_delay);
+    /// assert!(caps.max_batch_send >= 1);
+    /// # Ok(()) }
+    /// ```
     pub fn capabilities(&self) -> QueueCapabilities {
         self.driver.capabilities()
     }
@@ -389,6 +427,20 @@ impl Queue {
     }
 
     /// Send one message; returns its id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-send")?;
+    /// let id = queue.send(Message::new(&b"ocr c-1041"[..]).attribute("type", "ocr")).await?;
+    /// let got = queue.receive(1).await?;
+    /// assert_eq!(got[0].id, id);
+    /// assert_eq!(got[0].attributes["type"], "ocr");
+    /// queue.ack(&got[0]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send(&self, m: Message) -> Result<String> {
         let mut ids = self.send_batch(vec![m]).await?;
         ids.pop()
@@ -397,6 +449,20 @@ impl Queue {
 
     /// Send many messages, split into batches the backend accepts. Nothing is sent if any
     /// message is invalid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-send-batch")?;
+    /// let ids = queue
+    ///     .send_batch((1..=25).map(|i| Message::new(format!("job {i}"))).collect())
+    ///     .await?;
+    /// assert_eq!(ids.len(), 25);
+    /// assert_eq!(queue.depth().await?, 25);
+    /// # Ok(()) }
+    /// ```
     pub async fn send_batch(&self, messages: Vec<Message>) -> Result<Vec<String>> {
         let caps = self.capabilities();
         for m in &messages {
@@ -412,6 +478,22 @@ impl Queue {
     }
 
     /// Receive with the default options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-receive")?;
+    /// queue.send_batch(vec![Message::new(&b"a"[..]), Message::new(&b"b"[..])]).await?;
+    /// let got = queue.receive(10).await?;
+    /// assert_eq!(got.len(), 2);
+    /// assert!(got.iter().all(|m| m.receive_count == 1));
+    /// // Received messages are invisible until acked, nacked or their visibility runs out.
+    /// assert!(queue.receive(10).await?.is_empty());
+    /// queue.ack_all(&got).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
         self.receive_with(ReceiveOptions {
             max_messages: max,
@@ -421,6 +503,25 @@ impl Queue {
     }
 
     /// Receive with explicit options (validated against the capabilities).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, Message, ReceiveOptions};
+    /// use std::time::Duration;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-receive-with")?;
+    /// queue.send(Message::new(&b"scan c-1041"[..])).await?;
+    /// let opts = ReceiveOptions {
+    ///     max_messages: 5,
+    ///     visibility: Duration::from_secs(120), // time to handle it before it is redelivered
+    ///     wait: Duration::from_millis(100),     // long-poll
+    /// };
+    /// assert_eq!(queue.receive_with(opts).await?.len(), 1);
+    /// let bad = ReceiveOptions { max_messages: 0, ..ReceiveOptions::default() };
+    /// assert_eq!(queue.receive_with(bad).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub async fn receive_with(&self, opts: ReceiveOptions) -> Result<Vec<ReceivedMessage>> {
         let caps = self.capabilities();
         if opts.max_messages == 0 {
@@ -446,6 +547,19 @@ impl Queue {
     }
 
     /// Acknowledge many delivered messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-ack-all")?;
+    /// queue.send_batch((0..3).map(|i| Message::new(format!("{i}"))).collect()).await?;
+    /// let got = queue.receive(10).await?;
+    /// queue.ack_all(&got).await?;
+    /// assert_eq!(queue.depth().await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn ack_all(&self, ms: &[ReceivedMessage]) -> Result<()> {
         let caps = self.capabilities();
         let receipts: Vec<String> = ms.iter().map(|m| m.receipt.clone()).collect();
@@ -456,6 +570,22 @@ impl Queue {
     }
 
     /// Return a message for redelivery after `delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// use std::time::Duration;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-nack")?;
+    /// queue.send(Message::new(&b"retry me"[..])).await?;
+    /// let first = queue.receive(1).await?;
+    /// queue.nack(&first[0], Duration::ZERO).await?; // give it back at once
+    /// let again = queue.receive(1).await?;
+    /// assert_eq!(again[0].body, first[0].body);
+    /// assert_eq!(again[0].receive_count, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn nack(&self, m: &ReceivedMessage, delay: Duration) -> Result<()> {
         if !delay.is_zero() && !self.capabilities().nack_delay {
             return Err(Error::unsupported("nack with delay"));
@@ -464,6 +594,23 @@ impl Queue {
     }
 
     /// Keep a message invisible for `visibility` from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// use std::time::Duration;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-extend")?;
+    /// queue.send(Message::new(&b"long OCR job"[..])).await?;
+    /// let got = queue.receive(1).await?;
+    /// queue.extend_visibility(&got[0], Duration::from_secs(600)).await?; // still working on it
+    /// assert!(queue.receive(1).await?.is_empty());
+    /// queue.ack(&got[0]).await?;
+    /// // A receipt whose message was acked is stale.
+    /// assert!(queue.extend_visibility(&got[0], Duration::from_secs(60)).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn extend_visibility(&self, m: &ReceivedMessage, visibility: Duration) -> Result<()> {
         if !self.capabilities().extend_visibility {
             return Err(Error::unsupported("visibility extension"));
@@ -472,11 +619,35 @@ impl Queue {
     }
 
     /// Approximate depth.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-depth")?;
+    /// assert_eq!(queue.depth().await?, 0);
+    /// queue.send(gureum_core::Message::new(&b"x"[..])).await?;
+    /// assert_eq!(queue.depth().await?, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn depth(&self) -> Result<u64> {
         self.driver.depth().await
     }
 
     /// Remove all messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-purge")?;
+    /// queue.send_batch((0..5).map(|i| Message::new(format!("{i}"))).collect()).await?;
+    /// queue.purge().await?;
+    /// assert_eq!(queue.depth().await?, 0);
+    /// assert!(queue.receive(10).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn purge(&self) -> Result<()> {
         self.driver.purge().await
     }
@@ -493,6 +664,26 @@ impl Queue {
     ///   redelivered to another consumer.
     /// * A retryable receive error is retried with capped exponential backoff (0.2 s … 5 s);
     ///   the wait ends early when `shutdown` completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{Message, ProcessOptions};
+    /// let queue = gureum_local::queue::MemQueue::open("doc-process")?;
+    /// queue.send_batch(vec![Message::new(&b"c-1041"[..]), Message::new(&b"c-1042"[..])]).await?;
+    /// let opts = ProcessOptions { concurrency: 2, max_messages: Some(2), ..ProcessOptions::default() };
+    /// let stats = queue
+    ///     .process(opts, std::future::pending::<()>(), |m| async move {
+    ///         // ... handle the complaint; an Err nacks it for a retry
+    ///         assert!(m.body.starts_with(b"c-"));
+    ///         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    ///     })
+    ///     .await?;
+    /// assert_eq!((stats.acked, stats.failed), (2, 0));
+    /// assert_eq!(queue.depth().await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn process<H, Fut, S>(
         &self,
         opts: ProcessOptions,

@@ -132,6 +132,26 @@ pub struct BackendInfo {
 }
 
 /// How a write treats an existing object.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// use gureum_core::{ErrorKind, PutOptions, WriteMode};
+/// let create_only = PutOptions::default().mode(WriteMode::CreateOnly);
+/// let first = bucket.put_with("lock", b"worker-1".to_vec(), &create_only).await?;
+/// let e = bucket.put_with("lock", b"worker-2".to_vec(), &create_only).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+/// // Replace only what we read: a stale etag is refused.
+/// let etag = first.etag.expect("the in-memory store reports etags");
+/// let update = PutOptions::default().mode(WriteMode::IfMatch(etag.clone()));
+/// bucket.put_with("lock", b"worker-1 again".to_vec(), &update).await?;
+/// let stale = bucket.put_with("lock", b"late".to_vec(), &update).await.unwrap_err();
+/// assert_eq!(stale.kind(), ErrorKind::PreconditionFailed);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum WriteMode {
     /// Replace whatever is there.
@@ -144,6 +164,23 @@ pub enum WriteMode {
 }
 
 /// Options of a write.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// use gureum_core::PutOptions;
+/// let opts = PutOptions::default()
+///     .content_type("application/json")
+///     .metadata("department", "roads");
+/// bucket.put_with("c-1041.json", b"{}".to_vec(), &opts).await?;
+/// let info = bucket.head("c-1041.json").await?;
+/// assert_eq!(info.content_type.as_deref(), Some("application/json"));
+/// assert_eq!(info.metadata["department"], "roads");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PutOptions {
     /// Content-Type to store.
@@ -303,6 +340,20 @@ impl ObjectInfo {
 }
 
 /// A byte range to read.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// use gureum_core::ByteRange;
+/// bucket.put("traffic.csv", b"segment,vehicles\n1,42\n".to_vec()).await?;
+/// assert_eq!(&bucket.get_range("traffic.csv", 0..7).await?[..], b"segment");
+/// assert_eq!(&bucket.get_range("traffic.csv", ByteRange::From(17)).await?[..], b"1,42\n");
+/// assert_eq!(&bucket.get_range("traffic.csv", ByteRange::Suffix(3)).await?[..], b"42\n");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByteRange {
     /// `start..end` (end exclusive).
@@ -320,6 +371,34 @@ impl From<Range<u64>> for ByteRange {
 }
 
 /// Options of one listing page.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// use gureum_core::ListOptions;
+/// for k in ["2026/11/a.json", "2026/11/b.json", "2026/12/c.json", "readme.txt"] {
+///     bucket.put(k, b"x".to_vec()).await?;
+/// }
+/// // One level, grouped at `/`.
+/// let level = bucket.list_page(&ListOptions { prefix: Some("2026/".into()), delimiter: true, ..Default::default() }).await?;
+/// assert_eq!(level.common_prefixes, ["2026/11/", "2026/12/"]);
+/// // Pages of two keys.
+/// let mut opts = ListOptions { page_size: Some(2), ..Default::default() };
+/// let mut keys = vec![];
+/// loop {
+///     let page = bucket.list_page(&opts).await?;
+///     keys.extend(page.objects.into_iter().map(|o| o.key));
+///     match page.next_token {
+///         Some(t) => opts.page_token = Some(t),
+///         None => break,
+///     }
+/// }
+/// assert_eq!(keys.len(), 4);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListOptions {
     /// Character prefix (S3 semantics).
@@ -604,6 +683,22 @@ impl Bucket {
     }
 
     /// Write with content type, metadata and a conditional mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::PutOptions;
+    /// let opts = PutOptions::default().content_type("text/csv").metadata("source", "traffic-sensors");
+    /// let written = bucket.put_with("traffic/2026-11-26.csv", b"segment,vehicles\n".to_vec(), &opts).await?;
+    /// assert!(written.etag.is_some());
+    /// let (info, body) = bucket.get_with_info("traffic/2026-11-26.csv").await?;
+    /// assert_eq!((info.size, body.len()), (17, 17));
+    /// assert_eq!(info.metadata["source"], "traffic-sensors");
+    /// # Ok(()) }
+    /// ```
     pub async fn put_with(
         &self,
         key: &str,
@@ -681,6 +776,20 @@ impl Bucket {
     }
 
     /// Read a whole object with its metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::PutOptions;
+    /// bucket.put_with("a.txt", b"hello".to_vec(), &PutOptions::default().content_type("text/plain")).await?;
+    /// let (info, bytes) = bucket.get_with_info("a.txt").await?;
+    /// assert_eq!(&bytes[..], b"hello");
+    /// assert_eq!(info.content_type.as_deref(), Some("text/plain"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_with_info(&self, key: &str) -> Result<(ObjectInfo, Bytes)> {
         let path = encode_key(key)?;
         let r = self.store.get_opts(&path, GetOptions::default()).await?;
@@ -725,6 +834,19 @@ impl Bucket {
     }
 
     /// Stream an object's bytes without holding it in memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use futures::TryStreamExt;
+    /// bucket.put("big.bin", vec![7u8; 100_000]).await?;
+    /// let chunks: Vec<_> = bucket.get_stream("big.bin").await?.try_collect().await?;
+    /// assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 100_000);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
         let path = encode_key(key)?;
         let r = self.store.get_opts(&path, GetOptions::default()).await?;
@@ -732,12 +854,39 @@ impl Bucket {
     }
 
     /// An `AsyncRead` over an object, for `tokio::io::copy` and friends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use tokio::io::AsyncReadExt;
+    /// bucket.put("notice.txt", "공지".as_bytes().to_vec()).await?;
+    /// let mut s = String::new();
+    /// bucket.reader("notice.txt").await?.read_to_string(&mut s).await?;
+    /// assert_eq!(s, "공지");
+    /// # Ok(()) }
+    /// ```
     pub async fn reader(&self, key: &str) -> Result<impl tokio::io::AsyncRead + Send + Unpin> {
         let s = self.get_stream(key).await?;
         Ok(StreamReader::new(s))
     }
 
     /// Metadata, content type and user metadata of an object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::ErrorKind;
+    /// bucket.put("c-1041.json", b"{}".to_vec()).await?;
+    /// assert_eq!(bucket.head("c-1041.json").await?.size, 2);
+    /// assert_eq!(bucket.head("missing").await.unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub async fn head(&self, key: &str) -> Result<ObjectInfo> {
         let path = encode_key(key)?;
         let r = self
@@ -775,6 +924,22 @@ impl Bucket {
     /// Delete many keys; one result per key, in order. A key given more than once is deleted
     /// once and reported with the same result at each place (a missing key is a success, as
     /// for [`Bucket::delete`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// for k in ["a", "b"] {
+    ///     bucket.put(k, b"x".to_vec()).await?;
+    /// }
+    /// let keys = vec!["a".to_string(), "b".to_string(), "never-written".to_string()];
+    /// let results = bucket.delete_many(&keys).await?;
+    /// assert!(results.iter().all(|r| r.is_ok())); // a missing key is a success
+    /// assert!(bucket.list_all(None).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_many(&self, keys: &[String]) -> Result<Vec<Result<()>>> {
         let mut paths = Vec::with_capacity(keys.len());
         for k in keys {
@@ -840,6 +1005,20 @@ impl Bucket {
     }
 
     /// Copy that fails with [`ErrorKind::AlreadyExists`] if `to` exists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::ErrorKind;
+    /// bucket.put("draft", b"v1".to_vec()).await?;
+    /// bucket.copy_if_not_exists("draft", "published").await?;
+    /// let e = bucket.copy_if_not_exists("draft", "published").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    /// # Ok(()) }
+    /// ```
     pub async fn copy_if_not_exists(&self, from: &str, to: &str) -> Result<()> {
         let (f, t) = (encode_key(from)?, encode_key(to)?);
         if !self.caps.copy_if_not_exists {
@@ -852,6 +1031,19 @@ impl Bucket {
     }
 
     /// Move an object (copy then delete where the backend has no rename).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// bucket.put("inbox/c-1041.json", b"{}".to_vec()).await?;
+    /// bucket.rename("inbox/c-1041.json", "done/c-1041.json").await?;
+    /// assert!(!bucket.exists("inbox/c-1041.json").await?);
+    /// assert!(bucket.exists("done/c-1041.json").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
         let (f, t) = (encode_key(from)?, encode_key(to)?);
         Ok(self.store.rename(&f, &t).await?)
@@ -861,6 +1053,21 @@ impl Bucket {
     ///
     /// Stored names outside the portable key space are skipped with a `tracing` warning
     /// (use [`Bucket::list_all_counted`] or [`Bucket::list_page`] for their count).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use futures::TryStreamExt;
+    /// for i in 0..3 {
+    ///     bucket.put(&format!("logs/{i}"), b"x".to_vec()).await?;
+    /// }
+    /// let n = bucket.list_stream(Some("logs/")).try_fold(0, |n, _| async move { Ok(n + 1) }).await?;
+    /// assert_eq!(n, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn list_stream(&self, prefix: Option<&str>) -> BoxStream<'static, Result<ObjectInfo>> {
         self.list_stream_counting(prefix, Arc::new(AtomicU64::new(0)))
     }
@@ -912,6 +1119,18 @@ impl Bucket {
 
     /// Every object under `prefix`, sorted by key, and the number of stored names that were
     /// skipped because they are outside the portable key space (each logged with a warning).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// bucket.put("ok/a", b"x".to_vec()).await?;
+    /// let (objects, skipped) = bucket.list_all_counted(Some("ok/")).await?;
+    /// assert_eq!((objects.len(), skipped), (1, 0));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_all_counted(&self, prefix: Option<&str>) -> Result<(Vec<ObjectInfo>, u64)> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut v: Vec<ObjectInfo> = self
@@ -1122,6 +1341,20 @@ impl Bucket {
     }
 
     /// A presigned URL for `key`, valid for `expires`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::{ErrorKind, PresignMethod};
+    /// use std::time::Duration;
+    /// // An in-memory bucket has no HTTP endpoint to presign for.
+    /// let e = bucket.presign(PresignMethod::Get, "a", Duration::from_secs(60)).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// # Ok(()) }
+    /// ```
     pub async fn presign(
         &self,
         method: PresignMethod,
@@ -1146,6 +1379,23 @@ impl Bucket {
     /// becomes a multipart upload. A writer dropped without `finish` aborts its multipart
     /// upload (in the background, on the current tokio runtime), so no parts are left
     /// pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// use gureum_core::PutOptions;
+    /// let mut w = bucket.writer("export/traffic.csv", &PutOptions::default()).await?;
+    /// for day in 1..=30 {
+    ///     w.write(format!("2026-11-{day:02},{:04}\n", day * 100).as_bytes()).await?;
+    /// }
+    /// assert!(!w.is_multipart()); // small: one plain PUT at finish
+    /// w.finish().await?;
+    /// assert_eq!(bucket.get("export/traffic.csv").await?.len(), 30 * 16);
+    /// # Ok(()) }
+    /// ```
     pub async fn writer(&self, key: &str, opts: &PutOptions) -> Result<BucketWriter> {
         if opts.mode != WriteMode::Overwrite {
             return Err(Error::unsupported(

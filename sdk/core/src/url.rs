@@ -108,6 +108,16 @@ impl ResourceUrl {
     }
 
     /// Layer profile parameters under the URL's own query (query wins).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// let profile = BTreeMap::from([("region".to_string(), "kr".to_string()), ("timeout".to_string(), "30s".to_string())]);
+    /// let u = gureum_core::ResourceUrl::parse("s3://b?region=gov").unwrap().with_defaults(&profile);
+    /// assert_eq!(u.param("region"), Some("gov")); // the URL's own query wins
+    /// assert_eq!(u.param("timeout"), Some("30s"));
+    /// ```
     pub fn with_defaults(mut self, defaults: &BTreeMap<String, String>) -> Self {
         for (k, v) in defaults {
             self.params.entry(k.clone()).or_insert_with(|| v.clone());
@@ -233,6 +243,17 @@ impl ResourceUrl {
     }
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming the unknown
     /// query parameters ([`ResourceUrl::unknown_params`]) and listing the valid ones, or `Ok`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, ResourceUrl};
+    /// let u = ResourceUrl::parse("s3://b?region=kr&regoin=kr").unwrap();
+    /// let _ = u.param("region"); // what an opener reads
+    /// let e = u.check_unknown(&[]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// assert!(e.message().contains("\"regoin\"") && e.message().contains("valid parameters: region"));
+    /// ```
     pub fn check_unknown(&self, also_valid: &[&str]) -> Result<()> {
         let unknown = self.unknown_params(also_valid);
         if unknown.is_empty() {
@@ -273,6 +294,15 @@ impl ResourceUrl {
             .ok_or_else(|| Error::invalid(format!("{}: missing required parameter {name:?}", self)))
     }
     /// A boolean parameter (`true/false/1/0/yes/no`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("s3://b?path_style=yes&create=maybe").unwrap();
+    /// assert_eq!(u.bool_param("path_style").unwrap(), Some(true));
+    /// assert_eq!(u.bool_param("absent").unwrap(), None);
+    /// assert!(u.bool_param("create").is_err());
+    /// ```
     pub fn bool_param(&self, name: &str) -> Result<Option<bool>> {
         match self.param(name) {
             None => Ok(None),
@@ -296,6 +326,14 @@ impl ResourceUrl {
         }
     }
     /// The URL with passwords and secret-looking parameters replaced by `***`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("swift://c?auth_url=https://k/v3&password=hunter2").unwrap();
+    /// assert!(!u.redacted().contains("hunter2"));
+    /// assert!(!format!("{u:?}").contains("hunter2"));
+    /// ```
     pub fn redacted(&self) -> String {
         redact_url(&self.url)
     }

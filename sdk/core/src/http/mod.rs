@@ -15,7 +15,9 @@
 //!   requests the caller marks [idempotent](RequestOptions::idempotent) (naturally, or
 //!   through a client token); a connection that was never made is retried always;
 //! * **bounded bodies** — [`HttpClient::bytes`] refuses bodies above
-//!   [`HttpConfig::max_response_bytes`] ([`HttpError::BodyTooLarge`]);
+//!   [`HttpConfig::max_response_bytes`] ([`HttpError::BodyTooLarge`]); the answers
+//!   `object_store` buffers (listings, multi-delete and completion results) are bounded by
+//!   [`CappedConnector`] ([`MAX_STORE_RESPONSE_BYTES`]) on the S3 and Azure Blob stores;
 //! * **errors parsed once** — the provider's [`ProviderErrors`] hook reads code, message and
 //!   request id from the error body; [`classify`] maps them with the one table
 //!   ([`kind_for_status`], [`WELL_KNOWN_CODES`]) plus the provider's overrides; the request id
@@ -30,6 +32,7 @@ mod client;
 mod config;
 mod errors;
 mod retry;
+mod store_cap;
 
 pub use client::{
     error_from_response, Authorizer, HttpClient, HttpClientBuilder, HttpError, HttpResponse,
@@ -45,6 +48,7 @@ pub use errors::{
     WELL_KNOWN_CODES,
 };
 pub use retry::{backoff, backoff_cap, parse_retry_after};
+pub use store_cap::{CappedConnector, MAX_STORE_RESPONSE_BYTES};
 
 /// Re-exported so providers name the same `reqwest` as the layer.
 pub use reqwest;
