@@ -34,6 +34,7 @@ TARGETS=(
   "gureum-ncloud conformance"
   "gureum-amqp rabbitmq conformance_on_rabbitmq"
   "gureum-kafka tansu conformance_on_tansu"
+  "gureum-kakao-pubsub sim conformance_on_the_spec_simulator"
   "gureum-conformance local"
 )
 status=0

@@ -249,3 +249,45 @@ where
     });
     (base, seen, sent)
 }
+
+/// The figures of a malformed-response test: answers given and the error kinds they ended
+/// in, printed as one `malformed-responses` line (collected into docs/reliability.md).
+#[derive(Debug, Default)]
+pub struct Tally {
+    name: String,
+    answers: usize,
+    successes: usize,
+    kinds: std::collections::BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// A tally for the test (or driver) `name`.
+    pub fn new(name: &str) -> Tally {
+        Tally {
+            name: name.to_string(),
+            ..Default::default()
+        }
+    }
+    /// One malformed answer ended in an error of kind `kind`.
+    pub fn error(&mut self, kind: impl std::fmt::Display) {
+        self.answers += 1;
+        *self.kinds.entry(kind.to_string()).or_default() += 1;
+    }
+    /// One malformed answer was taken as a correct (checked) value: e.g. a short
+    /// `content-length`, whose body is what the server announced.
+    pub fn checked_success(&mut self) {
+        self.answers += 1;
+        self.successes += 1;
+    }
+    /// Print the figures (`malformed-responses NAME: N answers, ...`).
+    pub fn print(&self) {
+        println!(
+            "malformed-responses {}: {} malformed answers, {} typed errors, {} checked successes, 0 panics, 0 corrupted successes; kinds {:?}",
+            self.name,
+            self.answers,
+            self.answers - self.successes,
+            self.successes,
+            self.kinds
+        );
+    }
+}

@@ -95,20 +95,28 @@ fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
 
 fn parse_messages(what: &str, text: &str) -> Result<Vec<RawMessage>> {
     let list: QueueMessagesList = from_str(what, text)?;
-    Ok(list
-        .messages
+    list.messages
         .into_iter()
-        .map(|m| RawMessage {
-            id: m.message_id,
-            pop_receipt: m.pop_receipt,
-            dequeue_count: m
-                .dequeue_count
-                .and_then(|c| c.trim().parse().ok())
-                .unwrap_or(0),
-            inserted: parse_time(m.insertion_time),
-            text: m.message_text.unwrap_or_default(),
+        .map(|m| {
+            // The dequeue count decides dead-lettering: one that does not parse is a garbled
+            // answer, not a first delivery.
+            let dequeue_count = match m.dequeue_count {
+                None => 0,
+                Some(c) => c.trim().parse().map_err(|_| {
+                    crate::xml::unreadable(format!(
+                        "{what}: unreadable XML response: DequeueCount {c:?}"
+                    ))
+                })?,
+            };
+            Ok(RawMessage {
+                id: m.message_id,
+                pop_receipt: m.pop_receipt,
+                dequeue_count,
+                inserted: parse_time(m.insertion_time),
+                text: m.message_text.unwrap_or_default(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 impl QueueRest {
@@ -292,7 +300,7 @@ impl QueueRest {
             .next()
             .map(|m| m.id)
             .ok_or_else(|| {
-                Error::other(format!(
+                crate::xml::unreadable(format!(
                     "put message to queue {name}: no message id in the response"
                 ))
             })
@@ -318,7 +326,19 @@ impl QueueRest {
                 None,
             )
             .await?;
-        parse_messages("messages", &r.text())
+        let v = parse_messages("messages", &r.text())?;
+        // A received message without id or pop receipt cannot be acked: the answer is
+        // incomplete (cut off or garbled), not a delivery.
+        if let Some(m) = v
+            .iter()
+            .find(|m| m.id.is_empty() || m.pop_receipt.as_deref().is_none_or(str::is_empty))
+        {
+            return Err(crate::xml::unreadable(format!(
+                "get messages of queue {name}: a message without id or pop receipt ({:?})",
+                m.id
+            )));
+        }
+        Ok(v)
     }
 
     /// Peek Messages (1..=32) without changing visibility.
@@ -385,7 +405,7 @@ impl QueueRest {
         r.header("x-ms-popreceipt")
             .map(str::to_string)
             .ok_or_else(|| {
-                Error::other(format!(
+                crate::xml::unreadable(format!(
                     "update message {id}: no pop receipt in the response"
                 ))
             })

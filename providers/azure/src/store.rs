@@ -510,7 +510,9 @@ impl Lister {
             .map_err(|e| e.into_object_store("MicrosoftAzure", what))?;
         parse_list_page(&r.text()).map_err(|e| object_store::Error::Generic {
             store: "MicrosoftAzure",
-            source: format!("List Blobs answer: {e}").into(),
+            source: Box::new(crate::xml::unreadable(format!(
+                "List Blobs answer: unreadable response: {e}"
+            ))),
         })
     }
 

@@ -5,10 +5,17 @@ use gureum_core::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// Parse `text` (a byte-order mark is tolerated) as `T`; `what` names the call.
+/// Parse `text` (a byte-order mark is tolerated) as `T`; `what` names the call. An answer
+/// that does not parse (garbled, cut off, wrong types, missing fields) is `Unavailable`: the
+/// service did not answer properly; retryable, never a success.
 pub(crate) fn from_str<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
     quick_xml::de::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| Error::other(format!("{what}: unreadable XML response: {e}")))
+        .map_err(|e| unreadable(format!("{what}: unreadable XML response: {e}")))
+}
+
+/// The error of an answer that could not be understood (`Unavailable`).
+pub(crate) fn unreadable(msg: impl Into<String>) -> Error {
+    Error::new(gureum_core::ErrorKind::Unavailable, msg)
 }
 
 /// A Storage error body: `<Error><Code>..</Code><Message>..</Message></Error>`.

@@ -151,7 +151,9 @@ fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig {
     c
 }
 
-fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
+/// The OAUTHBEARER token source the clients of `config` use: client-credentials tokens for
+/// the `nhn-easyqueue` preset (and any config with [`Security::OAuthBearer`]), none otherwise.
+pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     match &config.security {
         Security::OAuthBearer {
             token_endpoint,

@@ -4,5 +4,6 @@
 
 pub mod azure;
 pub mod kakao_compute;
+pub mod kakao_pubsub;
 pub mod ncloud;
 pub mod openstack;

@@ -532,9 +532,12 @@ impl HttpClient {
     ) -> Result<Bytes> {
         let service = self.inner.service.as_str();
         let too_large = || {
-            Error::other(format!(
-                "{service} {operation}: response body exceeds {limit} bytes"
-            ))
+            // The answer is not one the caller can use (an endless or oversized body):
+            // `Unavailable`, like any answer that cannot be read.
+            Error::new(
+                crate::ErrorKind::Unavailable,
+                format!("{service} {operation}: response body exceeds {limit} bytes"),
+            )
             .with_source(HttpError::BodyTooLarge { limit })
         };
         if resp.content_length().is_some_and(|n| n > limit) {
