@@ -183,6 +183,13 @@ async fn open_side(s: &Side) -> Result<Bucket> {
     }
 }
 
+/// Open `BUCKET_URL[#PREFIX]` or a local directory: (bucket, prefix, label).
+pub(crate) async fn open_tree(s: &str) -> Result<(Bucket, String, String)> {
+    let sd = side(s, false)?;
+    let b = open_side(&sd).await?;
+    Ok((b, sd.prefix, sd.label))
+}
+
 fn endpoint(s: &Side, bucket: Bucket) -> Endpoint {
     let encrypted = s
         .bucket_url
