@@ -144,6 +144,9 @@ pub fn registry() -> Registry {
     gureum_layers::register(&mut r);
     #[cfg(feature = "encrypt")]
     gureum_crypto::register(&mut r);
+    // Last: mirror:// opens its two inner URLs with everything registered above.
+    #[cfg(feature = "layers")]
+    gureum_layers::mirror::register(&mut r);
     r
 }
 

@@ -51,6 +51,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod mirror;
 pub mod policy;
 
 use gureum_core::object_store::ObjectStore;
