@@ -201,3 +201,73 @@ fn plan_from_s3_moto_to_file_probes_the_long_keys() {
     assert!(files(&dst).is_empty(), "probes left {:?}", files(&dst));
     let _ = gureum(&home).args(["rb", "--force"]).arg(&s3).output();
 }
+
+/// A destination that refuses some metadata names: an S3-compatible service that drops
+/// header names with `_` (moto, configured with `metadata_underscore=false`, as such a
+/// service is). `--metadata` probes the names one by one and the plan names the refused one
+/// and the objects that carry it (exit 6, unsupported); the probes leave nothing behind.
+#[test]
+fn plan_to_s3_moto_names_the_metadata_it_cannot_hold() {
+    let Some(moto) = gureum_testkit::env::moto() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let src = t.path().join("src");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let b = gureum::local::storage::open_file(&src).unwrap();
+        b.put_with(
+            "민원/a.json",
+            b"a".to_vec(),
+            &gureum::PutOptions::default().metadata("dept", "민원과"),
+        )
+        .await
+        .unwrap();
+        b.put_with(
+            "민원/b.json",
+            b"bb".to_vec(),
+            &gureum::PutOptions::default()
+                .metadata("case_id", "c-1041")
+                .metadata("dept", "민원과"),
+        )
+        .await
+        .unwrap();
+    });
+    let name = gureum_testkit::env::unique("gplanm");
+    let s3 = format!(
+        "s3://{name}?region=us-east-1&endpoint={}&allow_http=true&metadata_underscore=false",
+        moto.endpoint
+    );
+    let o = gureum(&home).arg("mb").arg(&s3).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = gureum(&home)
+        .args(["--json", "plan", "--metadata"])
+        .arg(&src)
+        .arg(&s3)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "{} {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["objects"], 2, "{v}");
+    assert_eq!(v["movable_objects"], 1, "{v}");
+    let cannot = v["cannot_hold"].as_object().unwrap();
+    assert_eq!(cannot.len(), 1, "{v}");
+    let (why, what) = cannot.iter().next().unwrap();
+    assert!(why.contains("\"case_id\""), "{why}");
+    assert!(what.to_string().contains("민원/b.json"), "{what}");
+    // The probes wrote nothing that stayed.
+    let left = rt.block_on(async {
+        let b = gureum::open_bucket(&s3).await.unwrap();
+        b.list_all(None).await.unwrap()
+    });
+    assert!(left.is_empty(), "probes left {left:?}");
+    let _ = gureum(&home).args(["rb", "--force"]).arg(&s3).output();
+}
