@@ -20,11 +20,12 @@
 //!   receipts of the old connection are stale (`PreconditionFailed`) and their messages come
 //!   back from the broker.
 
-use crate::config::{check_queue_name, redact, AmqpConfig};
+use crate::config::{check_queue_name, AmqpConfig};
 use crate::error::{is_connection_loss, map};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
+use gureum_core::secrecy::ExposeSecret;
 use gureum_core::{
     Error, ErrorKind, Message, Queue, QueueAdmin, QueueCapabilities, QueueConfig, QueueDriver,
     ReceiveOptions, ReceivedMessage, Result,
@@ -103,7 +104,7 @@ pub struct AmqpQueue {
 impl fmt::Debug for AmqpQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpQueue")
-            .field("broker", &redact(&self.config.uri))
+            .field("broker", &self.config.redacted_uri())
             .field("queue", &self.config.queue)
             .field("prefetch", &self.config.prefetch)
             .finish()
@@ -126,21 +127,18 @@ async fn connect(config: &AmqpConfig) -> Result<Connection> {
             ),
             None => None,
         };
-        let identity = tls.identity()?.map(|id| {
-            use gureum_core::secrecy::ExposeSecret;
-            lapin::tcp::OwnedIdentity::PKCS8 {
-                pem: id.cert_pem.clone(),
-                key: id.key_pem.expose_secret().clone(),
-            }
+        let identity = tls.identity()?.map(|id| lapin::tcp::OwnedIdentity::PKCS8 {
+            pem: id.cert_pem.clone(),
+            key: id.key_pem.expose_secret().clone(),
         });
         let tls = lapin::tcp::OwnedTLSConfig {
             identity,
             cert_chain,
         };
         let rt = lapin::runtime::default_runtime().map_err(|e| map("runtime", e))?;
-        Connection::connect_with_config(&config.uri, props, tls, rt).await
+        Connection::connect_with_config(config.uri.expose_secret(), props, tls, rt).await
     } else {
-        Connection::connect(&config.uri, props).await
+        Connection::connect(config.uri.expose_secret(), props).await
     };
     r.map_err(|e| {
         if gureum_core::tls::is_tls_failure(&e) {
@@ -1109,7 +1107,7 @@ pub struct AmqpAdmin {
 impl fmt::Debug for AmqpAdmin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpAdmin")
-            .field("broker", &redact(&self.config.uri))
+            .field("broker", &self.config.redacted_uri())
             .finish()
     }
 }
