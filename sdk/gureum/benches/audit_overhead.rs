@@ -12,7 +12,8 @@
 //! reported: the median wall ns/op of each side and the median of the per-round ratios
 //! (audited / plain), which cancels slow drift of the shared machine.
 //!
-//! Knobs: `BENCH_ROUNDS` (default 31), `BENCH_OPS` (puts per side per round, default 500).
+//! Knobs: `BENCH_ROUNDS` (default 31), `BENCH_OPS` (puts per side per round, default 500),
+//! `BENCH_AUDIT_KEY=ed25519` (sign checkpoints with an Ed25519 key instead of HMAC-SHA256).
 //! Results: docs/benchmarks.md, "access record overhead".
 
 use gureum::Bytes;
@@ -60,7 +61,13 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    std::fs::write(dir.path().join("k"), "bench-audit-key-0123456789abcdef").unwrap();
+    let ed25519 = std::env::var("BENCH_AUDIT_KEY").is_ok_and(|v| v == "ed25519");
+    let key = if ed25519 {
+        format!("ed25519-secret:{}", "5a".repeat(32))
+    } else {
+        "bench-audit-key-0123456789abcdef".to_string()
+    };
+    std::fs::write(dir.path().join("k"), key).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -94,9 +101,10 @@ fn main() {
         }
         let (pm, am, rm) = (median(&mut p), median(&mut a), median(&mut ratio));
         println!(
-            "4 KiB put to file://: plain {:.1} µs/op, with audit {:.1} µs/op, ratio {:.3} \
+            "4 KiB put to file://: plain {:.1} µs/op, with audit ({}) {:.1} µs/op, ratio {:.3} \
              (overhead {:+.1} %; {rounds} rounds x {ops} puts; goal <= +10 %)",
             pm / 1000.0,
+            if ed25519 { "Ed25519" } else { "HMAC" },
             am / 1000.0,
             rm,
             (rm - 1.0) * 100.0
