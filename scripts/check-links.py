@@ -51,14 +51,15 @@ def slug(text):
 
 
 def strip_code(lines):
-    """Lines outside fenced code blocks, with inline code removed, as (number, text)."""
+    """Lines outside fenced code blocks, with inline code removed, as (number, text).
+    Headings keep their inline code: its text is part of the anchor (mdBook, GitHub)."""
     fenced = False
     for n, line in enumerate(lines, 1):
         if FENCE.match(line):
             fenced = not fenced
             continue
         if not fenced:
-            yield n, INLINE_CODE.sub("", line)
+            yield n, line if HEADING.match(line) else INLINE_CODE.sub("", line)
 
 
 def expand_includes(path, text, depth=0):

@@ -70,6 +70,13 @@ pub enum Command {
     /// Access record: verify its chain and signatures, query who did what.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// What a migration would move (objects, bytes, per prefix), how long it would take,
+    /// what the destination cannot hold and what the placement policy forbids; copies nothing.
+    Plan(crate::plan::PlanArgs),
+    /// Dual-run mirror (`mirror://`): list divergences between the two sides, drain the
+    /// repair queue of an async mirror.
+    #[command(subcommand)]
+    Mirror(crate::mirror::MirrorCommand),
 }
 
 /// `gureum ls`.

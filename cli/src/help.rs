@@ -152,6 +152,23 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
     (&["audit", "query"], "\
   gureum audit query 'file:///var/log/civic/audit.jsonl' --prefix 민원/2026/ --op get --since 2026-11
   gureum audit query 'sqlite:///var/lib/civic/audit.db' --principal clerk@sdc | jq .key"),
+    (&["plan"], "\
+  gureum plan 'swift://complaints?cloud=sdc' 'ncloud://complaints?region=gov'
+  gureum plan --depth 2 --metadata --class personal ./exports 's3://archive?region=ap-northeast-2#exports/'
+  gureum plan --no-probe --rate 80 'file:///srv/civic/storage' 'azblob://civic?account=seoulcivic'
+  gureum --json plan 'file:///srv/civic/storage' 'ncloud://civic?region=gov' | jq .cannot_hold"),
+    (&["mirror"], "\
+  M='mirror://?primary=swift%3A%2F%2Fcomplaints%3Fcloud%3Dsdc&secondary=ncloud%3A%2F%2Fcomplaints%3Fregion%3Dgov&mode=async'
+  GUREUM_STORAGE_URL=\"$M\" civic-app                  # the application writes to both clouds
+  gureum mirror drain \"$M\"                            # after a restart: apply queued repairs
+  gureum mirror verify \"$M\"                           # exit 9 when the clouds differ"),
+    (&["mirror", "verify"], "\
+  gureum mirror verify 'swift://complaints?cloud=sdc' 'ncloud://complaints?region=gov'
+  gureum mirror verify \"$M\"                           # the two sides of a mirror:// URL
+  gureum --json mirror verify --size-only \"$M#민원/2026/\" | jq '.differences[]'"),
+    (&["mirror", "drain"], "\
+  gureum mirror drain \"$M\"
+  gureum --json mirror drain --timeout 60 \"$M\" | jq .remaining"),
     (&["completions"], "\
   gureum completions bash > ~/.local/share/bash-completion/completions/gureum
   gureum completions zsh > ~/.zfunc/_gureum

@@ -14,7 +14,9 @@ mod doctor;
 mod encrypt;
 mod help;
 mod location;
+mod mirror;
 mod output;
+mod plan;
 mod policy;
 mod queue;
 mod queue_admin;
@@ -84,6 +86,8 @@ async fn run(cmd: args::Command, out: Out) -> i32 {
         C::Encrypt(e) => encrypt::run(e, &out).await,
         C::Policy(a) => policy::run(a, &out).await,
         C::Audit(a) => audit::run(a, &out).await,
+        C::Mirror(a) => mirror::run(a, &out).await,
+        C::Plan(a) => plan::run(a, &out).await,
         C::Conformance(mut a) => {
             // The global --json selects the JSON report unless --format says otherwise.
             if out.json && a.format == gureum_conformance::Format::Text {

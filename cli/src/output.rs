@@ -31,9 +31,10 @@ pub fn exit_code_of(e: &Error) -> i32 {
     match e.kind() {
         ErrorKind::InvalidArgument => EXIT_USAGE,
         ErrorKind::NotFound => EXIT_NOT_FOUND,
-        ErrorKind::PermissionDenied | ErrorKind::Unauthenticated | ErrorKind::PolicyViolation => {
-            EXIT_DENIED
-        }
+        ErrorKind::PermissionDenied
+        | ErrorKind::Unauthenticated
+        | ErrorKind::PolicyViolation
+        | ErrorKind::Tls => EXIT_DENIED,
         ErrorKind::Unsupported => EXIT_UNSUPPORTED,
         ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Timeout => EXIT_UNAVAILABLE,
         ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed => EXIT_CONFLICT,

@@ -132,10 +132,50 @@ pub fn check_transfer(src: &str, dst: &str, class: Option<&str>) -> Result<Optio
     Ok(p.class().is_some().then_some(p))
 }
 
+/// The placement policy's verdict on objects moving from a source to a destination (shared
+/// by `gureum policy plan` and `gureum plan`).
+pub(crate) struct PolicyEval {
+    placement: Placement,
+    class: Option<String>,
+    dst: String,
+}
+
+impl PolicyEval {
+    /// The destination's placement, and the class of the data (`--class`, else the source
+    /// URL's `class=`).
+    pub(crate) fn new(src: &str, dst: &str, class: Option<&str>) -> Result<Self> {
+        let class = source_class(src, class);
+        let dst = destination_url(dst)?;
+        let placement = check_destination(&gureum::registry(), Service::Storage, &dst, None)?;
+        Ok(PolicyEval {
+            placement,
+            class,
+            dst,
+        })
+    }
+    /// The destination's zone.
+    pub(crate) fn zone(&self) -> gureum::Zone {
+        self.placement.zone()
+    }
+    /// Whether the object may move (its class, key prefix and metadata rules).
+    pub(crate) fn check(&self, key: &str, meta: &BTreeMap<String, String>) -> Result<()> {
+        let p = &self.placement;
+        match &self.class {
+            Some(c) => p.policy().check(
+                c,
+                p.zone(),
+                p.encrypted(),
+                &gureum::layers::policy::ClassSource::Handle,
+                &self.dst,
+            ),
+            None => Ok(()),
+        }
+        .and_then(|_| p.check_object(key, meta))
+    }
+}
+
 async fn plan(a: PlanArgs, out: &Out) -> Result<i32> {
-    let class = source_class(&a.src, a.class.as_deref());
-    let dst = destination_url(&a.dst)?;
-    let placement = check_destination(&gureum::registry(), Service::Storage, &dst, None)?;
+    let eval = PolicyEval::new(&a.src, &a.dst, a.class.as_deref())?;
     let (bucket_url, prefix) = match a.src.split_once('#') {
         Some((u, p)) => (u.to_string(), Some(p.to_string())),
         None => (a.src.clone(), None),
@@ -150,17 +190,7 @@ async fn plan(a: PlanArgs, out: &Out) -> Result<i32> {
         } else {
             BTreeMap::new()
         };
-        let r = match &class {
-            Some(c) => placement.policy().check(
-                c,
-                placement.zone(),
-                placement.encrypted(),
-                &gureum::layers::policy::ClassSource::Handle,
-                &dst,
-            ),
-            None => Ok(()),
-        }
-        .and_then(|_| placement.check_object(&o.key, &meta));
+        let r = eval.check(&o.key, &meta);
         match r {
             Ok(()) => allowed += 1,
             Err(e) => {
@@ -178,7 +208,7 @@ async fn plan(a: PlanArgs, out: &Out) -> Result<i32> {
     let total_refused: u64 = refused.values().sum();
     if out.json {
         out.json_line(&serde_json::json!({
-            "destination_zone": placement.zone().as_str(),
+            "destination_zone": eval.zone().as_str(),
             "objects": objects.len(),
             "allowed": allowed,
             "refused": total_refused,
@@ -188,7 +218,7 @@ async fn plan(a: PlanArgs, out: &Out) -> Result<i32> {
         out.line(format!(
             "{} objects: {allowed} may move to zone {}, {total_refused} may not",
             objects.len(),
-            placement.zone().as_str()
+            eval.zone().as_str()
         ))?;
         for (rule, n) in &refused {
             out.line(format!("  {n} refused by {rule}"))?;
@@ -201,7 +231,7 @@ async fn plan(a: PlanArgs, out: &Out) -> Result<i32> {
     })
 }
 
-fn first_line_rule(msg: &str) -> String {
+pub(crate) fn first_line_rule(msg: &str) -> String {
     // "policy rule classes.personal (policy ...) forbids ...": the rule name.
     msg.split_whitespace()
         .find(|w| w.starts_with("classes."))

@@ -183,6 +183,13 @@ async fn open_side(s: &Side) -> Result<Bucket> {
     }
 }
 
+/// Open `BUCKET_URL[#PREFIX]` or a local directory: (bucket, prefix, label).
+pub(crate) async fn open_tree(s: &str) -> Result<(Bucket, String, String)> {
+    let sd = side(s, false)?;
+    let b = open_side(&sd).await?;
+    Ok((b, sd.prefix, sd.label))
+}
+
 fn endpoint(s: &Side, bucket: Bucket) -> Endpoint {
     let encrypted = s
         .bucket_url
@@ -550,6 +557,24 @@ fn print_check(out: &Out, r: &CheckReport) -> Result<()> {
 /// `gureum check SRC DST`: exit 0 when the trees are equal, 9 when they differ, 10 when some
 /// objects could not be compared.
 pub async fn check(a: CheckArgs, out: &Out) -> Result<i32> {
+    let r = compare_trees(&a, out).await?;
+    print_check(out, &r)?;
+    Ok(check_exit(&r))
+}
+
+/// The exit code of a check: 0 equal, 9 differ, 10 some objects could not be compared.
+pub(crate) fn check_exit(r: &CheckReport) -> i32 {
+    if r.differences_count > 0 {
+        crate::output::EXIT_INTEGRITY
+    } else if r.failed_count > 0 {
+        EXIT_PARTIAL
+    } else {
+        0
+    }
+}
+
+/// Compare two trees (the work of `gureum check`, also behind `gureum mirror verify`).
+pub(crate) async fn compare_trees(a: &CheckArgs, out: &Out) -> Result<CheckReport> {
     let s = side(&a.src, false)?;
     let d = side(&a.dst, false)?;
     let sb = open_side(&s).await?;
@@ -566,13 +591,5 @@ pub async fn check(a: CheckArgs, out: &Out) -> Result<i32> {
         ..Default::default()
     };
     let display = Display::new(out, true);
-    let r = gureum_sync::check(&se, &de, &opts, &hooks(&display)).await?;
-    print_check(out, &r)?;
-    Ok(if r.differences_count > 0 {
-        crate::output::EXIT_INTEGRITY
-    } else if r.failed_count > 0 {
-        EXIT_PARTIAL
-    } else {
-        0
-    })
+    gureum_sync::check(&se, &de, &opts, &hooks(&display)).await
 }

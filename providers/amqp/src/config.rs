@@ -26,6 +26,10 @@ pub struct AmqpConfig {
     pub queue: String,
     /// PEM file with the CA certificate(s) to trust for `amqps://` (a city CA).
     pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (`amqps://`, with [`client_key`](Self::client_key)).
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of [`client_cert`](Self::client_cert).
+    pub client_key: Option<PathBuf>,
     /// Prefetch count = the largest receive batch; at most this many deliveries are held
     /// unacknowledged by one queue handle.
     pub prefetch: u16,
@@ -47,6 +51,8 @@ impl fmt::Debug for AmqpConfig {
             .field("uri", &redact(&self.uri))
             .field("queue", &self.queue)
             .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
             .field("prefetch", &self.prefetch)
             .field("create", &self.create)
             .field("dead_letter", &self.dead_letter)
@@ -69,6 +75,11 @@ pub(crate) fn redact(uri: &str) -> String {
 const OUR_PARAMS: &[&str] = &[
     "queue",
     "ca",
+    "ca_file",
+    "cacert",
+    "client_cert",
+    "client_key",
+    "allow_http",
     "prefetch",
     "create",
     "dlq",
@@ -107,6 +118,8 @@ impl AmqpConfig {
             uri,
             queue,
             ca_file: None,
+            client_cert: None,
+            client_key: None,
             prefetch: DEFAULT_PREFETCH,
             create: false,
             dead_letter: None,
@@ -133,12 +146,16 @@ impl AmqpConfig {
         let plaintext = u.scheme() == "amqp";
         if plaintext
             && !gureum_core::transport::is_loopback_host(&host)
-            && !url.bool_param("allow_plaintext")?.unwrap_or(false)
+            && !gureum_core::transport::allow_plaintext(url)?
         {
-            return Err(Error::invalid(format!(
-                "{url}: amqp:// sends the password in clear text to a non-loopback host; use \
-                 amqps:// (with ca=/path/ca.pem for a private CA) or allow_plaintext=true"
-            )));
+            return Err(Error::new(
+                gureum_core::ErrorKind::PolicyViolation,
+                format!(
+                    "{url}: amqp:// sends the password in clear text to a non-loopback host; use \
+                     amqps:// (with ca_file=/path/ca.pem for a private CA) or allow_http=true \
+                     (alias allow_plaintext) only for a network you trust"
+                ),
+            ));
         }
         if u.password().is_none() && !u.username().is_empty() {
             let var = url.param("password_env").unwrap_or("AMQP_PASSWORD");
@@ -171,12 +188,15 @@ impl AmqpConfig {
         }
         let queue = url.require("queue")?.to_string();
         let mut c = AmqpConfig::new(u.to_string(), queue)?;
-        if let Some(ca) = url.param("ca") {
-            if plaintext {
-                return Err(Error::invalid(format!("{url}: ca= needs amqps:// (TLS)")));
-            }
-            c.ca_file = Some(PathBuf::from(ca));
+        let tls = gureum_core::tls::TlsConfig::from_params(url.params())?;
+        if tls.is_custom() && plaintext {
+            return Err(Error::invalid(format!(
+                "{url}: ca_file= / client_cert= need amqps:// (TLS)"
+            )));
         }
+        c.ca_file = tls.ca_file;
+        c.client_cert = tls.client_cert;
+        c.client_key = tls.client_key;
         if let Some(p) = url.u64_param("prefetch")? {
             if !(1..=1000).contains(&p) {
                 return Err(Error::invalid(format!(
@@ -216,6 +236,12 @@ impl AmqpConfig {
     /// Set the CA file for `amqps://`.
     pub fn ca_file(mut self, p: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(p.into());
+        self
+    }
+    /// Set the client certificate and key for mutual TLS (`amqps://`).
+    pub fn client_identity(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some(cert.into());
+        self.client_key = Some(key.into());
         self
     }
     /// Set the prefetch (= largest receive batch).
@@ -312,7 +338,6 @@ mod tests {
         use gureum_core::ErrorKind::InvalidArgument;
         for bad in [
             "amqp://u:p@localhost/v",
-            "amqp://u:p@mq.example/v?queue=q",
             "amqp://u:p@localhost/v?queue=q&ca=/x.pem",
             "amqp://u:p@localhost/v?queue=q&prefetch=0",
             "amqp://u:p@localhost/v?queue=q&dlq=x",
@@ -323,6 +348,11 @@ mod tests {
             assert_eq!(e.kind(), InvalidArgument, "{bad}: {e}");
             assert!(!e.to_string().contains(":p@"), "password in {e}");
         }
+        // Plaintext off loopback: the transport rule, as for http:// (PolicyViolation).
+        let e = parse("amqp://u:p@mq.example/v?queue=q").unwrap_err();
+        assert_eq!(e.kind(), gureum_core::ErrorKind::PolicyViolation, "{e}");
+        assert!(!e.to_string().contains(":p@"), "password in {e}");
         assert!(parse("amqp://u:p@mq.example/v?queue=q&allow_plaintext=true").is_ok());
+        assert!(parse("amqp://u:p@mq.example/v?queue=q&allow_http=true").is_ok());
     }
 }

@@ -113,21 +113,42 @@ impl fmt::Debug for AmqpQueue {
 /// Connect (plain or TLS with the configured CA).
 async fn connect(config: &AmqpConfig) -> Result<Connection> {
     let props = ConnectionProperties::default();
-    let r = match &config.ca_file {
-        Some(ca) => {
-            let pem = tokio::fs::read_to_string(ca).await.map_err(|e| {
-                Error::invalid(format!("cannot read CA file {}: {e}", ca.display()))
-            })?;
-            let tls = lapin::tcp::OwnedTLSConfig {
-                identity: None,
-                cert_chain: Some(pem),
-            };
-            let rt = lapin::runtime::default_runtime().map_err(|e| map("runtime", e))?;
-            Connection::connect_with_config(&config.uri, props, tls, rt).await
-        }
-        None => Connection::connect(&config.uri, props).await,
+    let tls = gureum_core::tls::TlsConfig {
+        ca_file: config.ca_file.clone(),
+        client_cert: config.client_cert.clone(),
+        client_key: config.client_key.clone(),
+    };
+    let r = if tls.is_custom() {
+        let cert_chain = match tls.ca_pem()? {
+            Some(pem) => Some(
+                String::from_utf8(pem)
+                    .map_err(|_| Error::invalid("ca_file: the CA bundle is not UTF-8 PEM text"))?,
+            ),
+            None => None,
+        };
+        let identity = tls.identity()?.map(|id| {
+            use gureum_core::secrecy::ExposeSecret;
+            lapin::tcp::OwnedIdentity::PKCS8 {
+                pem: id.cert_pem.clone(),
+                key: id.key_pem.expose_secret().clone(),
+            }
+        });
+        let tls = lapin::tcp::OwnedTLSConfig {
+            identity,
+            cert_chain,
+        };
+        let rt = lapin::runtime::default_runtime().map_err(|e| map("runtime", e))?;
+        Connection::connect_with_config(&config.uri, props, tls, rt).await
+    } else {
+        Connection::connect(&config.uri, props).await
     };
     r.map_err(|e| {
+        if gureum_core::tls::is_tls_failure(&e) {
+            return Error::new(
+                ErrorKind::Tls,
+                gureum_core::tls::tls_failure_message("AMQP connect", &config.host, &e.to_string()),
+            );
+        }
         let mut err = map(&format!("connect to {}", config.host), e);
         if err.kind() == ErrorKind::PermissionDenied {
             // ACCESS_REFUSED during the handshake: wrong user or password.

@@ -196,10 +196,12 @@ impl S3Store {
         if self.conditional.get() != Conditional::Unknown {
             return self.conditional.get();
         }
-        // Verbatim key space (Path::parse), like every key gureum writes; the name is ASCII
-        // and always valid, so the fallback never runs.
+        // Verbatim key space (Path::parse), like every key gureum writes. The name is ASCII
+        // and always valid; were it not, conditional writes stay off (the safe answer).
         let name = format!(".gureum-probe/conditional-{}", uuid::Uuid::new_v4());
-        let key = Path::parse(&name).unwrap_or_else(|_| Path::from(name.as_str()));
+        let Ok(key) = Path::parse(&name) else {
+            return Conditional::Off;
+        };
         let outcome = self.run_probe(&key).await;
         let _ = object_store::ObjectStoreExt::delete(self.inner.as_ref(), &key).await;
         match outcome {

@@ -158,7 +158,7 @@ impl S3Context {
             b = b.with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
         }
         if cfg.tls.is_custom() {
-            b = b.with_http_connector(crate::tls::ObjectStoreConnector::new(cfg.tls.clone()));
+            b = b.with_http_connector(crate::tls::ObjectStoreConnector::new(cfg.tls.clone(), "S3"));
         }
         if let Some(ep) = &self.endpoint {
             b = b.with_allow_http(ep.scheme() == "http");

@@ -92,47 +92,5 @@ impl HttpConnector for ReqwestSmithy {
     }
 }
 
-/// An `object_store` connector handing out the TLS-configured `reqwest` client, with the
-/// store's timeouts applied.
-#[derive(Debug, Clone)]
-pub struct ObjectStoreConnector {
-    tls: TlsConfig,
-}
-
-impl ObjectStoreConnector {
-    /// A connector for `tls`.
-    pub fn new(tls: TlsConfig) -> Self {
-        ObjectStoreConnector { tls }
-    }
-}
-
-impl object_store::client::HttpConnector for ObjectStoreConnector {
-    fn connect(
-        &self,
-        options: &object_store::ClientOptions,
-    ) -> object_store::Result<object_store::client::HttpClient> {
-        use object_store::ClientConfigKey as K;
-        let generic = |e: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
-            store: "S3",
-            source: e,
-        };
-        let mut cfg = HttpConfig::default().tls(self.tls.clone());
-        let dur = |k: K| {
-            options
-                .get_config_value(&k)
-                .and_then(|v| gureum_core::http::parse_duration(k.as_ref(), &v).ok())
-        };
-        if let Some(d) = dur(K::ConnectTimeout) {
-            cfg.connect_timeout = d;
-        }
-        if let Some(d) = dur(K::PoolIdleTimeout) {
-            cfg.pool_idle_timeout = Some(d);
-        }
-        let mut b = cfg.client_builder().map_err(|e| generic(Box::new(e)))?;
-        if let Some(d) = dur(K::Timeout) {
-            b = b.timeout(d);
-        }
-        let client = b.build().map_err(|e| generic(Box::new(e)))?;
-        Ok(object_store::client::HttpClient::new(client))
-    }
-}
+/// The `object_store` connector carrying the custom TLS settings (shared HTTP layer).
+pub use gureum_core::http::ObjectStoreConnector;

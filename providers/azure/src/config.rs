@@ -302,6 +302,12 @@ impl AccountConfig {
             }
             CredentialSource::Anonymous => b = b.with_skip_signature(true),
         }
+        if self.http.tls.is_custom() {
+            b = b.with_http_connector(gureum_core::http::ObjectStoreConnector::new(
+                self.http.tls.clone(),
+                "MicrosoftAzure",
+            ));
+        }
         // The data path keeps object_store's own retry; explicit `retries`/`timeout`/
         // `connect_timeout`/`deadline` parameters govern it too.
         if self.http != HttpConfig::default() {

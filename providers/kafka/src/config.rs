@@ -140,6 +140,11 @@ const PARAMS: &[&str] = &[
     "max_message_bytes",
     "tls",
     "ca",
+    "ca_file",
+    "cacert",
+    "client_cert",
+    "client_key",
+    "allow_http",
     "sasl_mechanism",
     "username",
     "password_env",
@@ -271,9 +276,12 @@ impl KafkaConfig {
             .map(|(h, _)| h)
             .unwrap_or(&authority)
             .to_string();
-        let ca = url.param("ca").map(str::to_string);
-        let tls = url.bool_param("tls")?.unwrap_or(false) || ca.is_some();
-        let allow_plaintext = url.bool_param("allow_plaintext")?.unwrap_or(false);
+        // Uniform TLS parameters (gureum_core::tls): ca_file (aliases ca, cacert),
+        // client_cert + client_key (mutual TLS).
+        let tls_files = gureum_core::tls::TlsConfig::from_params(url.params())?;
+        let ca = tls_files.ca_file.as_ref().map(|p| p.display().to_string());
+        let tls = url.bool_param("tls")?.unwrap_or(false) || tls_files.is_custom();
+        let allow_plaintext = gureum_core::transport::allow_plaintext(url)?;
 
         let (bootstrap, prefix, security) = match preset {
             Preset::NhnEasyQueue => {
@@ -430,6 +438,23 @@ impl KafkaConfig {
                 c.extra.insert(name.to_string(), v.clone());
             }
         }
+        if let (Some(cert), Some(key)) = (&tls_files.client_cert, &tls_files.client_key) {
+            // Mutual TLS: librdkafka reads the PEM files itself (OpenSSL).
+            for p in [cert, key] {
+                if !p.is_file() {
+                    return Err(Error::invalid(format!(
+                        "client_cert/client_key: {} is not a readable file",
+                        p.display()
+                    )));
+                }
+            }
+            c.extra.insert(
+                "ssl.certificate.location".into(),
+                cert.display().to_string(),
+            );
+            c.extra
+                .insert("ssl.key.location".into(), key.display().to_string());
+        }
         Ok(c)
     }
 
@@ -570,6 +595,12 @@ mod tests {
             assert_eq!(e.kind(), gureum_core::ErrorKind::InvalidArgument, "{bad}");
         }
         assert!(parse("kafka://10.0.0.5:9092/t?allow_plaintext=true").is_ok());
+        assert!(parse("kafka://10.0.0.5:9092/t?allow_http=true").is_ok());
+        let c = parse("kafka://127.0.0.1:9092/t?ca_file=/etc/city-ca.pem").unwrap();
+        assert_eq!(c.common_settings()["ssl.ca.location"], "/etc/city-ca.pem");
+        assert_eq!(c.common_settings()["security.protocol"], "ssl");
+        let e = parse("kafka://127.0.0.1:9092/t?client_cert=/nonexistent.pem").unwrap_err();
+        assert_eq!(e.kind(), gureum_core::ErrorKind::InvalidArgument);
     }
 
     #[test]

@@ -327,26 +327,45 @@ impl KafkaQueue {
 
     /// The offset is done: commit up to the lowest open offset of its partition.
     async fn settle(&self, partition: i32, offset: i64) -> Result<()> {
-        let next = {
-            let mut st = self.shared.state.lock().unwrap();
-            let Some(open) = st.open.get_mut(&partition) else {
-                return Ok(()); // revoked meanwhile
-            };
-            open.remove(&offset);
-            let next = match open.iter().next() {
-                Some(lowest) => *lowest,
-                None => st.seen.get(&partition).map(|s| s + 1).unwrap_or(offset + 1),
-            };
-            if st.committed.get(&partition).is_some_and(|c| *c >= next) {
-                return Ok(());
-            }
-            st.committed.insert(partition, next);
-            next
-        };
-        let consumer = self.consumer().await?;
+        self.settle_many(&[(partition, offset)]).await
+    }
+
+    /// These offsets are done: for every partition they touch, commit up to its lowest open
+    /// offset, all in one synchronous commit.
+    async fn settle_many(&self, done: &[(i32, i64)]) -> Result<()> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.config.topic, partition, Offset::Offset(next))
-            .map_err(|e| map("commit", e))?;
+        {
+            let mut st = self.shared.state.lock().unwrap();
+            let mut touched = std::collections::BTreeSet::new();
+            for (partition, offset) in done {
+                let Some(open) = st.open.get_mut(partition) else {
+                    continue; // revoked meanwhile
+                };
+                open.remove(offset);
+                touched.insert((*partition, *offset));
+            }
+            let mut next_of: BTreeMap<i32, i64> = BTreeMap::new();
+            for (partition, offset) in touched {
+                let next = match st.open.get(&partition).and_then(|o| o.iter().next()) {
+                    Some(lowest) => *lowest,
+                    None => st.seen.get(&partition).map(|s| s + 1).unwrap_or(offset + 1),
+                };
+                let e = next_of.entry(partition).or_insert(next);
+                *e = (*e).max(next);
+            }
+            for (partition, next) in next_of {
+                if st.committed.get(&partition).is_some_and(|c| *c >= next) {
+                    continue;
+                }
+                st.committed.insert(partition, next);
+                tpl.add_partition_offset(&self.config.topic, partition, Offset::Offset(next))
+                    .map_err(|e| map("commit", e))?;
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        let consumer = self.consumer().await?;
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
             .map_err(|e| Error::other(format!("commit task: {e}")))?
@@ -556,15 +575,19 @@ impl QueueDriver for KafkaQueue {
     }
 
     async fn ack(&self, receipts: &[String]) -> Result<()> {
+        // One commit for the whole call (per partition: up to its lowest open offset).
         let mut first_err = None;
+        let mut done = Vec::with_capacity(receipts.len());
         for r in receipts {
-            let res = match self.take(r) {
-                Ok(h) => self.settle(h.partition, h.offset).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = res {
-                first_err.get_or_insert(e);
+            match self.take(r) {
+                Ok(h) => done.push((h.partition, h.offset)),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
             }
+        }
+        if let Err(e) = self.settle_many(&done).await {
+            first_err.get_or_insert(e);
         }
         match first_err {
             Some(e) => Err(e),

@@ -52,6 +52,19 @@ pub const SCHEMES: &[SchemeInfo] = &[
 
 /// Register the local openers: storage `mem`, `file`; queue `mem`, `sqlite`; compute `local`
 /// (see [`SCHEMES`]).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_local::register(&mut registry);
+/// let bucket = registry.open_bucket(Some("mem://local-register")).await?;
+/// bucket.put("x", b"1".to_vec()).await?;
+/// let queue = registry.open_queue(Some("mem://local-register")).await?;
+/// assert_eq!(queue.depth().await?, 0);
+/// # Ok(()) }
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     storage::register(registry);
     queue::register(registry);

@@ -173,6 +173,7 @@ pub fn config_from_url(url: &ResourceUrl) -> Result<S3Config> {
         cfg = cfg.region(s);
     }
     cfg = cfg.allow_http(url.bool_param("allow_http")?.unwrap_or(false));
+    cfg.tls = gureum_core::tls::TlsConfig::from_params(url.params())?;
     if let Some(p) = url.bool_param("path_style")? {
         cfg = cfg.path_style(p);
     }

@@ -19,6 +19,15 @@ use std::time::{Duration, Instant};
 ///
 /// `Pending → Running ⇄ (Stopping → Stopped)`, any → `Terminating → Terminated`, and
 /// `Error` for provider failure states.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::InstanceState;
+/// assert!(InstanceState::Running.is_stable());
+/// assert!(!InstanceState::Pending.is_stable()); // still changing: keep waiting
+/// assert_eq!(InstanceState::Stopped.to_string(), "stopped");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum InstanceState {
     /// Being created or started.
@@ -69,6 +78,16 @@ impl fmt::Display for InstanceState {
 }
 
 /// A portable size: at least this many vCPUs and this much memory.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::Size;
+/// let s = Size::vcpus(2); // 1 GiB per vCPU unless memory is given
+/// assert_eq!(s.memory_mib, 2048);
+/// assert_eq!(Size::vcpus(2).memory_gib(8).memory_mib, 8192);
+/// assert_eq!(Size::vcpus(1).memory_mib(512).memory_mib, 512);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Size {
     /// Virtual CPUs.
@@ -128,6 +147,21 @@ impl From<&str> for SizeSpec {
 }
 
 /// What to create.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{InstanceSpec, Size, SizeSpec};
+/// let spec = InstanceSpec::new("batch-7")
+///     .size(Size::vcpus(4).memory_gib(16)) // portable; or .size("m6i.xlarge") for a native one
+///     .image("ubuntu-24.04")
+///     .tag("fleet", "nightly")
+///     .user_data(&b"#cloud-config\n"[..])
+///     .idempotency_token("nightly-2026-11-27-7");
+/// assert_eq!(spec.size, SizeSpec::Portable(Size { vcpus: 4, memory_mib: 16384 }));
+/// assert_eq!(spec.tags["fleet"], "nightly");
+/// assert_eq!(InstanceSpec::new("x").size("t3.micro").size, SizeSpec::Native("t3.micro".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceSpec {
     /// Instance name.
@@ -310,6 +344,17 @@ pub trait ComputeDriver: Any + Send + Sync + fmt::Debug {
 }
 
 /// Pick the smallest size with at least the requested resources.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{compute::resolve_size, Size, SizeInfo, SizeSpec};
+/// let sizes = [("s", 1, 1024), ("m", 2, 4096), ("l", 4, 16384)]
+///     .map(|(id, vcpus, memory_mib)| SizeInfo { id: id.into(), vcpus, memory_mib });
+/// let spec = SizeSpec::Portable(Size::vcpus(2).memory_gib(3));
+/// assert_eq!(resolve_size(&spec, &sizes).unwrap().id, "m"); // smallest that fits
+/// assert!(resolve_size(&SizeSpec::Portable(Size::vcpus(64)), &sizes).is_err());
+/// ```
 pub fn resolve_size(spec: &SizeSpec, sizes: &[SizeInfo]) -> Result<SizeInfo> {
     match spec {
         SizeSpec::Native(id) => sizes
@@ -332,6 +377,16 @@ pub fn resolve_size(spec: &SizeSpec, sizes: &[SizeInfo]) -> Result<SizeInfo> {
 }
 
 /// Find an image by alias, id or name.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{compute::resolve_image, ImageInfo};
+/// let images = [ImageInfo { id: "ami-0abc".into(), name: "Ubuntu Server 22.04 LTS".into(), alias: Some("ubuntu-22.04".into()) }];
+/// assert_eq!(resolve_image("ubuntu-22.04", &images).unwrap().id, "ami-0abc");
+/// assert_eq!(resolve_image("ami-0abc", &images).unwrap().alias.as_deref(), Some("ubuntu-22.04"));
+/// assert!(resolve_image("windows-2022", &images).is_err());
+/// ```
 pub fn resolve_image(image: &str, images: &[ImageInfo]) -> Result<ImageInfo> {
     images
         .iter()
@@ -467,6 +522,20 @@ impl Compute {
         self.driver.get(id).await
     }
     /// List all instances.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::InstanceSpec;
+    /// let vm = compute.create(InstanceSpec::new("ocr-1").image("idle")).await?;
+    /// assert_eq!(compute.get(&vm.id).await?.name, "ocr-1");
+    /// assert_eq!(compute.list().await?.len(), 1);
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn list(&self) -> Result<Vec<Instance>> {
         self.driver.list(&ListFilter::default()).await
     }
@@ -526,6 +595,22 @@ impl Compute {
         self.driver.stop(id).await
     }
     /// Reboot.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::{InstanceSpec, InstanceState};
+    /// use std::time::Duration;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// compute.reboot(&vm.id).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn reboot(&self, id: &str) -> Result<()> {
         self.driver.reboot(id).await
     }
@@ -568,6 +653,17 @@ impl Compute {
         self.driver.user_data(id).await
     }
     /// Sizes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// let sizes = compute.sizes().await?;
+    /// assert!(sizes.iter().any(|s| s.id == "local.small" && s.vcpus == 1));
+    /// # Ok(()) }
+    /// ```
     pub async fn sizes(&self) -> Result<Vec<SizeInfo>> {
         self.driver.sizes().await
     }
@@ -583,6 +679,24 @@ impl Compute {
     /// by half per poll up to [`MAX_POLL_INTERVAL`], with up to 10 % jitter, so many waiters
     /// do not throttle a cloud API. Any `timeout` is accepted (`Duration::MAX` waits without
     /// a deadline); the last sleep is cut to the deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// use gureum_core::{ErrorKind, InstanceSpec, InstanceState};
+    /// use std::time::Duration;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+    /// let running = compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// assert_eq!(running.state, InstanceState::Running);
+    /// // A state that does not come in time is a Timeout error.
+    /// let e = compute.wait_until(&vm.id, InstanceState::Stopped, Duration::from_millis(300)).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Timeout);
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_until(
         &self,
         id: &str,

@@ -48,6 +48,7 @@ pub use url::ResourceUrl;
 pub use async_trait::async_trait;
 pub use bytes::Bytes;
 pub use object_store;
+pub use secrecy;
 
 /// Where a backend runs, for the data-classification placement policy.
 #[derive(

@@ -114,6 +114,17 @@ pub struct ReceivedMessage {
 }
 
 /// Receive options.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::ReceiveOptions;
+/// use std::time::Duration;
+/// let d = ReceiveOptions::default();
+/// assert_eq!((d.max_messages, d.visibility, d.wait), (10, Duration::from_secs(30), Duration::ZERO));
+/// let long_poll = ReceiveOptions { wait: Duration::from_secs(20), ..d };
+/// assert_eq!(long_poll.max_messages, 10);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceiveOptions {
     /// Most messages to return (clamped to the backend's batch limit).
@@ -189,6 +200,29 @@ impl Default for QueueCapabilities {
 }
 
 /// Queue settings at create time.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{DeadLetter, Message, QueueConfig};
+/// use gureum_local::queue::MemQueueAdmin;
+/// let admin = MemQueueAdmin;
+/// let config = QueueConfig {
+///     dead_letter: Some(DeadLetter { queue: "ocr-dead".into(), max_receive_count: 2 }),
+///     ..QueueConfig::default()
+/// };
+/// let queue = admin.open_with("ocr", Some(config), true)?;
+/// queue.send(Message::new(&b"unreadable scan"[..])).await?;
+/// for _ in 0..2 {
+///     let m = queue.receive(1).await?;
+///     queue.nack(&m[0], std::time::Duration::ZERO).await?; // the handler failed
+/// }
+/// // After two failed deliveries the message is in the dead-letter queue.
+/// assert!(queue.receive(1).await?.is_empty());
+/// assert_eq!(admin.open_with("ocr-dead", None, false)?.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueConfig {
     /// Move messages to this queue after `max_receive_count` deliveries.
@@ -258,6 +292,22 @@ pub trait QueueAdmin: Send + Sync + fmt::Debug {
 }
 
 /// A portable queue.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// let queue = gureum_local::queue::MemQueue::open("doc-queue")?; // or gureum::open_queue(url)
+/// assert_eq!(queue.name(), "doc-queue");
+/// queue.send(Message::new(&b"ocr c-1041"[..])).await?;
+/// for m in queue.receive(10).await? {
+///     // ... handle m.body ...
+///     queue.ack(&m).await?;
+/// }
+/// assert_eq!(queue.depth().await?, 0);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Queue {
     driver: Arc<dyn QueueDriver>,
@@ -279,6 +329,20 @@ impl fmt::Debug for Queue {
 }
 
 /// Options of [`Queue::process`].
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::ProcessOptions;
+/// use std::time::Duration;
+/// let opts = ProcessOptions {
+///     concurrency: 8,                        // handlers at once
+///     visibility: Duration::from_secs(120),  // extended while a handler runs
+///     retry_delay: Duration::from_secs(10),  // a failed message comes back after this
+///     ..ProcessOptions::default()
+/// };
+/// assert_eq!(opts.max_messages, None); // until shutdown
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ProcessOptions {
     /// Handlers running at once.

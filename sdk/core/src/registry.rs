@@ -30,6 +30,14 @@ type Split = (
 );
 
 /// The three services.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::Service;
+/// assert_eq!(Service::Queue.as_str(), "queue");
+/// assert_eq!(Service::Storage.env_var(), "GUREUM_STORAGE_URL");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
@@ -294,6 +302,17 @@ impl Registry {
     }
 
     /// Registered schemes of a service.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{Registry, Service};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry);
+    /// let mut queues = registry.schemes(Service::Queue);
+    /// queues.sort();
+    /// assert_eq!(queues, ["mem", "sqlite"]);
+    /// ```
     pub fn schemes(&self, service: Service) -> Vec<String> {
         match service {
             Service::Storage => self.storage.keys().cloned().collect(),
@@ -344,6 +363,26 @@ impl Registry {
 
     /// Resolve (explicit → env → profile → default) and open a bucket, with the layers its
     /// parameters name stacked over it (see [`crate::layering`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, Registry};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry);
+    /// let bucket = registry.open_bucket(Some("mem://registry-doc")).await?;
+    /// assert_eq!(bucket.info().scheme, "mem");
+    /// // A misspelt parameter is refused, naming the valid ones.
+    /// # let tmp = tempfile::tempdir()?;
+    /// let url = format!("file://{}/b?durabel=true", tmp.path().display());
+    /// let e = registry.open_bucket(Some(&url)).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// assert!(e.message().contains("durable"));
+    /// // A scheme nobody registered.
+    /// assert_eq!(registry.open_bucket(Some("s3://b")).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub async fn open_bucket(&self, url: Option<&str>) -> Result<Bucket> {
         let (u, profile) = resolve_url(Service::Storage, url)?;
         let (ru, params, target, engaged) = self.split_layers(Service::Storage, &u, &profile)?;

@@ -42,6 +42,17 @@ use std::time::Duration;
 
 /// What a storage backend can do. Conformance cases for a capability that is `false` are
 /// reported "unsupported" instead of failing.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// let caps = bucket.capabilities();
+/// assert!(caps.conditional_create && caps.multipart);
+/// assert!(!caps.presign); // check before relying on a feature; a call without it is Unsupported
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StorageCapabilities {
     /// Presigned GET/PUT URLs usable by a plain HTTP client.
@@ -284,6 +295,19 @@ pub struct WriteResult {
 }
 
 /// Metadata of a stored object.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// bucket.put("민원/c-1041.json", b"{}".to_vec()).await?;
+/// let info = bucket.head("민원/c-1041.json").await?;
+/// assert_eq!((info.key.as_str(), info.size), ("민원/c-1041.json", 2));
+/// assert!(info.etag.is_some());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ObjectInfo {
     /// Portable key.

@@ -14,6 +14,14 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// The `allow_http` setting of a URL or profile (`allow_plaintext` is the same switch, the
+/// name the queue protocols used first): `true` allows plaintext to a non-loopback host.
+/// Malformed values are `InvalidArgument`.
+pub fn allow_plaintext(url: &crate::ResourceUrl) -> Result<bool> {
+    Ok(url.bool_param("allow_http")?.unwrap_or(false)
+        || url.bool_param("allow_plaintext")?.unwrap_or(false))
+}
+
 /// Refuse a plaintext (`http://`) endpoint off this host unless `allow_insecure` is set.
 ///
 /// ```

@@ -43,9 +43,22 @@ struct Access {
 
 fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["key", "secret", "password", "token", "sig", "credential"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "key",
+        "secret",
+        "password",
+        "token",
+        "sig",
+        "credential",
+        // Azure: a connection string carries the account key; a SAS is a bearer credential.
+        "connection_string",
+        "connectionstring",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+        || n == "sas"
+        || n.starts_with("sas_")
+        || n.ends_with("_sas")
 }
 
 impl fmt::Debug for ResourceUrl {
@@ -168,6 +181,15 @@ impl ResourceUrl {
         self.url.scheme()
     }
     /// Host (bucket, queue, region, ...), empty if none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("azblob://complaints?account=seoulcivic").unwrap();
+    /// assert_eq!((u.scheme(), u.host()), ("azblob", "complaints"));
+    /// let f = gureum_core::ResourceUrl::parse("file:///var/lib/civic/%EB%AF%BC%EC%9B%90").unwrap();
+    /// assert_eq!((f.host(), f.path().as_str()), ("", "/var/lib/civic/민원")); // percent-decoded
+    /// ```
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or("")
     }
@@ -197,6 +219,15 @@ impl ResourceUrl {
         &self.params
     }
     /// The parameters among `names` that are set (each name recorded as valid).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("s3://b?retries=5&timeout=30s&region=kr").unwrap();
+    /// let http = u.pick(&["retries", "timeout", "deadline"]);
+    /// assert_eq!(http.len(), 2);
+    /// assert_eq!(http["retries"], "5");
+    /// ```
     pub fn pick(&self, names: &[&str]) -> BTreeMap<String, String> {
         names
             .iter()
@@ -205,6 +236,15 @@ impl ResourceUrl {
     }
     /// The parameters whose name starts with `prefix` (e.g. `image.`), with the prefix kept;
     /// every name with that prefix is valid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("ec2://ap-northeast-2?image.ubuntu-22.04=ami-1&subnet=s").unwrap();
+    /// let images = u.params_with_prefix("image.");
+    /// assert_eq!(images["image.ubuntu-22.04"], "ami-1");
+    /// assert!(u.check_unknown(&["subnet"]).is_ok()); // every image.* name is valid
+    /// ```
     pub fn params_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
         if let Ok(mut a) = self.access.lock() {
             a.prefixes.insert(prefix.to_string());
@@ -289,6 +329,15 @@ impl ResourceUrl {
         v
     }
     /// A required parameter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, ResourceUrl};
+    /// let u = ResourceUrl::parse("amqp://h/vhost?queue=jobs").unwrap();
+    /// assert_eq!(u.require("queue").unwrap(), "jobs");
+    /// assert_eq!(u.require("prefetch").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn require(&self, name: &str) -> Result<&str> {
         self.param(name)
             .ok_or_else(|| Error::invalid(format!("{}: missing required parameter {name:?}", self)))
@@ -316,6 +365,14 @@ impl ResourceUrl {
         }
     }
     /// A numeric parameter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("sqlite:///q.db?poll_ms=20&visibility=soon").unwrap();
+    /// assert_eq!(u.u64_param("poll_ms").unwrap(), Some(20));
+    /// assert!(u.u64_param("visibility").is_err());
+    /// ```
     pub fn u64_param(&self, name: &str) -> Result<Option<u64>> {
         match self.param(name) {
             None => Ok(None),
@@ -400,6 +457,18 @@ mod tests {
         assert!(e.message().contains("port"), "{e}");
         let e = ResourceUrl::parse("s3://b?region=a&region=b").unwrap_err();
         assert!(e.message().contains("region"), "{e}");
+    }
+
+    #[test]
+    fn azure_connection_string_and_sas_redacted() {
+        let u = ResourceUrl::parse(
+            "azblob://c?connection_string=AccountKey%3DSECRET-MARKER-CS&sas=sv%3DSECRET-MARKER-SAS&account=a",
+        )
+        .unwrap();
+        for shown in [u.to_string(), format!("{u:?}"), u.redacted()] {
+            assert!(!shown.contains("SECRET-MARKER"), "{shown}");
+            assert!(shown.contains("account=a"), "{shown}");
+        }
     }
 
     #[test]

@@ -186,6 +186,28 @@ impl KeyFile {
     /// Add a new version (the next number) of a fresh random KEK to the file and use it for new
     /// data keys from now on. Existing versions stay, so old objects still decrypt; run
     /// `gureum encrypt rotate` to rewrap them, then an old version may be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+    /// use gureum_layers::BucketLayerExt;
+    /// use std::sync::Arc;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("city.key");
+    /// let store = Arc::new(InMemory::new());
+    /// let kek = KeyFile::create(&path, "city").unwrap();
+    /// Bucket::new("b", store.clone()).layer(EncryptionLayer::new(kek)).put("old", b"v1".to_vec()).await.unwrap();
+    /// // Rotate: new data keys use version 2, objects under version 1 still open.
+    /// let mut kek = KeyFile::open(&path).unwrap();
+    /// assert_eq!(kek.add_version().unwrap(), 2);
+    /// assert_eq!(kek.versions(), [1, 2]);
+    /// let bucket = Bucket::new("b", store).layer(EncryptionLayer::new(KeyFile::open(&path).unwrap()));
+    /// assert_eq!(&bucket.get("old").await.unwrap()[..], b"v1");
+    /// # });
+    /// ```
     pub fn add_version(&mut self) -> Result<u32> {
         let next = self.current_version() + 1;
         let mut k = Zeroizing::new([0u8; 32]);

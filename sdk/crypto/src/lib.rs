@@ -121,6 +121,25 @@ impl EncryptionLayer {
 
     /// The layer a key provider URL describes (`keyfile:///path`, `openbao://host:port/mount/key`,
     /// `awskms://key-id?region=..`); see [`url`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+    /// use gureum_layers::BucketLayerExt;
+    /// use std::sync::Arc;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("records.key");
+    /// KeyFile::create(&path, "seoul-records").unwrap();
+    /// let layer = EncryptionLayer::open(&format!("keyfile://{}", path.display())).await.unwrap();
+    /// let bucket = Bucket::new("records", Arc::new(InMemory::new())).layer(layer);
+    /// bucket.put("c-1041.json", b"{}".to_vec()).await.unwrap();
+    /// assert!(bucket.is_encrypted());
+    /// assert_eq!(&bucket.get("c-1041.json").await.unwrap()[..], b"{}");
+    /// # });
+    /// ```
     pub async fn open(url: &str) -> Result<Self> {
         let (provider, limits) = url::open_provider(url).await?;
         Ok(Self::with_provider(provider, limits))
@@ -259,6 +278,14 @@ impl QueueAdmin for EncryptedQueueAdmin {
 /// then stacks [`EncryptionLayer`] (innermost, right over the backend) and the provider never
 /// sees the parameter. The facade's `gureum::registry()` calls this with its `encrypt`
 /// feature.
+///
+/// # Examples
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_crypto::register(&mut registry);
+/// assert!(registry.layer_params().contains(&"encrypt"));
+/// ```
 pub fn register(registry: &mut Registry) {
     registry.register_layer(Arc::new(EncryptOpener));
 }

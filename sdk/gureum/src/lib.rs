@@ -73,6 +73,14 @@ macro_rules! providers {
         /// Every provider this facade knows, in registration order, with whether it is compiled
         /// into this build. [`registry`] registers the compiled ones and remembers the others'
         /// schemes, so opening such a URL fails with `InvalidArgument` naming the feature.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let aws = gureum::PROVIDERS.iter().find(|p| p.feature == "aws").unwrap();
+        /// assert!(aws.schemes.iter().any(|(scheme, _)| *scheme == "s3"));
+        /// assert_eq!(aws.compiled.is_some(), cfg!(feature = "aws"));
+        /// ```
         pub const PROVIDERS: &[ProviderEntry] = &[
             $(
                 ProviderEntry {
@@ -114,6 +122,21 @@ providers! {
 /// With the `layers` feature (default) the layers of `gureum-layers` are registered too, so
 /// their URL / profile parameters (`class=`, `policy=`, `audit=`, ...) stack them over what
 /// is opened (see `gureum_core::layering`).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// use gureum::Service;
+/// let r = gureum::registry();
+/// assert!(r.schemes(Service::Queue).iter().any(|s| s == "sqlite"));
+/// let bucket = r.open_bucket(Some("mem://registry-demo")).await?;
+/// assert_eq!((bucket.info().scheme.as_str(), bucket.info().zone), ("mem", gureum::Zone::OnPrem));
+/// // A layer parameter stacks a layer over what is opened: here the placement policy.
+/// let personal = r.open_bucket(Some("mem://registry-demo?class=personal")).await?;
+/// assert!(personal.layers().iter().any(|l| l == "policy"));
+/// # Ok(()) }
+/// ```
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
     let mut r = Registry::from_providers(PROVIDERS);
@@ -121,6 +144,9 @@ pub fn registry() -> Registry {
     gureum_layers::register(&mut r);
     #[cfg(feature = "encrypt")]
     gureum_crypto::register(&mut r);
+    // Last: mirror:// opens its two inner URLs with everything registered above.
+    #[cfg(feature = "layers")]
+    gureum_layers::mirror::register(&mut r);
     r
 }
 
@@ -184,10 +210,35 @@ pub async fn open_bucket_default() -> Result<Bucket> {
     registry().open_bucket(None).await
 }
 /// Open the configured queue: `GUREUM_QUEUE_URL`, then `gureum.toml`, then `sqlite://` under the data dir.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// std::env::set_var("GUREUM_QUEUE_URL", "mem://default-demo"); // or a gureum.toml profile
+/// let queue = gureum::open_queue_default().await?;
+/// assert_eq!(queue.info().scheme, "mem");
+/// queue.send(gureum::Message::new(&b"hello"[..])).await?;
+/// assert_eq!(queue.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 pub async fn open_queue_default() -> Result<Queue> {
     registry().open_queue(None).await
 }
 /// Open the configured compute: `GUREUM_COMPUTE_URL`, then `gureum.toml`, then `local://`.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum::Result<()> {
+/// # let tmp = tempfile::tempdir()?;
+/// std::env::remove_var("GUREUM_COMPUTE_URL");
+/// std::env::set_var("GUREUM_DATA_DIR", tmp.path()); // nothing configured: local:// under it
+/// let compute = gureum::open_compute_default().await?;
+/// assert!(compute.images().await?.iter().any(|i| i.alias.as_deref() == Some("ubuntu-22.04")));
+/// assert!(tmp.path().join("compute").exists());
+/// # Ok(()) }
+/// ```
 pub async fn open_compute_default() -> Result<Compute> {
     registry().open_compute(None).await
 }

@@ -51,6 +51,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod mirror;
 pub mod policy;
 
 use gureum_core::object_store::ObjectStore;
@@ -64,6 +65,15 @@ use std::sync::Arc;
 /// sinks with the providers already in `registry`). A new layer adds one line here with its
 /// [`gureum_core::LayerOpener`]; a layer crate of its own (`gureum-crypto`) registers from
 /// the facade's `gureum::registry()`.
+///
+/// # Examples
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_layers::register(&mut registry);
+/// let params = registry.layer_params();
+/// assert!(params.contains(&"class") && params.contains(&"audit"));
+/// ```
 pub fn register(registry: &mut Registry) {
     let audit = audit::AuditOpener::new(registry.clone());
     registry.register_layer(Arc::new(audit));

@@ -165,6 +165,28 @@ impl fmt::Display for ClassSource {
 impl Policy {
     /// Parse a policy TOML document; `source` names it in messages. Its classes are laid
     /// over the defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, Zone};
+    /// use gureum_layers::policy::{ClassSource, Policy};
+    /// let p = Policy::parse(r#"
+    /// [classes]
+    /// sensitive = { zones = ["on-prem"], encrypted_zones = ["domestic-csap"] }
+    /// [zones]
+    /// "s3://city-archive" = "on-prem"
+    /// "#, "policy.toml").unwrap();
+    /// assert_eq!(p.zone_override("s3://city-archive"), Some(Zone::OnPrem));
+    /// let h = ClassSource::Handle;
+    /// assert!(p.check("sensitive", Zone::DomesticCsap, true, &h, "nhn-s3://b").is_ok()); // encrypted
+    /// let e = p.check("sensitive", Zone::DomesticCsap, false, &h, "nhn-s3://b").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    /// // The built-in classes stay: personal data is on-prem only.
+    /// assert!(p.check("personal", Zone::Foreign, false, &h, "s3://b").is_err());
+    /// // A typo never weakens a policy silently.
+    /// assert!(Policy::parse("[classes]\nhealth = { zone = [\"foreign\"] }", "typo.toml").is_err());
+    /// ```
     pub fn parse(text: &str, source: &str) -> Result<Self> {
         let table: toml::Table =
             toml::from_str(text).map_err(|e| Error::invalid(format!("policy {source}: {e}")))?;
@@ -470,6 +492,29 @@ pub fn check_destination(
 /// Stack the policy layer over a bucket through the API: `class` for every object (or
 /// `None` for per-object rules only). The bucket's zone (from its backend info, or the
 /// policy's override for `url`) is checked now; writes are checked per object.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, BackendInfo, Bucket, ErrorKind, Zone};
+/// use gureum_layers::policy::{classify_bucket, Policy};
+/// use std::sync::Arc;
+/// let bucket_in = |zone| {
+///     Bucket::new("records", Arc::new(InMemory::new()))
+///         .with_info(BackendInfo { scheme: "mem".into(), provider: "local".into(), zone })
+/// };
+/// let policy = Arc::new(Policy::parse(r#"
+/// [classes]
+/// health = { zones = ["on-prem"] }
+/// "#, "city-policy.toml")?);
+/// let records = classify_bucket(bucket_in(Zone::OnPrem), policy.clone(), Some("health"))?;
+/// records.put("보건/r-1.json", b"{}".to_vec()).await?;
+/// // The same class on a foreign cloud is refused before anything is written.
+/// let e = classify_bucket(bucket_in(Zone::Foreign), policy, Some("health")).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+/// # Ok(()) }
+/// ```
 pub fn classify_bucket(bucket: Bucket, policy: Arc<Policy>, class: Option<&str>) -> Result<Bucket> {
     let resource = format!("{}://{}", bucket.info().scheme, bucket.name());
     let zone = policy

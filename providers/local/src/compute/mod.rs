@@ -189,6 +189,24 @@ impl LocalCompute {
     }
 
     /// The console log (stdout and stderr) of an instance.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{Compute, InstanceSpec, InstanceState};
+    /// use gureum_local::compute::LocalCompute;
+    /// use std::{sync::Arc, time::Duration};
+    /// # let tmp = tempfile::tempdir()?;
+    /// let local = Arc::new(LocalCompute::new(tmp.path(), None)?);
+    /// let compute = Compute::new(local.clone());
+    /// // The built-in `echo` image prints the user data to the console log and exits.
+    /// let vm = compute.create(InstanceSpec::new("hello").image("echo").user_data(&b"hello, city"[..])).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Stopped, Duration::from_secs(30)).await?;
+    /// let log = std::fs::read_to_string(local.console_log(&vm.id))?;
+    /// assert!(log.contains("hello, city"));
+    /// # Ok(()) }
+    /// ```
     pub fn console_log(&self, id: &str) -> PathBuf {
         self.instance_dir(id).join("console.log")
     }

@@ -134,6 +134,18 @@ impl fmt::Debug for MemQueue {
 
 impl MemQueue {
     /// Open (creating when missing) the in-process queue `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let producer = gureum_local::queue::MemQueue::open("mem-doc")?;
+    /// let consumer = gureum_local::queue::MemQueue::open("mem-doc")?; // the same queue
+    /// producer.send(Message::new(&b"job"[..])).await?;
+    /// assert_eq!(consumer.receive(1).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn open(name: &str) -> Result<Queue> {
         MemQueueAdmin.open_with(name, None, true)
     }
@@ -347,6 +359,21 @@ impl MemQueueAdmin {
     /// Open queue `name`: create it when missing and `create` (with `config`, else default
     /// settings); when `config` is given and the queue exists with other settings, fail with
     /// `AlreadyExists`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, QueueConfig};
+    /// use gureum_local::queue::MemQueueAdmin;
+    /// use std::time::Duration;
+    /// let config = QueueConfig { default_visibility: Some(Duration::from_secs(90)), ..QueueConfig::default() };
+    /// MemQueueAdmin.open_with("mem-open-with", Some(config), true)?;
+    /// // create = false: a missing queue is NotFound instead of being created.
+    /// let e = MemQueueAdmin.open_with("mem-never-created", None, false).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub fn open_with(
         &self,
         name: &str,

@@ -88,6 +88,24 @@ impl SqliteSync {
 }
 
 /// Options of the sqlite queue (URL parameters `busy_timeout_ms`, `sync`, `poll_ms`, `create`).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_local::queue::{SqliteOptions, SqliteQueue, SqliteSync};
+/// # let tmp = tempfile::tempdir()?;
+/// let db = tmp.path().join("queue.db");
+/// let opts = SqliteOptions { sync: SqliteSync::Full, ..SqliteOptions::default() }; // survive power loss
+/// let queue = SqliteQueue::open(&db, "ocr", opts.clone()).await?;
+/// queue.send(Message::new(&b"c-1041"[..])).await?;
+/// drop(queue);
+/// // Another handle (or process) on the same file sees the message.
+/// let again = SqliteQueue::open(&db, "ocr", opts).await?;
+/// assert_eq!(again.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
     /// How long a statement waits for another connection's lock.

@@ -33,6 +33,7 @@ mod config;
 mod errors;
 mod retry;
 mod store_cap;
+mod store_connector;
 
 pub use client::{
     error_from_response, Authorizer, HttpClient, HttpClientBuilder, HttpError, HttpResponse,
@@ -49,6 +50,7 @@ pub use errors::{
 };
 pub use retry::{backoff, backoff_cap, parse_retry_after};
 pub use store_cap::{CappedConnector, MAX_STORE_RESPONSE_BYTES};
+pub use store_connector::ObjectStoreConnector;
 
 /// Re-exported so providers name the same `reqwest` as the layer.
 pub use reqwest;

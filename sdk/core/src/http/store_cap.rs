@@ -60,6 +60,12 @@ impl HttpConnector for CappedConnector {
     }
 }
 
+/// `inner` with the same bound on buffered answers as [`CappedConnector`] (used by
+/// [`ObjectStoreConnector`](super::ObjectStoreConnector) for its TLS-configured client).
+pub(crate) fn capped(inner: StoreHttpClient, limit: u64) -> StoreHttpClient {
+    StoreHttpClient::new(CappedService { inner, limit })
+}
+
 #[derive(Debug)]
 struct CappedService {
     inner: StoreHttpClient,
