@@ -248,3 +248,97 @@ async fn keystone_malformed_token_answers_are_typed_errors() {
     }
     tally.print();
 }
+
+/// A tempauth Swift whose object GET answers `body` without `content-length` (ended by
+/// closing the connection, as a re-chunking proxy or a large DLO does). `head_len`: the
+/// `content-length` of the HEAD answer, if any; `segments`: a DLO (`x-object-manifest:
+/// segs/k/`) whose listing holds segments of these sizes.
+async fn swift_without_length(
+    body: &'static [u8],
+    head_len: Option<usize>,
+    segments: &'static [u64],
+) -> gureum_core::Bucket {
+    let (base, _seen, _sent) = serve_raw(move |_, head| {
+        let line = head.lines().next().unwrap_or("");
+        let port = head
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
+            .unwrap_or("127.0.0.1")
+            .trim()
+            .to_string();
+        let dlo = if segments.is_empty() {
+            String::new()
+        } else {
+            "x-object-manifest: segs/k/\r\n".to_string()
+        };
+        if line.contains("/auth/v1.0") {
+            Reply::ok(
+                200,
+                &format!("x-auth-token: tk\r\nx-storage-url: http://{port}/v1/AUTH_t\r\n"),
+                "",
+            )
+        } else if line.contains(" /info") {
+            Reply::ok(200, JSON, r#"{"swift": {"container_listing_limit": 2}}"#)
+        } else if line.starts_with("HEAD ") {
+            let len = head_len
+                .map(|n| format!("content-length: {n}\r\n"))
+                .unwrap_or_default();
+            Reply::Raw {
+                head: format!("HTTP/1.1 200 X\r\n{dlo}{len}connection: close\r\n"),
+                body: vec![],
+            }
+        } else if line.contains("/segs?") {
+            // One page with the segments after the marker, then an empty page.
+            let list: Vec<String> = if line.contains("marker=") {
+                vec![]
+            } else {
+                segments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        format!(r#"{{"name": "k/{i:03}", "bytes": {n}, "hash": "x", "last_modified": "2026-01-01T00:00:00.000000"}}"#)
+                    })
+                    .collect()
+            };
+            Reply::ok(200, JSON, format!("[{}]", list.join(",")))
+        } else {
+            Reply::Raw {
+                head: format!("HTTP/1.1 200 X\r\n{dlo}connection: close\r\n"),
+                body: body.to_vec(),
+            }
+        }
+    })
+    .await;
+    let url = format!(
+        "swift://cont?auth_url={base}/auth/v1.0&user=t:u&key=k&storage_url={base}/v1/AUTH_t&allow_http=true&retries=2"
+    );
+    gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swift_get_without_content_length_is_held_to_the_learnt_length() {
+    const BODY: &[u8] = b"0123456789abcdef";
+    // The length from a HEAD: the whole body, exactly.
+    let b = swift_without_length(BODY, Some(16), &[]).await;
+    assert_eq!(&ends("head", b.get("k")).await.unwrap()[..], BODY);
+    // A HEAD announcing less: the longer body is refused, not cut or taken.
+    let b = swift_without_length(BODY, Some(10), &[]).await;
+    let e = ends("head short", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A HEAD announcing more: a cut-off body is refused.
+    let b = swift_without_length(BODY, Some(20), &[]).await;
+    let e = ends("head long", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A DLO without any length: the sum of its segments (listed until an empty page).
+    let b = swift_without_length(BODY, None, &[4, 6, 6]).await;
+    assert_eq!(&ends("dlo", b.get("k")).await.unwrap()[..], BODY);
+    let b = swift_without_length(BODY, None, &[4, 6, 5]).await;
+    let e = ends("dlo short", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A plain object without any length anywhere: refused.
+    let b = swift_without_length(BODY, None, &[]).await;
+    let e = ends("no length", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+}
