@@ -35,8 +35,12 @@ def items(path):
     depth = 0
     pending_cfg_test = False
     exported_macro = False
+    attr_open = 0     # unclosed `[` of a multi-line attribute (`#[derive(\n  Debug,\n)]`)
     for i, line in enumerate(lines):
         s = line.strip()
+        if attr_open > 0:
+            attr_open += s.count("[") - s.count("]")
+            continue
         if skip_depth is None:
             if s.startswith("#[cfg(test)]"):
                 pending_cfg_test = True
@@ -50,7 +54,8 @@ def items(path):
             if s.startswith("///"):
                 doc.append(s[3:])
             elif s.startswith("#[") or s.startswith("#!") or s == "":
-                pass
+                if s.startswith("#["):
+                    attr_open = max(s.count("[") - s.count("]"), 0)
             else:
                 m = ITEM.match(line)
                 mm = MACRO.match(line) if exported_macro else None

@@ -37,9 +37,16 @@ log="${TMPDIR:-/tmp}/gureum-test.log"
 export GUREUM_SKIP_LOG="${TMPDIR:-/tmp}/gureum-test-skips.$$"
 : >"$GUREUM_SKIP_LOG"
 set +e +o pipefail
-cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" \
-  | grep -E --line-buffered -v '^test .* \.\.\. ok$'
-status=${PIPESTATUS[0]}
+lanes=${GUREUM_TEST_LANES:-2}
+if [[ $lanes -gt 1 && " $* " != *" -- "* ]]; then
+  # Test executables N at a time (most of the time is spent waiting on servers); see the script.
+  python3 scripts/test-lanes.py "$log" "$lanes" "$@"
+  status=$?
+else
+  cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" \
+    | grep -E --line-buffered -v '^test .* \.\.\. ok$'
+  status=${PIPESTATUS[0]}
+fi
 set -e -o pipefail
 # One closing line for the whole run.
 skipped=$(sort -u "$GUREUM_SKIP_LOG" | cut -f1 | sort -u | wc -l)

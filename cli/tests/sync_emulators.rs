@@ -466,7 +466,7 @@ async fn kill_9_at_random_moments_then_resume_loses_nothing() {
 /// bucket on moto, Swift `X-Copy-From` another container on the SAIO): every object counted
 /// as server-side, names, bytes, content type and metadata exact; a re-run copies nothing.
 #[tokio::test]
-async fn cross_bucket_sync_copies_server_side_on_s3_and_swift() {
+async fn cross_bucket_sync_copies_server_side_on_s3_swift_and_azure() {
     let Some(e) = emus() else { return };
     let ks = keyset();
     let meta = metadata();
@@ -486,6 +486,11 @@ async fn cross_bucket_sync_copies_server_side_on_s3_and_swift() {
             format!("s3://{b}?{}", e.s3_common),
         ),
         ("swift", e.swift.url(&a), e.swift.url(&b)),
+        (
+            "azure",
+            format!("azblob://{a}?emulator=true"),
+            format!("azblob://{b}?emulator=true"),
+        ),
     ] {
         let src = gureum::open_bucket(&url_a).await.unwrap();
         create(&src, &a).await;

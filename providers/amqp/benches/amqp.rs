@@ -96,8 +96,12 @@ async fn bench(addr: String) {
         visibility: Duration::from_secs(30),
         wait: Duration::from_secs(1),
     };
+    // Receive calls of the gureum side (each is followed by one acknowledging round trip):
+    // more calls than batches means it returned partial batches.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let gureum_round = |n_batches: usize| {
         let q = q.clone();
+        let calls = calls.clone();
         async move {
             let t = Instant::now();
             for b in 0..n_batches {
@@ -111,6 +115,7 @@ async fn bench(addr: String) {
                     break;
                 }
                 let got = q.receive_with(opts).await.expect("receive");
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 n += got.len();
                 q.ack_all(&got).await.expect("ack");
             }
@@ -176,6 +181,7 @@ async fn bench(addr: String) {
     // Warm-up (connections, consumer start), not measured.
     gureum_round(1).await;
     raw_round(1).await;
+    calls.store(0, std::sync::atomic::Ordering::Relaxed);
     let (mut g, mut r) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         if round % 2 == 0 {
@@ -187,6 +193,11 @@ async fn bench(addr: String) {
         }
     }
     let (gm, rm) = (median(g), median(r));
+    eprintln!(
+        "gureum side: {} receive calls for {} batches of 10 (each call is one acknowledging round trip)",
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        rounds * batches
+    );
     println!(
         "amqp send+receive+ack {} msgs (batches of 10) x{rounds} rounds: gureum Queue {gm:.1} msg/s, raw lapin {rm:.1} msg/s, ratio {:.3}",
         batches * 10,

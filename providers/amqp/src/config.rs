@@ -1,5 +1,6 @@
 //! [`AmqpConfig`]: what an `amqp://` / `amqps://` URL says.
 
+use gureum_core::secrecy::{ExposeSecret, SecretString};
 use gureum_core::url::ResourceUrl;
 use gureum_core::{DeadLetter, Error, Result};
 use std::fmt;
@@ -18,8 +19,9 @@ pub const DEFAULT_MAX_VISIBILITY: Duration = Duration::from_secs(25 * 60);
 #[derive(Clone)]
 pub struct AmqpConfig {
     /// `amqp://` or `amqps://` URI without our parameters (user, password, host, port, vhost
-    /// and lapin's own parameters such as `heartbeat`). Holds the password: never logged.
-    pub(crate) uri: String,
+    /// and lapin's own parameters such as `heartbeat`). Holds the password, so it is a
+    /// [`SecretString`] (redacted in `Debug`); only [`connect`](crate::queue) exposes it.
+    pub(crate) uri: SecretString,
     /// Host, for messages.
     pub(crate) host: String,
     /// Queue name.
@@ -48,7 +50,7 @@ pub struct AmqpConfig {
 impl fmt::Debug for AmqpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpConfig")
-            .field("uri", &redact(&self.uri))
+            .field("uri", &self.redacted_uri())
             .field("queue", &self.queue)
             .field("ca_file", &self.ca_file)
             .field("client_cert", &self.client_cert)
@@ -100,6 +102,11 @@ const LAPIN_PARAMS: &[&str] = &[
 ];
 
 impl AmqpConfig {
+    /// The broker URI with its password replaced by `***` (for messages and `Debug`).
+    pub fn redacted_uri(&self) -> String {
+        redact(self.uri.expose_secret())
+    }
+
     /// A config for `uri` (`amqp://user:password@host:5672/vhost`) and `queue`.
     pub fn new(uri: impl Into<String>, queue: impl Into<String>) -> Result<Self> {
         let uri = uri.into();
@@ -115,7 +122,7 @@ impl AmqpConfig {
         check_queue_name(&queue)?;
         Ok(AmqpConfig {
             host: u.host_str().unwrap_or("").to_string(),
-            uri,
+            uri: SecretString::from(uri),
             queue,
             ca_file: None,
             client_cert: None,
@@ -316,12 +323,13 @@ mod tests {
             .unwrap();
         assert_eq!(c.queue, "jobs");
         assert_eq!(c.prefetch, 20);
-        assert!(c.uri.contains("heartbeat=5"));
+        let uri = c.uri.expose_secret();
+        assert!(uri.contains("heartbeat=5"));
         // The registry's `zone=` is valid on every scheme (not passed to lapin).
         let c =
             parse("amqp://guest:guest@127.0.0.1:5672/%2f?queue=jobs&zone=domestic-csap").unwrap();
-        assert!(!c.uri.contains("zone"), "{}", c.uri);
-        assert!(!c.uri.contains("prefetch"));
+        assert!(!uri.contains("zone"), "{uri}");
+        assert!(!uri.contains("prefetch"));
         assert!(!format!("{c:?}").contains("guest@"), "{c:?}");
         let c = parse("amqps://app@mq.city.example:5671/prod?queue=q&ca=/etc/ca.pem").unwrap();
         assert_eq!(

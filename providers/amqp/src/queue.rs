@@ -20,11 +20,12 @@
 //!   receipts of the old connection are stale (`PreconditionFailed`) and their messages come
 //!   back from the broker.
 
-use crate::config::{check_queue_name, redact, AmqpConfig};
+use crate::config::{check_queue_name, AmqpConfig};
 use crate::error::{is_connection_loss, map};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
+use gureum_core::secrecy::ExposeSecret;
 use gureum_core::{
     Error, ErrorKind, Message, Queue, QueueAdmin, QueueCapabilities, QueueConfig, QueueDriver,
     ReceiveOptions, ReceivedMessage, Result,
@@ -51,6 +52,8 @@ pub const RECEIVES_HEADER: &str = "gureum-receives";
 const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
 /// Most messages per send batch.
 const MAX_BATCH_SEND: usize = 100;
+/// How long a receive that has some deliveries waits for the next one of the same burst.
+const BATCH_LINGER: Duration = Duration::from_millis(2);
 
 /// One connection with its two channels.
 struct Session {
@@ -103,7 +106,7 @@ pub struct AmqpQueue {
 impl fmt::Debug for AmqpQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpQueue")
-            .field("broker", &redact(&self.config.uri))
+            .field("broker", &self.config.redacted_uri())
             .field("queue", &self.config.queue)
             .field("prefetch", &self.config.prefetch)
             .finish()
@@ -126,21 +129,18 @@ async fn connect(config: &AmqpConfig) -> Result<Connection> {
             ),
             None => None,
         };
-        let identity = tls.identity()?.map(|id| {
-            use gureum_core::secrecy::ExposeSecret;
-            lapin::tcp::OwnedIdentity::PKCS8 {
-                pem: id.cert_pem.clone(),
-                key: id.key_pem.expose_secret().clone(),
-            }
+        let identity = tls.identity()?.map(|id| lapin::tcp::OwnedIdentity::PKCS8 {
+            pem: id.cert_pem.clone(),
+            key: id.key_pem.expose_secret().clone(),
         });
         let tls = lapin::tcp::OwnedTLSConfig {
             identity,
             cert_chain,
         };
         let rt = lapin::runtime::default_runtime().map_err(|e| map("runtime", e))?;
-        Connection::connect_with_config(&config.uri, props, tls, rt).await
+        Connection::connect_with_config(config.uri.expose_secret(), props, tls, rt).await
     } else {
-        Connection::connect(&config.uri, props).await
+        Connection::connect(config.uri.expose_secret(), props).await
     };
     r.map_err(|e| {
         if gureum_core::tls::is_tls_failure(&e) {
@@ -813,7 +813,6 @@ impl QueueDriver for AmqpQueue {
         let mut s = self.session().await?;
         self.ensure_consumer(&s).await?;
         let mut out = Vec::new();
-        let mut lingered = false;
         loop {
             let notified = self.shared.notify.notified();
             tokio::pin!(notified);
@@ -831,12 +830,19 @@ impl QueueDriver for AmqpQueue {
                 break;
             }
             if !out.is_empty() {
-                // More of a batch is usually on the wire: give it a moment once.
-                if lingered {
+                // The rest of a batch is usually on the wire (the broker pushes up to the
+                // prefetch back to back): keep taking deliveries while each follows the last
+                // within BATCH_LINGER, unless the prefetch is used up (no more will come).
+                // Returning the first few alone costs a partial batch and one more
+                // acknowledging round trip per receive.
+                if self.consumer_held(s.gen) >= usize::from(self.config.prefetch) {
                     break;
                 }
-                lingered = true;
-                tokio::task::yield_now().await;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let linger = left.min(BATCH_LINGER);
+                if linger.is_zero() || tokio::time::timeout(linger, notified).await.is_err() {
+                    break;
+                }
                 continue;
             }
             if !s.alive() {
@@ -1109,7 +1115,7 @@ pub struct AmqpAdmin {
 impl fmt::Debug for AmqpAdmin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpAdmin")
-            .field("broker", &redact(&self.config.uri))
+            .field("broker", &self.config.redacted_uri())
             .finish()
     }
 }

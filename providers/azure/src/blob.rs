@@ -127,7 +127,113 @@ impl BlobAccount {
         if presigner.can_presign() {
             b = b.with_presigner(Arc::new(presigner));
         }
+        b = b.with_bucket_copier(Arc::new(AzureCopier {
+            rest: self.rest.clone(),
+            endpoint: self.config.blob_endpoint.clone(),
+            container: container.to_string(),
+            domain: self.copy_domain(),
+        }));
         Ok(b)
+    }
+
+    /// The identity of this account and endpoint for cross-container copies (no secret).
+    fn copy_domain(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.config.blob_endpoint.as_str().hash(&mut h);
+        self.config.account.hash(&mut h);
+        format!("azblob:{:016x}", h.finish())
+    }
+}
+
+/// The URL of blob `key` in `container` (each `/`-separated part one path segment).
+fn blob_url(endpoint: &url::Url, container: &str, key: &str) -> url::Url {
+    let mut u = endpoint.clone();
+    u.set_query(None);
+    {
+        let mut segs = u.path_segments_mut().expect("http(s) URL has a path");
+        segs.pop_if_empty().push(container);
+        for part in key.split('/') {
+            segs.push(part);
+        }
+    }
+    u
+}
+
+/// `Copy Blob` from another container of the same storage account: the service copies
+/// content, content type and metadata; a copy that is still `pending` is polled (bounded).
+#[derive(Clone)]
+struct AzureCopier {
+    rest: StorageRest,
+    endpoint: url::Url,
+    container: String,
+    domain: String,
+}
+
+impl std::fmt::Debug for AzureCopier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureCopier")
+            .field("container", &self.container)
+            .finish()
+    }
+}
+
+/// How long a pending server-side copy is waited for before giving up.
+const COPY_WAIT: Duration = Duration::from_secs(600);
+
+#[async_trait]
+impl gureum_core::storage::BucketCopier for AzureCopier {
+    fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    async fn copy_from(&self, src_bucket: &str, from: &str, to: &str) -> Result<()> {
+        validate_container_name(src_bucket)?;
+        let what = format!("copy blob {src_bucket}/{from} to {}/{to}", self.container);
+        let dst = blob_url(&self.endpoint, &self.container, to);
+        let src = blob_url(&self.endpoint, src_bucket, from);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ms-copy-source",
+            http::HeaderValue::from_str(src.as_str())
+                .map_err(|_| Error::invalid(format!("{what}: source URL is not a header value")))?,
+        );
+        let r = self
+            .rest
+            .send(&what, Method::PUT, dst.clone(), headers, None)
+            .await?;
+        let mut status = r
+            .header("x-ms-copy-status")
+            .unwrap_or("success")
+            .to_string();
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(100);
+        while status == "pending" {
+            if started.elapsed() > COPY_WAIT {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("{what}: still pending after {} s", COPY_WAIT.as_secs()),
+                ));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(2));
+            let h = self
+                .rest
+                .send(&what, Method::HEAD, dst.clone(), HeaderMap::new(), None)
+                .await?;
+            status = h
+                .header("x-ms-copy-status")
+                .unwrap_or("success")
+                .to_string();
+        }
+        if status != "success" {
+            return Err(Error::new(
+                ErrorKind::Other,
+                format!("{what}: the service reports copy status {status:?}"),
+            )
+            .with_provider_code(status));
+        }
+        Ok(())
     }
 }
 

@@ -92,8 +92,12 @@ async fn bench(bootstrap: String) {
         visibility: Duration::from_secs(30),
         wait: Duration::from_secs(1),
     };
+    // Receive calls of the gureum side (each is followed by one acknowledging round trip):
+    // more calls than batches means it returned partial batches.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let gureum_round = |n_batches: usize| {
         let q = q.clone();
+        let calls = calls.clone();
         async move {
             let t = Instant::now();
             for b in 0..n_batches {
@@ -107,6 +111,7 @@ async fn bench(bootstrap: String) {
                     break;
                 }
                 let got = q.receive_with(opts).await.expect("receive");
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 n += got.len();
                 q.ack_all(&got).await.expect("ack");
             }
@@ -182,6 +187,7 @@ async fn bench(bootstrap: String) {
     // Warm-up (group joins, metadata), not measured.
     gureum_round(1).await;
     raw_round(1).await;
+    calls.store(0, std::sync::atomic::Ordering::Relaxed);
     let (mut g, mut r) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         if round % 2 == 0 {
@@ -193,6 +199,11 @@ async fn bench(bootstrap: String) {
         }
     }
     let (gm, rm) = (median(g), median(r));
+    eprintln!(
+        "gureum side: {} receive calls for {} batches of 10 (each call is one acknowledging round trip)",
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        rounds * batches
+    );
     println!(
         "kafka send+receive+ack {} msgs (batches of 10) x{rounds} rounds: gureum Queue {gm:.1} msg/s, raw rdkafka {rm:.1} msg/s, ratio {:.3}",
         batches * 10,

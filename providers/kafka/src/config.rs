@@ -1,6 +1,7 @@
 //! [`KafkaConfig`]: what a `kafka://`, `ncloud-cdss://` or `nhn-easyqueue://` URL says, and
 //! the librdkafka settings it becomes.
 
+use gureum_core::secrecy::{ExposeSecret, SecretString};
 use gureum_core::url::ResourceUrl;
 use gureum_core::{DeadLetter, Error, Result};
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub enum Preset {
 }
 
 /// How the client authenticates and encrypts.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Security {
     /// No TLS, no authentication (loopback, or a private network with `allow_plaintext`).
     Plaintext,
@@ -41,8 +42,8 @@ pub enum Security {
         mechanism: String,
         /// User name.
         username: String,
-        /// Password (never logged).
-        password: String,
+        /// Password (a [`SecretString`]: redacted in `Debug`, never logged).
+        password: SecretString,
     },
     /// TLS + SASL/OAUTHBEARER with client credentials (NHN EasyQueue: User Access Key).
     OAuthBearer {
@@ -52,8 +53,8 @@ pub enum Security {
         token_endpoint: String,
         /// Client id (User Access Key ID).
         client_id: String,
-        /// Client secret (Secret Access Key; never logged).
-        client_secret: String,
+        /// Client secret (Secret Access Key; a [`SecretString`], never logged).
+        client_secret: SecretString,
         /// Scope (`appKey:{APP_KEY}`).
         scope: String,
     },
@@ -320,7 +321,7 @@ impl KafkaConfig {
                         .unwrap_or(NHN_TOKEN_ENDPOINT)
                         .to_string(),
                     client_id,
-                    client_secret,
+                    client_secret: SecretString::from(client_secret),
                     scope: format!("appKey:{app_key}"),
                 };
                 (bootstrap, format!("{app_key}."), security)
@@ -346,7 +347,7 @@ impl KafkaConfig {
                             ca,
                             mechanism,
                             username,
-                            password,
+                            password: SecretString::from(password),
                         }
                     }
                     None if tls => Security::Ssl { ca },
@@ -496,7 +497,7 @@ impl KafkaConfig {
                 m.insert("security.protocol".into(), "sasl_ssl".into());
                 m.insert("sasl.mechanisms".into(), mechanism.clone());
                 m.insert("sasl.username".into(), username.clone());
-                m.insert("sasl.password".into(), password.clone());
+                m.insert("sasl.password".into(), password.expose_secret().to_string());
                 ca.clone()
             }
             Security::OAuthBearer { ca, .. } => {

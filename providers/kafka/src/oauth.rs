@@ -3,6 +3,7 @@
 //! so the bundled librdkafka needs no libcurl.
 
 use gureum_core::http::{Authorizer, HttpClient, HttpConfig, RequestOptions};
+use gureum_core::secrecy::{ExposeSecret, SecretString};
 use gureum_core::{Error, Result};
 use rdkafka::client::OAuthToken;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 struct ClientCredentials {
     endpoint: String,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     scope: String,
 }
 
@@ -38,13 +39,14 @@ impl fmt::Debug for TokenContext {
     }
 }
 
+/// `Basic base64(id:secret)`: a credential itself, so a [`SecretString`] (redacted in `Debug`).
 #[derive(Debug)]
-struct Basic(String);
+struct Basic(SecretString);
 
 #[async_trait::async_trait]
 impl Authorizer for Basic {
     async fn authorize(&self, req: &mut reqwest::Request) -> Result<()> {
-        let mut v: http::HeaderValue = format!("Basic {}", self.0)
+        let mut v: http::HeaderValue = format!("Basic {}", self.0.expose_secret())
             .parse()
             .map_err(|_| Error::invalid("credentials are not a valid header value"))?;
         v.set_sensitive(true);
@@ -63,7 +65,7 @@ impl TokenContext {
     pub fn client_credentials(
         endpoint: &str,
         client_id: &str,
-        client_secret: &str,
+        client_secret: &SecretString,
         scope: &str,
     ) -> Result<Self> {
         let u = url::Url::parse(endpoint)
@@ -73,7 +75,7 @@ impl TokenContext {
             creds: Some(Arc::new(ClientCredentials {
                 endpoint: endpoint.to_string(),
                 client_id: client_id.to_string(),
-                client_secret: client_secret.to_string(),
+                client_secret: client_secret.clone(),
                 scope: scope.to_string(),
             })),
         })
@@ -85,8 +87,11 @@ impl TokenContext {
         let Some(c) = &self.creds else {
             return Err(Error::invalid("no OAUTHBEARER credentials configured"));
         };
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", c.client_id, c.client_secret));
+        let basic = SecretString::from(base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            c.client_id,
+            c.client_secret.expose_secret()
+        )));
         let client = HttpClient::builder("oauth")
             .config(HttpConfig::default())
             .auth(Arc::new(Basic(basic)))

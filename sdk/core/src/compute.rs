@@ -48,6 +48,12 @@ pub enum InstanceState {
 
 impl InstanceState {
     /// Whether no further transition happens without a request.
+    ///
+    /// ```
+    /// use gureum_core::InstanceState;
+    /// assert!(InstanceState::Stopped.is_stable());
+    /// assert!(!InstanceState::Stopping.is_stable());
+    /// ```
     pub fn is_stable(self) -> bool {
         matches!(
             self,
@@ -58,6 +64,11 @@ impl InstanceState {
         )
     }
     /// Lowercase name.
+    ///
+    /// ```
+    /// use gureum_core::InstanceState;
+    /// assert_eq!(InstanceState::Terminating.as_str(), "terminating");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             InstanceState::Pending => "pending",
@@ -115,11 +126,21 @@ impl Size {
         }
     }
     /// Set memory in GiB.
+    ///
+    /// ```
+    /// use gureum_core::Size;
+    /// assert_eq!(Size::vcpus(4).memory_gib(16), Size { vcpus: 4, memory_mib: 16 * 1024 });
+    /// ```
     pub fn memory_gib(mut self, g: u64) -> Self {
         self.memory_mib = g * 1024;
         self
     }
     /// Set memory in MiB.
+    ///
+    /// ```
+    /// use gureum_core::Size;
+    /// assert_eq!(Size::vcpus(1).memory_mib(768).memory_mib, 768);
+    /// ```
     pub fn memory_mib(mut self, m: u64) -> Self {
         self.memory_mib = m;
         self
@@ -127,6 +148,12 @@ impl Size {
 }
 
 /// A size request: portable or the provider's own flavor id.
+///
+/// ```
+/// use gureum_core::{Size, SizeSpec};
+/// assert_eq!(SizeSpec::from(Size::vcpus(2)), SizeSpec::Portable(Size::vcpus(2)));
+/// assert_eq!(SizeSpec::from("t3.micro"), SizeSpec::Native("t3.micro".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SizeSpec {
     /// Smallest provider size with at least these resources.
@@ -180,6 +207,13 @@ pub struct InstanceSpec {
 
 impl InstanceSpec {
     /// A spec with a name, 1 vCPU / 1 GiB and image `ubuntu-22.04`.
+    ///
+    /// ```
+    /// use gureum_core::{InstanceSpec, Size, SizeSpec};
+    /// let spec = InstanceSpec::new("w");
+    /// assert_eq!(spec.size, SizeSpec::Portable(Size::vcpus(1)));
+    /// assert_eq!(spec.image, "ubuntu-22.04");
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         InstanceSpec {
             name: name.into(),
@@ -191,26 +225,54 @@ impl InstanceSpec {
         }
     }
     /// Set the size.
+    ///
+    /// ```
+    /// use gureum_core::{InstanceSpec, SizeSpec};
+    /// assert_eq!(InstanceSpec::new("w").size("m6i.large").size, SizeSpec::Native("m6i.large".into()));
+    /// ```
     pub fn size(mut self, s: impl Into<SizeSpec>) -> Self {
         self.size = s.into();
         self
     }
     /// Set the image.
+    ///
+    /// ```
+    /// use gureum_core::InstanceSpec;
+    /// assert_eq!(InstanceSpec::new("w").image("rocky-9").image, "rocky-9");
+    /// ```
     pub fn image(mut self, i: impl Into<String>) -> Self {
         self.image = i.into();
         self
     }
     /// Add a tag.
+    ///
+    /// ```
+    /// use gureum_core::InstanceSpec;
+    /// let spec = InstanceSpec::new("w").tag("fleet", "nightly").tag("owner", "traffic");
+    /// assert_eq!(spec.tags.len(), 2);
+    /// ```
     pub fn tag(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.tags.insert(k.into(), v.into());
         self
     }
     /// Set user data.
+    ///
+    /// ```
+    /// use gureum_core::InstanceSpec;
+    /// let spec = InstanceSpec::new("w").user_data("#cloud-config\n");
+    /// assert_eq!(spec.user_data.as_deref(), Some(&b"#cloud-config\n"[..]));
+    /// ```
     pub fn user_data(mut self, d: impl Into<Bytes>) -> Self {
         self.user_data = Some(d.into());
         self
     }
     /// Set the idempotency token.
+    ///
+    /// ```
+    /// use gureum_core::InstanceSpec;
+    /// let spec = InstanceSpec::new("w").idempotency_token("nightly-2026-11-27-1");
+    /// assert_eq!(spec.idempotency_token.as_deref(), Some("nightly-2026-11-27-1"));
+    /// ```
     pub fn idempotency_token(mut self, t: impl Into<String>) -> Self {
         self.idempotency_token = Some(t.into());
         self
@@ -218,6 +280,17 @@ impl InstanceSpec {
 }
 
 /// An instance as the provider reports it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # let tmp = tempfile::tempdir()?;
+/// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+/// let vm: gureum_core::Instance = compute.create(gureum_core::InstanceSpec::new("w").image("idle")).await?;
+/// assert_eq!(vm.name, "w");
+/// assert!(!vm.id.is_empty());
+/// compute.terminate(&vm.id).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Instance {
     /// Provider id.
@@ -241,6 +314,12 @@ pub struct Instance {
 }
 
 /// A provider size (flavor / instance type).
+///
+/// ```
+/// use gureum_core::{compute::resolve_size, Size, SizeInfo, SizeSpec};
+/// let sizes = vec![SizeInfo { id: "small".into(), vcpus: 1, memory_mib: 2048 }];
+/// assert_eq!(resolve_size(&SizeSpec::Portable(Size::vcpus(1)), &sizes).unwrap().id, "small");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SizeInfo {
     /// Provider id.
@@ -252,6 +331,12 @@ pub struct SizeInfo {
 }
 
 /// A provider image.
+///
+/// ```
+/// use gureum_core::ImageInfo;
+/// let img = ImageInfo { id: "img-1".into(), name: "Ubuntu 22.04".into(), alias: Some("ubuntu-22.04".into()) };
+/// assert_eq!(img.alias.as_deref(), Some("ubuntu-22.04"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ImageInfo {
     /// Provider id.
@@ -263,6 +348,13 @@ pub struct ImageInfo {
 }
 
 /// Filter for [`ComputeDriver::list`].
+///
+/// ```
+/// use gureum_core::ListFilter;
+/// let f = ListFilter { tags: [("fleet".to_string(), "nightly".to_string())].into(), ..Default::default() };
+/// assert!(!f.include_terminated);
+/// assert_eq!(f.tags["fleet"], "nightly");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
     /// Every tag here must match.
@@ -272,6 +364,12 @@ pub struct ListFilter {
 }
 
 /// What a compute backend can do.
+///
+/// ```
+/// use gureum_core::ComputeCapabilities;
+/// let caps = ComputeCapabilities::default(); // everything on; drivers turn off what they lack
+/// assert!(caps.stop_start && caps.idempotent_create);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ComputeCapabilities {
     /// Stop and start.
@@ -299,6 +397,17 @@ impl Default for ComputeCapabilities {
 }
 
 /// The driver trait a compute backend implements. Applications use [`Compute`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # let tmp = tempfile::tempdir()?;
+/// // Applications call drivers through `Compute`; the driver is reachable for tests.
+/// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+/// let driver = compute.driver();
+/// assert!(driver.capabilities().tags);
+/// assert!(driver.list(&Default::default()).await?.is_empty());
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait ComputeDriver: Any + Send + Sync + fmt::Debug {
     /// Capability flags.
@@ -399,6 +508,11 @@ pub fn resolve_image(image: &str, images: &[ImageInfo]) -> Result<ImageInfo> {
 
 /// Longest interval between two polls of [`Compute::wait_until`] (unless the configured
 /// poll interval is longer).
+///
+/// ```
+/// use gureum_core::compute::MAX_POLL_INTERVAL;
+/// assert_eq!(MAX_POLL_INTERVAL.as_secs(), 10);
+/// ```
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
 
 /// `d` plus up to 10 % (from the clock's sub-second digits; no RNG dependency in core).
@@ -411,6 +525,20 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// A portable compute service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # let tmp = tempfile::tempdir()?;
+/// use gureum_core::{InstanceSpec, InstanceState, Size};
+/// use std::time::Duration;
+/// // The embedded backend runs instances as local processes; cloud drivers come by URL.
+/// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+/// let vm = compute.create(InstanceSpec::new("batch-1").size(Size::vcpus(1)).image("idle")).await?;
+/// let vm = compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+/// assert_eq!(vm.state, InstanceState::Running);
+/// compute.terminate(&vm.id).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Compute {
     driver: Arc<dyn ComputeDriver>,
@@ -434,6 +562,17 @@ impl fmt::Debug for Compute {
 
 impl Compute {
     /// Wrap a driver.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// use gureum_core::Compute;
+    /// let local = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// // Wrap any driver (here the local one) in a fresh `Compute`.
+    /// let compute = Compute::new(local.driver().clone());
+    /// assert!(compute.capabilities().reboot);
+    /// # Ok(()) }
+    /// ```
     pub fn new(driver: Arc<dyn ComputeDriver>) -> Self {
         Compute {
             native: driver.clone(),
@@ -444,16 +583,44 @@ impl Compute {
     }
     /// Set the first polling interval of [`Compute::wait_until`] (it then grows by half per
     /// poll up to [`MAX_POLL_INTERVAL`], or to this interval if it is larger).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// use std::time::Duration;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?
+    ///     .with_poll_interval(Duration::from_millis(50));
+    /// assert!(compute.capabilities().stop_start);
+    /// # Ok(()) }
+    /// ```
     pub fn with_poll_interval(mut self, d: Duration) -> Self {
         self.poll = d;
         self
     }
     /// The driver.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// assert_eq!(compute.driver().capabilities(), compute.capabilities());
+    /// # Ok(()) }
+    /// ```
     pub fn driver(&self) -> &Arc<dyn ComputeDriver> {
         &self.driver
     }
     /// Replace what [`Compute::native`] hands out (by default the driver itself). The same
     /// escape hatch as `Bucket::with_native` and `Queue::with_native`.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// use std::sync::Arc;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?
+    ///     .with_native(Arc::new(String::from("vendor client")));
+    /// assert_eq!(compute.native::<String>().map(String::as_str), Some("vendor client"));
+    /// # Ok(()) }
+    /// ```
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = native;
         self
@@ -461,10 +628,28 @@ impl Compute {
     /// The vendor object, if it is a `T` (Go CDK's `As`): by default the driver
     /// (`Ec2Driver`, `NovaDriver`, ...), or what a provider attached with
     /// [`Compute::with_native`].
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// // Asking for a type the driver is not gives None, never a panic.
+    /// assert!(compute.native::<String>().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn native<T: Any>(&self) -> Option<&T> {
         self.native.downcast_ref::<T>()
     }
     /// Capability flags.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// let caps = compute.capabilities();
+    /// assert!(caps.user_data && caps.tags);
+    /// # Ok(()) }
+    /// ```
     pub fn capabilities(&self) -> ComputeCapabilities {
         self.driver.capabilities()
     }
@@ -518,6 +703,16 @@ impl Compute {
         r
     }
     /// Get one instance.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// use gureum_core::ErrorKind;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// let e = compute.get("no-such-instance").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, id: &str) -> Result<Instance> {
         self.driver.get(id).await
     }
@@ -569,6 +764,23 @@ impl Compute {
             .await
     }
     /// Start.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// use gureum_core::{InstanceSpec, InstanceState};
+    /// use std::time::Duration;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// compute.stop(&vm.id).await?;
+    /// compute.wait_until(&vm.id, InstanceState::Stopped, Duration::from_secs(30)).await?;
+    /// compute.start(&vm.id).await?;
+    /// let vm = compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+    /// assert_eq!(vm.state, InstanceState::Running);
+    /// compute.terminate(&vm.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn start(&self, id: &str) -> Result<()> {
         self.driver.start(id).await
     }
@@ -668,6 +880,15 @@ impl Compute {
         self.driver.sizes().await
     }
     /// Images.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # let tmp = tempfile::tempdir()?;
+    /// let compute = gureum_local::compute::open_local(tmp.path(), None)?;
+    /// let images = compute.images().await?;
+    /// assert!(images.iter().any(|i| i.alias.as_deref() == Some("ubuntu-22.04")));
+    /// # Ok(()) }
+    /// ```
     pub async fn images(&self) -> Result<Vec<ImageInfo>> {
         self.driver.images().await
     }

@@ -25,6 +25,20 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One profile of `gureum.toml`.
+///
+/// ```
+/// use gureum_core::{config::ConfigFile, Service};
+/// let cfg = ConfigFile::parse(r#"
+/// [profiles.aws]
+/// storage = "s3://complaints-archive"
+/// params = { region = "ap-northeast-2" }
+/// storage_params = { endpoint = "https://s3.city.example" }
+/// "#).unwrap();
+/// let p = &cfg.profiles["aws"];
+/// assert_eq!(p.storage.as_deref(), Some("s3://complaints-archive"));
+/// assert_eq!(p.params_for(Service::Storage).unwrap()["endpoint"], "https://s3.city.example");
+/// assert!(!p.params_for(Service::Queue).unwrap().contains_key("endpoint"));
+/// ```
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct Profile {
     /// Storage URL.
@@ -51,6 +65,12 @@ pub struct Profile {
 
 /// Parameters that name one service's server or resource: refused in a profile's shared
 /// `params` (they would reach the other services' URLs too).
+///
+/// ```
+/// use gureum_core::config::SERVICE_SPECIFIC_PARAMS;
+/// assert!(SERVICE_SPECIFIC_PARAMS.contains(&"endpoint"));
+/// assert!(!SERVICE_SPECIFIC_PARAMS.contains(&"region")); // shared params may hold a region
+/// ```
 pub const SERVICE_SPECIFIC_PARAMS: &[&str] = &[
     "endpoint",
     "queue_url",
@@ -99,6 +119,13 @@ impl Profile {
 }
 
 /// The profile file.
+///
+/// ```
+/// use gureum_core::config::ConfigFile;
+/// let cfg = ConfigFile::parse("[profiles.default]\nqueue = \"mem://jobs\"\n").unwrap();
+/// assert_eq!(cfg.profiles["default"].queue.as_deref(), Some("mem://jobs"));
+/// assert!(cfg.policy.is_none());
+/// ```
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct ConfigFile {
     /// Named profiles.
@@ -113,6 +140,13 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     /// Parse TOML text.
+    ///
+    /// ```
+    /// use gureum_core::{config::ConfigFile, ErrorKind};
+    /// assert!(ConfigFile::parse("").unwrap().profiles.is_empty());
+    /// let e = ConfigFile::parse("[profiles.default\n").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn parse(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| Error::invalid(format!("gureum.toml: {e}")))
     }
@@ -120,6 +154,20 @@ impl ConfigFile {
     /// Load from `GUREUM_CONFIG`, else `./gureum.toml`, else
     /// `$XDG_CONFIG_HOME/gureum/gureum.toml` / `~/.config/gureum/gureum.toml`.
     /// No file is not an error.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::config::ConfigFile;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("gureum.toml");
+    /// std::fs::write(&path, "[profiles.default]\nstorage = \"mem://b\"\n")?;
+    /// std::env::set_var("GUREUM_CONFIG", &path);
+    /// let cfg = ConfigFile::load()?.expect("the file exists");
+    /// assert_eq!(cfg.profiles["default"].storage.as_deref(), Some("mem://b"));
+    /// std::env::set_var("GUREUM_CONFIG", tmp.path().join("none.toml"));
+    /// assert!(ConfigFile::load()?.is_none()); // no file is not an error
+    /// # Ok(()) }
+    /// ```
     pub fn load() -> Result<Option<Self>> {
         let candidates: Vec<PathBuf> = if let Ok(p) = std::env::var("GUREUM_CONFIG") {
             vec![PathBuf::from(p)]
@@ -145,6 +193,15 @@ impl ConfigFile {
     }
 
     /// The selected profile (`GUREUM_PROFILE`, default `default`).
+    ///
+    /// ```
+    /// use gureum_core::config::ConfigFile;
+    /// let cfg = ConfigFile::parse("[profiles.default]\nstorage = \"mem://a\"\n[profiles.ncp]\nstorage = \"ncloud://b\"\n").unwrap();
+    /// std::env::set_var("GUREUM_PROFILE", "ncp");
+    /// assert_eq!(cfg.selected().unwrap().storage.as_deref(), Some("ncloud://b"));
+    /// std::env::remove_var("GUREUM_PROFILE");
+    /// assert_eq!(cfg.selected().unwrap().storage.as_deref(), Some("mem://a"));
+    /// ```
     pub fn selected(&self) -> Option<&Profile> {
         let name = std::env::var("GUREUM_PROFILE").unwrap_or_else(|_| "default".into());
         self.profiles.get(&name)
@@ -153,6 +210,12 @@ impl ConfigFile {
 
 /// The data directory of the embedded defaults: `GUREUM_DATA_DIR`, else
 /// `$XDG_DATA_HOME/gureum`, else `~/.local/share/gureum`, else `./.gureum`.
+///
+/// ```
+/// use gureum_core::config::data_dir;
+/// std::env::set_var("GUREUM_DATA_DIR", "/srv/civic");
+/// assert_eq!(data_dir(), std::path::Path::new("/srv/civic"));
+/// ```
 pub fn data_dir() -> PathBuf {
     if let Ok(d) = std::env::var("GUREUM_DATA_DIR") {
         return PathBuf::from(d);
@@ -201,6 +264,16 @@ pub fn default_url(service: Service) -> String {
 /// With an explicit URL the profile file is read only when one was asked for
 /// (`GUREUM_CONFIG` or `GUREUM_PROFILE` set): a stray or malformed `./gureum.toml` does not
 /// affect code that names its URL.
+///
+/// ```
+/// use gureum_core::{config::resolve_url, Service};
+/// std::env::set_var("GUREUM_QUEUE_URL", "mem://from-env");
+/// # std::env::remove_var("GUREUM_CONFIG"); std::env::remove_var("GUREUM_PROFILE");
+/// let (url, _) = resolve_url(Service::Queue, None).unwrap();
+/// assert_eq!(url, "mem://from-env");
+/// let (url, _) = resolve_url(Service::Queue, Some("sqlite:///tmp/q.db?queue=jobs")).unwrap();
+/// assert_eq!(url, "sqlite:///tmp/q.db?queue=jobs"); // explicit wins
+/// ```
 pub fn resolve_url(
     service: Service,
     explicit: Option<&str>,

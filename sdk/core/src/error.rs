@@ -61,6 +61,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Whether an operation that failed with this kind may succeed if retried unchanged.
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// assert!(ErrorKind::Timeout.is_retryable());
+    /// assert!(!ErrorKind::NotFound.is_retryable());
+    /// ```
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
@@ -69,6 +75,12 @@ impl ErrorKind {
     }
 
     /// A stable snake_case name, used in CLI output and reports.
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// assert_eq!(ErrorKind::NotFound.as_str(), "not_found");
+    /// assert_eq!(ErrorKind::NotFound.to_string(), "not_found");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::NotFound => "not_found",
@@ -132,10 +144,25 @@ fn fmt_req(c: &Option<String>) -> String {
 }
 
 /// The result type used throughout gureum.
+///
+/// ```
+/// fn parse_port(s: &str) -> gureum_core::Result<u16> {
+///     s.parse().map_err(|_| gureum_core::Error::invalid(format!("port {s:?}")))
+/// }
+/// assert_eq!(parse_port("443").unwrap(), 443);
+/// assert!(parse_port("https").is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A new error of `kind` with a message. The message must not contain secrets.
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::RateLimited, "put c-1.json");
+    /// assert!(e.is_retryable());
+    /// assert_eq!(e.to_string(), "rate_limited: put c-1.json");
+    /// ```
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -147,60 +174,135 @@ impl Error {
     }
 
     /// Shorthand for [`ErrorKind::NotFound`].
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert_eq!(Error::not_found("queue jobs").kind(), ErrorKind::NotFound);
+    /// ```
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)
     }
     /// Shorthand for [`ErrorKind::InvalidArgument`].
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert_eq!(Error::invalid("empty key").kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
     /// Shorthand for [`ErrorKind::Unsupported`].
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert_eq!(Error::unsupported("presigned URLs").kind(), ErrorKind::Unsupported);
+    /// ```
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
     }
     /// Shorthand for [`ErrorKind::Other`].
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert_eq!(Error::other("unexpected reply").kind(), ErrorKind::Other);
+    /// ```
     pub fn other(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Other, message)
     }
 
     /// Attach the provider's own error code (e.g. `NoSuchKey`).
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// let e = Error::not_found("object a.json").with_provider_code("NoSuchKey");
+    /// assert_eq!(e.provider_code(), Some("NoSuchKey"));
+    /// ```
     pub fn with_provider_code(mut self, code: impl Into<String>) -> Self {
         self.provider_code = Some(code.into());
         self
     }
     /// Attach the provider's request id.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// let e = Error::not_found("object a.json").with_request_id("req-7");
+    /// assert_eq!(e.request_id(), Some("req-7"));
+    /// assert!(e.to_string().ends_with("[request id req-7]"));
+    /// ```
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
         self.request_id = Some(id.into());
         self
     }
     /// Attach an underlying cause. The cause's Display must not contain secrets either.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// use std::error::Error as _;
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+    /// let e = Error::other("connect").with_source(io);
+    /// assert_eq!(e.source().unwrap().to_string(), "refused");
+    /// ```
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
     }
     /// Attach an already boxed cause.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// use std::error::Error as _;
+    /// let cause: Box<dyn std::error::Error + Send + Sync> = "bad frame".into();
+    /// let e = Error::other("decode").with_boxed_source(cause);
+    /// assert_eq!(e.source().unwrap().to_string(), "bad frame");
+    /// ```
     pub fn with_boxed_source(mut self, source: Box<dyn std::error::Error + Send + Sync>) -> Self {
         self.source = Some(source);
         self
     }
 
     /// The portable kind.
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert_eq!(Error::invalid("x").kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
     /// The human message.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// assert_eq!(Error::invalid("empty key").message(), "empty key");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
     /// The provider's own error code, if known.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// assert_eq!(Error::other("x").provider_code(), None);
+    /// ```
     pub fn provider_code(&self) -> Option<&str> {
         self.provider_code.as_deref()
     }
     /// The provider's request id, if known.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// assert_eq!(Error::other("x").with_request_id("r1").request_id(), Some("r1"));
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }
     /// Whether retrying the same operation may succeed.
+    ///
+    /// ```
+    /// use gureum_core::{Error, ErrorKind};
+    /// assert!(Error::new(ErrorKind::Unavailable, "503").is_retryable());
+    /// assert!(!Error::invalid("bad key").is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
     }
@@ -208,6 +310,14 @@ impl Error {
 
 impl Error {
     /// Prefix the message with context.
+    ///
+    /// ```
+    /// use gureum_core::Error;
+    /// let e = Error::not_found("object a.json").with_provider_code("NoSuchKey");
+    /// let e = e.context_message("copying to archive");
+    /// assert_eq!(e.message(), "copying to archive: object a.json");
+    /// assert_eq!(e.provider_code(), Some("NoSuchKey"));
+    /// ```
     pub fn context_message(self, ctx: impl std::fmt::Display) -> Self {
         let mut e = Error::new(self.kind(), format!("{ctx}: {}", self.message()));
         if let Some(c) = self.provider_code() {

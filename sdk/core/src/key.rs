@@ -48,9 +48,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Maximum key length in bytes of UTF-8 (the S3 limit that most stores share).
+///
+/// ```
+/// use gureum_core::key::{validate_key, MAX_KEY_BYTES};
+/// assert!(validate_key(&"a".repeat(MAX_KEY_BYTES)).is_ok());
+/// assert!(validate_key(&"a".repeat(MAX_KEY_BYTES + 1)).is_err());
+/// ```
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// The rule of the portable key space that a name breaks.
+///
+/// ```
+/// use gureum_core::key::KeyRule;
+/// assert_eq!(KeyRule::EmptySegment.to_string(), "a key must not have an empty segment ('//')");
+/// assert!(KeyRule::TooLong(2000).to_string().contains("2000 bytes"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyRule {
@@ -154,12 +166,25 @@ fn check_segment(seg: &[u8]) -> std::result::Result<(), KeyRule> {
 /// the names that are not, so one foreign object (`a//b`, a `dir/` folder marker, `./x`,
 /// a name with control characters or over [`MAX_KEY_BYTES`]) never fails a listing.
 /// Reading a name that passes is reading the key of the same string.
+///
+/// ```
+/// use gureum_core::key::is_portable;
+/// assert!(is_portable("민원/2026/c-1041.json"));
+/// assert!(!is_portable("a//b"));
+/// assert!(!is_portable("./x"));
+/// ```
 pub fn is_portable(name: &str) -> bool {
     check_key(name).is_ok()
 }
 
 /// The key of a stored or listed name, or `None` if the name is outside the portable key
 /// space (see [`is_portable`]). Keys are verbatim, so the key is the name itself.
+///
+/// ```
+/// use gureum_core::key::parse_stored;
+/// assert_eq!(parse_stored("a/b.txt").as_deref(), Some("a/b.txt"));
+/// assert_eq!(parse_stored("folder/"), None); // a folder marker is skipped
+/// ```
 pub fn parse_stored(name: &str) -> Option<String> {
     is_portable(name).then(|| name.to_string())
 }
@@ -179,6 +204,12 @@ tokio::task_local! {
 /// `spawn_blocking` thread); outside a [`Bucket`] listing it only logs.
 ///
 /// [`Bucket`]: crate::storage::Bucket
+///
+/// ```
+/// use gureum_core::key::{report_foreign_name, KeyRule};
+/// // Outside a Bucket listing this only logs a warning.
+/// report_foreign_name("a//b", KeyRule::EmptySegment);
+/// ```
 pub fn report_foreign_name(name: &str, rule: KeyRule) {
     tracing::warn!(name = %shown(name), %rule, "skipped a name outside the portable key space");
     let _ = FOREIGN.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
@@ -192,6 +223,14 @@ pub(crate) fn counting_foreign<R>(counter: &Arc<AtomicU64>, f: impl FnOnce() -> 
 
 /// Check that `key` is in the portable key space; the error is
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming the rule.
+///
+/// ```
+/// use gureum_core::{key::validate_key, ErrorKind};
+/// assert!(validate_key("traffic/2026-11-26.csv").is_ok());
+/// let e = validate_key("/abs").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// assert!(e.message().contains("must not start with '/'"));
+/// ```
 pub fn validate_key(key: &str) -> Result<()> {
     check_key(key).map_err(|rule| invalid_key(key, rule))
 }
@@ -212,6 +251,12 @@ fn shown(key: &str) -> String {
 }
 
 /// The `object_store` [`Path`] that stores a portable key: the key's string, unchanged.
+///
+/// ```
+/// use gureum_core::key::encode_key;
+/// assert_eq!(encode_key("민원/사진 1.jpg").unwrap().as_ref(), "민원/사진 1.jpg"); // verbatim
+/// assert!(encode_key("").is_err());
+/// ```
 pub fn encode_key(key: &str) -> Result<Path> {
     validate_key(key)?;
     // Every portable key is a valid `Path` string (non-empty segments, no `.`/`..`, no
@@ -223,6 +268,12 @@ pub fn encode_key(key: &str) -> Result<Path> {
 ///
 /// A `Path` can hold names that are not portable keys (longer than [`MAX_KEY_BYTES`]);
 /// check with [`is_portable`] where that matters.
+///
+/// ```
+/// use gureum_core::key::{decode_key, encode_key};
+/// let p = encode_key("a b/c%20d").unwrap();
+/// assert_eq!(decode_key(&p), "a b/c%20d"); // no percent-decoding
+/// ```
 pub fn decode_key(path: &Path) -> String {
     path.as_ref().to_string()
 }
@@ -234,6 +285,15 @@ pub fn decode_key(path: &Path) -> String {
 /// prefix that no portable key can start with (`/x`, `a//`, `./x`, control characters, or
 /// over [`MAX_KEY_BYTES`]) is refused with `InvalidArgument` naming the rule. The partial
 /// segment may be anything without control characters (`"."` matches `".hidden"`).
+///
+/// ```
+/// use gureum_core::key::split_prefix;
+/// let (dir, rest) = split_prefix("2026/1").unwrap();
+/// assert_eq!(dir.unwrap().as_ref(), "2026");
+/// assert_eq!(rest, "1");
+/// assert_eq!(split_prefix("abc").unwrap(), (None, "abc".to_string()));
+/// assert!(split_prefix("a//b").is_err());
+/// ```
 pub fn split_prefix(prefix: &str) -> Result<(Option<Path>, String)> {
     let refuse = |rule: KeyRule| Error::invalid(format!("prefix {}: {rule}", shown(prefix)));
     if prefix.len() > MAX_KEY_BYTES {

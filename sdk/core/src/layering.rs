@@ -39,11 +39,30 @@ use std::fmt;
 /// default (a city's own S3-compatible store is `zone=on-prem`). The registry does not strip
 /// it (providers that read a zone themselves still see it) and sets it on the opened handle's
 /// [`BackendInfo`](crate::BackendInfo).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{layering::PARAM_ZONE, Registry, Zone};
+/// let mut registry = Registry::new();
+/// gureum_local::register(&mut registry);
+/// let url = format!("mem://zone-doc?{PARAM_ZONE}=domestic-csap");
+/// let bucket = registry.open_bucket(Some(&url)).await?;
+/// assert_eq!(bucket.info().zone, Zone::DomesticCsap);
+/// # Ok(()) }
+/// ```
 pub const PARAM_ZONE: &str = "zone";
 
 /// Where a layer sits in the stack. Layers are stacked innermost first in this order, so
 /// [`LayerSlot::Policy`] is outermost: a call runs policy → access record → encryption →
 /// backend.
+///
+/// ```
+/// use gureum_core::LayerSlot;
+/// // Sorted innermost first: encryption, access record, policy.
+/// let mut slots = vec![LayerSlot::Policy, LayerSlot::Encryption, LayerSlot::Audit];
+/// slots.sort();
+/// assert_eq!(slots, [LayerSlot::Encryption, LayerSlot::Audit, LayerSlot::Policy]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LayerSlot {
     /// Client-side encryption (innermost: the access record sees plaintext sizes and keys,
@@ -58,6 +77,19 @@ pub enum LayerSlot {
 
 /// What the registry knows about a bucket or queue before it is opened, for
 /// [`LayerOpener::check_open`].
+///
+/// ```
+/// use gureum_core::{OpenTarget, Service, Zone};
+/// let target = OpenTarget {
+///     service: Service::Storage,
+///     scheme: "s3".into(),
+///     url: "s3://complaints".into(),
+///     zone: Zone::Foreign,
+///     encrypted: false,
+/// };
+/// // What a placement policy checks before anything is opened.
+/// assert!(target.zone == Zone::Foreign && !target.encrypted);
+/// ```
 #[derive(Debug, Clone)]
 pub struct OpenTarget {
     /// Storage or queue.
@@ -77,6 +109,15 @@ pub struct OpenTarget {
 
 /// The layer parameters found on one URL + profile, for every registered opener (each reads
 /// its own; a layer may also read another's, e.g. the policy reads whether `encrypt` is set).
+///
+/// ```
+/// use gureum_core::LayerParams;
+/// use std::collections::BTreeMap;
+/// let p = LayerParams::new(BTreeMap::from([("class".to_string(), "personal".to_string())]));
+/// assert_eq!(p.get("class"), Some("personal"));
+/// assert!(p.any(&["audit", "class"]));
+/// assert_eq!(p.all().len(), 1);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LayerParams {
     params: BTreeMap<String, String>,
@@ -84,18 +125,43 @@ pub struct LayerParams {
 
 impl LayerParams {
     /// Parameters from a map.
+    ///
+    /// ```
+    /// use gureum_core::LayerParams;
+    /// assert_eq!(LayerParams::new(Default::default()), LayerParams::default());
+    /// ```
     pub fn new(params: BTreeMap<String, String>) -> Self {
         LayerParams { params }
     }
     /// One parameter.
+    ///
+    /// ```
+    /// use gureum_core::LayerParams;
+    /// let p = LayerParams::new([("encrypt".to_string(), "keyfile:///k".to_string())].into());
+    /// assert_eq!(p.get("encrypt"), Some("keyfile:///k"));
+    /// assert_eq!(p.get("audit"), None);
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }
     /// Whether any of `names` is present.
+    ///
+    /// ```
+    /// use gureum_core::LayerParams;
+    /// let p = LayerParams::new([("audit".to_string(), "file:///var/log/a.jsonl".to_string())].into());
+    /// assert!(p.any(&["audit"]));
+    /// assert!(!p.any(&["class", "encrypt"]));
+    /// ```
     pub fn any(&self, names: &[&str]) -> bool {
         names.iter().any(|n| self.params.contains_key(*n))
     }
     /// All of them.
+    ///
+    /// ```
+    /// use gureum_core::LayerParams;
+    /// let p = LayerParams::new([("class".to_string(), "open".to_string())].into());
+    /// assert_eq!(p.all().keys().collect::<Vec<_>>(), ["class"]);
+    /// ```
     pub fn all(&self) -> &BTreeMap<String, String> {
         &self.params
     }
@@ -104,6 +170,32 @@ impl LayerParams {
 /// A layer that the registry stacks over buckets and queues when its URL / profile
 /// parameters are present. Implemented by layer crates (`gureum-layers`); see the module
 /// documentation for the order of events.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, Bucket, LayerOpener, LayerParams, LayerSlot, OpenTarget, Registry};
+/// use std::sync::Arc;
+/// /// A layer that only records itself on the handle, engaged by `tag=...`.
+/// #[derive(Debug)]
+/// struct Tag;
+/// #[async_trait]
+/// impl LayerOpener for Tag {
+///     fn name(&self) -> &'static str { "tag" }
+///     fn params(&self) -> &'static [&'static str] { &["tag"] }
+///     fn slot(&self) -> LayerSlot { LayerSlot::Audit }
+///     async fn stack_bucket(&self, b: Bucket, _: &OpenTarget, _: &LayerParams) -> gureum_core::Result<Bucket> {
+///         Ok(b.record_layer("tag", false))
+///     }
+/// }
+/// let mut registry = Registry::new();
+/// gureum_local::register(&mut registry);
+/// registry.register_layer(Arc::new(Tag));
+/// let bucket = registry.open_bucket(Some("mem://layer-doc?tag=x")).await?;
+/// assert_eq!(bucket.layers(), ["tag"]);
+/// // Without its parameter the layer is not stacked.
+/// assert!(registry.open_bucket(Some("mem://layer-doc")).await?.layers().is_empty());
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait LayerOpener: Send + Sync + fmt::Debug {
     /// A short name (`"policy"`, `"audit"`, `"encrypt"`).

@@ -51,6 +51,12 @@ pub use object_store;
 pub use secrecy;
 
 /// Where a backend runs, for the data-classification placement policy.
+///
+/// ```
+/// use gureum_core::Zone;
+/// assert_eq!(Zone::default(), Zone::OnPrem);
+/// assert_eq!(Zone::DomesticCsap.to_string(), "domestic-csap");
+/// ```
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
@@ -67,6 +73,11 @@ pub enum Zone {
 
 impl Zone {
     /// Kebab-case name.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// assert_eq!(Zone::Foreign.as_str(), "foreign");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Zone::OnPrem => "on-prem",
@@ -93,6 +104,12 @@ impl Zone {
         }
     }
     /// Every zone, nearest first.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// assert_eq!(Zone::ALL[0], Zone::OnPrem);
+    /// assert!(Zone::ALL.iter().all(|z| Zone::parse(z.as_str()).unwrap() == *z));
+    /// ```
     pub const ALL: [Zone; 3] = [Zone::OnPrem, Zone::DomesticCsap, Zone::Foreign];
 }
 

@@ -46,6 +46,13 @@ pub struct Message {
 
 impl Message {
     /// A message with `body`.
+    ///
+    /// ```
+    /// use gureum_core::Message;
+    /// let m = Message::new("ocr c-1041");
+    /// assert_eq!(&m.body[..], b"ocr c-1041");
+    /// assert!(m.attributes.is_empty() && m.delay.is_none());
+    /// ```
     pub fn new(body: impl Into<Bytes>) -> Self {
         Message {
             body: body.into(),
@@ -97,6 +104,19 @@ impl Message {
 }
 
 /// A received message; ack or nack it with its receipt.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// let queue = gureum_local::queue::MemQueue::open("doc-received")?;
+/// queue.send(Message::new("scan 7").attribute("type", "ocr")).await?;
+/// let m = &queue.receive(1).await?[0];
+/// assert_eq!(&m.body[..], b"scan 7");
+/// assert_eq!(m.attributes["type"], "ocr");
+/// assert_eq!(m.receive_count, 1); // first delivery
+/// queue.ack(m).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
     /// Stable message id.
@@ -146,6 +166,13 @@ impl Default for ReceiveOptions {
 }
 
 /// What a queue backend can do.
+///
+/// ```
+/// use gureum_core::QueueCapabilities;
+/// let caps = QueueCapabilities::default();
+/// assert_eq!(caps.max_batch_send, 10);
+/// assert!(!caps.ordering); // FIFO only where a driver says so
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueueCapabilities {
     /// Most messages per send batch.
@@ -234,6 +261,15 @@ pub struct QueueConfig {
 }
 
 /// Dead-letter settings.
+///
+/// ```
+/// use gureum_core::{DeadLetter, QueueConfig};
+/// let config = QueueConfig {
+///     dead_letter: Some(DeadLetter { queue: "jobs-dead".into(), max_receive_count: 5 }),
+///     ..QueueConfig::default()
+/// };
+/// assert_eq!(config.dead_letter.unwrap().max_receive_count, 5);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
     /// Name of the dead-letter queue (same backend).
@@ -243,6 +279,18 @@ pub struct DeadLetter {
 }
 
 /// The driver trait a queue backend implements. Applications use [`Queue`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// // Applications use `Queue`; the driver underneath is reachable for layers and tests.
+/// let queue = gureum_local::queue::MemQueue::open("doc-driver-trait")?;
+/// let driver = queue.driver();
+/// assert_eq!(driver.name(), "doc-driver-trait");
+/// driver.send_batch(vec![Message::new("x")]).await?;
+/// assert_eq!(driver.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait QueueDriver: Any + Send + Sync + fmt::Debug {
     /// Queue name.
@@ -279,6 +327,19 @@ pub trait QueueDriver: Any + Send + Sync + fmt::Debug {
 }
 
 /// Create, delete and list queues of one account/namespace.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{QueueAdmin, QueueConfig};
+/// use gureum_local::queue::MemQueueAdmin;
+/// let admin = MemQueueAdmin;
+/// admin.create_queue("doc-admin-jobs", &QueueConfig::default()).await?;
+/// assert!(admin.list_queues().await?.contains(&"doc-admin-jobs".to_string()));
+/// let queue = admin.open("doc-admin-jobs").await?;
+/// assert_eq!(queue.name(), "doc-admin-jobs");
+/// admin.delete_queue("doc-admin-jobs").await?;
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait QueueAdmin: Send + Sync + fmt::Debug {
     /// Create a queue; an existing one with the same settings is not an error.
@@ -370,6 +431,17 @@ impl Default for ProcessOptions {
 }
 
 /// Counters of a finished [`Queue::process`] run.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Message, ProcessOptions};
+/// let queue = gureum_local::queue::MemQueue::open("doc-process-stats")?;
+/// queue.send_batch(vec![Message::new("ok"), Message::new("ok")]).await?;
+/// let opts = ProcessOptions { max_messages: Some(2), ..ProcessOptions::default() };
+/// let stats = queue.process(opts, std::future::pending(), |_m| async { Ok(()) }).await?;
+/// assert_eq!((stats.acked, stats.failed), (2, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProcessStats {
     /// Handled and acked.
@@ -380,6 +452,17 @@ pub struct ProcessStats {
 
 impl Queue {
     /// Wrap a driver.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Queue;
+    /// let mem = gureum_local::queue::MemQueue::open("doc-queue-new")?;
+    /// // Wrap any driver (here the in-memory one) in a fresh `Queue`.
+    /// let queue = Queue::new(mem.driver().clone());
+    /// assert_eq!(queue.name(), "doc-queue-new");
+    /// assert!(queue.admin().is_err()); // no admin driver attached
+    /// # Ok(()) }
+    /// ```
     pub fn new(driver: Arc<dyn QueueDriver>) -> Self {
         Queue {
             native: driver.clone(),
@@ -392,30 +475,83 @@ impl Queue {
         }
     }
     /// Set backend information (scheme, provider, zone), for the placement policy and reports.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{storage::BackendInfo, Zone};
+    /// let info = BackendInfo { scheme: "mem".into(), provider: "local".into(), zone: Zone::OnPrem };
+    /// let queue = gureum_local::queue::MemQueue::open("doc-with-info")?.with_info(info);
+    /// assert_eq!(queue.info().provider, "local");
+    /// # Ok(()) }
+    /// ```
     pub fn with_info(mut self, info: BackendInfo) -> Self {
         self.info = info;
         self
     }
     /// Backend information (the registry fills scheme and zone when it opens a URL).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Zone;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-info")?;
+    /// assert_eq!(queue.info().zone, Zone::OnPrem);
+    /// # Ok(()) }
+    /// ```
     pub fn info(&self) -> &BackendInfo {
         &self.info
     }
     /// Record that a layer named `name` was stacked over this queue's driver (outermost so
     /// far); `encrypts` marks a client-side encryption layer ([`Queue::is_encrypted`]).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-record-layer")?
+    ///     .record_layer("retry", false)
+    ///     .record_layer("encrypt", true);
+    /// assert_eq!(queue.layers(), ["retry", "encrypt"]);
+    /// assert!(queue.is_encrypted());
+    /// # Ok(()) }
+    /// ```
     pub fn record_layer(mut self, name: impl Into<String>, encrypts: bool) -> Self {
         self.layers.push(name.into());
         self.encrypted |= encrypts;
         self
     }
     /// Names of the layers stacked over the driver, innermost first.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-layers")?;
+    /// assert!(queue.layers().is_empty()); // a bare driver
+    /// # Ok(()) }
+    /// ```
     pub fn layers(&self) -> &[String] {
         &self.layers
     }
     /// Whether a client-side encryption layer is stacked.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-is-encrypted")?;
+    /// assert!(!queue.is_encrypted());
+    /// assert!(queue.record_layer("encrypt", true).is_encrypted());
+    /// # Ok(()) }
+    /// ```
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
     }
     /// Attach an admin driver.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Queue;
+    /// use gureum_local::queue::{MemQueue, MemQueueAdmin};
+    /// use std::sync::Arc;
+    /// let queue = Queue::new(MemQueue::open("doc-with-admin")?.driver().clone())
+    ///     .with_admin(Arc::new(MemQueueAdmin));
+    /// assert!(queue.admin().is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn with_admin(mut self, admin: Arc<dyn QueueAdmin>) -> Self {
         self.admin = Some(admin);
         self
@@ -423,16 +559,44 @@ impl Queue {
     /// The same queue over another driver, typically one that wraps [`Queue::driver`] (a layer
     /// of `gureum-layers`): the admin driver, default receive options and [`Queue::native`]
     /// (still the driver underneath) are kept.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-with-driver")?;
+    /// // A layer would wrap `queue.driver()`; here the same driver is put back.
+    /// let same = queue.clone().with_driver(queue.driver().clone());
+    /// assert_eq!(same.name(), "doc-with-driver");
+    /// assert!(same.admin().is_ok()); // the admin driver is kept
+    /// # Ok(()) }
+    /// ```
     pub fn with_driver(mut self, driver: Arc<dyn QueueDriver>) -> Self {
         self.driver = driver;
         self
     }
     /// Set default receive options.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{Message, ReceiveOptions};
+    /// use std::time::Duration;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-defaults")?
+    ///     .with_defaults(ReceiveOptions { visibility: Duration::from_secs(300), ..ReceiveOptions::default() });
+    /// queue.send(Message::new("x")).await?;
+    /// assert_eq!(queue.receive(1).await?.len(), 1); // received with the 300 s visibility
+    /// assert!(queue.receive(1).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn with_defaults(mut self, defaults: ReceiveOptions) -> Self {
         self.defaults = defaults;
         self
     }
     /// Queue name.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// assert_eq!(gureum_local::queue::MemQueue::open("doc-name")?.name(), "doc-name");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         self.driver.name()
     }
@@ -452,10 +616,25 @@ impl Queue {
         self.driver.capabilities()
     }
     /// The driver.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-driver")?;
+    /// assert_eq!(queue.driver().depth().await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn driver(&self) -> &Arc<dyn QueueDriver> {
         &self.driver
     }
     /// The admin driver.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-admin")?;
+    /// let names = queue.admin()?.list_queues().await?;
+    /// assert!(names.contains(&"doc-admin".to_string()));
+    /// # Ok(()) }
+    /// ```
     pub fn admin(&self) -> Result<&Arc<dyn QueueAdmin>> {
         self.admin
             .as_ref()
@@ -463,12 +642,28 @@ impl Queue {
     }
     /// Replace what [`Queue::native`] hands out (by default the driver itself). The same
     /// escape hatch as `Bucket::with_native` and `Compute::with_native`.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use std::sync::Arc;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-with-native")?
+    ///     .with_native(Arc::new(42u32));
+    /// assert_eq!(queue.native::<u32>(), Some(&42));
+    /// # Ok(()) }
+    /// ```
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = native;
         self
     }
     /// The vendor object, if it is a `T` (Go CDK's `As`): by default the driver
     /// (`SqsQueue`, `SqliteQueue`, ...), or what a provider attached with [`Queue::with_native`].
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let queue = gureum_local::queue::MemQueue::open("doc-native")?;
+    /// assert!(queue.native::<String>().is_none()); // not that type: None, no panic
+    /// # Ok(()) }
+    /// ```
     pub fn native<T: Any>(&self) -> Option<&T> {
         self.native.downcast_ref::<T>()
     }
@@ -606,6 +801,17 @@ impl Queue {
     }
 
     /// Acknowledge (delete) one delivered message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Message;
+    /// let queue = gureum_local::queue::MemQueue::open("doc-ack")?;
+    /// queue.send(Message::new("done soon")).await?;
+    /// let m = queue.receive(1).await?.remove(0);
+    /// queue.ack(&m).await?;
+    /// assert_eq!(queue.depth().await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn ack(&self, m: &ReceivedMessage) -> Result<()> {
         self.driver.ack(std::slice::from_ref(&m.receipt)).await
     }
@@ -911,6 +1117,11 @@ fn heartbeat_period(visibility: Duration) -> Duration {
 }
 
 /// Map a "receipt no longer valid" condition uniformly.
+///
+/// ```
+/// use gureum_core::{queue::stale_receipt, ErrorKind};
+/// assert_eq!(stale_receipt().kind(), ErrorKind::PreconditionFailed);
+/// ```
 pub fn stale_receipt() -> Error {
     Error::new(
         ErrorKind::PreconditionFailed,

@@ -51,6 +51,12 @@ pub enum Service {
 
 impl Service {
     /// Lowercase name.
+    ///
+    /// ```
+    /// use gureum_core::Service;
+    /// assert_eq!(Service::Compute.as_str(), "compute");
+    /// assert_eq!(Service::Compute.to_string(), "compute");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Storage => "storage",
@@ -59,6 +65,11 @@ impl Service {
         }
     }
     /// The environment variable that holds this service's URL.
+    ///
+    /// ```
+    /// use gureum_core::Service;
+    /// assert_eq!(Service::Queue.env_var(), "GUREUM_QUEUE_URL");
+    /// ```
     pub fn env_var(self) -> &'static str {
         match self {
             Service::Storage => "GUREUM_STORAGE_URL",
@@ -75,6 +86,13 @@ impl fmt::Display for Service {
 }
 
 /// One URL scheme a provider serves, as the provider crate describes it (its `SCHEMES` list).
+///
+/// ```
+/// let sqlite = gureum_local::SCHEMES.iter().find(|s| s.scheme == "sqlite").unwrap();
+/// assert_eq!(sqlite.service, gureum_core::Service::Queue);
+/// assert_eq!(sqlite.feature, "local");
+/// assert_eq!(sqlite.zone, gureum_core::Zone::OnPrem);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchemeInfo {
     /// The URL scheme, without `://` (`"s3"`).
@@ -90,6 +108,14 @@ pub struct SchemeInfo {
 }
 
 /// A provider crate that is compiled in: its registration function and its own scheme list.
+///
+/// ```
+/// use gureum_core::{CompiledProvider, ProviderEntry, Registry, Service};
+/// let local = CompiledProvider { register: gureum_local::register, schemes: gureum_local::SCHEMES };
+/// let entry = ProviderEntry { feature: "local", schemes: &[("mem", Service::Storage)], compiled: Some(local) };
+/// let registry = Registry::from_providers(&[entry]);
+/// assert!(registry.scheme_info(Service::Storage, "file").is_some());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CompiledProvider {
     /// The provider's `register`.
@@ -104,6 +130,14 @@ pub struct CompiledProvider {
 /// facade's one line per provider carries the feature and the `(scheme, service)` pairs
 /// itself; a test of the facade built with every provider checks that this line equals the
 /// provider's own `SCHEMES`, so the two cannot drift.
+///
+/// ```
+/// use gureum_core::{ProviderEntry, Registry, Service};
+/// // A provider the build does not compile in is still known, for the error hint.
+/// let aws = ProviderEntry { feature: "aws", schemes: &[("s3", Service::Storage)], compiled: None };
+/// let registry = Registry::from_providers(&[aws]);
+/// assert_eq!(registry.missing(Service::Storage)[0].feature, "aws");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderEntry {
     /// The facade's cargo feature that compiles the provider in.
@@ -115,6 +149,14 @@ pub struct ProviderEntry {
 }
 
 /// A scheme whose provider is known but not compiled into this build.
+///
+/// ```
+/// use gureum_core::{MissingScheme, ProviderEntry, Registry, Service};
+/// let entry = ProviderEntry { feature: "azure", schemes: &[("azblob", Service::Storage)], compiled: None };
+/// let registry = Registry::from_providers(&[entry]);
+/// let m: &MissingScheme = registry.missing(Service::Storage)[0];
+/// assert_eq!((m.scheme, m.feature), ("azblob", "azure"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingScheme {
     /// The URL scheme.
@@ -126,18 +168,73 @@ pub struct MissingScheme {
 }
 
 /// Opens buckets for one URL scheme.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, Bucket, Registry, ResourceUrl, StorageOpener};
+/// use std::sync::Arc;
+/// /// Opens `scratch://NAME` as a process-wide in-memory bucket.
+/// struct Scratch;
+/// #[async_trait]
+/// impl StorageOpener for Scratch {
+///     async fn open_bucket(&self, url: &ResourceUrl) -> gureum_core::Result<Bucket> {
+///         Ok(gureum_local::storage::open_mem(url.host()))
+///     }
+/// }
+/// let mut registry = Registry::new();
+/// registry.register_storage("scratch", Arc::new(Scratch));
+/// let bucket = registry.open_bucket(Some("scratch://tmp")).await?;
+/// assert_eq!(bucket.name(), "tmp");
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait StorageOpener: Send + Sync {
     /// Open the bucket the URL names.
     async fn open_bucket(&self, url: &ResourceUrl) -> Result<Bucket>;
 }
 /// Opens queues for one URL scheme.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, Queue, QueueOpener, Registry, ResourceUrl};
+/// use std::sync::Arc;
+/// struct Jobs;
+/// #[async_trait]
+/// impl QueueOpener for Jobs {
+///     async fn open_queue(&self, url: &ResourceUrl) -> gureum_core::Result<Queue> {
+///         gureum_local::queue::MemQueue::open(url.host())
+///     }
+/// }
+/// let mut registry = Registry::new();
+/// registry.register_queue("jobs", Arc::new(Jobs));
+/// assert_eq!(registry.open_queue(Some("jobs://ocr")).await?.name(), "ocr");
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait QueueOpener: Send + Sync {
     /// Open the queue the URL names.
     async fn open_queue(&self, url: &ResourceUrl) -> Result<Queue>;
 }
 /// Opens compute services for one URL scheme.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, Compute, ComputeOpener, Registry, ResourceUrl};
+/// use std::sync::Arc;
+/// struct Here;
+/// #[async_trait]
+/// impl ComputeOpener for Here {
+///     async fn open_compute(&self, url: &ResourceUrl) -> gureum_core::Result<Compute> {
+///         gureum_local::compute::open_local(url.path(), None)
+///     }
+/// }
+/// let tmp = tempfile::tempdir()?;
+/// let mut registry = Registry::new();
+/// registry.register_compute("here", Arc::new(Here));
+/// let compute = registry.open_compute(Some(&format!("here://{}", tmp.path().display()))).await?;
+/// assert!(compute.list().await?.is_empty());
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait ComputeOpener: Send + Sync {
     /// Open the compute service the URL names.
@@ -146,6 +243,17 @@ pub trait ComputeOpener: Send + Sync {
 
 /// Scheme → opener tables for the three services, with the descriptions of the registered
 /// schemes and the schemes of known providers that are not compiled in.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Registry;
+/// let mut registry = Registry::new();
+/// gureum_local::register(&mut registry);
+/// let bucket = registry.open_bucket(Some("mem://registry-struct")).await?;
+/// let queue = registry.open_queue(Some("mem://registry-struct")).await?;
+/// assert_eq!((bucket.name(), queue.name()), ("registry-struct", "registry-struct"));
+/// # Ok(()) }
+/// ```
 #[derive(Default, Clone)]
 pub struct Registry {
     storage: BTreeMap<String, Arc<dyn StorageOpener>>,
@@ -173,11 +281,31 @@ impl fmt::Debug for Registry {
 
 impl Registry {
     /// An empty registry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use gureum_core::{ErrorKind, Registry};
+    /// let empty = Registry::new();
+    /// let e = empty.open_bucket(Some("mem://b")).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument); // no scheme registered
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
     /// A registry of the given providers: the compiled ones registered and described, the
     /// others noted for the "not compiled in" hint.
+    ///
+    /// ```
+    /// use gureum_core::{CompiledProvider, ProviderEntry, Registry, Service};
+    /// let providers = [
+    ///     ProviderEntry { feature: "local", schemes: &[], compiled: Some(CompiledProvider { register: gureum_local::register, schemes: gureum_local::SCHEMES }) },
+    ///     ProviderEntry { feature: "aws", schemes: &[("sqs", Service::Queue)], compiled: None },
+    /// ];
+    /// let registry = Registry::from_providers(&providers);
+    /// assert!(registry.scheme_info(Service::Queue, "sqlite").is_some());
+    /// assert_eq!(registry.missing(Service::Queue)[0].scheme, "sqs");
+    /// ```
     pub fn from_providers(providers: &[ProviderEntry]) -> Self {
         let mut r = Self::new();
         for p in providers {
@@ -187,6 +315,13 @@ impl Registry {
     }
     /// Add one provider: register and describe it if it is compiled in, else note its schemes
     /// as missing (see [`Registry::missing`]).
+    ///
+    /// ```
+    /// use gureum_core::{ProviderEntry, Registry, Service};
+    /// let mut registry = Registry::new();
+    /// registry.add_provider(&ProviderEntry { feature: "kafka", schemes: &[("kafka", Service::Queue)], compiled: None });
+    /// assert_eq!(registry.missing(Service::Queue).len(), 1);
+    /// ```
     pub fn add_provider(&mut self, p: &ProviderEntry) {
         match &p.compiled {
             Some(c) => {
@@ -206,6 +341,14 @@ impl Registry {
     }
     /// Record descriptions of schemes (a provider's `SCHEMES`), shown by [`Registry::scheme_info`]
     /// and in error hints. Describing a scheme does not register an opener for it.
+    ///
+    /// ```
+    /// use gureum_core::{Registry, Service};
+    /// let mut registry = Registry::new();
+    /// registry.describe(gureum_local::SCHEMES);
+    /// let info = registry.scheme_info(Service::Compute, "local").unwrap();
+    /// assert_eq!(info.description, "supervised processes on this host");
+    /// ```
     pub fn describe(&mut self, infos: &[SchemeInfo]) {
         for i in infos {
             self.described
@@ -214,12 +357,28 @@ impl Registry {
         }
     }
     /// The description of a scheme, if its provider gave one.
+    ///
+    /// ```
+    /// use gureum_core::{Registry, Service};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry); // registers openers only
+    /// assert!(registry.scheme_info(Service::Storage, "file").is_none());
+    /// registry.describe(gureum_local::SCHEMES);
+    /// assert_eq!(registry.scheme_info(Service::Storage, "file").unwrap().feature, "local");
+    /// ```
     pub fn scheme_info(&self, service: Service, scheme: &str) -> Option<&SchemeInfo> {
         self.described
             .iter()
             .find(|d| d.service == service && d.scheme == scheme)
     }
     /// Schemes of a service whose provider is known but not compiled into this build.
+    ///
+    /// ```
+    /// use gureum_core::{ProviderEntry, Registry, Service};
+    /// let registry = Registry::from_providers(&[ProviderEntry { feature: "openstack", schemes: &[("swift", Service::Storage), ("nova", Service::Compute)], compiled: None }]);
+    /// assert_eq!(registry.missing(Service::Compute)[0].scheme, "nova");
+    /// assert!(registry.missing(Service::Queue).is_empty());
+    /// ```
     pub fn missing(&self, service: Service) -> Vec<&MissingScheme> {
         self.missing
             .iter()
@@ -227,31 +386,100 @@ impl Registry {
             .collect()
     }
     /// Register a storage opener.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{async_trait, Bucket, Registry, ResourceUrl, StorageOpener};
+    /// use std::sync::Arc;
+    /// struct Scratch;
+    /// #[async_trait]
+    /// impl StorageOpener for Scratch {
+    ///     async fn open_bucket(&self, url: &ResourceUrl) -> gureum_core::Result<Bucket> {
+    ///         Ok(gureum_local::storage::open_mem(url.host()))
+    ///     }
+    /// }
+    /// let mut registry = Registry::new();
+    /// registry.register_storage("scratch", Arc::new(Scratch));
+    /// registry.register_storage("scratch", Arc::new(Scratch)); // a second opener replaces the first
+    /// assert_eq!(registry.open_bucket(Some("scratch://x")).await?.name(), "x");
+    /// # Ok(()) }
+    /// ```
     pub fn register_storage(&mut self, scheme: &str, o: Arc<dyn StorageOpener>) {
         self.storage.insert(scheme.to_string(), o);
     }
     /// Register a queue opener.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Registry;
+    /// use std::sync::Arc;
+    /// let mut registry = Registry::new();
+    /// registry.register_queue("mem", Arc::new(gureum_local::queue::MemQueueOpener));
+    /// assert_eq!(registry.open_queue(Some("mem://reg-queue")).await?.name(), "reg-queue");
+    /// # Ok(()) }
+    /// ```
     pub fn register_queue(&mut self, scheme: &str, o: Arc<dyn QueueOpener>) {
         self.queue.insert(scheme.to_string(), o);
     }
     /// Register a compute opener.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::Registry;
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry); // registers `local` with register_compute
+    /// let tmp = tempfile::tempdir()?;
+    /// let compute = registry.open_compute(Some(&format!("local://{}", tmp.path().display()))).await?;
+    /// assert!(compute.list().await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn register_compute(&mut self, scheme: &str, o: Arc<dyn ComputeOpener>) {
         self.compute.insert(scheme.to_string(), o);
     }
     /// Register a layer whose URL / profile parameters ([`LayerOpener::params`]) stack it over
     /// the buckets and queues this registry opens (see [`crate::layering`]). A second opener
     /// with the same name replaces the first.
+    ///
+    /// ```
+    /// use gureum_core::{async_trait, Bucket, LayerOpener, LayerParams, LayerSlot, OpenTarget, Registry};
+    /// use std::sync::Arc;
+    /// #[derive(Debug)]
+    /// struct Noop;
+    /// #[async_trait]
+    /// impl LayerOpener for Noop {
+    ///     fn name(&self) -> &'static str { "noop" }
+    ///     fn params(&self) -> &'static [&'static str] { &["noop"] }
+    ///     fn slot(&self) -> LayerSlot { LayerSlot::Audit }
+    ///     async fn stack_bucket(&self, b: Bucket, _: &OpenTarget, _: &LayerParams) -> gureum_core::Result<Bucket> { Ok(b) }
+    /// }
+    /// let mut registry = Registry::new();
+    /// registry.register_layer(Arc::new(Noop));
+    /// registry.register_layer(Arc::new(Noop)); // same name: replaces
+    /// assert_eq!(registry.layers().len(), 1);
+    /// assert_eq!(registry.layer_params(), ["noop", "zone"]);
+    /// ```
     pub fn register_layer(&mut self, opener: Arc<dyn LayerOpener>) {
         self.layers.retain(|l| l.name() != opener.name());
         self.layers.push(opener);
         self.layers.sort_by_key(|l| l.slot());
     }
     /// The registered layers, innermost first.
+    ///
+    /// ```
+    /// use gureum_core::Registry;
+    /// assert!(Registry::new().layers().is_empty());
+    /// ```
     pub fn layers(&self) -> &[Arc<dyn LayerOpener>] {
         &self.layers
     }
     /// Every parameter name that is valid on every storage and queue URL whatever the
     /// scheme: the registered layers' parameters and [`PARAM_ZONE`], sorted.
+    ///
+    /// ```
+    /// use gureum_core::Registry;
+    /// // Without layers only `zone` is valid on every URL.
+    /// assert_eq!(Registry::new().layer_params(), ["zone"]);
+    /// ```
     pub fn layer_params(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = self
             .layers
@@ -411,6 +639,20 @@ impl Registry {
         Ok(bucket)
     }
     /// Resolve and open a queue, with the layers its parameters name stacked over it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{Message, Registry};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry);
+    /// let tmp = tempfile::tempdir()?;
+    /// let url = format!("sqlite://{}/q.db?queue=jobs", tmp.path().display());
+    /// let queue = registry.open_queue(Some(&url)).await?;
+    /// queue.send(Message::new("ocr c-1041")).await?;
+    /// assert_eq!(queue.depth().await?, 1);
+    /// assert_eq!(queue.info().scheme, "sqlite");
+    /// # Ok(()) }
+    /// ```
     pub async fn open_queue(&self, url: Option<&str>) -> Result<Queue> {
         let (u, profile) = resolve_url(Service::Queue, url)?;
         let (ru, params, target, engaged) = self.split_layers(Service::Queue, &u, &profile)?;
@@ -440,6 +682,19 @@ impl Registry {
         Ok(queue)
     }
     /// Resolve and open a compute service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, Registry};
+    /// let mut registry = Registry::new();
+    /// gureum_local::register(&mut registry);
+    /// let tmp = tempfile::tempdir()?;
+    /// let compute = registry.open_compute(Some(&format!("local://{}", tmp.path().display()))).await?;
+    /// assert!(compute.capabilities().stop_start);
+    /// let e = registry.open_compute(Some("ec2://ap-northeast-2")).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument); // not registered here
+    /// # Ok(()) }
+    /// ```
     pub async fn open_compute(&self, url: Option<&str>) -> Result<Compute> {
         let (u, params) = resolve_url(Service::Compute, url)?;
         let ru = ResourceUrl::parse(&u)?.with_defaults(&params);

@@ -98,6 +98,22 @@ impl Default for StorageCapabilities {
 }
 
 /// Create, delete and list buckets (containers) of one account.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let tmp = tempfile::tempdir()?;
+/// // A file:// bucket's admin manages its sibling directories.
+/// let bucket = gureum_local::storage::open_file(tmp.path().join("civic"))?;
+/// let admin = bucket.admin()?;
+/// admin.create_bucket("open-data").await?;
+/// let mut names = admin.list_buckets().await?;
+/// names.sort();
+/// assert_eq!(names, ["civic", "open-data"]);
+/// let open_data = admin.open("open-data").await?;
+/// open_data.put("readme.txt", b"hi".to_vec()).await?;
+/// assert_eq!(open_data.name(), "open-data");
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait BucketAdmin: Send + Sync + fmt::Debug {
     /// Create a bucket. An existing bucket gives [`ErrorKind::AlreadyExists`].
@@ -111,6 +127,11 @@ pub trait BucketAdmin: Send + Sync + fmt::Debug {
 }
 
 /// HTTP method of a presigned URL.
+///
+/// ```
+/// use gureum_core::PresignMethod;
+/// assert_ne!(PresignMethod::Get, PresignMethod::Put);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PresignMethod {
     /// Download.
@@ -120,6 +141,26 @@ pub enum PresignMethod {
 }
 
 /// Makes presigned URLs (S3 SigV4, Azure SAS, Swift TempURL, ...).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, object_store::{memory::InMemory, path::Path}, Bucket, PresignMethod, Presigner};
+/// use std::{sync::Arc, time::Duration};
+/// /// A toy presigner: a real one signs the URL (SigV4, SAS, TempURL).
+/// #[derive(Debug)]
+/// struct Files;
+/// #[async_trait]
+/// impl Presigner for Files {
+///     async fn presign(&self, _m: PresignMethod, path: &Path, expires: Duration) -> gureum_core::Result<url::Url> {
+///         Ok(url::Url::parse(&format!("https://files.example/{path}?expires={}", expires.as_secs())).unwrap())
+///     }
+/// }
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new())).with_presigner(Arc::new(Files));
+/// assert!(bucket.capabilities().presign);
+/// let url = bucket.presign(PresignMethod::Get, "stats/2026.csv", Duration::from_secs(600)).await?;
+/// assert_eq!(url.as_str(), "https://files.example/stats/2026.csv?expires=600");
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait Presigner: Send + Sync + fmt::Debug {
     /// A URL that allows `method` on the stored `path` for `expires`.
@@ -132,6 +173,13 @@ pub trait Presigner: Send + Sync + fmt::Debug {
 }
 
 /// Where a backend lives, for the placement policy and for reports.
+///
+/// ```
+/// use gureum_core::{BackendInfo, Zone};
+/// let info = BackendInfo { scheme: "s3".into(), provider: "aws".into(), zone: Zone::Foreign };
+/// assert_eq!(BackendInfo::default().zone, Zone::OnPrem);
+/// assert_eq!(info.zone.as_str(), "foreign");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BackendInfo {
     /// URL scheme that opened it (`s3`, `file`, ...).
@@ -204,16 +252,33 @@ pub struct PutOptions {
 
 impl PutOptions {
     /// Set the content type.
+    ///
+    /// ```
+    /// use gureum_core::PutOptions;
+    /// assert_eq!(PutOptions::default().content_type("text/csv").content_type.as_deref(), Some("text/csv"));
+    /// ```
     pub fn content_type(mut self, ct: impl Into<String>) -> Self {
         self.content_type = Some(ct.into());
         self
     }
     /// Add one metadata entry.
+    ///
+    /// ```
+    /// use gureum_core::PutOptions;
+    /// let opts = PutOptions::default().metadata("source", "sensors").metadata("district", "마포구");
+    /// assert_eq!(opts.metadata["district"], "마포구");
+    /// ```
     pub fn metadata(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.metadata.insert(k.into(), v.into());
         self
     }
     /// Set the write mode.
+    ///
+    /// ```
+    /// use gureum_core::{PutOptions, WriteMode};
+    /// assert_eq!(PutOptions::default().mode, WriteMode::Overwrite);
+    /// assert_eq!(PutOptions::default().mode(WriteMode::CreateOnly).mode, WriteMode::CreateOnly);
+    /// ```
     pub fn mode(mut self, mode: WriteMode) -> Self {
         self.mode = mode;
         self
@@ -239,6 +304,13 @@ impl PutOptions {
 }
 
 /// Largest total size of user metadata (names and values, in bytes of UTF-8): S3's limit.
+///
+/// ```
+/// use gureum_core::storage::{validate_metadata, MAX_METADATA_BYTES};
+/// use std::collections::BTreeMap;
+/// let big = BTreeMap::from([("k".to_string(), "v".repeat(MAX_METADATA_BYTES))]);
+/// assert!(validate_metadata(&big).is_err());
+/// ```
 pub const MAX_METADATA_BYTES: usize = 2048;
 
 /// Check user metadata against the portable rules, which every backend holds exactly (names
@@ -253,6 +325,17 @@ pub const MAX_METADATA_BYTES: usize = 2048;
 /// * names and values together are at most [`MAX_METADATA_BYTES`] bytes.
 ///
 /// A violation is [`ErrorKind::InvalidArgument`] naming the rule.
+///
+/// ```
+/// use gureum_core::{storage::validate_metadata, ErrorKind};
+/// use std::collections::BTreeMap;
+/// let ok = BTreeMap::from([("complaint-id".to_string(), "c-1041".to_string())]);
+/// assert!(validate_metadata(&ok).is_ok());
+/// let upper = BTreeMap::from([("Complaint-Id".to_string(), "c-1041".to_string())]);
+/// assert_eq!(validate_metadata(&upper).unwrap_err().kind(), ErrorKind::InvalidArgument);
+/// let padded = BTreeMap::from([("note".to_string(), " x ".to_string())]);
+/// assert!(validate_metadata(&padded).is_err());
+/// ```
 pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<()> {
     let mut total = 0usize;
     for (k, v) in metadata {
@@ -286,6 +369,15 @@ pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<()> {
 }
 
 /// Result of a successful write.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// let written = bucket.put("a.txt", b"hello".to_vec()).await?;
+/// assert_eq!(written.etag, bucket.head("a.txt").await?.etag);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteResult {
     /// The new object's etag, if the backend reports one.
@@ -436,6 +528,21 @@ pub struct ListOptions {
 }
 
 /// One listing page.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::{object_store::memory::InMemory, Bucket}; use std::sync::Arc;
+/// use gureum_core::ListOptions;
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+/// for k in ["2026/01/a.csv", "2026/02/b.csv", "readme.txt"] {
+///     bucket.put(k, b"x".to_vec()).await?;
+/// }
+/// let page = bucket.list_page(&ListOptions { delimiter: true, ..ListOptions::default() }).await?;
+/// assert_eq!(page.common_prefixes, ["2026/"]);
+/// assert_eq!(page.objects[0].key, "readme.txt");
+/// assert_eq!((page.next_token, page.skipped), (None, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ListPage {
     /// Objects in ascending stored order.
@@ -452,6 +559,25 @@ pub struct ListPage {
 
 /// A backend's server-side copy between buckets (containers) of one account and endpoint,
 /// attached with [`Bucket::with_bucket_copier`] and used through [`Bucket::copy_from`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{async_trait, object_store::memory::InMemory, Bucket, BucketCopier};
+/// use std::sync::Arc;
+/// /// A toy copier; a real one issues the provider's server-side copy request.
+/// #[derive(Debug)]
+/// struct SameAccount;
+/// #[async_trait]
+/// impl BucketCopier for SameAccount {
+///     fn domain(&self) -> &str { "example-account" }
+///     async fn copy_from(&self, _src: &str, _from: &str, _to: &str) -> gureum_core::Result<()> { Ok(()) }
+/// }
+/// let a = Bucket::new("a", Arc::new(InMemory::new())).with_bucket_copier(Arc::new(SameAccount));
+/// let b = Bucket::new("b", Arc::new(InMemory::new())).with_bucket_copier(Arc::new(SameAccount));
+/// assert!(b.can_copy_from(&a));
+/// b.copy_from(&a, "x.csv", "y.csv").await?;
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait BucketCopier: Send + Sync + fmt::Debug {
     /// Buckets whose copiers report the same domain can copy between each other server-side:
@@ -468,6 +594,17 @@ pub trait BucketCopier: Send + Sync + fmt::Debug {
 }
 
 /// A portable bucket: convenience operations over an `object_store::ObjectStore`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// // Applications open buckets by URL (`gureum::open_bucket("mem://b")`); here the embedded
+/// // in-memory backend directly.
+/// let bucket = gureum_local::storage::open_mem("doc-bucket");
+/// bucket.put("민원/c-1041.json", r#"{"status":"접수"}"#).await?;
+/// assert_eq!(bucket.list_all(Some("민원/")).await?.len(), 1);
+/// assert_eq!(bucket.info().scheme, "mem");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Bucket {
     name: String,
@@ -498,6 +635,11 @@ impl fmt::Debug for Bucket {
 const MAX_LEVEL_ROUNDS: usize = 10_000;
 
 /// Default multipart chunk size for [`Bucket::writer`].
+///
+/// ```
+/// use gureum_core::storage::DEFAULT_PART_SIZE;
+/// assert_eq!(DEFAULT_PART_SIZE, 8 << 20); // 8 MiB, above S3's 5 MiB minimum
+/// ```
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
 impl Bucket {
@@ -535,18 +677,57 @@ impl Bucket {
         }
     }
     /// Attach a bucket admin driver (sets the `bucket_admin` capability).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use std::sync::Arc;
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new()));
+    /// assert!(bucket.admin().is_err());
+    /// let bucket = bucket.with_admin(Arc::new(gureum_local::storage::MemAdmin));
+    /// assert!(bucket.capabilities().bucket_admin);
+    /// assert!(bucket.admin()?.list_buckets().await.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn with_admin(mut self, admin: Arc<dyn BucketAdmin>) -> Self {
         self.admin = Some(admin);
         self.caps.bucket_admin = true;
         self
     }
     /// Attach a presigner (sets the `presign` capability).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{async_trait, object_store::{memory::InMemory, path::Path}, Bucket, PresignMethod, Presigner};
+    /// use std::{sync::Arc, time::Duration};
+    /// #[derive(Debug)]
+    /// struct Fixed;
+    /// #[async_trait]
+    /// impl Presigner for Fixed {
+    ///     async fn presign(&self, _: PresignMethod, p: &Path, _: Duration) -> gureum_core::Result<url::Url> {
+    ///         Ok(url::Url::parse(&format!("https://cdn.example/{p}")).unwrap())
+    ///     }
+    /// }
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new())).with_presigner(Arc::new(Fixed));
+    /// let url = bucket.presign(PresignMethod::Get, "a.csv", Duration::from_secs(60)).await?;
+    /// assert_eq!(url.path(), "/a.csv");
+    /// # Ok(()) }
+    /// ```
     pub fn with_presigner(mut self, p: Arc<dyn Presigner>) -> Self {
         self.presigner = Some(p);
         self.caps.presign = true;
         self
     }
     /// Replace the capability flags (keeps `presign`/`bucket_admin` if drivers are attached).
+    ///
+    /// ```
+    /// use gureum_core::{object_store::memory::InMemory, Bucket, StorageCapabilities};
+    /// use std::sync::Arc;
+    /// let caps = StorageCapabilities { multipart: false, max_object_size: Some(5 << 30), ..Default::default() };
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new())).with_capabilities(caps);
+    /// assert!(!bucket.capabilities().multipart);
+    /// assert_eq!(bucket.capabilities().max_object_size, Some(5 << 30));
+    /// ```
     pub fn with_capabilities(mut self, caps: StorageCapabilities) -> Self {
         let (p, a) = (self.presigner.is_some(), self.admin.is_some());
         self.caps = caps;
@@ -555,6 +736,14 @@ impl Bucket {
         self
     }
     /// Set backend information (scheme, provider, zone).
+    ///
+    /// ```
+    /// use gureum_core::{object_store::memory::InMemory, BackendInfo, Bucket, Zone};
+    /// use std::sync::Arc;
+    /// let info = BackendInfo { scheme: "mem".into(), provider: "local".into(), zone: Zone::OnPrem };
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new())).with_info(info.clone());
+    /// assert_eq!(bucket.info(), &info);
+    /// ```
     pub fn with_info(mut self, info: BackendInfo) -> Self {
         self.info = info;
         self
@@ -564,6 +753,19 @@ impl Bucket {
     /// the native client are kept. A level pager ([`Bucket::with_level_pager`]) is dropped, so
     /// every listing goes through the new store, and so is a cross-bucket copier
     /// ([`Bucket::with_bucket_copier`]), so no copy bypasses the new store.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::memory::InMemory;
+    /// use std::sync::Arc;
+    /// let bucket = gureum_local::storage::open_mem("doc-with-store");
+    /// // A layer wraps `bucket.object_store()`; here the store is swapped for a fresh one.
+    /// let fresh = bucket.clone().with_store(Arc::new(InMemory::new()));
+    /// bucket.put("a", b"1".to_vec()).await?;
+    /// assert!(!fresh.exists("a").await?);
+    /// assert_eq!(fresh.name(), "doc-with-store"); // name, info and admin are kept
+    /// # Ok(()) }
+    /// ```
     pub fn with_store(mut self, store: Arc<dyn ObjectStore>) -> Self {
         self.store = store;
         self.pager = None;
@@ -572,6 +774,21 @@ impl Bucket {
     }
     /// Attach the backend's server-side copy between buckets of one account and endpoint
     /// (used by [`Bucket::copy_from`]).
+    ///
+    /// ```
+    /// use gureum_core::{async_trait, object_store::memory::InMemory, Bucket, BucketCopier};
+    /// use std::sync::Arc;
+    /// #[derive(Debug)]
+    /// struct Acct(&'static str);
+    /// #[async_trait]
+    /// impl BucketCopier for Acct {
+    ///     fn domain(&self) -> &str { self.0 }
+    ///     async fn copy_from(&self, _: &str, _: &str, _: &str) -> gureum_core::Result<()> { Ok(()) }
+    /// }
+    /// let a = Bucket::new("a", Arc::new(InMemory::new())).with_bucket_copier(Arc::new(Acct("acct-1")));
+    /// let b = Bucket::new("b", Arc::new(InMemory::new())).with_bucket_copier(Arc::new(Acct("acct-2")));
+    /// assert!(!b.can_copy_from(&a)); // another account: no server-side copy
+    /// ```
     pub fn with_bucket_copier(mut self, copier: Arc<dyn BucketCopier>) -> Self {
         self.copier = Some(copier);
         self
@@ -579,6 +796,13 @@ impl Bucket {
     /// Whether [`Bucket::copy_from`] can copy from `src` server-side: both buckets are on the
     /// same account and endpoint of a backend that copies between buckets, and neither has a
     /// layer stacked (a layer's store must see every byte).
+    ///
+    /// ```
+    /// let a = gureum_local::storage::open_mem("doc-can-copy-a");
+    /// let b = gureum_local::storage::open_mem("doc-can-copy-b");
+    /// // The in-memory backend attaches no copier; copy through this process instead.
+    /// assert!(!b.can_copy_from(&a));
+    /// ```
     pub fn can_copy_from(&self, src: &Bucket) -> bool {
         match (&self.copier, &src.copier) {
             (Some(d), Some(s)) => {
@@ -589,6 +813,12 @@ impl Bucket {
     }
     /// The largest object [`Bucket::copy_from`] copies in one server-side request, if the
     /// backend has a limit (S3 `CopyObject`: 5 GiB).
+    ///
+    /// ```
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use std::sync::Arc;
+    /// assert_eq!(Bucket::new("b", Arc::new(InMemory::new())).max_copy_from_size(), None);
+    /// ```
     pub fn max_copy_from_size(&self) -> Option<u64> {
         self.copier.as_ref().and_then(|c| c.max_object_size())
     }
@@ -629,6 +859,22 @@ impl Bucket {
     /// `start-after`, Swift `marker`), instead of a read of the whole level per page. The
     /// pager must list the same names as the store, with `/` as delimiter and the `offset`
     /// option honoured (entries after it, in ascending order).
+    ///
+    /// ```
+    /// use gureum_core::object_store::aws::AmazonS3Builder;
+    /// use gureum_core::Bucket;
+    /// use std::sync::Arc;
+    /// // Building the client does not contact the endpoint.
+    /// let s3 = Arc::new(AmazonS3Builder::new()
+    ///     .with_bucket_name("stats")
+    ///     .with_region("us-east-1")
+    ///     .with_endpoint("http://127.0.0.1:5000")
+    ///     .with_allow_http(true)
+    ///     .build()
+    ///     .unwrap());
+    /// let bucket = Bucket::new("stats", s3.clone()).with_level_pager(s3);
+    /// assert_eq!(bucket.name(), "stats");
+    /// ```
     pub fn with_level_pager(mut self, pager: Arc<dyn PaginatedListStore>) -> Self {
         self.pager = Some(pager);
         self
@@ -636,51 +882,117 @@ impl Bucket {
     /// Record that a layer named `name` was stacked over this bucket's store (outermost so
     /// far); `encrypts` marks a client-side encryption layer ([`Bucket::is_encrypted`]).
     /// `gureum-layers` calls this when it stacks a layer.
+    ///
+    /// ```
+    /// let bucket = gureum_local::storage::open_mem("doc-record-layer")
+    ///     .record_layer("retry", false)
+    ///     .record_layer("encrypt", true);
+    /// assert_eq!(bucket.layers(), ["retry", "encrypt"]);
+    /// assert!(bucket.is_encrypted());
+    /// ```
     pub fn record_layer(mut self, name: impl Into<String>, encrypts: bool) -> Self {
         self.layers.push(name.into());
         self.encrypted |= encrypts;
         self
     }
     /// Names of the layers stacked over the backend, innermost first.
+    ///
+    /// ```
+    /// assert!(gureum_local::storage::open_mem("doc-layers").layers().is_empty());
+    /// ```
     pub fn layers(&self) -> &[String] {
         &self.layers
     }
     /// Whether a client-side encryption layer is stacked (the backend stores only
     /// ciphertext). The placement policy may require it for a class in a zone.
+    ///
+    /// ```
+    /// let bucket = gureum_local::storage::open_mem("doc-is-encrypted");
+    /// assert!(!bucket.is_encrypted());
+    /// assert!(bucket.record_layer("encrypt", true).is_encrypted());
+    /// ```
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
     }
     /// The same bucket without its presigner (clears the `presign` capability): for a layer
     /// whose stored bytes are not what a reader should get, such as client-side encryption,
     /// where a presigned URL would hand out ciphertext.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, PresignMethod};
+    /// use std::time::Duration;
+    /// let bucket = gureum_local::storage::open_mem("doc-without-presigner").without_presigner();
+    /// assert!(!bucket.capabilities().presign);
+    /// let e = bucket.presign(PresignMethod::Get, "a", Duration::from_secs(60)).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// # Ok(()) }
+    /// ```
     pub fn without_presigner(mut self) -> Self {
         self.presigner = None;
         self.caps.presign = false;
         self
     }
     /// Attach the vendor client for [`Bucket::native`] (the escape hatch).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let bucket = gureum_local::storage::open_mem("doc-with-native").with_native(Arc::new(7u8));
+    /// assert_eq!(bucket.native::<u8>(), Some(&7));
+    /// ```
     pub fn with_native(mut self, native: Arc<dyn Any + Send + Sync>) -> Self {
         self.native = Some(native);
         self
     }
 
     /// Bucket (container) name.
+    ///
+    /// ```
+    /// assert_eq!(gureum_local::storage::open_mem("doc-name").name(), "doc-name");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
     /// Capability flags.
+    ///
+    /// ```
+    /// let caps = gureum_local::storage::open_mem("doc-caps").capabilities().clone();
+    /// assert!(caps.conditional_create && caps.multipart);
+    /// ```
     pub fn capabilities(&self) -> &StorageCapabilities {
         &self.caps
     }
     /// Backend information.
+    ///
+    /// ```
+    /// assert_eq!(gureum_local::storage::open_mem("doc-info").info().provider, "local");
+    /// ```
     pub fn info(&self) -> &BackendInfo {
         &self.info
     }
     /// The raw store, to hand to DataFusion, Polars, delta-rs or any object_store user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::{path::Path, ObjectStoreExt};
+    /// let bucket = gureum_local::storage::open_mem("doc-object-store");
+    /// bucket.put("a.csv", b"1,2\n".to_vec()).await?;
+    /// // The same bytes through the raw object_store API (for DataFusion, Polars, ...).
+    /// let raw = bucket.object_store().get(&Path::from("a.csv")).await?.bytes().await?;
+    /// assert_eq!(&raw[..], b"1,2\n");
+    /// # Ok(()) }
+    /// ```
     pub fn object_store(&self) -> Arc<dyn ObjectStore> {
         self.store.clone()
     }
     /// The bucket admin driver, if the backend has one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let bucket = gureum_local::storage::open_mem("doc-admin");
+    /// assert!(bucket.admin()?.list_buckets().await?.contains(&"doc-admin".to_string()));
+    /// # Ok(()) }
+    /// ```
     pub fn admin(&self) -> Result<&Arc<dyn BucketAdmin>> {
         self.admin
             .as_ref()
@@ -689,6 +1001,17 @@ impl Bucket {
     /// The vendor client, if it is a `T` (Go CDK's `As`): what the provider attached with
     /// [`Bucket::with_native`] (`S3Native`, `SwiftStore`, the object_store client, ...). The same
     /// escape hatch as `Queue::native` and `Compute::native`.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let bucket = gureum_local::storage::open_file(tmp.path().join("b"))?;
+    /// // file:// attaches its FileStore; other types give None.
+    /// let fs = bucket.native::<gureum_local::storage::FileStore>().expect("a file store");
+    /// assert_eq!(fs.root(), tmp.path().join("b"));
+    /// assert!(bucket.native::<String>().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn native<T: Any>(&self) -> Option<&T> {
         self.native.as_ref().and_then(|n| n.downcast_ref::<T>())
     }
@@ -698,6 +1021,15 @@ impl Bucket {
     /// (Written as a plain `fn` returning the write future, which is the same to callers as an
     /// `async fn`: it saves one future layer and the options translation on the hottest call,
     /// part of keeping `Bucket` within 3 % of raw object_store.)
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let bucket = gureum_local::storage::open_mem("doc-put");
+    /// bucket.put("a.txt", b"v1".to_vec()).await?;
+    /// bucket.put("a.txt", "v2").await?; // replaces
+    /// assert_eq!(&bucket.get("a.txt").await?[..], b"v2");
+    /// # Ok(()) }
+    /// ```
     pub fn put<'a>(
         &'a self,
         key: &'a str,
@@ -793,6 +1125,16 @@ impl Bucket {
     }
 
     /// Read a whole object.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// let bucket = gureum_local::storage::open_mem("doc-get");
+    /// bucket.put("a.txt", "hello").await?;
+    /// assert_eq!(&bucket.get("a.txt").await?[..], b"hello");
+    /// assert_eq!(bucket.get("b.txt").await.unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub async fn get(&self, key: &str) -> Result<Bytes> {
         let path = encode_key(key)?;
         let r = self.store.get_opts(&path, GetOptions::default()).await?;
@@ -823,6 +1165,16 @@ impl Bucket {
 
     /// Read a byte range. A range that starts past the end gives
     /// [`ErrorKind::InvalidArgument`]; an end past the end is clamped.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// let bucket = gureum_local::storage::open_mem("doc-get-range");
+    /// bucket.put("a.txt", "hello world").await?;
+    /// assert_eq!(&bucket.get_range("a.txt", 6..100).await?[..], b"world"); // end clamped
+    /// assert_eq!(bucket.get_range("a.txt", 50..60).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_range(&self, key: &str, range: impl Into<ByteRange>) -> Result<Bytes> {
         let path = encode_key(key)?;
         let range = match range.into() {
@@ -927,6 +1279,15 @@ impl Bucket {
     }
 
     /// Whether `key` exists.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let bucket = gureum_local::storage::open_mem("doc-exists");
+    /// assert!(!bucket.exists("a.txt").await?);
+    /// bucket.put("a.txt", "x").await?;
+    /// assert!(bucket.exists("a.txt").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self, key: &str) -> Result<bool> {
         match self.head(key).await {
             Ok(_) => Ok(true),
@@ -936,6 +1297,16 @@ impl Bucket {
     }
 
     /// Delete `key`. Deleting a missing key succeeds (idempotent, S3 semantics).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let bucket = gureum_local::storage::open_mem("doc-delete");
+    /// bucket.put("a.txt", "x").await?;
+    /// bucket.delete("a.txt").await?;
+    /// bucket.delete("a.txt").await?; // deleting again succeeds
+    /// assert!(!bucket.exists("a.txt").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, key: &str) -> Result<()> {
         let path = encode_key(key)?;
         match self.store.delete(&path).await {
@@ -1166,6 +1537,27 @@ impl Bucket {
     }
 
     /// One page of a listing, in ascending stored order, optionally grouped by `/`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ListOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-list-page");
+    /// for i in 0..5 {
+    ///     bucket.put(&format!("log/{i}.txt"), "x").await?;
+    /// }
+    /// let mut opts = ListOptions { prefix: Some("log/".into()), page_size: Some(2), ..Default::default() };
+    /// let mut pages = 0;
+    /// loop {
+    ///     let page = bucket.list_page(&opts).await?;
+    ///     pages += 1;
+    ///     match page.next_token {
+    ///         Some(t) => opts.page_token = Some(t),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(pages, 3); // 2 + 2 + 1
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page(&self, opts: &ListOptions) -> Result<ListPage> {
         let page_size = opts.page_size.unwrap_or(1000).clamp(1, 10_000);
         let prefix = opts.prefix.clone().unwrap_or_default();
@@ -1507,6 +1899,18 @@ fn map_range_err(e: object_store::Error) -> Error {
 }
 
 /// A streaming writer returned by [`Bucket::writer`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::PutOptions;
+/// let bucket = gureum_local::storage::open_mem("doc-writer");
+/// let mut w = bucket.writer("export.csv", &PutOptions::default()).await?;
+/// w.write(b"segment,vehicles\n").await?;
+/// w.write(b"1,42\n").await?;
+/// w.finish().await?;
+/// assert_eq!(bucket.get("export.csv").await?.len(), 22);
+/// # Ok(()) }
+/// ```
 pub struct BucketWriter {
     store: Arc<dyn ObjectStore>,
     path: Path,
@@ -1534,6 +1938,19 @@ impl fmt::Debug for BucketWriter {
 impl BucketWriter {
     /// Append bytes; waits when too many parts are in flight (bounded memory). The first
     /// write past one part starts the multipart upload.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-writer-write");
+    /// let mut w = bucket.writer("a.bin", &PutOptions::default()).await?;
+    /// for _ in 0..4 {
+    ///     w.write(&[0u8; 1024]).await?;
+    /// }
+    /// assert_eq!(w.bytes_written(), 4096);
+    /// w.finish().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
         if self.done {
             return Err(Error::invalid("writer already finished"));
@@ -1570,6 +1987,18 @@ impl BucketWriter {
     }
     /// Use parts of `bytes` instead of [`DEFAULT_PART_SIZE`] (before the first write; S3
     /// needs at least 5 MiB for every part but the last).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-part-size");
+    /// let mut w = bucket.writer("big.bin", &PutOptions::default()).await?.with_part_size(1024)?;
+    /// w.write(&[1u8; 3000]).await?; // more than one part: a multipart upload
+    /// assert!(w.is_multipart());
+    /// w.finish().await?;
+    /// assert_eq!(bucket.head("big.bin").await?.size, 3000);
+    /// # Ok(()) }
+    /// ```
     pub fn with_part_size(mut self, bytes: usize) -> Result<Self> {
         if bytes == 0 {
             return Err(Error::invalid("part size must be at least 1 byte"));
@@ -1583,15 +2012,48 @@ impl BucketWriter {
         Ok(self)
     }
     /// Bytes written so far.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-bytes-written");
+    /// let mut w = bucket.writer("a", &PutOptions::default()).await?;
+    /// w.write(b"hello").await?;
+    /// assert_eq!(w.bytes_written(), 5);
+    /// w.finish().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn bytes_written(&self) -> u64 {
         self.written
     }
     /// Whether the write became a multipart upload (more than one part was written).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-is-multipart");
+    /// let mut w = bucket.writer("small", &PutOptions::default()).await?;
+    /// w.write(b"fits in one part").await?;
+    /// assert!(!w.is_multipart()); // finished with a single PUT
+    /// w.finish().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn is_multipart(&self) -> bool {
         self.inner.is_some()
     }
     /// Complete the write: one PUT for an object of at most one part (also an empty one),
     /// else the completion of the multipart upload.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-finish");
+    /// let w = bucket.writer("empty", &PutOptions::default()).await?;
+    /// let written = w.finish().await?; // an empty object is one PUT
+    /// assert_eq!(written.etag, bucket.head("empty").await?.etag);
+    /// assert_eq!(bucket.head("empty").await?.size, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn finish(mut self) -> Result<WriteResult> {
         if self.done {
             return Err(Error::invalid("writer already finished"));
@@ -1616,6 +2078,17 @@ impl BucketWriter {
         })
     }
     /// Abort the write, removing uploaded parts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::PutOptions;
+    /// let bucket = gureum_local::storage::open_mem("doc-abort");
+    /// let mut w = bucket.writer("partial", &PutOptions::default()).await?.with_part_size(16)?;
+    /// w.write(&[0u8; 64]).await?;
+    /// w.abort().await?;
+    /// assert!(!bucket.exists("partial").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn abort(mut self) -> Result<()> {
         self.done = true;
         self.buf = Vec::new();

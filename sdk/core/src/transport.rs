@@ -3,6 +3,12 @@
 use crate::error::{Error, ErrorKind, Result};
 
 /// Whether `host` is a loopback name or address (`localhost`, 127.0.0.0/8, `::1`).
+///
+/// ```
+/// use gureum_core::transport::is_loopback_host;
+/// assert!(is_loopback_host("localhost") && is_loopback_host("127.0.0.1") && is_loopback_host("[::1]"));
+/// assert!(!is_loopback_host("s3.city.example"));
+/// ```
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     if h.eq_ignore_ascii_case("localhost") {
@@ -17,6 +23,13 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// The `allow_http` setting of a URL or profile (`allow_plaintext` is the same switch, the
 /// name the queue protocols used first): `true` allows plaintext to a non-loopback host.
 /// Malformed values are `InvalidArgument`.
+///
+/// ```
+/// use gureum_core::{transport::allow_plaintext, ResourceUrl};
+/// assert!(allow_plaintext(&ResourceUrl::parse("s3://b?allow_http=true").unwrap()).unwrap());
+/// assert!(!allow_plaintext(&ResourceUrl::parse("s3://b").unwrap()).unwrap());
+/// assert!(allow_plaintext(&ResourceUrl::parse("s3://b?allow_http=maybe").unwrap()).is_err());
+/// ```
 pub fn allow_plaintext(url: &crate::ResourceUrl) -> Result<bool> {
     Ok(url.bool_param("allow_http")?.unwrap_or(false)
         || url.bool_param("allow_plaintext")?.unwrap_or(false))

@@ -23,6 +23,13 @@ pub use crate::registry::{ComputeOpener, QueueOpener, Registry, Service, Storage
 /// The parameter names an opener asks for are recorded, so that the registry can reject a
 /// query parameter no opener read (`?regoin=kr`) and list the valid ones
 /// ([`ResourceUrl::check_unknown`]). Clones share that record.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// let u = ResourceUrl::parse("s3://complaints?region=ap-northeast-2&secret_key=abc").unwrap();
+/// assert_eq!(u.param("region"), Some("ap-northeast-2"));
+/// assert!(!u.to_string().contains("abc")); // secrets are redacted in Display and Debug
+/// ```
 #[derive(Clone)]
 pub struct ResourceUrl {
     url: url::Url,
@@ -173,10 +180,19 @@ impl ResourceUrl {
     }
 
     /// The URL.
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("swift://civic?region=RegionOne").unwrap();
+    /// assert_eq!(u.url().query(), Some("region=RegionOne"));
+    /// ```
     pub fn url(&self) -> &url::Url {
         &self.url
     }
     /// Scheme.
+    ///
+    /// ```
+    /// assert_eq!(gureum_core::ResourceUrl::parse("sqlite:///tmp/q.db").unwrap().scheme(), "sqlite");
+    /// ```
     pub fn scheme(&self) -> &str {
         self.url.scheme()
     }
@@ -194,6 +210,11 @@ impl ResourceUrl {
         self.url.host_str().unwrap_or("")
     }
     /// Path after the host, percent-decoded.
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("file:///srv/%EC%8B%9C%EB%AF%BC").unwrap();
+    /// assert_eq!(u.path(), "/srv/시민");
+    /// ```
     pub fn path(&self) -> String {
         percent_encoding::percent_decode_str(self.url.path())
             .decode_utf8_lossy()
@@ -201,6 +222,14 @@ impl ResourceUrl {
     }
     /// A parameter from the query or the profile (the name is recorded as valid for this
     /// URL's scheme).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// let profile = BTreeMap::from([("region".to_string(), "kr-standard".to_string())]);
+    /// let u = gureum_core::ResourceUrl::parse("ncloud://b").unwrap().with_defaults(&profile);
+    /// assert_eq!(u.param("region"), Some("kr-standard")); // from the profile
+    /// assert_eq!(u.param("endpoint"), None);
+    /// ```
     pub fn param(&self, name: &str) -> Option<&str> {
         if let Ok(mut a) = self.access.lock() {
             if !a.asked.contains(name) {
@@ -212,6 +241,12 @@ impl ResourceUrl {
     /// All parameters. A reader of the whole map may use any name, so a URL whose opener
     /// calls this is not checked for unknown parameters; prefer [`ResourceUrl::param`],
     /// [`ResourceUrl::pick`] and [`ResourceUrl::params_with_prefix`].
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("s3://b?region=kr&retries=3").unwrap();
+    /// assert_eq!(u.params().len(), 2);
+    /// assert!(u.check_unknown(&[]).is_ok()); // a whole-map reader may use any name
+    /// ```
     pub fn params(&self) -> &BTreeMap<String, String> {
         if let Ok(mut a) = self.access.lock() {
             a.all = true;
@@ -260,6 +295,12 @@ impl ResourceUrl {
     /// the registry itself, such as those of registered layers). Empty when the opener read
     /// the whole map ([`ResourceUrl::params`]). Profile parameters are never unknown: a
     /// profile's shared parameters may be meant for other schemes.
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("s3://b?region=kr&regoin=kr&class=open").unwrap();
+    /// let _ = u.param("region");
+    /// assert_eq!(u.unknown_params(&["class"]), ["regoin"]);
+    /// ```
     pub fn unknown_params(&self, also_valid: &[&str]) -> Vec<String> {
         let Ok(a) = self.access.lock() else {
             return vec![];
@@ -313,6 +354,12 @@ impl ResourceUrl {
     }
     /// The parameter names known to be valid for this URL so far: those the opener asked
     /// for, its prefixes (`image.*`) and `also_valid`, sorted.
+    ///
+    /// ```
+    /// let u = gureum_core::ResourceUrl::parse("ec2://r?subnet=s").unwrap();
+    /// let _ = (u.param("subnet"), u.params_with_prefix("image."));
+    /// assert_eq!(u.valid_params(&["zone"]), ["image.*", "subnet", "zone"]);
+    /// ```
     pub fn valid_params(&self, also_valid: &[&str]) -> Vec<String> {
         let Ok(a) = self.access.lock() else {
             return vec![];

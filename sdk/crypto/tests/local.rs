@@ -52,6 +52,19 @@ impl Fixture {
     async fn enc(&self, name: &str) -> Bucket {
         self.raw(name).await.layer(self.layer())
     }
+    /// The raw bucket `name` on file:// (`mem` false) or on a mem:// store of this fixture.
+    async fn raw_on(&self, name: &str, mem: bool) -> Bucket {
+        if !mem {
+            return self.raw(name).await;
+        }
+        let tag = self.root.file_name().unwrap().to_string_lossy().to_string();
+        gureum::open_bucket(&format!("mem://{tag}-{name}"))
+            .await
+            .unwrap()
+    }
+    async fn enc_on(&self, name: &str, mem: bool) -> Bucket {
+        self.raw_on(name, mem).await.layer(self.layer())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,9 +312,15 @@ async fn expect_read_fails(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tamper_truncate_reorder_swap_and_wrong_key_are_detected() {
-    let f = fixture();
-    let enc = f.enc("attacks").await;
-    let raw = f.raw("attacks").await;
+    // file:// reads through the layer's file path (blocks decrypted on blocking threads),
+    // mem:// through its stream path: both must catch every attack.
+    attacks(&fixture(), false).await;
+    attacks(&fixture(), true).await;
+}
+
+async fn attacks(f: &Fixture, mem: bool) {
+    let enc = f.enc_on("attacks", mem).await;
+    let raw = f.raw_on("attacks", mem).await;
     let data = pattern(3 * SEGMENT_LEN + 100, 1);
     enc.put("a", data.clone()).await.unwrap();
     enc.put("b", pattern(3 * SEGMENT_LEN + 100, 2))
@@ -364,6 +383,17 @@ async fn tamper_truncate_reorder_swap_and_wrong_key_are_detected() {
         "cut inside the header",
     )
     .await;
+    // Cut down to the header and one tag: the size of an empty object, but its one segment
+    // was not sealed empty.
+    expect_read_fails(
+        &enc,
+        &raw,
+        "t",
+        good[..seg(0) + 16].to_vec(),
+        ErrorKind::Integrity,
+        "cut to the size of an empty object",
+    )
+    .await;
     // Appended garbage.
     let mut longer = good.clone();
     longer.extend_from_slice(&[0u8; 40]);
@@ -406,8 +436,8 @@ async fn tamper_truncate_reorder_swap_and_wrong_key_are_detected() {
         "object moved to another key",
     )
     .await;
-    let enc2 = f.enc("attacks-elsewhere").await;
-    let raw2 = f.raw("attacks-elsewhere").await;
+    let enc2 = f.enc_on("attacks-elsewhere", mem).await;
+    let raw2 = f.raw_on("attacks-elsewhere", mem).await;
     expect_read_fails(
         &enc2,
         &raw2,
@@ -419,9 +449,9 @@ async fn tamper_truncate_reorder_swap_and_wrong_key_are_detected() {
     .await;
     // ...unless the layer is told the binding it was written with.
     let rebound = f
-        .raw("attacks-elsewhere")
+        .raw_on("attacks-elsewhere", mem)
         .await
-        .layer(f.layer().binding("attacks"));
+        .layer(f.layer().binding(raw.name()));
     assert_eq!(rebound.get("a").await.unwrap(), data);
     // Range reads hit the same checks.
     raw.put("t", good[..seg(3)].to_vec()).await.unwrap();

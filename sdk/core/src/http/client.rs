@@ -11,6 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Error bodies are read up to this many bytes (they only feed [`ProviderErrors::parse`]).
+///
+/// ```
+/// use gureum_core::http::ERROR_BODY_LIMIT;
+/// assert_eq!(ERROR_BODY_LIMIT, 64 * 1024);
+/// ```
 pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Signs or authorises each attempt of a request: the auth hook of an [`HttpClient`].
@@ -51,6 +56,12 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
 }
 
 /// Per-request options of [`HttpClient::send`].
+///
+/// ```
+/// use gureum_core::http::RequestOptions;
+/// let opts = RequestOptions::new("HEAD object a.json").idempotent(true).accept(404);
+/// assert_eq!(opts.operation(), "HEAD object a.json");
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RequestOptions {
     operation: String,
@@ -63,6 +74,11 @@ impl RequestOptions {
     /// Options for `operation`, a short secret-free name used in messages and logs
     /// (`"GET container c1"`). Not idempotent: call [`idempotent`](Self::idempotent) for
     /// requests that are safe to repeat.
+    ///
+    /// ```
+    /// use gureum_core::http::RequestOptions;
+    /// assert_eq!(RequestOptions::new("GET container c1").operation(), "GET container c1");
+    /// ```
     pub fn new(operation: impl Into<String>) -> Self {
         RequestOptions {
             operation: operation.into(),
@@ -74,12 +90,60 @@ impl RequestOptions {
     /// Mark the request safe to repeat (GET/HEAD/PUT/DELETE by nature, or a create made
     /// idempotent by a client token). Only such requests are retried after a response or
     /// a failure mid-request; a connection that was never made is retried either way.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// // A GET is safe to repeat: idempotent requests are retried on 429/5xx and timeouts.
+    /// let resp = client.send_bytes(req, &RequestOptions::new("GET /").idempotent(true)).await?;
+    /// assert_eq!(resp.status, 200);
+    /// # Ok(()) }
+    /// ```
     pub fn idempotent(mut self, yes: bool) -> Self {
         self.idempotent = yes;
         self
     }
     /// Hand responses with this non-2xx status back as `Ok` instead of an error (e.g. 404
     /// for an existence check, 409 for a create that tolerates "already there").
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nx-amz-request-id: R404\r\nConnection: close\r\n\r\nno bucket");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// // An existence check: 404 comes back as a response, not an error.
+    /// let resp = client.send(req, &RequestOptions::new("HEAD thing").accept(404)).await?;
+    /// assert_eq!(resp.status().as_u16(), 404);
+    /// # Ok(()) }
+    /// ```
     pub fn accept(mut self, status: u16) -> Self {
         self.accept.push(status);
         self
@@ -88,11 +152,41 @@ impl RequestOptions {
     /// branch on statuses and turn the rest into errors with [`HttpClient::error_from`]).
     /// Retry decisions then use the status alone (429, 5xx, the provider's
     /// [`ProviderErrors::status_kind`]), since no error body is read before the last attempt.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nx-amz-request-id: R404\r\nConnection: close\r\n\r\nno bucket");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send(req, &RequestOptions::new("GET thing").raw_status(true)).await?;
+    /// assert_eq!(resp.status().as_u16(), 404); // any status comes back unread
+    /// let e = client.error_from(resp, "GET thing").await;
+    /// assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub fn raw_status(mut self, yes: bool) -> Self {
         self.raw = yes;
         self
     }
     /// The operation name.
+    ///
+    /// ```
+    /// use gureum_core::http::RequestOptions;
+    /// assert_eq!(RequestOptions::new("DELETE queue q").operation(), "DELETE queue q");
+    /// ```
     pub fn operation(&self) -> &str {
         &self.operation
     }
@@ -100,6 +194,12 @@ impl RequestOptions {
 
 /// Failures of the HTTP layer itself (the source of the portable [`Error`]; downcast to
 /// tell them apart).
+///
+/// ```
+/// use gureum_core::http::HttpError;
+/// let e = HttpError::BodyTooLarge { limit: 1024 };
+/// assert_eq!(e.to_string(), "response body exceeds 1024 bytes");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
@@ -120,6 +220,29 @@ pub enum HttpError {
 }
 
 /// A fully read response.
+///
+/// ```
+/// # fn serve(reply: &'static str) -> String {
+/// #     use std::io::{Read, Write};
+/// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// #     let addr = l.local_addr().unwrap();
+/// #     std::thread::spawn(move || {
+/// #         let (mut s, _) = l.accept().unwrap();
+/// #         let mut buf = [0u8; 8192];
+/// #         let _ = s.read(&mut buf);
+/// #         s.write_all(reply.as_bytes()).unwrap();
+/// #     });
+/// #     format!("http://{addr}/")
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+/// use gureum_core::http::{HttpClient, HttpResponse, RequestOptions};
+/// let client = HttpClient::builder("demo").build()?;
+/// let req = client.http().get(&url).build().unwrap();
+/// let resp: HttpResponse = client.send_bytes(req, &RequestOptions::new("GET /")).await?;
+/// assert_eq!((resp.status, &resp.body[..]), (200, &b"hello"[..]));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     /// HTTP status.
@@ -132,16 +255,86 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     /// A header as a string.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send_bytes(req, &RequestOptions::new("GET /")).await?;
+    /// assert_eq!(resp.header("x-request-id"), Some("r-1"));
+    /// assert_eq!(resp.header("x-missing"), None);
+    /// # Ok(()) }
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     /// The body as text (lossy UTF-8, byte-order mark dropped).
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// assert_eq!(client.send_bytes(req, &RequestOptions::new("GET /")).await?.text(), "hello");
+    /// # Ok(()) }
+    /// ```
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body)
             .trim_start_matches('\u{feff}')
             .to_string()
     }
     /// The body as JSON; `what` names the call for the error message.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"count\": 3}");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send_bytes(req, &RequestOptions::new("GET stats")).await?;
+    /// let v: serde_json::Value = resp.json("GET stats")?;
+    /// assert_eq!(v["count"], 3);
+    /// # Ok(()) }
+    /// ```
     pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
         serde_json::from_slice(&self.body)
             .map_err(|e| Error::other(format!("{what}: malformed JSON response: {e}")))
@@ -190,6 +383,18 @@ impl fmt::Debug for HttpClient {
 }
 
 /// Builds an [`HttpClient`].
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_core::http::{DefaultErrors, HttpClient, HttpConfig};
+/// use std::sync::Arc;
+/// let client = HttpClient::builder("ec2")
+///     .config(HttpConfig::default().retries(5))
+///     .errors(Arc::new(DefaultErrors))
+///     .build()?;
+/// assert_eq!(client.config().retry.max_retries, 5);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct HttpClientBuilder {
     service: String,
@@ -201,27 +406,122 @@ pub struct HttpClientBuilder {
 
 impl HttpClientBuilder {
     /// Set the policy.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::http::{HttpClient, HttpConfig};
+    /// use std::time::Duration;
+    /// let client = HttpClient::builder("nova").config(HttpConfig::default().deadline(Duration::from_secs(30))).build()?;
+    /// assert_eq!(client.config().deadline, Duration::from_secs(30));
+    /// # Ok(()) }
+    /// ```
     pub fn config(mut self, config: HttpConfig) -> Self {
         self.config = config;
         self
     }
     /// Use this `reqwest` client (e.g. with custom TLS roots, built from
     /// [`HttpConfig::client_builder`]) instead of building one from the config.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::http::{HttpClient, HttpConfig};
+    /// let config = HttpConfig::default();
+    /// let reqwest_client = config.client_builder()?.user_agent("city-app/1.0").build().unwrap();
+    /// let client = HttpClient::builder("azure-storage").config(config).client(reqwest_client).build()?;
+    /// assert_eq!(client.service(), "azure-storage");
+    /// # Ok(()) }
+    /// ```
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
     /// Set the auth hook.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{Authorizer, HttpClient, RequestOptions};
+    /// use std::sync::Arc;
+    /// #[derive(Debug)]
+    /// struct ApiKey;
+    /// #[gureum_core::async_trait]
+    /// impl Authorizer for ApiKey {
+    ///     async fn authorize(&self, req: &mut reqwest::Request) -> gureum_core::Result<()> {
+    ///         req.headers_mut().insert("x-api-key", http::HeaderValue::from_static("k-1"));
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let client = HttpClient::builder("demo").auth(Arc::new(ApiKey)).build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// assert_eq!(client.send_bytes(req, &RequestOptions::new("GET /")).await?.status, 200);
+    /// # Ok(()) }
+    /// ```
     pub fn auth(mut self, auth: Arc<dyn Authorizer>) -> Self {
         self.auth = Some(auth);
         self
     }
     /// Set the error hook (default: [`DefaultErrors`]).
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nx-amz-request-id: R404\r\nConnection: close\r\n\r\nno bucket");
+    /// use gureum_core::http::{ErrorDetails, HttpClient, ProviderErrors, RequestOptions};
+    /// use gureum_core::ErrorKind;
+    /// use std::sync::Arc;
+    /// /// A cloud whose 404 means "bucket gone for good".
+    /// #[derive(Debug)]
+    /// struct Gone;
+    /// impl ProviderErrors for Gone {
+    ///     fn parse(&self, _: u16, _: &http::HeaderMap, _: &[u8]) -> ErrorDetails {
+    ///         ErrorDetails { code: Some("BucketGone".into()), ..ErrorDetails::default() }
+    ///     }
+    /// }
+    /// let client = HttpClient::builder("demo").errors(Arc::new(Gone)).build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let e = client.send(req, &RequestOptions::new("GET bucket")).await.unwrap_err();
+    /// assert_eq!((e.kind(), e.provider_code()), (ErrorKind::NotFound, Some("BucketGone")));
+    /// # Ok(()) }
+    /// ```
     pub fn errors(mut self, errors: Arc<dyn ProviderErrors>) -> Self {
         self.errors = errors;
         self
     }
     /// Build the client.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{http::{HttpClient, HttpConfig}, tls::TlsConfig, ErrorKind};
+    /// assert!(HttpClient::builder("demo").build().is_ok());
+    /// // An unreadable CA bundle fails at build time, before any traffic.
+    /// let tls = TlsConfig::default().with_ca_file("/nonexistent/ca.pem");
+    /// let e = HttpClient::builder("demo").config(HttpConfig::default().tls(tls)).build().unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub fn build(self) -> Result<HttpClient> {
         let http = match self.client {
             Some(c) => c,
@@ -289,6 +589,14 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 impl HttpClient {
     /// A builder for a client of `service` (a short name for messages: `"azure-storage"`,
     /// `"ec2"`, `"nova"`).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let client = gureum_core::http::HttpClient::builder("ec2").build()?;
+    /// assert_eq!(client.service(), "ec2");
+    /// assert_eq!(client.config().retry.max_retries, 3); // the default policy
+    /// # Ok(()) }
+    /// ```
     pub fn builder(service: impl Into<String>) -> HttpClientBuilder {
         HttpClientBuilder {
             service: service.into(),
@@ -300,22 +608,62 @@ impl HttpClient {
     }
 
     /// The underlying `reqwest` client, to build requests.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let client = gureum_core::http::HttpClient::builder("demo").build()?;
+    /// let req = client.http().get("https://api.example.com/v1/things").build().unwrap();
+    /// assert_eq!(req.url().path(), "/v1/things");
+    /// # Ok(()) }
+    /// ```
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
     /// The policy.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::http::{HttpClient, HttpConfig};
+    /// let client = HttpClient::builder("demo").config(HttpConfig::default().max_response_bytes(1 << 20)).build()?;
+    /// assert_eq!(client.config().max_response_bytes, 1 << 20);
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &HttpConfig {
         &self.inner.config
     }
     /// The service name.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// assert_eq!(gureum_core::http::HttpClient::builder("swift").build()?.service(), "swift");
+    /// # Ok(()) }
+    /// ```
     pub fn service(&self) -> &str {
         &self.inner.service
     }
     /// The error hook.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::http::{classify, HttpClient};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// assert_eq!(classify(client.errors(), 429, None), gureum_core::ErrorKind::RateLimited);
+    /// # Ok(()) }
+    /// ```
     pub fn errors(&self) -> &dyn ProviderErrors {
         self.inner.errors.as_ref()
     }
     /// A request builder on the underlying client.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::http::HttpClient;
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let url = url::Url::parse("https://api.example.com/v1/things/7").unwrap();
+    /// let req = client.request(http::Method::DELETE, url).build().unwrap();
+    /// assert_eq!(req.method(), http::Method::DELETE);
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, url: url::Url) -> reqwest::RequestBuilder {
         self.inner.http.request(method, url)
     }
@@ -332,6 +680,30 @@ impl HttpClient {
     /// buffered body. The sleep is the full-jitter back-off or the server's `Retry-After`,
     /// whichever is longer. A 401 is repeated once when the [`Authorizer::refresh`]
     /// hook says so.
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send(req, &RequestOptions::new("GET /").idempotent(true)).await?;
+    /// // The body is not read yet: stream it or read it bounded.
+    /// assert_eq!(&client.bytes(resp, "GET /").await?[..], b"hello");
+    /// # Ok(()) }
+    /// ```
     pub async fn send(
         &self,
         req: reqwest::Request,
@@ -343,6 +715,39 @@ impl HttpClient {
     /// [`send`](Self::send) with `auth` instead of the client's own auth hook, for
     /// credentials that live with the caller (e.g. a token session shared by several
     /// services, which itself owns the client).
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{Authorizer, HttpClient, RequestOptions};
+    /// #[derive(Debug)]
+    /// struct Session;
+    /// #[gureum_core::async_trait]
+    /// impl Authorizer for Session {
+    ///     async fn authorize(&self, req: &mut reqwest::Request) -> gureum_core::Result<()> {
+    ///         req.headers_mut().insert("x-auth-token", http::HeaderValue::from_static("t-1"));
+    ///         Ok(())
+    ///     }
+    /// }
+    /// // The client has no auth hook of its own; the caller's session signs this request.
+    /// let client = HttpClient::builder("swift").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send_with_auth(req, &RequestOptions::new("GET /"), &Session).await?;
+    /// assert_eq!(resp.status().as_u16(), 200);
+    /// # Ok(()) }
+    /// ```
     pub async fn send_with_auth(
         &self,
         req: reqwest::Request,
@@ -495,6 +900,29 @@ impl HttpClient {
     }
 
     /// [`send`](Self::send) and read the body with [`bytes`](Self::bytes).
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send_bytes(req, &RequestOptions::new("GET /").idempotent(true)).await?;
+    /// assert_eq!(resp.text(), "hello");
+    /// # Ok(()) }
+    /// ```
     pub async fn send_bytes(
         &self,
         req: reqwest::Request,
@@ -513,6 +941,32 @@ impl HttpClient {
 
     /// Read a response body, refusing more than [`HttpConfig::max_response_bytes`]
     /// (an `Error` whose source is [`HttpError::BodyTooLarge`]).
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-request-id: r-1\r\nConnection: close\r\n\r\nhello");
+    /// use gureum_core::http::{HttpClient, HttpConfig, RequestOptions};
+    /// use gureum_core::ErrorKind;
+    /// // A 5-byte body against a 4-byte bound.
+    /// let client = HttpClient::builder("demo").config(HttpConfig::default().max_response_bytes(4)).build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send(req, &RequestOptions::new("GET /")).await?;
+    /// let e = client.bytes(resp, "GET /").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unavailable);
+    /// # Ok(()) }
+    /// ```
     pub async fn bytes(&self, resp: reqwest::Response, operation: &str) -> Result<Bytes> {
         let limit = self.inner.config.max_response_bytes;
         self.read_limited(resp, operation, limit).await
@@ -520,6 +974,32 @@ impl HttpClient {
 
     /// The portable error for a non-success response (reads its body, bounded). For
     /// responses handed back through [`RequestOptions::accept`].
+    ///
+    /// ```
+    /// # fn serve(reply: &'static str) -> String {
+    /// #     use std::io::{Read, Write};
+    /// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// #     let addr = l.local_addr().unwrap();
+    /// #     std::thread::spawn(move || {
+    /// #         let (mut s, _) = l.accept().unwrap();
+    /// #         let mut buf = [0u8; 8192];
+    /// #         let _ = s.read(&mut buf);
+    /// #         s.write_all(reply.as_bytes()).unwrap();
+    /// #     });
+    /// #     format!("http://{addr}/")
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// let url = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nx-amz-request-id: R404\r\nConnection: close\r\n\r\nno bucket");
+    /// use gureum_core::http::{HttpClient, RequestOptions};
+    /// let client = HttpClient::builder("demo").build()?;
+    /// let req = client.http().get(&url).build().unwrap();
+    /// let resp = client.send(req, &RequestOptions::new("GET b").accept(404)).await?;
+    /// let e = client.error_from(resp, "GET b").await;
+    /// assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+    /// assert_eq!(e.request_id(), Some("R404"));
+    /// assert_eq!(e.message(), "GET b: HTTP 404: no bucket");
+    /// # Ok(()) }
+    /// ```
     pub async fn error_from(&self, resp: reqwest::Response, operation: &str) -> Error {
         error_from_response(self.inner.errors.as_ref(), resp, operation).await
     }
@@ -570,6 +1050,28 @@ impl HttpClient {
 /// The portable error for a non-success response, read (at most [`ERROR_BODY_LIMIT`]
 /// bytes) and classified by `errors` — what [`HttpClient::error_from`] does, for code that
 /// holds a response but no client.
+///
+/// ```
+/// # fn serve(reply: &'static str) -> String {
+/// #     use std::io::{Read, Write};
+/// #     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// #     let addr = l.local_addr().unwrap();
+/// #     std::thread::spawn(move || {
+/// #         let (mut s, _) = l.accept().unwrap();
+/// #         let mut buf = [0u8; 8192];
+/// #         let _ = s.read(&mut buf);
+/// #         s.write_all(reply.as_bytes()).unwrap();
+/// #     });
+/// #     format!("http://{addr}/")
+/// # }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let url = serve("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nx-amz-request-id: R404\r\nConnection: close\r\n\r\nno bucket");
+/// use gureum_core::http::{error_from_response, DefaultErrors};
+/// let resp = reqwest::get(&url).await.unwrap(); // a response from any reqwest call
+/// let e = error_from_response(&DefaultErrors, resp, "GET b").await;
+/// assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+/// # Ok(()) }
+/// ```
 pub async fn error_from_response(
     errors: &dyn ProviderErrors,
     mut resp: reqwest::Response,

@@ -7,18 +7,53 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// URL / profile parameter: retries after the first attempt (`0` disables retrying).
+///
+/// ```
+/// use gureum_core::http::{HttpConfig, PARAM_RETRIES};
+/// let c = HttpConfig::from_params(&[(PARAM_RETRIES.to_string(), "0".to_string())].into()).unwrap();
+/// assert_eq!(c.retry.max_retries, 0); // retrying off
+/// ```
 pub const PARAM_RETRIES: &str = "retries";
 /// URL / profile parameter: timeout of one attempt, connect to last body byte.
+///
+/// ```
+/// use gureum_core::http::{HttpConfig, PARAM_TIMEOUT};
+/// let c = HttpConfig::from_params(&[(PARAM_TIMEOUT.to_string(), "2m".to_string())].into()).unwrap();
+/// assert_eq!(c.request_timeout.as_secs(), 120);
+/// ```
 pub const PARAM_TIMEOUT: &str = "timeout";
 /// URL / profile parameter: TCP + TLS connect timeout.
+///
+/// ```
+/// use gureum_core::http::{HttpConfig, PARAM_CONNECT_TIMEOUT};
+/// let c = HttpConfig::from_params(&[(PARAM_CONNECT_TIMEOUT.to_string(), "250ms".to_string())].into()).unwrap();
+/// assert_eq!(c.connect_timeout.as_millis(), 250);
+/// ```
 pub const PARAM_CONNECT_TIMEOUT: &str = "connect_timeout";
 /// URL / profile parameter: total deadline of one call, all attempts and back-off included.
+///
+/// ```
+/// use gureum_core::http::{HttpConfig, PARAM_DEADLINE};
+/// let c = HttpConfig::from_params(&[(PARAM_DEADLINE.to_string(), "1h".to_string())].into()).unwrap();
+/// assert_eq!(c.deadline.as_secs(), 3600);
+/// ```
 pub const PARAM_DEADLINE: &str = "deadline";
 /// URL / profile parameter: largest buffered response body in bytes.
+///
+/// ```
+/// use gureum_core::http::{HttpConfig, PARAM_MAX_RESPONSE_BYTES};
+/// let c = HttpConfig::from_params(&[(PARAM_MAX_RESPONSE_BYTES.to_string(), "1048576".to_string())].into()).unwrap();
+/// assert_eq!(c.max_response_bytes, 1 << 20);
+/// ```
 pub const PARAM_MAX_RESPONSE_BYTES: &str = "max_response_bytes";
 
 /// Every parameter [`HttpConfig::from_params`] reads (the TLS ones of
 /// [`tls::PARAMS`](crate::tls::PARAMS) included).
+///
+/// ```
+/// use gureum_core::http::PARAMS;
+/// assert!(PARAMS.contains(&"deadline") && PARAMS.contains(&"ca_file"));
+/// ```
 pub const PARAMS: &[&str] = &[
     PARAM_RETRIES,
     PARAM_TIMEOUT,
@@ -35,6 +70,14 @@ pub const PARAMS: &[&str] = &[
 /// Exponential back-off with full jitter: before retry `n` (1-based) the client sleeps a
 /// uniformly random time in `[0, min(max_backoff, initial_backoff * 2^(n-1))]`, or what the
 /// server asked for in `Retry-After` when that is longer.
+///
+/// ```
+/// use gureum_core::http::{backoff_cap, RetryConfig};
+/// use std::time::Duration;
+/// let r = RetryConfig::default();
+/// assert_eq!((r.max_retries, r.initial_backoff), (3, Duration::from_millis(100)));
+/// assert_eq!(backoff_cap(&r, 3), Duration::from_millis(400)); // 100 ms * 2^2
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Retries after the first attempt.
@@ -121,11 +164,27 @@ impl HttpConfig {
     /// The defaults overridden by the [`PARAMS`] present in `params` (a URL's query layered
     /// over its profile, see [`ResourceUrl::params`](crate::ResourceUrl::params)).
     /// Malformed values give `InvalidArgument` naming the parameter.
+    ///
+    /// ```
+    /// use gureum_core::{http::HttpConfig, ErrorKind};
+    /// let url = gureum_core::ResourceUrl::parse("swift://c?deadline=2m&retries=1").unwrap();
+    /// let c = HttpConfig::from_params(url.params()).unwrap();
+    /// assert_eq!((c.deadline.as_secs(), c.retry.max_retries), (120, 1));
+    /// let bad = [("timeout".to_string(), "soon".to_string())].into();
+    /// assert_eq!(HttpConfig::from_params(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self> {
         Self::default().with_params(params)
     }
 
     /// `self` overridden by the [`PARAMS`] present in `params`.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// let base = HttpConfig::default().retries(7);
+    /// let c = base.with_params(&[("timeout".to_string(), "5s".to_string())].into()).unwrap();
+    /// assert_eq!((c.retry.max_retries, c.request_timeout.as_secs()), (7, 5)); // unset ones keep their value
+    /// ```
     pub fn with_params(mut self, params: &BTreeMap<String, String>) -> Result<Self> {
         if let Some(v) = params.get(PARAM_RETRIES) {
             self.retry.max_retries = v.trim().parse().map_err(|_| {
@@ -162,37 +221,78 @@ impl HttpConfig {
     }
 
     /// Set the TLS settings (CA bundle, client certificate).
+    ///
+    /// ```
+    /// use gureum_core::{http::HttpConfig, tls::TlsConfig};
+    /// let c = HttpConfig::default().tls(TlsConfig::default().with_ca_file("/etc/city-ca.pem"));
+    /// assert!(c.tls.is_custom());
+    /// ```
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.tls = tls;
         self
     }
 
     /// Set the retries after the first attempt.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// assert_eq!(HttpConfig::default().retries(0).retry.max_retries, 0);
+    /// ```
     pub fn retries(mut self, n: u32) -> Self {
         self.retry.max_retries = n;
         self
     }
     /// Set the per-attempt timeout.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// use std::time::Duration;
+    /// assert_eq!(HttpConfig::default().request_timeout(Duration::from_secs(5)).request_timeout, Duration::from_secs(5));
+    /// ```
     pub fn request_timeout(mut self, d: Duration) -> Self {
         self.request_timeout = d;
         self
     }
     /// Set the connect timeout.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// use std::time::Duration;
+    /// assert_eq!(HttpConfig::default().connect_timeout(Duration::from_secs(1)).connect_timeout, Duration::from_secs(1));
+    /// ```
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self
     }
     /// Set the total deadline of one call.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// use std::time::Duration;
+    /// assert_eq!(HttpConfig::default().deadline(Duration::from_secs(20)).deadline, Duration::from_secs(20));
+    /// ```
     pub fn deadline(mut self, d: Duration) -> Self {
         self.deadline = d;
         self
     }
     /// Set the largest buffered response body.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// assert_eq!(HttpConfig::default().max_response_bytes(4096).max_response_bytes, 4096);
+    /// ```
     pub fn max_response_bytes(mut self, n: u64) -> Self {
         self.max_response_bytes = n;
         self
     }
     /// Set the back-off bounds.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// use std::time::Duration;
+    /// let c = HttpConfig::default().backoff(Duration::from_millis(50), Duration::from_secs(2));
+    /// assert_eq!((c.retry.initial_backoff.as_millis(), c.retry.max_backoff.as_secs()), (50, 2));
+    /// ```
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.retry.initial_backoff = initial;
         self.retry.max_backoff = max;
@@ -203,6 +303,12 @@ impl HttpConfig {
     /// client identity; rustls) applied, for providers that set more options before
     /// [`HttpClientBuilder::client`](super::HttpClientBuilder::client). Unreadable or
     /// malformed TLS files are `InvalidArgument`.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// let client = HttpConfig::default().client_builder().unwrap().build();
+    /// assert!(client.is_ok());
+    /// ```
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder> {
         let mut b = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -215,6 +321,15 @@ impl HttpConfig {
 }
 
 /// Parse `30`, `30s`, `500ms`, `2m`, `1h` (whitespace allowed before the unit).
+///
+/// ```
+/// use gureum_core::http::parse_duration;
+/// use std::time::Duration;
+/// assert_eq!(parse_duration("timeout", "30").unwrap(), Duration::from_secs(30));
+/// assert_eq!(parse_duration("timeout", "500ms").unwrap(), Duration::from_millis(500));
+/// assert_eq!(parse_duration("timeout", "1.5 m").unwrap(), Duration::from_secs(90));
+/// assert!(parse_duration("timeout", "-1s").is_err());
+/// ```
 pub fn parse_duration(name: &str, v: &str) -> Result<Duration> {
     let t = v.trim();
     let split = t

@@ -22,6 +22,13 @@ use http::HeaderMap;
 ///
 /// A provider whose status means something else overrides it with
 /// [`ProviderErrors::status_kind`].
+///
+/// ```
+/// use gureum_core::{http::kind_for_status, ErrorKind};
+/// assert_eq!(kind_for_status(404), ErrorKind::NotFound);
+/// assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
+/// assert_eq!(kind_for_status(418), ErrorKind::Other);
+/// ```
 pub fn kind_for_status(status: u16) -> ErrorKind {
     use ErrorKind as K;
     match status {
@@ -41,6 +48,11 @@ pub fn kind_for_status(status: u16) -> ErrorKind {
 
 /// Provider error codes whose meaning is the same at every provider that uses them
 /// (throttling above all: they decide retries). Provider tables add to and override these.
+///
+/// ```
+/// use gureum_core::{http::WELL_KNOWN_CODES, ErrorKind};
+/// assert!(WELL_KNOWN_CODES.contains(&("SlowDown", ErrorKind::RateLimited)));
+/// ```
 pub const WELL_KNOWN_CODES: &[(&str, ErrorKind)] = &[
     // throttling
     ("SlowDown", ErrorKind::RateLimited),
@@ -82,6 +94,12 @@ pub const WELL_KNOWN_CODES: &[(&str, ErrorKind)] = &[
 ];
 
 /// The kind of a well-known provider code ([`WELL_KNOWN_CODES`]), `None` if unknown.
+///
+/// ```
+/// use gureum_core::{http::kind_for_well_known_code, ErrorKind};
+/// assert_eq!(kind_for_well_known_code("ExpiredToken"), Some(ErrorKind::Unauthenticated));
+/// assert_eq!(kind_for_well_known_code("NoSuchThing"), None);
+/// ```
 pub fn kind_for_well_known_code(code: &str) -> Option<ErrorKind> {
     WELL_KNOWN_CODES
         .iter()
@@ -90,6 +108,16 @@ pub fn kind_for_well_known_code(code: &str) -> Option<ErrorKind> {
 }
 
 /// What a provider's error response said, read once from its headers and body.
+///
+/// ```
+/// use gureum_core::http::{DefaultErrors, ProviderErrors};
+/// let mut h = http::HeaderMap::new();
+/// h.insert("x-ms-request-id", http::HeaderValue::from_static("ms-1"));
+/// let d = DefaultErrors.parse(500, &h, b"Server busy\nretry later");
+/// assert_eq!(d.request_id.as_deref(), Some("ms-1"));
+/// assert_eq!(d.message.as_deref(), Some("Server busy retry later"));
+/// assert_eq!(d.code, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorDetails {
     /// The provider's own error code (`NoSuchKey`, `QueueNotFound`, ...).
@@ -101,6 +129,11 @@ pub struct ErrorDetails {
 }
 
 /// Request-id headers the default [`ProviderErrors::parse`] looks at, in order.
+///
+/// ```
+/// use gureum_core::http::REQUEST_ID_HEADERS;
+/// assert_eq!(REQUEST_ID_HEADERS[0], "x-amz-request-id");
+/// ```
 pub const REQUEST_ID_HEADERS: &[&str] = &[
     "x-amz-request-id",
     "x-amzn-requestid",
@@ -113,6 +146,14 @@ pub const REQUEST_ID_HEADERS: &[&str] = &[
 ];
 
 /// The first request id among [`REQUEST_ID_HEADERS`].
+///
+/// ```
+/// use gureum_core::http::request_id_from_headers;
+/// let mut h = http::HeaderMap::new();
+/// h.insert("x-openstack-request-id", http::HeaderValue::from_static("req-5"));
+/// assert_eq!(request_id_from_headers(&h).as_deref(), Some("req-5"));
+/// assert_eq!(request_id_from_headers(&http::HeaderMap::new()), None);
+/// ```
 pub fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
     REQUEST_ID_HEADERS.iter().find_map(|n| {
         headers
@@ -124,6 +165,13 @@ pub fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A short, single-line excerpt of a body (control characters dropped, at most 240 chars).
+///
+/// ```
+/// use gureum_core::http::excerpt;
+/// assert_eq!(excerpt(b"\xef\xbb\xbf<Error>\r\n  <Code>X</Code>").as_deref(), Some("<Error>    <Code>X</Code>"));
+/// assert_eq!(excerpt(b"   "), None);
+/// assert_eq!(excerpt(&[b'a'; 1000]).unwrap().len(), 240);
+/// ```
 pub fn excerpt(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let t: String = text
@@ -202,6 +250,14 @@ pub trait ProviderErrors: Send + Sync + std::fmt::Debug {
 }
 
 /// The [`ProviderErrors`] of a provider without its own: the default parsing and tables.
+///
+/// ```
+/// use gureum_core::http::{DefaultErrors, ErrorDetails, ProviderErrors};
+/// let d = ErrorDetails { code: Some("SlowDown".into()), ..ErrorDetails::default() };
+/// let e = DefaultErrors.build("PUT a.json", 503, &d);
+/// assert_eq!(e.kind(), gureum_core::ErrorKind::RateLimited); // the code wins over the status
+/// assert_eq!(e.message(), "PUT a.json: HTTP 503");
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DefaultErrors;
 
@@ -209,6 +265,12 @@ impl ProviderErrors for DefaultErrors {}
 
 /// Classify with a provider's overrides: its codes, then [`WELL_KNOWN_CODES`], then its
 /// statuses, then [`kind_for_status`].
+///
+/// ```
+/// use gureum_core::{http::{classify, DefaultErrors}, ErrorKind};
+/// assert_eq!(classify(&DefaultErrors, 400, Some("AccessDenied")), ErrorKind::PermissionDenied);
+/// assert_eq!(classify(&DefaultErrors, 400, Some("")), ErrorKind::InvalidArgument); // empty code: status
+/// ```
 pub fn classify<P: ProviderErrors + ?Sized>(p: &P, status: u16, code: Option<&str>) -> ErrorKind {
     let code = code.filter(|c| !c.is_empty());
     code.and_then(|c| p.code_kind(c).or_else(|| kind_for_well_known_code(c)))
@@ -217,6 +279,14 @@ pub fn classify<P: ProviderErrors + ?Sized>(p: &P, status: u16, code: Option<&st
 }
 
 /// The standard portable error (see [`ProviderErrors::build`]).
+///
+/// ```
+/// use gureum_core::http::{build_error, DefaultErrors, ErrorDetails};
+/// let d = ErrorDetails { code: Some("NoSuchKey".into()), message: Some("The key does not exist.\nmore".into()), request_id: Some("R1".into()) };
+/// let e = build_error(&DefaultErrors, "GET a.json", 404, &d);
+/// assert_eq!(e.message(), "GET a.json: HTTP 404: The key does not exist.");
+/// assert_eq!((e.provider_code(), e.request_id()), (Some("NoSuchKey"), Some("R1")));
+/// ```
 pub fn build_error<P: ProviderErrors + ?Sized>(
     p: &P,
     operation: &str,

@@ -16,6 +16,14 @@ fn unit_random() -> f64 {
 
 /// The upper bound of the back-off before retry `retry` (1-based):
 /// `min(max_backoff, initial_backoff * 2^(retry-1))`.
+///
+/// ```
+/// use gureum_core::http::{backoff_cap, RetryConfig};
+/// use std::time::Duration;
+/// let r = RetryConfig { max_retries: 10, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1) };
+/// assert_eq!(backoff_cap(&r, 1), Duration::from_millis(100));
+/// assert_eq!(backoff_cap(&r, 10), Duration::from_secs(1)); // capped
+/// ```
 pub fn backoff_cap(cfg: &RetryConfig, retry: u32) -> Duration {
     let exp = retry.saturating_sub(1).min(30);
     cfg.initial_backoff
@@ -24,6 +32,14 @@ pub fn backoff_cap(cfg: &RetryConfig, retry: u32) -> Duration {
 }
 
 /// The full-jitter back-off before retry `retry` (1-based): uniform in `[0, backoff_cap]`.
+///
+/// ```
+/// use gureum_core::http::{backoff, backoff_cap, RetryConfig};
+/// let r = RetryConfig::default();
+/// for retry in 1..=5 {
+///     assert!(backoff(&r, retry) <= backoff_cap(&r, retry)); // full jitter: anywhere below the cap
+/// }
+/// ```
 pub fn backoff(cfg: &RetryConfig, retry: u32) -> Duration {
     backoff_cap(cfg, retry).mul_f64(unit_random())
 }

@@ -16,6 +16,11 @@ use std::task::{Context, Poll};
 /// Default bound of a buffered `object_store` answer: 32 MiB (an Azure List Blobs page of
 /// 5,000 names of 1,024 bytes with their properties is about 10 MiB, an S3 page of 1,000
 /// about 4 MiB).
+///
+/// ```
+/// use gureum_core::http::MAX_STORE_RESPONSE_BYTES;
+/// assert_eq!(MAX_STORE_RESPONSE_BYTES, 32 << 20);
+/// ```
 pub const MAX_STORE_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// An `object_store` [`HttpConnector`] (over its reqwest connector) that bounds every
@@ -45,6 +50,17 @@ impl Default for CappedConnector {
 
 impl CappedConnector {
     /// A connector bounding buffered answers to `limit` bytes.
+    ///
+    /// ```
+    /// use gureum_core::http::CappedConnector;
+    /// // Bound buffered answers (listings, error bodies) to 1 MiB; object reads are not bounded here.
+    /// let s3 = object_store::aws::AmazonS3Builder::new()
+    ///     .with_bucket_name("b")
+    ///     .with_region("us-east-1")
+    ///     .with_http_connector(CappedConnector::new(1 << 20))
+    ///     .build();
+    /// assert!(s3.is_ok());
+    /// ```
     pub fn new(limit: u64) -> Self {
         CappedConnector { limit }
     }

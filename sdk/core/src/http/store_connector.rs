@@ -8,6 +8,17 @@ use crate::tls::TlsConfig;
 /// An `object_store` connector handing out the TLS-configured `reqwest` client, with the
 /// store's timeouts applied and buffered answers bounded like [`CappedConnector`](super::CappedConnector)
 /// (it replaces that connector when a custom CA or client certificate is configured).
+///
+/// ```
+/// use gureum_core::{http::ObjectStoreConnector, tls::TlsConfig};
+/// // The S3 store on the TLS-configured client (here: the defaults).
+/// let s3 = object_store::aws::AmazonS3Builder::new()
+///     .with_bucket_name("b")
+///     .with_region("us-east-1")
+///     .with_http_connector(ObjectStoreConnector::new(TlsConfig::default(), "S3"))
+///     .build();
+/// assert!(s3.is_ok());
+/// ```
 #[derive(Debug, Clone)]
 pub struct ObjectStoreConnector {
     tls: TlsConfig,
@@ -16,6 +27,18 @@ pub struct ObjectStoreConnector {
 
 impl ObjectStoreConnector {
     /// A connector for `tls`; `store` names the store in errors (`"S3"`, `"MicrosoftAzure"`).
+    ///
+    /// ```
+    /// use gureum_core::{http::ObjectStoreConnector, tls::TlsConfig};
+    /// // The CA bundle is read when the store is built: a missing file fails there.
+    /// let c = ObjectStoreConnector::new(TlsConfig::default().with_ca_file("/nonexistent/ca.pem"), "S3");
+    /// let s3 = object_store::aws::AmazonS3Builder::new()
+    ///     .with_bucket_name("b")
+    ///     .with_region("us-east-1")
+    ///     .with_http_connector(c)
+    ///     .build();
+    /// assert!(s3.is_err());
+    /// ```
     pub fn new(tls: TlsConfig, store: &'static str) -> Self {
         ObjectStoreConnector { tls, store }
     }
