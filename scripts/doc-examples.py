@@ -19,7 +19,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRATES = ["sdk/core", "sdk/gureum", "sdk/layers", "sdk/crypto", "sdk/migrate", "sdk/sync",
           "providers/local", "providers/aws", "providers/azure", "providers/openstack",
-          "providers/ncloud", "providers/amqp", "providers/kafka"]
+          "providers/ncloud", "providers/amqp", "providers/kafka", "providers/kakao-pubsub"]
 ITEM = re.compile(r"^\s*pub\s+(?:(?:async|const|unsafe|extern\s+\"C\")\s+)*"
                   r"(fn|struct|enum|trait|type|const|static|macro_rules!|mod|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
 MACRO = re.compile(r"^\s*macro_rules!\s+([A-Za-z_][A-Za-z0-9_]*)")

@@ -16,8 +16,18 @@ use std::task::{Context, Poll};
 
 /// Largest S3 listing answer read (a page of 1,000 keys of 1,024 bytes, percent-encoded,
 /// with their fields is about 4 MiB).
+///
+/// ```
+/// use gureum_aws::body_cap::MAX_LIST_RESPONSE_BYTES;
+/// assert_eq!(MAX_LIST_RESPONSE_BYTES, 16 << 20); // a ListObjects page of 1,000 keys is about 4 MiB
+/// ```
 pub const MAX_LIST_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest SQS answer read (a batch of 10 messages of 1 MiB with attributes is about 11 MiB).
+///
+/// ```
+/// use gureum_aws::body_cap::MAX_SQS_RESPONSE_BYTES;
+/// assert_eq!(MAX_SQS_RESPONSE_BYTES, 32 << 20);
+/// ```
 pub const MAX_SQS_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// SDK interceptor bounding a buffered response body to `limit` bytes.

@@ -23,6 +23,13 @@ use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 
 /// Where the AWS drivers (S3, SQS, EC2, and the S3-compatible presets) get their credentials.
+///
+/// ```
+/// use gureum_aws::AwsCredentials;
+/// assert_eq!(AwsCredentials::default(), AwsCredentials::DefaultChain);
+/// let keys = AwsCredentials::static_keys("AKIAEXAMPLE", "wJalrXUtnFEMI/K7MDENG");
+/// assert!(!format!("{keys:?}").contains("wJalr")); // secrets never in Debug
+/// ```
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum AwsCredentials {
@@ -75,6 +82,12 @@ impl fmt::Debug for AwsCredentials {
 
 impl AwsCredentials {
     /// Static keys from two named environment variables.
+    ///
+    /// ```
+    /// use gureum_aws::AwsCredentials;
+    /// let c = AwsCredentials::from_env_vars("NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY");
+    /// assert!(format!("{c:?}").contains("NCLOUD_ACCESS_KEY")); // the variable names, read at open time
+    /// ```
     pub fn from_env_vars(
         access_key_var: impl Into<String>,
         secret_key_var: impl Into<String>,
@@ -86,6 +99,12 @@ impl AwsCredentials {
         }
     }
     /// Static keys given directly.
+    ///
+    /// ```
+    /// use gureum_aws::{AwsCredentials, S3Config};
+    /// let cfg = S3Config::new("b").credentials(AwsCredentials::static_keys("AKIAEXAMPLE", "secret"));
+    /// assert!(matches!(cfg.credentials, AwsCredentials::Static { .. }));
+    /// ```
     pub fn static_keys(
         access_key_id: impl Into<String>,
         secret_access_key: impl Into<String>,
@@ -152,6 +171,13 @@ impl AwsCredentials {
 }
 
 /// Server-side encryption applied to every write.
+///
+/// ```
+/// use gureum_aws::{S3Config, ServerSideEncryption};
+/// use gureum_core::ResourceUrl;
+/// let cfg = S3Config::from_url(&ResourceUrl::parse("s3://records?sse=aws:kms&sse_kms_key_id=alias/city").unwrap()).unwrap();
+/// assert_eq!(cfg.sse, Some(ServerSideEncryption::Kms { key_id: Some("alias/city".into()), bucket_key: false }));
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum ServerSideEncryption {
@@ -246,6 +272,12 @@ impl PartialEq for AwsCredentials {
 ///
 /// Construct with [`S3Quirks::default`] (AWS behaviour) and chain the setters, or set the
 /// public fields. New fields may be added; they default to AWS behaviour.
+///
+/// ```
+/// use gureum_aws::S3Quirks;
+/// let q = S3Quirks::default();
+/// assert!(q.conditional_put && q.presign && !q.list_objects_v1); // AWS behaviour
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct S3Quirks {
@@ -313,10 +345,22 @@ impl Default for S3Quirks {
 
 impl S3Quirks {
     /// AWS behaviour (same as `default()`).
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert_eq!(S3Quirks::aws(), S3Quirks::default());
+    /// ```
     pub fn aws() -> Self {
         Self::default()
     }
     /// What OpenStack Swift's s3api middleware (as in NHN Cloud / Kakao Cloud) needs.
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// let q = S3Quirks::swift_s3api();
+    /// assert!(q.checksum_when_required);
+    /// assert_eq!(q.max_metadata_value_bytes, Some(256));
+    /// ```
     pub fn swift_s3api() -> Self {
         S3Quirks {
             checksum_when_required: true,
@@ -330,62 +374,123 @@ impl S3Quirks {
         }
     }
     /// Set [`S3Quirks::checksum_when_required`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(S3Quirks::default().checksum_when_required(true).checksum_when_required);
+    /// ```
     pub fn checksum_when_required(mut self, v: bool) -> Self {
         self.checksum_when_required = v;
         self
     }
     /// Set [`S3Quirks::metadata_underscore`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().metadata_underscore(false).metadata_underscore);
+    /// ```
     pub fn metadata_underscore(mut self, v: bool) -> Self {
         self.metadata_underscore = v;
         self
     }
     /// Set [`S3Quirks::metadata_underscore_multipart`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().metadata_underscore_multipart(false).metadata_underscore_multipart);
+    /// ```
     pub fn metadata_underscore_multipart(mut self, v: bool) -> Self {
         self.metadata_underscore_multipart = v;
         self
     }
     /// Set [`S3Quirks::max_metadata_value_bytes`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert_eq!(S3Quirks::default().max_metadata_value_bytes(Some(256)).max_metadata_value_bytes, Some(256));
+    /// ```
     pub fn max_metadata_value_bytes(mut self, n: Option<usize>) -> Self {
         self.max_metadata_value_bytes = n;
         self
     }
     /// Set [`S3Quirks::list_objects_v1`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(S3Quirks::default().list_objects_v1(true).list_objects_v1); // Naver Cloud
+    /// ```
     pub fn list_objects_v1(mut self, v: bool) -> Self {
         self.list_objects_v1 = v;
         self
     }
     /// Set [`S3Quirks::uppercase_region`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(S3Quirks::default().uppercase_region(true).uppercase_region); // regions like KR1
+    /// ```
     pub fn uppercase_region(mut self, v: bool) -> Self {
         self.uppercase_region = v;
         self
     }
     /// Set [`S3Quirks::conditional_put`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// let q = S3Quirks::default().conditional_put(false);
+    /// assert!(!q.conditional_put && !q.probe_conditional); // set explicitly: no probe
+    /// ```
     pub fn conditional_put(mut self, v: bool) -> Self {
         self.conditional_put = v;
         self.probe_conditional = false;
         self
     }
     /// Set [`S3Quirks::copy_if_not_exists`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().copy_if_not_exists(false).copy_if_not_exists);
+    /// ```
     pub fn copy_if_not_exists(mut self, v: bool) -> Self {
         self.copy_if_not_exists = v;
         self
     }
     /// Set [`S3Quirks::tagging`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().tagging(false).tagging);
+    /// ```
     pub fn tagging(mut self, v: bool) -> Self {
         self.tagging = v;
         self
     }
     /// Set [`S3Quirks::location_constraint`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().location_constraint(false).location_constraint);
+    /// ```
     pub fn location_constraint(mut self, v: bool) -> Self {
         self.location_constraint = v;
         self
     }
     /// Set [`S3Quirks::presign`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().presign(false).presign);
+    /// ```
     pub fn presign(mut self, v: bool) -> Self {
         self.presign = v;
         self
     }
     /// Set [`S3Quirks::multipart`].
+    ///
+    /// ```
+    /// use gureum_aws::S3Quirks;
+    /// assert!(!S3Quirks::default().multipart(false).multipart);
+    /// ```
     pub fn multipart(mut self, v: bool) -> Self {
         self.multipart = v;
         self
@@ -397,6 +502,14 @@ impl S3Quirks {
 /// Build with [`S3Config::new`] and the chained setters, or parse an `s3://` URL with
 /// [`S3Config::from_url`]. Fields are public for reading and adjusting; new fields may be
 /// added (the struct is `#[non_exhaustive]`), always defaulting to the AWS behaviour.
+///
+/// ```
+/// use gureum_aws::S3Config;
+/// use gureum_core::{ResourceUrl, Zone};
+/// let cfg = S3Config::from_url(&ResourceUrl::parse("s3://complaints-archive?region=ap-northeast-2").unwrap()).unwrap();
+/// assert_eq!((cfg.bucket.as_str(), cfg.region.as_deref()), ("complaints-archive", Some("ap-northeast-2")));
+/// assert_eq!(cfg.zone, Zone::Foreign);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct S3Config {
@@ -435,6 +548,13 @@ pub struct S3Config {
 
 impl S3Config {
     /// AWS defaults for `bucket`: default credential chain, region from the chain, foreign zone.
+    ///
+    /// ```
+    /// use gureum_aws::{AwsCredentials, S3Config};
+    /// let cfg = S3Config::new("b");
+    /// assert_eq!((cfg.provider.as_str(), cfg.scheme.as_str()), ("aws", "s3"));
+    /// assert_eq!(cfg.credentials, AwsCredentials::DefaultChain);
+    /// ```
     pub fn new(bucket: impl Into<String>) -> Self {
         S3Config {
             bucket: bucket.into(),
@@ -457,6 +577,17 @@ impl S3Config {
     /// Parse `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=&sse_kms_key_id=`
     /// (also `checksum=when_required`, `list_version=1`). Works for any scheme, so presets
     /// can parse their own URLs with it and then adjust.
+    ///
+    /// ```
+    /// use gureum_aws::S3Config;
+    /// use gureum_core::ResourceUrl;
+    /// // A city's own S3-compatible store, plain http allowed on purpose.
+    /// let u = ResourceUrl::parse("s3://archive?endpoint=http://s3.city.internal:9000&allow_http=true&list_version=1").unwrap();
+    /// let cfg = S3Config::from_url(&u).unwrap();
+    /// assert_eq!(cfg.endpoint.as_deref(), Some("http://s3.city.internal:9000"));
+    /// assert!(cfg.allow_http && cfg.quirks.list_objects_v1);
+    /// assert!(S3Config::from_url(&ResourceUrl::parse("s3://b?sse=rot13").unwrap()).is_err());
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let bucket = url.host().to_string();
         if bucket.is_empty() {
@@ -542,68 +673,130 @@ impl S3Config {
     }
 
     /// Set the region.
+    ///
+    /// ```
+    /// assert_eq!(gureum_aws::S3Config::new("b").region("ap-northeast-2").region.as_deref(), Some("ap-northeast-2"));
+    /// ```
     pub fn region(mut self, r: impl Into<String>) -> Self {
         self.region = Some(r.into());
         self
     }
     /// Set a custom endpoint.
+    ///
+    /// ```
+    /// let cfg = gureum_aws::S3Config::new("b").endpoint("http://127.0.0.1:5000");
+    /// assert_eq!(cfg.effective_endpoint().as_deref(), Some("http://127.0.0.1:5000"));
+    /// ```
     pub fn endpoint(mut self, e: impl Into<String>) -> Self {
         self.endpoint = Some(e.into());
         self
     }
     /// Choose path-style (`true`) or virtual-host (`false`) addressing.
+    ///
+    /// ```
+    /// let cfg = gureum_aws::S3Config::new("b").path_style(false);
+    /// assert!(!cfg.effective_path_style());
+    /// ```
     pub fn path_style(mut self, v: bool) -> Self {
         self.path_style = Some(v);
         self
     }
     /// Allow plain http to a non-loopback endpoint.
+    ///
+    /// ```
+    /// assert!(gureum_aws::S3Config::new("b").allow_http(true).allow_http);
+    /// ```
     pub fn allow_http(mut self, v: bool) -> Self {
         self.allow_http = v;
         self
     }
     /// Select a shared-config profile.
+    ///
+    /// ```
+    /// assert_eq!(gureum_aws::S3Config::new("b").profile("city").profile.as_deref(), Some("city"));
+    /// ```
     pub fn profile(mut self, p: impl Into<String>) -> Self {
         self.profile = Some(p.into());
         self
     }
     /// Set the credentials source.
+    ///
+    /// ```
+    /// use gureum_aws::{AwsCredentials, S3Config};
+    /// let cfg = S3Config::new("open-data").credentials(AwsCredentials::Anonymous); // a public bucket
+    /// assert_eq!(cfg.credentials, AwsCredentials::Anonymous);
+    /// ```
     pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
     /// Set server-side encryption.
+    ///
+    /// ```
+    /// use gureum_aws::{S3Config, ServerSideEncryption};
+    /// assert_eq!(S3Config::new("b").sse(ServerSideEncryption::S3).sse, Some(ServerSideEncryption::S3));
+    /// ```
     pub fn sse(mut self, s: ServerSideEncryption) -> Self {
         self.sse = Some(s);
         self
     }
     /// Set the quirks.
+    ///
+    /// ```
+    /// use gureum_aws::{S3Config, S3Quirks};
+    /// assert!(S3Config::new("b").quirks(S3Quirks::swift_s3api()).quirks.checksum_when_required);
+    /// ```
     pub fn quirks(mut self, q: S3Quirks) -> Self {
         self.quirks = q;
         self
     }
     /// Set provider name and URL scheme reported in [`gureum_core::BackendInfo`].
+    ///
+    /// ```
+    /// let cfg = gureum_aws::S3Config::new("b").provider("nhn", "nhn-s3");
+    /// assert_eq!((cfg.provider.as_str(), cfg.scheme.as_str()), ("nhn", "nhn-s3"));
+    /// ```
     pub fn provider(mut self, provider: impl Into<String>, scheme: impl Into<String>) -> Self {
         self.provider = provider.into();
         self.scheme = scheme.into();
         self
     }
     /// Set the placement zone.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// assert_eq!(gureum_aws::S3Config::new("b").zone(Zone::OnPrem).zone, Zone::OnPrem);
+    /// ```
     pub fn zone(mut self, z: Zone) -> Self {
         self.zone = z;
         self
     }
     /// Set the bucket (used by the bucket admin's `open`).
+    ///
+    /// ```
+    /// assert_eq!(gureum_aws::S3Config::new("a").bucket("b").bucket, "b");
+    /// ```
     pub fn bucket(mut self, b: impl Into<String>) -> Self {
         self.bucket = b.into();
         self
     }
     /// Bound the object size.
+    ///
+    /// ```
+    /// assert_eq!(gureum_aws::S3Config::new("b").max_object_size(5 << 30).max_object_size, Some(5 << 30));
+    /// ```
     pub fn max_object_size(mut self, n: u64) -> Self {
         self.max_object_size = Some(n);
         self
     }
 
     /// The endpoint to use: explicit, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`.
+    ///
+    /// ```
+    /// std::env::remove_var("AWS_ENDPOINT_URL");
+    /// std::env::set_var("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:5000");
+    /// assert_eq!(gureum_aws::S3Config::new("b").effective_endpoint().as_deref(), Some("http://127.0.0.1:5000"));
+    /// ```
     pub fn effective_endpoint(&self) -> Option<String> {
         self.endpoint
             .clone()
@@ -613,6 +806,14 @@ impl S3Config {
     }
 
     /// Whether requests use path-style addressing.
+    ///
+    /// ```
+    /// std::env::remove_var("AWS_ENDPOINT_URL_S3");
+    /// std::env::remove_var("AWS_ENDPOINT_URL");
+    /// let aws = gureum_aws::S3Config::new("b");
+    /// assert!(!aws.effective_path_style()); // virtual-host style on AWS
+    /// assert!(aws.endpoint("http://127.0.0.1:5000").effective_path_style()); // path style on a custom endpoint
+    /// ```
     pub fn effective_path_style(&self) -> bool {
         self.path_style
             .unwrap_or_else(|| self.effective_endpoint().is_some())

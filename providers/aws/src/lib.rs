@@ -44,6 +44,11 @@ use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `aws` of the `gureum` crate).
+///
+/// ```
+/// let ec2 = gureum_aws::SCHEMES.iter().find(|s| s.scheme == "ec2").unwrap();
+/// assert_eq!(ec2.service, gureum_core::Service::Compute);
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "s3",
@@ -69,6 +74,12 @@ pub const SCHEMES: &[SchemeInfo] = &[
 ];
 
 /// Register this provider's URL openers: `s3`, `sqs`, `ec2` (see [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_aws::register(&mut registry);
+/// assert_eq!(registry.schemes(gureum_core::Service::Queue), ["sqs"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("s3", Arc::new(S3StorageOpener));
     registry.register_queue("sqs", Arc::new(SqsQueueOpener));

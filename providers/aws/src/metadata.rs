@@ -27,6 +27,11 @@ use gureum_core::Error;
 
 /// S3's limit on user metadata: "the sum of the number of bytes in the UTF-8 encoding of
 /// each key and value" is at most 2 KB.
+///
+/// ```
+/// use gureum_aws::metadata::MAX_TOTAL_BYTES;
+/// assert_eq!(MAX_TOTAL_BYTES, gureum_core::storage::MAX_METADATA_BYTES);
+/// ```
 pub const MAX_TOTAL_BYTES: usize = 2048;
 
 /// Longest encoded-word RFC 2047 allows.
@@ -49,6 +54,14 @@ fn looks_encoded(v: &str) -> bool {
 }
 
 /// Encode a metadata value for an `x-amz-meta-*` header (see the module docs).
+///
+/// ```
+/// use gureum_aws::metadata::{decode_value, encode_value};
+/// assert_eq!(encode_value("plain ascii"), "plain ascii"); // sent unchanged
+/// let e = encode_value("종로구");
+/// assert!(e.starts_with("=?UTF-8?")); // RFC 2047, as AWS SDKs do
+/// assert_eq!(decode_value(&e), "종로구");
+/// ```
 pub fn encode_value(v: &str) -> String {
     if is_plain(v) {
         return v.to_string();
@@ -79,6 +92,12 @@ pub fn encode_value(v: &str) -> String {
 
 /// Decode a header value: a sequence of RFC 2047 encoded-words (UTF-8 or US-ASCII, `B` or
 /// `Q`) separated by whitespace becomes its text; anything else is returned unchanged.
+///
+/// ```
+/// use gureum_aws::metadata::decode_value;
+/// assert_eq!(decode_value("=?UTF-8?B?7KKF66Gc6rWs?="), "종로구");
+/// assert_eq!(decode_value("not encoded"), "not encoded");
+/// ```
 pub fn decode_value(v: &str) -> String {
     if !looks_encoded(v) {
         return v.to_string();
@@ -131,6 +150,12 @@ fn decode_word(w: &str) -> Option<Vec<u8>> {
 
 /// Check a metadata name for S3: an HTTP header token. `underscore` is false for services
 /// that drop header names with `_` (see [`crate::S3Quirks::metadata_underscore`]).
+///
+/// ```
+/// use gureum_aws::metadata::check_name;
+/// assert!(check_name("complaint-id", true).is_ok());
+/// assert!(check_name("complaint_id", false).is_err()); // a service that drops `_` names
+/// ```
 pub fn check_name(name: &str, underscore: bool) -> Result<(), Error> {
     if name.is_empty() {
         return Err(Error::invalid("metadata name is empty"));

@@ -28,6 +28,13 @@ use gureum_core::Result;
 
 /// The rustls `reqwest` client for `tls` (CA bundle and client identity applied), or `None`
 /// when `tls` is the default.
+///
+/// ```
+/// use gureum_aws::tls::reqwest_client;
+/// use gureum_core::tls::TlsConfig;
+/// assert!(reqwest_client(&TlsConfig::default()).unwrap().is_none()); // the default client is used
+/// assert!(reqwest_client(&TlsConfig::default().with_ca_file("/nonexistent.pem")).is_err());
+/// ```
 pub fn reqwest_client(tls: &TlsConfig) -> Result<Option<reqwest::Client>> {
     if !tls.is_custom() {
         return Ok(None);
@@ -41,6 +48,12 @@ pub fn reqwest_client(tls: &TlsConfig) -> Result<Option<reqwest::Client>> {
 }
 
 /// The smithy HTTP client for the `aws-sdk-*` clients, when `tls` is custom.
+///
+/// ```
+/// use gureum_aws::tls::sdk_http_client;
+/// use gureum_core::tls::TlsConfig;
+/// assert!(sdk_http_client(&TlsConfig::default()).unwrap().is_none());
+/// ```
 pub fn sdk_http_client(tls: &TlsConfig) -> Result<Option<SharedHttpClient>> {
     Ok(reqwest_client(tls)?.map(|c| SharedHttpClient::new(ReqwestSmithy { client: c })))
 }

@@ -12,6 +12,12 @@ pub mod storage;
 use gureum_core::{SchemeInfo, Service, Zone};
 
 /// The schemes this crate serves (feature `local` of the `gureum` crate).
+///
+/// ```
+/// use gureum_core::Service;
+/// let schemes: Vec<_> = gureum_local::SCHEMES.iter().filter(|s| s.service == Service::Queue).map(|s| s.scheme).collect();
+/// assert_eq!(schemes, ["mem", "sqlite"]);
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "mem",

@@ -25,12 +25,26 @@ use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 /// The provider kind of AWS KMS keys.
+///
+/// ```
+/// assert_eq!(gureum_crypto::awskms::KIND, "awskms");
+/// ```
 pub const KIND: &str = "awskms";
 
 const CONTEXT_KEY: &str = "gureum";
 const CONTEXT_VALUE: &str = "envelope-v1";
 
 /// A KMS key.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{awskms::Kms, url::ProviderUrl, KeyProvider};
+/// // Opening reads the AWS configuration only; wrap/unwrap call KMS (moto on :5000 in CI).
+/// let u = ProviderUrl::parse("awskms://alias/seoul-records?region=ap-northeast-2&endpoint=http://127.0.0.1:5000").unwrap();
+/// let kms = Kms::from_url(&u).await?;
+/// assert_eq!(kms.kind(), "awskms");
+/// # Ok(()) }
+/// ```
 pub struct Kms {
     key_id: String,
     region: String,
@@ -65,6 +79,14 @@ fn is_loopback_url(u: &str) -> bool {
 
 impl Kms {
     /// The KMS key a parsed `awskms://` URL names.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use gureum_crypto::{awskms::Kms, url::ProviderUrl};
+    /// let u = ProviderUrl::parse("awskms://alias/k?region=kr&colour=blue").unwrap();
+    /// assert!(Kms::from_url(&u).await.is_err()); // unknown parameter, refused before any call
+    /// # }
+    /// ```
     pub async fn from_url(u: &ProviderUrl) -> Result<Self> {
         u.check_params(&["region", "endpoint", "profile"])?;
         let key_id = u.rest.trim_end_matches('/').to_string();

@@ -18,6 +18,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Limits of the data-key cache.
+///
+/// ```
+/// use gureum_crypto::CacheLimits;
+/// use std::time::Duration;
+/// let l = CacheLimits { max_uses: 100, ..CacheLimits::default() };
+/// assert_eq!(l.max_age, Duration::from_secs(300));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLimits {
     /// Objects or messages encrypted with one data key before a new one is made (≥ 1).
@@ -40,6 +47,12 @@ impl Default for CacheLimits {
 
 impl CacheLimits {
     /// No caching: a fresh data key for every object and an unwrap for every read.
+    ///
+    /// ```
+    /// use gureum_crypto::CacheLimits;
+    /// let none = CacheLimits::none();
+    /// assert_eq!((none.max_uses, none.max_entries), (1, 0));
+    /// ```
     pub fn none() -> Self {
         CacheLimits {
             max_uses: 1,
@@ -63,6 +76,20 @@ struct Entry {
 }
 
 /// Counters of the cache (for tests and metrics).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, CacheLimits, KeyCache};
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+/// let cache = KeyCache::new(CacheLimits::default());
+/// let (_, w) = cache.for_encrypt(&kek).await?;
+/// cache.for_decrypt(&kek, &w).await?; // unwrapped by the key file
+/// cache.for_decrypt(&kek, &w).await?; // from the cache
+/// let s = cache.stats();
+/// assert_eq!((s.wraps, s.unwraps, s.hits), (1, 1, 1));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
     /// Data keys generated and wrapped.
@@ -74,6 +101,20 @@ pub struct CacheStats {
 }
 
 /// A data-key cache in front of a [`KeyProvider`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, CacheLimits, KeyCache};
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+/// let cache = KeyCache::new(CacheLimits { max_uses: 2, ..CacheLimits::default() });
+/// let (_, w1) = cache.for_encrypt(&kek).await?;
+/// let (_, w2) = cache.for_encrypt(&kek).await?;
+/// let (_, w3) = cache.for_encrypt(&kek).await?; // two uses per data key
+/// assert_eq!(w1, w2);
+/// assert_ne!(w2, w3);
+/// # Ok(()) }
+/// ```
 pub struct KeyCache {
     limits: CacheLimits,
     current: tokio::sync::Mutex<Option<Current>>,
@@ -91,6 +132,12 @@ impl std::fmt::Debug for KeyCache {
 
 impl KeyCache {
     /// An empty cache with `limits`.
+    ///
+    /// ```
+    /// use gureum_crypto::{CacheLimits, KeyCache};
+    /// let cache = KeyCache::new(CacheLimits { max_uses: 0, ..CacheLimits::default() });
+    /// assert_eq!(cache.limits().max_uses, 1); // at least one use
+    /// ```
     pub fn new(limits: CacheLimits) -> Self {
         KeyCache {
             limits: CacheLimits {
@@ -104,16 +151,39 @@ impl KeyCache {
     }
 
     /// The limits.
+    ///
+    /// ```
+    /// use gureum_crypto::{CacheLimits, KeyCache};
+    /// assert_eq!(KeyCache::new(CacheLimits::none()).limits(), CacheLimits::none());
+    /// ```
     pub fn limits(&self) -> CacheLimits {
         self.limits
     }
 
     /// Counters so far.
+    ///
+    /// ```
+    /// use gureum_crypto::{CacheLimits, CacheStats, KeyCache};
+    /// assert_eq!(KeyCache::new(CacheLimits::default()).stats(), CacheStats::default());
+    /// ```
     pub fn stats(&self) -> CacheStats {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A data key to encrypt one object or message with, and its wrapped form.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, KeyCache};
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+    /// let cache = KeyCache::new(CacheLimits::none());
+    /// let (a, _) = cache.for_encrypt(&kek).await?;
+    /// let (b, _) = cache.for_encrypt(&kek).await?;
+    /// assert_ne!(a.expose(), b.expose()); // no cache: a fresh data key each time
+    /// assert_eq!(cache.stats().wraps, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn for_encrypt(&self, p: &dyn KeyProvider) -> Result<(DataKey, WrappedKey)> {
         let mut cur = self.current.lock().await;
         if let Some(c) = cur.as_mut() {
@@ -140,6 +210,19 @@ impl KeyCache {
     }
 
     /// The data key of `w`, from the cache or unwrapped by the provider.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, KeyCache, KeyProvider, DataKey};
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+    /// let w = kek.wrap(&DataKey::generate()?).await?;
+    /// let cache = KeyCache::new(CacheLimits::default());
+    /// cache.for_decrypt(&kek, &w).await?; // unwrapped by the provider
+    /// cache.for_decrypt(&kek, &w).await?; // from the cache
+    /// assert_eq!((cache.stats().unwraps, cache.stats().hits), (1, 1));
+    /// # Ok(()) }
+    /// ```
     pub async fn for_decrypt(&self, p: &dyn KeyProvider, w: &WrappedKey) -> Result<DataKey> {
         if self.limits.max_entries > 0 && !self.limits.max_age.is_zero() {
             let mut g = self.read.lock().unwrap_or_else(|e| e.into_inner());
@@ -164,6 +247,20 @@ impl KeyCache {
     }
 
     /// Keep an unwrapped (or just generated) key for reads.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, DataKey, KeyCache, KeyProvider};
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+    /// let dek = DataKey::generate()?;
+    /// let w = kek.wrap(&dek).await?;
+    /// let cache = KeyCache::new(CacheLimits::default());
+    /// cache.remember(&w, &dek);
+    /// assert_eq!(cache.for_decrypt(&kek, &w).await?.expose(), dek.expose());
+    /// assert_eq!(cache.stats().unwraps, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn remember(&self, w: &WrappedKey, key: &DataKey) {
         if self.limits.max_entries == 0 || self.limits.max_age.is_zero() {
             return;
@@ -195,6 +292,19 @@ impl KeyCache {
     }
 
     /// Drop every cached key (after a KEK rotation, or to bound exposure).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, KeyCache};
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+    /// let cache = KeyCache::new(CacheLimits::default());
+    /// let (_, w1) = cache.for_encrypt(&kek).await?;
+    /// cache.clear().await; // e.g. after a KEK rotation
+    /// let (_, w2) = cache.for_encrypt(&kek).await?;
+    /// assert_ne!(w1, w2);
+    /// # Ok(()) }
+    /// ```
     pub async fn clear(&self) {
         *self.current.lock().await = None;
         self.read

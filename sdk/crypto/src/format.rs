@@ -38,26 +38,70 @@ use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// First bytes of every encrypted object.
+///
+/// ```
+/// use gureum_crypto::format::MAGIC;
+/// assert_eq!(MAGIC, b"GRMCRYPT"); // the first bytes of every stored object
+/// ```
 pub const MAGIC: &[u8; 8] = b"GRMCRYPT";
 /// Format version written by this crate.
+///
+/// ```
+/// assert_eq!(gureum_crypto::format::FORMAT_VERSION, 1);
+/// ```
 pub const FORMAT_VERSION: u8 = 1;
 /// Size of the header in bytes.
+///
+/// ```
+/// use gureum_crypto::format::{stored_size, HEADER_LEN};
+/// assert_eq!(HEADER_LEN, 512);
+/// assert_eq!(stored_size(0), HEADER_LEN as u64 + 16); // header and one tag
+/// ```
 pub const HEADER_LEN: usize = 512;
 /// Plaintext bytes per segment (64 KiB).
+///
+/// ```
+/// use gureum_crypto::format::{segment_count, SEGMENT_LEN};
+/// assert_eq!(SEGMENT_LEN, 64 * 1024);
+/// assert_eq!(segment_count(SEGMENT_LEN as u64 + 1), 2);
+/// ```
 pub const SEGMENT_LEN: usize = 1 << SEGMENT_LOG2;
 const SEGMENT_LOG2: u8 = 16;
 /// Bytes of an AES-GCM tag.
+///
+/// ```
+/// use gureum_crypto::format::{STORED_SEGMENT_LEN, SEGMENT_LEN, TAG_LEN};
+/// assert_eq!(STORED_SEGMENT_LEN - SEGMENT_LEN, TAG_LEN);
+/// ```
 pub const TAG_LEN: usize = 16;
 /// Stored bytes per full segment.
+///
+/// ```
+/// use gureum_crypto::format::{stored_size, HEADER_LEN, SEGMENT_LEN, STORED_SEGMENT_LEN};
+/// assert_eq!(stored_size(2 * SEGMENT_LEN as u64), (HEADER_LEN + 2 * STORED_SEGMENT_LEN) as u64);
+/// ```
 pub const STORED_SEGMENT_LEN: usize = SEGMENT_LEN + TAG_LEN;
 const SALT_LEN: usize = 32;
 const PREFIX_LEN: usize = 7;
 const TAG_OFF: usize = 51;
 const KEYBLOCK_OFF: usize = TAG_OFF + TAG_LEN;
 /// Room in the header for the key block.
+///
+/// ```
+/// use gureum_crypto::format::{HEADER_LEN, KEYBLOCK_MAX};
+/// assert!(KEYBLOCK_MAX < HEADER_LEN);
+/// assert!(KEYBLOCK_MAX >= 400); // room for a KMS ciphertext blob and its key id
+/// ```
 pub const KEYBLOCK_MAX: usize = HEADER_LEN - KEYBLOCK_OFF;
 
 /// Stored size of an object of `plain` bytes.
+///
+/// ```
+/// use gureum_crypto::format::{plain_size, stored_size};
+/// for n in [0u64, 1, 65_536, 65_537, 1 << 20] {
+///     assert_eq!(plain_size(stored_size(n)), Some(n)); // listings report plaintext sizes
+/// }
+/// ```
 pub fn stored_size(plain: u64) -> u64 {
     let seg = SEGMENT_LEN as u64;
     let n = plain.div_ceil(seg).max(1);
@@ -66,6 +110,12 @@ pub fn stored_size(plain: u64) -> u64 {
 
 /// Plaintext size of an object stored in `stored` bytes, or `None` when no plaintext has that
 /// stored size (not an object of this format, or truncated).
+///
+/// ```
+/// use gureum_crypto::format::{plain_size, HEADER_LEN};
+/// assert_eq!(plain_size(HEADER_LEN as u64 + 16 + 5), Some(5));
+/// assert_eq!(plain_size(100), None); // shorter than a header: not this format
+/// ```
 pub fn plain_size(stored: u64) -> Option<u64> {
     let rest = stored.checked_sub(HEADER_LEN as u64)?;
     if rest < TAG_LEN as u64 {
@@ -82,11 +132,33 @@ pub fn plain_size(stored: u64) -> Option<u64> {
 }
 
 /// Number of segments of an object of `plain` bytes.
+///
+/// ```
+/// use gureum_crypto::format::segment_count;
+/// assert_eq!(segment_count(0), 1); // an empty object still has one (empty, authenticated) segment
+/// assert_eq!(segment_count(65_536), 1);
+/// ```
 pub fn segment_count(plain: u64) -> u64 {
     plain.div_ceil(SEGMENT_LEN as u64).max(1)
 }
 
 /// The parsed header of an encrypted object.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{format::{Header, SegmentKeys, HEADER_LEN}, keyfile::KeyFile, DataKey, KeyProvider};
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+/// let dek = DataKey::generate()?;
+/// let mut header = Header::new(kek.wrap(&dek).await?)?;
+/// let keys = SegmentKeys::derive(&dek, &header, "records", "민원/c-1.json")?;
+/// let bytes = header.seal(&keys)?;
+/// assert_eq!(bytes.len(), HEADER_LEN);
+/// let parsed = Header::parse(&bytes)?;
+/// assert_eq!(parsed.key.kek_id, "city");
+/// parsed.verify(&keys, &bytes)?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Header {
     /// Random salt of the segment-key derivation.
@@ -168,6 +240,13 @@ pub(crate) fn read_key_block(b: &[u8]) -> Result<(WrappedKey, usize)> {
 
 impl Header {
     /// A new header with fresh salt and nonce prefix for `key`.
+    ///
+    /// ```
+    /// use gureum_crypto::{format::Header, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let (a, b) = (Header::new(w.clone()).unwrap(), Header::new(w).unwrap());
+    /// assert_ne!(a.salt, b.salt); // fresh salt per object
+    /// ```
     pub fn new(key: WrappedKey) -> Result<Self> {
         let mut salt = [0u8; SALT_LEN];
         let mut prefix = [0u8; PREFIX_LEN];
@@ -204,6 +283,14 @@ impl Header {
     }
 
     /// Seal the header with `keys` (sets the tag) and return its bytes.
+    ///
+    /// ```
+    /// use gureum_crypto::{format::{Header, SegmentKeys, MAGIC}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let mut h = Header::new(w).unwrap();
+    /// let keys = SegmentKeys::derive(&DataKey::generate().unwrap(), &h, "b", "k").unwrap();
+    /// assert!(h.seal(&keys).unwrap().starts_with(MAGIC));
+    /// ```
     pub fn seal(&mut self, keys: &SegmentKeys) -> Result<Vec<u8>> {
         let mut b = self.unsealed_bytes()?;
         let tag = keys.header_tag(&b)?;
@@ -214,6 +301,13 @@ impl Header {
 
     /// Parse the first [`HEADER_LEN`] bytes of an object (not yet authenticated: call
     /// [`Header::verify`] once the data key is known).
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::format::Header;
+    /// let e = Header::parse(&[0u8; 512]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Integrity); // not an encrypted object
+    /// ```
     pub fn parse(b: &[u8]) -> Result<Self> {
         if b.len() < HEADER_LEN {
             return Err(integrity(
@@ -251,6 +345,19 @@ impl Header {
 
     /// Check the header tag of the stored header bytes `raw` (what [`Header::parse`] read)
     /// against `keys` (derived from the unwrapped data key). Every byte counts, padding too.
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::{format::{Header, SegmentKeys}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let dek = DataKey::generate().unwrap();
+    /// let mut h = Header::new(w).unwrap();
+    /// let keys = SegmentKeys::derive(&dek, &h, "b", "k").unwrap();
+    /// let mut bytes = h.seal(&keys).unwrap();
+    /// bytes[500] ^= 1; // even padding is authenticated
+    /// let parsed = Header::parse(&bytes).unwrap();
+    /// assert_eq!(parsed.verify(&keys, &bytes).unwrap_err().kind(), ErrorKind::Integrity);
+    /// ```
     pub fn verify(&self, keys: &SegmentKeys, raw: &[u8]) -> Result<()> {
         let mut b = raw
             .get(..HEADER_LEN)
@@ -273,6 +380,19 @@ impl Header {
 }
 
 /// The per-object segment key and nonce prefix.
+///
+/// ```
+/// use gureum_crypto::{format::{Header, SegmentKeys, TAG_LEN}, DataKey, WrappedKey};
+/// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+/// let dek = DataKey::generate().unwrap();
+/// let h = Header::new(w).unwrap();
+/// let keys = SegmentKeys::derive(&dek, &h, "records", "a.json").unwrap();
+/// let mut seg = b"{\"name\":\"Kim\"}".to_vec();
+/// keys.seal_segment(0, true, &mut seg).unwrap();
+/// assert_eq!(seg.len(), 14 + TAG_LEN);
+/// let n = keys.open_segment(0, true, &mut seg).unwrap();
+/// assert_eq!(&seg[..n], b"{\"name\":\"Kim\"}");
+/// ```
 pub struct SegmentKeys {
     key: LessSafeKey,
     prefix: [u8; PREFIX_LEN],
@@ -319,6 +439,17 @@ pub(crate) fn derive(dek: &DataKey, salt: &[u8], info: &[u8]) -> Result<LessSafe
 
 impl SegmentKeys {
     /// The segment keys of the object `path` in the bucket bound as `binding`.
+    ///
+    /// ```
+    /// use gureum_crypto::{format::{Header, SegmentKeys}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let dek = DataKey::generate().unwrap();
+    /// let h = Header::new(w).unwrap();
+    /// let mut seg = b"x".to_vec();
+    /// SegmentKeys::derive(&dek, &h, "b", "a").unwrap().seal_segment(0, true, &mut seg).unwrap();
+    /// // Keys of another object path do not open it (an object moved by the cloud fails).
+    /// assert!(SegmentKeys::derive(&dek, &h, "b", "moved").unwrap().open_segment(0, true, &mut seg).is_err());
+    /// ```
     pub fn derive(dek: &DataKey, header: &Header, binding: &str, path: &str) -> Result<Self> {
         let key = derive(
             dek,
@@ -350,6 +481,18 @@ impl SegmentKeys {
     }
 
     /// Encrypt segment `index` in place (`buf` holds its plaintext) and append its tag.
+    ///
+    /// ```
+    /// use gureum_crypto::{format::{Header, SegmentKeys}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let dek = DataKey::generate().unwrap();
+    /// let keys = SegmentKeys::derive(&dek, &Header::new(w).unwrap(), "b", "a").unwrap();
+    /// let mut seg = b"segment 0".to_vec();
+    /// keys.seal_segment(0, false, &mut seg).unwrap();
+    /// // Opened as the last segment it fails: truncation shows.
+    /// assert!(keys.open_segment(0, true, &mut seg.clone()).is_err());
+    /// assert_eq!(keys.open_segment(0, false, &mut seg).unwrap(), 9);
+    /// ```
     pub fn seal_segment(&self, index: u64, last: bool, buf: &mut Vec<u8>) -> Result<()> {
         let counter = segment_counter(index)?;
         let tag: Tag = self
@@ -362,6 +505,18 @@ impl SegmentKeys {
 
     /// Encrypt segment `index` in place: `seg[..len]` holds its plaintext, and its tag is
     /// written to `seg[len..len + TAG_LEN]`.
+    ///
+    /// ```
+    /// use gureum_crypto::{format::{Header, SegmentKeys, TAG_LEN}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let dek = DataKey::generate().unwrap();
+    /// let keys = SegmentKeys::derive(&dek, &Header::new(w).unwrap(), "b", "a").unwrap();
+    /// let mut buf = vec![0u8; 5 + TAG_LEN];
+    /// buf[..5].copy_from_slice(b"hello");
+    /// keys.seal_segment_at(3, true, &mut buf, 5).unwrap();
+    /// assert_eq!(keys.open_segment(3, true, &mut buf).unwrap(), 5);
+    /// assert_eq!(&buf[..5], b"hello");
+    /// ```
     pub fn seal_segment_at(
         &self,
         index: u64,
@@ -387,6 +542,18 @@ impl SegmentKeys {
 
     /// Decrypt segment `index` (ciphertext and tag in `buf`) in place; returns the plaintext
     /// length (the plaintext is `buf[..len]`).
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::{format::{Header, SegmentKeys}, DataKey, WrappedKey};
+    /// let w = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![0; 60] };
+    /// let dek = DataKey::generate().unwrap();
+    /// let keys = SegmentKeys::derive(&dek, &Header::new(w).unwrap(), "b", "a").unwrap();
+    /// let mut seg = b"abc".to_vec();
+    /// keys.seal_segment(0, true, &mut seg).unwrap();
+    /// seg[0] ^= 1; // tampered
+    /// assert_eq!(keys.open_segment(0, true, &mut seg).unwrap_err().kind(), ErrorKind::Integrity);
+    /// ```
     pub fn open_segment(&self, index: u64, last: bool, buf: &mut [u8]) -> Result<usize> {
         let counter = segment_counter(index)?;
         let plain = self

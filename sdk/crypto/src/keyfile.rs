@@ -32,6 +32,11 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// The provider kind of key files.
+///
+/// ```
+/// use gureum_crypto::keyfile::KIND;
+/// assert_eq!(KIND, "keyfile");
+/// ```
 pub const KIND: &str = "keyfile";
 
 #[derive(serde::Deserialize, serde::Serialize)]
@@ -48,6 +53,16 @@ struct VersionRepr {
 }
 
 /// A key-encryption key with its versions, read from a key file.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::keyfile::KeyFile;
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("city.key"), "seoul-records")?;
+/// assert_eq!((kek.id(), kek.current_version()), ("seoul-records", 1));
+/// assert!(!format!("{kek:?}").contains("secret")); // key bytes never in Debug
+/// # Ok(()) }
+/// ```
 pub struct KeyFile {
     path: PathBuf,
     id: String,
@@ -102,6 +117,18 @@ fn valid_id(id: &str) -> Result<()> {
 
 impl KeyFile {
     /// Read a key file.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::keyfile::KeyFile;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("city.key");
+    /// KeyFile::create(&path, "city")?;
+    /// assert_eq!(KeyFile::open(&path)?.id(), "city");
+    /// assert_eq!(KeyFile::open(tmp.path().join("none.key")).unwrap_err().kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -167,6 +194,18 @@ impl KeyFile {
 
     /// Create a new key file with version 1 of a fresh random KEK (mode 0600); fails with
     /// `AlreadyExists` if the file exists.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::keyfile::KeyFile;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("city.key");
+    /// KeyFile::create(&path, "city")?;
+    /// // Never overwrites an existing key file.
+    /// assert_eq!(KeyFile::create(&path, "city").unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// # Ok(()) }
+    /// ```
     pub fn create(path: impl AsRef<Path>, id: &str) -> Result<Self> {
         valid_id(id)?;
         let path = path.as_ref();
@@ -265,16 +304,41 @@ impl KeyFile {
     }
 
     /// The KEK id.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = gureum_crypto::keyfile::KeyFile::create(tmp.path().join("k"), "health-records")?;
+    /// assert_eq!(kek.id(), "health-records");
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The highest version (used for new data keys).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let mut kek = gureum_crypto::keyfile::KeyFile::create(tmp.path().join("k"), "city")?;
+    /// kek.add_version()?;
+    /// assert_eq!(kek.current_version(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn current_version(&self) -> u32 {
         self.versions.keys().next_back().copied().unwrap_or(0)
     }
 
     /// The versions held.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = gureum_crypto::keyfile::KeyFile::create(tmp.path().join("k"), "city")?;
+    /// assert_eq!(kek.versions(), [1]);
+    /// # Ok(()) }
+    /// ```
     pub fn versions(&self) -> Vec<u32> {
         self.versions.keys().copied().collect()
     }

@@ -6,25 +6,54 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 /// Bytes of a data key (AES-256).
+///
+/// ```
+/// use gureum_crypto::keys::{DataKey, DATA_KEY_LEN};
+/// assert_eq!(DataKey::generate().unwrap().expose().len(), DATA_KEY_LEN);
+/// ```
 pub const DATA_KEY_LEN: usize = 32;
 
 /// A plaintext data key. Zeroed on drop; never printed.
+///
+/// ```
+/// use gureum_crypto::DataKey;
+/// let k = DataKey::generate().unwrap();
+/// assert_eq!(format!("{k:?}"), "DataKey(redacted)"); // never printed
+/// ```
 #[derive(Clone)]
 pub struct DataKey(Zeroizing<[u8; DATA_KEY_LEN]>);
 
 impl DataKey {
     /// A fresh random data key.
+    ///
+    /// ```
+    /// use gureum_crypto::DataKey;
+    /// let (a, b) = (DataKey::generate().unwrap(), DataKey::generate().unwrap());
+    /// assert_ne!(a.expose(), b.expose());
+    /// ```
     pub fn generate() -> Result<Self> {
         let mut k = Zeroizing::new([0u8; DATA_KEY_LEN]);
         crate::format::random(&mut k[..])?;
         Ok(DataKey(k))
     }
     /// A data key from its bytes (what a key manager returned); `None` unless 32 bytes.
+    ///
+    /// ```
+    /// use gureum_crypto::DataKey;
+    /// assert!(DataKey::from_slice(&[7u8; 32]).is_some());
+    /// assert!(DataKey::from_slice(&[7u8; 16]).is_none()); // AES-256 keys only
+    /// ```
     pub fn from_slice(b: &[u8]) -> Option<Self> {
         let arr: [u8; DATA_KEY_LEN] = b.try_into().ok()?;
         Some(DataKey(Zeroizing::new(arr)))
     }
     /// The key bytes, for a key provider that wraps it.
+    ///
+    /// ```
+    /// use gureum_crypto::DataKey;
+    /// let k = DataKey::from_slice(&[1u8; 32]).unwrap();
+    /// assert_eq!(k.expose(), [1u8; 32]);
+    /// ```
     pub fn expose(&self) -> &[u8] {
         &self.0[..]
     }
@@ -37,6 +66,17 @@ impl fmt::Debug for DataKey {
 }
 
 /// A data key wrapped (encrypted) by a key-encryption key (KEK), and which KEK did it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, DataKey, KeyProvider};
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+/// let w = kek.wrap(&DataKey::generate()?).await?;
+/// assert_eq!((w.kind.as_str(), w.kek_id.as_str(), w.version), ("keyfile", "city", 1));
+/// assert!(!format!("{w:?}").contains(&format!("{:?}", w.blob))); // Debug shows the length only
+/// # Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct WrappedKey {
     /// The key provider kind (`keyfile`, `openbao`, `awskms`).
@@ -61,6 +101,16 @@ impl fmt::Debug for WrappedKey {
 }
 
 /// The KEK a provider wraps new data keys with.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, KeyProvider};
+/// let tmp = tempfile::tempdir()?;
+/// let kek = KeyFile::create(tmp.path().join("k"), "city")?;
+/// let info = kek.current().await?;
+/// assert_eq!((info.kind.as_str(), info.kek_id.as_str(), info.version), ("keyfile", "city", 1));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KekInfo {
     /// Provider kind.
@@ -74,6 +124,14 @@ pub struct KekInfo {
 impl KekInfo {
     /// Whether `w` was wrapped by an older version of this KEK or by another KEK (so
     /// `gureum encrypt rotate` should rewrap it).
+    ///
+    /// ```
+    /// use gureum_crypto::{KekInfo, WrappedKey};
+    /// let now = KekInfo { kind: "keyfile".into(), kek_id: "city".into(), version: 2 };
+    /// let old = WrappedKey { kind: "keyfile".into(), kek_id: "city".into(), version: 1, blob: vec![] };
+    /// assert!(now.is_stale(&old)); // rewrap with `gureum encrypt rotate`
+    /// assert!(!now.is_stale(&WrappedKey { version: 2, ..old }));
+    /// ```
     pub fn is_stale(&self, w: &WrappedKey) -> bool {
         w.kind != self.kind || w.kek_id != self.kek_id || w.version < self.version
     }
@@ -84,6 +142,17 @@ impl KekInfo {
 /// Errors: a KEK this provider does not hold, or a key manager that refuses access, is
 /// `PermissionDenied`; a wrapped key that fails authentication under the right KEK
 /// (tampered) is `Integrity`; an unreachable key manager is `Unavailable`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, DataKey, KeyProvider};
+/// let tmp = tempfile::tempdir()?;
+/// let kek: Box<dyn KeyProvider> = Box::new(KeyFile::create(tmp.path().join("k"), "city")?);
+/// let dek = DataKey::generate()?;
+/// let wrapped = kek.wrap(&dek).await?;
+/// assert_eq!(kek.unwrap(&wrapped).await?.expose(), dek.expose());
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait KeyProvider: Send + Sync + fmt::Debug {
     /// The provider kind written into every header (`keyfile`, `openbao`, `awskms`).

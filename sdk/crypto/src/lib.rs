@@ -69,10 +69,33 @@ use std::sync::Arc;
 
 /// The layer parameter (URL query or profile key) that turns encryption on:
 /// `encrypt=<key provider URL>`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, PARAMETER};
+/// let tmp = tempfile::tempdir()?;
+/// let key = tmp.path().join("city.key");
+/// KeyFile::create(&key, "city")?;
+/// let url = format!("mem://encrypt-param-doc?{PARAMETER}=keyfile://{}", key.display());
+/// let bucket = gureum::open_bucket(&url).await?;
+/// assert!(bucket.is_encrypted());
+/// # Ok(()) }
+/// ```
 pub const PARAMETER: &str = "encrypt";
 
 /// A key provider and the data-key cache in front of it, shared by every store and queue a
 /// layer wraps.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+/// let tmp = tempfile::tempdir()?;
+/// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+/// let keys = layer.keys(); // shared by every store and queue the layer wraps
+/// assert_eq!(keys.provider.kind(), "keyfile");
+/// assert_eq!(keys.cache.stats().wraps, 0);
+/// # Ok(()) }
+/// ```
 pub struct Keys {
     /// The key manager.
     pub provider: Arc<dyn KeyProvider>,
@@ -96,6 +119,20 @@ impl fmt::Debug for Keys {
 /// [`EncryptionLayer::binding`] overrides the name (e.g. for a bucket renamed by a raw copy).
 /// The layer drops the bucket's presigner (a presigned URL would hand out ciphertext) and
 /// wraps its admin driver, so buckets and queues opened through the admin are encrypted too.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+/// use gureum_layers::QueueLayerExt;
+/// let tmp = tempfile::tempdir()?;
+/// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+/// let queue = gureum::open_queue("mem://encrypted-queue-doc").await?.layer(layer);
+/// queue.send(gureum_core::Message::new("주민번호 900101-1")).await?;
+/// let m = queue.receive(1).await?.remove(0);
+/// assert_eq!(&m.body[..], "주민번호 900101-1".as_bytes()); // decrypted for the reader
+/// assert!(queue.is_encrypted());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct EncryptionLayer {
     keys: Arc<Keys>,
@@ -104,11 +141,34 @@ pub struct EncryptionLayer {
 
 impl EncryptionLayer {
     /// Encrypt with `provider` and the default cache limits.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, EncryptionLayer};
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// assert_eq!(layer.keys().cache.limits(), CacheLimits::default());
+    /// # Ok(()) }
+    /// ```
     pub fn new(provider: impl KeyProvider + 'static) -> Self {
         Self::with_provider(Arc::new(provider), CacheLimits::default())
     }
 
     /// Encrypt with a shared provider and explicit cache limits.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, CacheLimits, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let kek = Arc::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// // A fresh data key for every object (no cache), one provider shared by two layers.
+    /// let a = EncryptionLayer::with_provider(kek.clone(), CacheLimits::none());
+    /// let b = EncryptionLayer::with_provider(kek, CacheLimits::none());
+    /// assert_eq!(a.keys().cache.limits().max_uses, 1);
+    /// assert_eq!(b.keys().provider.kind(), "keyfile");
+    /// # Ok(()) }
+    /// ```
     pub fn with_provider(provider: Arc<dyn KeyProvider>, limits: CacheLimits) -> Self {
         EncryptionLayer {
             keys: Arc::new(Keys {
@@ -146,18 +206,67 @@ impl EncryptionLayer {
     }
 
     /// Bind objects to `name` instead of the bucket's name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+    /// use gureum_layers::BucketLayerExt;
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("k");
+    /// KeyFile::create(&path, "city")?;
+    /// let raw = Arc::new(InMemory::new());
+    /// Bucket::new("old-name", raw.clone()).layer(EncryptionLayer::new(KeyFile::open(&path)?)).put("a", "secret").await?;
+    /// // The same stored objects under another bucket name: bind to the name they were written under.
+    /// let layer = EncryptionLayer::new(KeyFile::open(&path)?).binding("old-name");
+    /// let renamed = Bucket::new("new-name", raw).layer(layer);
+    /// assert_eq!(&renamed.get("a").await?[..], b"secret");
+    /// # Ok(()) }
+    /// ```
     pub fn binding(mut self, name: impl Into<String>) -> Self {
         self.binding = Some(name.into());
         self
     }
 
     /// The key provider and cache.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+    /// use gureum_layers::BucketLayerExt;
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let bucket = Bucket::new("b", Arc::new(InMemory::new())).layer(layer.clone());
+    /// for i in 0..3 {
+    ///     bucket.put(&format!("o{i}"), "x").await?;
+    /// }
+    /// assert_eq!(layer.keys().cache.stats().wraps, 1); // one data key for the three objects
+    /// # Ok(()) }
+    /// ```
     pub fn keys(&self) -> &Arc<Keys> {
         &self.keys
     }
 
     /// The encrypted store over `inner` for the bucket `bucket` (the binding, unless
     /// [`EncryptionLayer::binding`] set one).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let raw = Arc::new(InMemory::new());
+    /// let store = layer.store(raw.clone(), "records");
+    /// store.put(&Path::from("a"), "hello".into()).await?;
+    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"hello");
+    /// assert!(raw.get(&Path::from("a")).await?.bytes().await?.starts_with(b"GRMCRYPT"));
+    /// # Ok(()) }
+    /// ```
     pub fn store(&self, inner: Arc<dyn ObjectStore>, bucket: &str) -> EncryptedStore {
         let b = self.binding.clone().unwrap_or_else(|| bucket.to_string());
         EncryptedStore::new(inner, self.keys.clone(), b)
@@ -291,6 +400,13 @@ pub fn register(registry: &mut Registry) {
 }
 
 /// The [`LayerOpener`] of `encrypt=`.
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// registry.register_layer(std::sync::Arc::new(gureum_crypto::EncryptOpener));
+/// assert!(registry.layer_params().contains(&"encrypt"));
+/// assert!(registry.layers()[0].encrypts());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EncryptOpener;
 

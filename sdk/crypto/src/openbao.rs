@@ -22,9 +22,21 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// The provider kind of OpenBao/Vault transit keys.
+///
+/// ```
+/// assert_eq!(gureum_crypto::openbao::KIND, "openbao");
+/// ```
 pub const KIND: &str = "openbao";
 
 /// A transit key on an OpenBao or Vault server.
+///
+/// ```
+/// use gureum_crypto::{openbao::Transit, KeyProvider};
+/// // Building the provider does not contact the server; wrap/unwrap do (OpenBao on :18200 in CI).
+/// let t = Transit::new("http://127.0.0.1:18200", "transit", "seoul-records", "token".into()).unwrap();
+/// assert_eq!(t.kind(), "openbao");
+/// assert!(!format!("{t:?}").contains("token")); // the token is never printed
+/// ```
 pub struct Transit {
     base: String,
     mount: String,
@@ -60,6 +72,12 @@ fn segment_ok(s: &str) -> bool {
 
 impl Transit {
     /// A transit key at `base` (`http://127.0.0.1:18200`), mount and key name, with a token.
+    ///
+    /// ```
+    /// use gureum_crypto::openbao::Transit;
+    /// assert!(Transit::new("http://127.0.0.1:18200", "transit", "records", "t".into()).is_ok());
+    /// assert!(Transit::new("http://127.0.0.1:18200", "transit", "../sys", "t".into()).is_err());
+    /// ```
     pub fn new(base: &str, mount: &str, key: &str, token: String) -> Result<Self> {
         if !segment_ok(mount) || !segment_ok(key) {
             return Err(Error::invalid(
@@ -82,6 +100,15 @@ impl Transit {
     }
 
     /// The transit key a parsed `openbao://` URL names.
+    ///
+    /// ```
+    /// use gureum_crypto::{openbao::Transit, url::ProviderUrl};
+    /// std::env::set_var("BAO_TOKEN", "doc-token");
+    /// let u = ProviderUrl::parse("openbao://127.0.0.1:18200/transit/seoul-records").unwrap();
+    /// assert!(Transit::from_url(&u).is_ok()); // loopback: plain http allowed
+    /// let bad = ProviderUrl::parse("openbao://127.0.0.1:18200/transit").unwrap();
+    /// assert!(Transit::from_url(&bad).is_err()); // needs MOUNT/KEY
+    /// ```
     pub fn from_url(u: &ProviderUrl) -> Result<Self> {
         u.check_params(&["tls", "token_env", "namespace"])?;
         let (hostport, path) = u

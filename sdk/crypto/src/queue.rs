@@ -24,9 +24,29 @@ const MAGIC: &[u8; 4] = b"GRMQ";
 const VERSION: u8 = 1;
 const SALT: usize = 16;
 /// Largest number of bytes encryption adds to a message body.
+///
+/// ```
+/// use gureum_crypto::queue::MESSAGE_OVERHEAD;
+/// // An SQS message of 256 KiB carries a little less plaintext once encrypted.
+/// assert!(MESSAGE_OVERHEAD < 1024);
+/// ```
 pub const MESSAGE_OVERHEAD: usize = 4 + 1 + KEYBLOCK_MAX + SALT + 12 + 16;
 
 /// A queue driver that encrypts bodies before `inner` sees them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer, EncryptedQueue};
+/// use std::sync::Arc;
+/// let tmp = tempfile::tempdir()?;
+/// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+/// let plain = gureum::open_queue("mem://encrypted-queue-struct-doc").await?;
+/// let q = EncryptedQueue::new(plain.driver().clone(), layer.keys().clone());
+/// let sealed = q.seal(b"call back 010-1234").await?;
+/// assert!(!sealed.windows(8).any(|w| w == b"010-1234"));
+/// assert_eq!(&q.open(&sealed).await?[..], b"call back 010-1234");
+/// # Ok(()) }
+/// ```
 pub struct EncryptedQueue {
     inner: Arc<dyn QueueDriver>,
     keys: Arc<Keys>,
@@ -43,11 +63,36 @@ impl fmt::Debug for EncryptedQueue {
 
 impl EncryptedQueue {
     /// Encrypt the bodies sent to `inner`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{Message, Queue};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer, EncryptedQueue};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let plain = gureum::open_queue("mem://encrypted-queue-new-doc").await?;
+    /// let encrypted = Queue::new(Arc::new(EncryptedQueue::new(plain.driver().clone(), layer.keys().clone())));
+    /// encrypted.send(Message::new("hello")).await?;
+    /// assert_eq!(&encrypted.receive(1).await?[0].body[..], b"hello");
+    /// # Ok(()) }
+    /// ```
     pub fn new(inner: Arc<dyn QueueDriver>, keys: Arc<Keys>) -> Self {
         EncryptedQueue { inner, keys }
     }
 
     /// The driver underneath (sees ciphertext).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer, EncryptedQueue};
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let plain = gureum::open_queue("mem://encrypted-queue-inner-doc").await?;
+    /// let q = EncryptedQueue::new(plain.driver().clone(), layer.keys().clone());
+    /// assert_eq!(q.inner().name(), "encrypted-queue-inner-doc");
+    /// # Ok(()) }
+    /// ```
     pub fn inner(&self) -> &Arc<dyn QueueDriver> {
         &self.inner
     }
@@ -60,6 +105,18 @@ impl EncryptedQueue {
     }
 
     /// Seal one body.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer, EncryptedQueue};
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let q = EncryptedQueue::new(gureum::open_queue("mem://seal-doc").await?.driver().clone(), layer.keys().clone());
+    /// let (a, b) = (q.seal(b"same").await?, q.seal(b"same").await?);
+    /// assert_ne!(a, b); // a fresh nonce per message
+    /// assert!(a.starts_with(b"GRMQ"));
+    /// # Ok(()) }
+    /// ```
     pub async fn seal(&self, body: &[u8]) -> Result<Bytes> {
         let (dek, wrapped) = self
             .keys
@@ -92,6 +149,17 @@ impl EncryptedQueue {
     }
 
     /// Open one stored body.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer, EncryptedQueue};
+    /// let tmp = tempfile::tempdir()?;
+    /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+    /// let q = EncryptedQueue::new(gureum::open_queue("mem://open-doc").await?.driver().clone(), layer.keys().clone());
+    /// assert_eq!(q.open(b"plain text").await.unwrap_err().kind(), ErrorKind::Integrity);
+    /// # Ok(()) }
+    /// ```
     pub async fn open(&self, stored: &[u8]) -> Result<Bytes> {
         if stored.len() < 5 || &stored[..4] != MAGIC {
             return Err(integrity(

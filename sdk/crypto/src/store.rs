@@ -22,8 +22,29 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Metadata name of the KEK (`kind:id`) that wrapped an object's data key.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use gureum_crypto::{keyfile::KeyFile, store::{META_KEK, META_KEK_VERSION}, EncryptionLayer};
+/// use gureum_layers::BucketLayerExt;
+/// use std::sync::Arc;
+/// let tmp = tempfile::tempdir()?;
+/// let raw = Arc::new(InMemory::new());
+/// let bucket = Bucket::new("b", raw.clone()).layer(EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?));
+/// bucket.put("a", "x").await?;
+/// // The stored object names its KEK in metadata (to find objects to rotate).
+/// let stored = Bucket::new("b", raw).head("a").await?;
+/// assert_eq!(stored.metadata[META_KEK], "keyfile:city");
+/// assert_eq!(stored.metadata[META_KEK_VERSION], "1");
+/// # Ok(()) }
+/// ```
 pub const META_KEK: &str = "gureum-kek";
 /// Metadata name of the KEK version.
+///
+/// ```
+/// assert_eq!(gureum_crypto::store::META_KEK_VERSION, "gureum-kek-version");
+/// ```
 pub const META_KEK_VERSION: &str = "gureum-kek-version";
 /// Largest user metadata (names and values) kept on a backend (S3's limit).
 const METADATA_BUDGET: usize = gureum_core::storage::MAX_METADATA_BYTES;
@@ -40,6 +61,22 @@ pub(crate) fn os_err(e: Error, path: &str) -> object_store::Error {
 }
 
 /// An object store that keeps only ciphertext in the store it wraps.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
+/// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+/// use std::sync::Arc;
+/// let tmp = tempfile::tempdir()?;
+/// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
+/// let store = EncryptedStore::new(Arc::new(InMemory::new()), layer.keys().clone(), "records");
+/// store.put(&Path::from("big.bin"), vec![7u8; 200_000].into()).await?;
+/// // A range read fetches and decrypts only the segments it touches.
+/// let part = store.get_range(&Path::from("big.bin"), 100_000..100_010).await?;
+/// assert_eq!(&part[..], &[7u8; 10]);
+/// assert_eq!(store.head(&Path::from("big.bin")).await?.size, 200_000); // plaintext size
+/// # Ok(()) }
+/// ```
 pub struct EncryptedStore {
     inner: Arc<dyn ObjectStore>,
     keys: Arc<Keys>,
@@ -159,6 +196,21 @@ pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Re
 impl EncryptedStore {
     /// Encrypt the objects of `inner` with `keys`, binding each object to `binding` (the bucket
     /// name) and its path.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::{memory::InMemory, path::Path, ObjectStoreExt}, ErrorKind};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
+    /// let raw = Arc::new(InMemory::new());
+    /// EncryptedStore::new(raw.clone(), keys.clone(), "bucket-a").put(&Path::from("x"), "1".into()).await?;
+    /// // Bound to bucket-a: the same bytes read as another bucket fail authentication.
+    /// let e = EncryptedStore::new(raw, keys, "bucket-b").get(&Path::from("x")).await.unwrap_err();
+    /// assert_eq!(gureum_core::Error::from(e).kind(), ErrorKind::Integrity);
+    /// # Ok(()) }
+    /// ```
     pub fn new(inner: Arc<dyn ObjectStore>, keys: Arc<Keys>, binding: impl Into<String>) -> Self {
         EncryptedStore {
             inner,
@@ -168,6 +220,18 @@ impl EncryptedStore {
     }
 
     /// The store underneath (holds ciphertext).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::memory::InMemory;
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
+    /// let store = EncryptedStore::new(Arc::new(InMemory::new()), keys, "b");
+    /// assert_eq!(store.inner().to_string(), "InMemory");
+    /// # Ok(()) }
+    /// ```
     pub fn inner(&self) -> &Arc<dyn ObjectStore> {
         &self.inner
     }
@@ -208,6 +272,20 @@ impl EncryptedStore {
     }
 
     /// Read the stored header of `path` (for `gureum encrypt rotate` and tests).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
+    /// let store = EncryptedStore::new(Arc::new(InMemory::new()), keys, "b");
+    /// store.put(&Path::from("a"), "x".into()).await?;
+    /// let h = store.read_header(&Path::from("a")).await?;
+    /// assert_eq!((h.key.kind.as_str(), h.key.kek_id.as_str(), h.key.version), ("keyfile", "city", 1));
+    /// # Ok(()) }
+    /// ```
     pub async fn read_header(&self, path: &Path) -> Result<Header> {
         let r = self
             .inner
@@ -228,12 +306,51 @@ impl EncryptedStore {
     /// header. The write is conditional on the object's etag (a concurrent change makes it
     /// `PreconditionFailed`). Returns the old and new wrapped keys, or `None` when the object
     /// is already on the current KEK.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let key = tmp.path().join("k");
+    /// KeyFile::create(&key, "city")?;
+    /// let raw = Arc::new(InMemory::new());
+    /// let v1 = EncryptionLayer::new(KeyFile::open(&key)?).keys().clone();
+    /// EncryptedStore::new(raw.clone(), v1, "b").put(&Path::from("a"), "x".into()).await?;
+    /// KeyFile::open(&key)?.add_version()?; // rotate the KEK
+    /// let store = EncryptedStore::new(raw, EncryptionLayer::new(KeyFile::open(&key)?).keys().clone(), "b");
+    /// let (old, new) = store.rewrap(&Path::from("a")).await?.expect("was on version 1");
+    /// assert_eq!((old.version, new.version), (1, 2));
+    /// assert!(store.rewrap(&Path::from("a")).await?.is_none()); // already current
+    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"x");
+    /// # Ok(()) }
+    /// ```
     pub async fn rewrap(&self, path: &Path) -> Result<Option<(WrappedKey, WrappedKey)>> {
         self.rewrap_from(path, None).await
     }
 
     /// [`Self::rewrap`], unwrapping the old data key with `old` (the key manager or KEK being
     /// retired, e.g. another KMS key) instead of this store's own provider.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let raw = Arc::new(InMemory::new());
+    /// // Objects written under the retiring KEK ...
+    /// let old = EncryptionLayer::new(KeyFile::create(tmp.path().join("old.key"), "old")?).keys().clone();
+    /// EncryptedStore::new(raw.clone(), old.clone(), "b").put(&Path::from("a"), "x".into()).await?;
+    /// // ... are rewrapped under a new KEK of another key file.
+    /// let new = EncryptionLayer::new(KeyFile::create(tmp.path().join("new.key"), "new")?).keys().clone();
+    /// let store = EncryptedStore::new(raw, new, "b");
+    /// let (_, w) = store.rewrap_from(&Path::from("a"), Some(&old)).await?.unwrap();
+    /// assert_eq!(w.kek_id, "new");
+    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"x");
+    /// # Ok(()) }
+    /// ```
     pub async fn rewrap_from(
         &self,
         path: &Path,
@@ -974,6 +1091,12 @@ impl MultipartUpload for EncryptingUpload {
 }
 
 /// The stored range of plaintext `range` (for tests and tools).
+///
+/// ```
+/// use gureum_crypto::{format::{HEADER_LEN, STORED_SEGMENT_LEN}, store::stored_range};
+/// // A read inside the first segment fetches the header's end to the first segment's end.
+/// assert_eq!(stored_range(10..20), HEADER_LEN as u64..(HEADER_LEN + STORED_SEGMENT_LEN) as u64);
+/// ```
 pub fn stored_range(range: Range<u64>) -> Range<u64> {
     let s0 = range.start / SEGMENT_LEN as u64;
     let s1 = range.end.saturating_sub(1) / SEGMENT_LEN as u64;

@@ -19,9 +19,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Query parameters every provider URL accepts.
+///
+/// ```
+/// use gureum_crypto::url::{ProviderUrl, CACHE_PARAMETERS};
+/// let u = ProviderUrl::parse("keyfile:///etc/gureum/city.key?cache_uses=1").unwrap();
+/// assert!(u.check_params(&[]).is_ok()); // cache parameters are valid on every provider
+/// assert_eq!(CACHE_PARAMETERS.len(), 3);
+/// ```
 pub const CACHE_PARAMETERS: &[&str] = &["cache_uses", "cache_ttl", "cache_entries"];
 
 /// A parsed key provider URL: scheme, the part between `://` and `?`, and the query.
+///
+/// ```
+/// use gureum_crypto::url::ProviderUrl;
+/// let u = ProviderUrl::parse("openbao://127.0.0.1:18200/transit/seoul-records?token_env=BAO_TOKEN").unwrap();
+/// assert_eq!((u.scheme.as_str(), u.rest.as_str()), ("openbao", "127.0.0.1:18200/transit/seoul-records"));
+/// assert_eq!(u.params["token_env"], "BAO_TOKEN");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderUrl {
     /// `keyfile`, `openbao` or `awskms`.
@@ -34,6 +48,13 @@ pub struct ProviderUrl {
 
 impl ProviderUrl {
     /// Parse `scheme://rest?k=v&..`.
+    ///
+    /// ```
+    /// use gureum_crypto::url::ProviderUrl;
+    /// assert_eq!(ProviderUrl::parse("keyfile:///srv/%EB%AF%BC%EC%9B%90.key").unwrap().rest, "/srv/민원.key");
+    /// assert!(ProviderUrl::parse("/etc/city.key").is_err()); // a URL, not a path
+    /// assert!(ProviderUrl::parse("awskms://k?region=a&region=b").is_err());
+    /// ```
     pub fn parse(url: &str) -> Result<Self> {
         let (scheme, after) = url.split_once("://").ok_or_else(|| {
             Error::invalid("encrypt= takes a key provider URL: keyfile:///PATH, openbao://HOST:PORT/MOUNT/KEY or awskms://KEY_ID")
@@ -65,6 +86,13 @@ impl ProviderUrl {
     }
 
     /// Refuse parameters outside `allowed` (and the cache parameters), naming the valid ones.
+    ///
+    /// ```
+    /// use gureum_crypto::url::ProviderUrl;
+    /// let u = ProviderUrl::parse("awskms://alias/city?regoin=kr").unwrap();
+    /// let e = u.check_params(&["region", "endpoint", "profile"]).unwrap_err();
+    /// assert!(e.message().contains("\"regoin\""));
+    /// ```
     pub fn check_params(&self, allowed: &[&str]) -> Result<()> {
         for k in self.params.keys() {
             if !allowed.contains(&k.as_str()) && !CACHE_PARAMETERS.contains(&k.as_str()) {
@@ -82,6 +110,14 @@ impl ProviderUrl {
     }
 
     /// The cache limits the URL asks for (defaults otherwise).
+    ///
+    /// ```
+    /// use gureum_crypto::url::ProviderUrl;
+    /// use std::time::Duration;
+    /// let l = ProviderUrl::parse("keyfile:///k?cache_uses=10&cache_ttl=60&cache_entries=0").unwrap().cache_limits().unwrap();
+    /// assert_eq!((l.max_uses, l.max_age, l.max_entries), (10, Duration::from_secs(60), 0));
+    /// assert!(ProviderUrl::parse("keyfile:///k?cache_uses=0").unwrap().cache_limits().is_err());
+    /// ```
     pub fn cache_limits(&self) -> Result<CacheLimits> {
         let mut l = CacheLimits::default();
         let num = |k: &str| -> Result<Option<u64>> {
@@ -111,6 +147,18 @@ impl ProviderUrl {
 }
 
 /// Open the key provider a URL names, with the cache limits it asks for.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_crypto::{keyfile::KeyFile, url::open_provider};
+/// let tmp = tempfile::tempdir()?;
+/// let path = tmp.path().join("city.key");
+/// KeyFile::create(&path, "city")?;
+/// let (provider, limits) = open_provider(&format!("keyfile://{}?cache_uses=5", path.display())).await?;
+/// assert_eq!((provider.kind(), limits.max_uses), ("keyfile", 5));
+/// assert!(open_provider("rot13://k").await.is_err());
+/// # Ok(()) }
+/// ```
 pub async fn open_provider(url: &str) -> Result<(Arc<dyn KeyProvider>, CacheLimits)> {
     let u = ProviderUrl::parse(url)?;
     let limits = u.cache_limits()?;

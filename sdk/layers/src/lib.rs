@@ -81,6 +81,23 @@ pub fn register(registry: &mut Registry) {
 }
 
 /// Behaviour stacked over a bucket's store and, optionally, a queue's driver.
+///
+/// ```
+/// use gureum_core::object_store::{memory::InMemory, ObjectStore};
+/// use gureum_core::Bucket;
+/// use gureum_layers::{BucketLayerExt, Layer};
+/// use std::sync::Arc;
+/// /// Hands the inner store through; a real layer returns a wrapper that forwards to it.
+/// #[derive(Debug)]
+/// struct PassThrough;
+/// impl Layer for PassThrough {
+///     fn name(&self) -> &str { "pass-through" }
+///     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+/// }
+/// let bucket = Bucket::new("b", Arc::new(InMemory::new())).layer(PassThrough);
+/// assert_eq!(bucket.layers(), ["pass-through"]);
+/// assert!(!bucket.is_encrypted()); // `encrypts()` defaults to false
+/// ```
 pub trait Layer: Send + Sync + fmt::Debug {
     /// A short name for logs.
     fn name(&self) -> &str;
@@ -141,6 +158,21 @@ impl<L: Layer + ?Sized> Layer for Arc<L> {
 }
 
 /// `bucket.layer(l)`: stack a layer over a [`Bucket`].
+///
+/// ```
+/// # use gureum_core::object_store::{memory::InMemory, ObjectStore};
+/// # use std::sync::Arc;
+/// # #[derive(Debug)] struct Named(&'static str);
+/// # impl gureum_layers::Layer for Named {
+/// #     fn name(&self) -> &str { self.0 }
+/// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+/// # }
+/// use gureum_layers::BucketLayerExt;
+/// let bucket = gureum_core::Bucket::new("b", Arc::new(InMemory::new()))
+///     .layer(Named("inner"))
+///     .layer(Named("outer")); // outermost: runs first
+/// assert_eq!(bucket.layers(), ["inner", "outer"]);
+/// ```
 pub trait BucketLayerExt {
     /// The same bucket with `layer` wrapped around its store (outermost).
     fn layer(self, layer: impl Layer) -> Bucket;
@@ -156,6 +188,23 @@ impl BucketLayerExt for Bucket {
 }
 
 /// `queue.layer(l)`: stack a layer over a [`Queue`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # use gureum_core::object_store::ObjectStore;
+/// # use std::sync::Arc;
+/// # #[derive(Debug)] struct Named(&'static str);
+/// # impl gureum_layers::Layer for Named {
+/// #     fn name(&self) -> &str { self.0 }
+/// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+/// # }
+/// use gureum_layers::QueueLayerExt;
+/// let queue = gureum::open_queue("mem://layer-ext-doc").await?.layer(Named("trace"));
+/// assert_eq!(queue.layers(), ["trace"]);
+/// queue.send(gureum_core::Message::new("x")).await?; // `wrap_queue` defaults to the driver itself
+/// assert_eq!(queue.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 pub trait QueueLayerExt {
     /// The same queue with `layer` wrapped around its driver (outermost).
     fn layer(self, layer: impl Layer) -> Queue;
@@ -172,6 +221,23 @@ impl QueueLayerExt for Queue {
 
 /// An ordered stack of layers, built once (for example from a profile) and applied to any
 /// number of buckets and queues. The first layer pushed is innermost.
+///
+/// ```
+/// # use gureum_core::object_store::{memory::InMemory, ObjectStore};
+/// # use std::sync::Arc;
+/// # #[derive(Debug)] struct Named(&'static str);
+/// # impl gureum_layers::Layer for Named {
+/// #     fn name(&self) -> &str { self.0 }
+/// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+/// # }
+/// use gureum_layers::Layers;
+/// // Built once (e.g. from a profile), applied to many buckets.
+/// let stack = Layers::new().push(Named("audit")).push(Named("policy"));
+/// let a = stack.apply_bucket(gureum_core::Bucket::new("a", Arc::new(InMemory::new())));
+/// let b = stack.apply_bucket(gureum_core::Bucket::new("b", Arc::new(InMemory::new())));
+/// assert_eq!(a.layers(), b.layers());
+/// assert_eq!(a.layers(), ["audit", "policy"]);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
     stack: Vec<Arc<dyn Layer>>,
@@ -179,33 +245,109 @@ pub struct Layers {
 
 impl Layers {
     /// An empty stack.
+    ///
+    /// ```
+    /// let stack = gureum_layers::Layers::new();
+    /// assert!(stack.is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
     /// Add a layer on top (outermost so far).
+    ///
+    /// ```
+    /// # use gureum_core::object_store::ObjectStore;
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug)] struct Named(&'static str);
+    /// # impl gureum_layers::Layer for Named {
+    /// #     fn name(&self) -> &str { self.0 }
+    /// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+    /// # }
+    /// let stack = gureum_layers::Layers::new().push(Named("a")).push(Named("b"));
+    /// assert_eq!(stack.len(), 2);
+    /// ```
     pub fn push(mut self, layer: impl Layer + 'static) -> Self {
         self.stack.push(Arc::new(layer));
         self
     }
     /// The layers' names, innermost first.
+    ///
+    /// ```
+    /// # use gureum_core::object_store::ObjectStore;
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug)] struct Named(&'static str);
+    /// # impl gureum_layers::Layer for Named {
+    /// #     fn name(&self) -> &str { self.0 }
+    /// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+    /// # }
+    /// let stack = gureum_layers::Layers::new().push(Named("encrypt")).push(Named("audit"));
+    /// assert_eq!(stack.names(), ["encrypt", "audit"]); // innermost first
+    /// ```
     pub fn names(&self) -> Vec<&str> {
         self.stack.iter().map(|l| l.name()).collect()
     }
     /// Number of layers.
+    ///
+    /// ```
+    /// assert_eq!(gureum_layers::Layers::new().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.stack.len()
     }
     /// Whether the stack is empty.
+    ///
+    /// ```
+    /// # use gureum_core::object_store::ObjectStore;
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug)] struct Named(&'static str);
+    /// # impl gureum_layers::Layer for Named {
+    /// #     fn name(&self) -> &str { self.0 }
+    /// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+    /// # }
+    /// assert!(gureum_layers::Layers::default().is_empty());
+    /// assert!(!gureum_layers::Layers::new().push(Named("x")).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.stack.is_empty()
     }
     /// Stack every layer over a bucket, innermost first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::object_store::{memory::InMemory, ObjectStore};
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug)] struct Named(&'static str);
+    /// # impl gureum_layers::Layer for Named {
+    /// #     fn name(&self) -> &str { self.0 }
+    /// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+    /// # }
+    /// let stack = gureum_layers::Layers::new().push(Named("audit"));
+    /// let bucket = stack.apply_bucket(gureum_core::Bucket::new("b", Arc::new(InMemory::new())));
+    /// bucket.put("a.txt", "x").await?; // calls pass through every layer
+    /// assert_eq!(bucket.layers(), ["audit"]);
+    /// # Ok(()) }
+    /// ```
     pub fn apply_bucket(&self, bucket: Bucket) -> Bucket {
         self.stack
             .iter()
             .fold(bucket, |b, l| BucketLayerExt::layer(b, l.clone()))
     }
     /// Stack every layer over a queue, innermost first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// # use gureum_core::object_store::ObjectStore;
+    /// # use std::sync::Arc;
+    /// # #[derive(Debug)] struct Named(&'static str);
+    /// # impl gureum_layers::Layer for Named {
+    /// #     fn name(&self) -> &str { self.0 }
+    /// #     fn wrap_store(&self, inner: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> { inner }
+    /// # }
+    /// let stack = gureum_layers::Layers::new().push(Named("audit"));
+    /// let queue = stack.apply_queue(gureum::open_queue("mem://layers-apply-doc").await?);
+    /// assert_eq!(queue.layers(), ["audit"]);
+    /// # Ok(()) }
+    /// ```
     pub fn apply_queue(&self, queue: Queue) -> Queue {
         self.stack
             .iter()

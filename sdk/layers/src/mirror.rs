@@ -77,6 +77,12 @@ const REPAIR_TRIES: usize = 3;
 const DRAIN_BATCH: usize = 10;
 
 /// The `mirror://` scheme, described for `gureum schemes` and error hints.
+///
+/// ```
+/// use gureum_core::Service;
+/// let m = &gureum_layers::mirror::SCHEMES[0];
+/// assert_eq!((m.scheme, m.service), ("mirror", Service::Storage));
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[SchemeInfo {
     scheme: "mirror",
     service: Service::Storage,
@@ -87,6 +93,12 @@ pub const SCHEMES: &[SchemeInfo] = &[SchemeInfo {
 }];
 
 /// How writes reach the secondary.
+///
+/// ```
+/// use gureum_layers::mirror::MirrorMode;
+/// assert_eq!(MirrorMode::default(), MirrorMode::Sync);
+/// assert_eq!(MirrorMode::Async.as_str(), "async");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MirrorMode {
     /// Both sides are written before the call returns (secondary first, then primary).
@@ -98,6 +110,12 @@ pub enum MirrorMode {
 
 impl MirrorMode {
     /// Parse `sync` or `async`.
+    ///
+    /// ```
+    /// use gureum_layers::mirror::MirrorMode;
+    /// assert_eq!(MirrorMode::parse("async").unwrap(), MirrorMode::Async);
+    /// assert!(MirrorMode::parse("eventually").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "sync" => Ok(MirrorMode::Sync),
@@ -108,6 +126,11 @@ impl MirrorMode {
         }
     }
     /// `sync` or `async`.
+    ///
+    /// ```
+    /// use gureum_layers::mirror::MirrorMode;
+    /// assert_eq!(MirrorMode::parse(MirrorMode::Sync.as_str()).unwrap(), MirrorMode::Sync);
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             MirrorMode::Sync => "sync",
@@ -117,6 +140,11 @@ impl MirrorMode {
 }
 
 /// When a read falls back from the primary to the secondary.
+///
+/// ```
+/// use gureum_layers::mirror::ReadFallback;
+/// assert_eq!(ReadFallback::default(), ReadFallback::Unavailable);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReadFallback {
     /// When the primary is unreachable (`Unavailable`, `Timeout`).
@@ -130,6 +158,13 @@ pub enum ReadFallback {
 
 impl ReadFallback {
     /// Parse `unavailable`, `missing` or `off`.
+    ///
+    /// ```
+    /// use gureum_layers::mirror::ReadFallback;
+    /// assert_eq!(ReadFallback::parse("missing").unwrap(), ReadFallback::Missing);
+    /// assert_eq!(ReadFallback::parse("none").unwrap(), ReadFallback::Off);
+    /// assert!(ReadFallback::parse("always").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "unavailable" => Ok(ReadFallback::Unavailable),
@@ -155,6 +190,14 @@ impl ReadFallback {
 }
 
 /// Options of a mirror.
+///
+/// ```
+/// use gureum_layers::mirror::{MirrorMode, MirrorOptions};
+/// let o = MirrorOptions::default();
+/// assert_eq!(o.mode, MirrorMode::Sync);
+/// assert!(o.repair_queue.is_none() && o.background);
+/// assert_eq!(o.visibility.as_secs(), 60);
+/// ```
 #[derive(Debug, Clone)]
 pub struct MirrorOptions {
     /// Sync or async writes.
@@ -184,6 +227,27 @@ impl Default for MirrorOptions {
 }
 
 /// What a drain did.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorMode, MirrorOptions};
+/// use std::{sync::Arc, time::Duration};
+/// let (old, new) = (Bucket::new("old", Arc::new(InMemory::new())), Bucket::new("new", Arc::new(InMemory::new())));
+/// let opts = MirrorOptions {
+///     mode: MirrorMode::Async,
+///     repair_queue: Some(gureum::open_queue("mem://drain-report-doc").await?),
+///     background: false, // drain on demand only
+///     ..MirrorOptions::default()
+/// };
+/// let (both, store) = mirror_bucket_with_store(old, new.clone(), opts)?;
+/// both.put("a.csv", "1").await?;
+/// assert!(!new.exists("a.csv").await?); // not copied yet
+/// let report = store.drain(Duration::from_secs(10)).await?;
+/// assert_eq!((report.repaired, report.failed, report.remaining), (1, 0, 0));
+/// assert!(new.exists("a.csv").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DrainReport {
     /// Keys made equal on the secondary (copied or deleted).
@@ -195,6 +259,18 @@ pub struct DrainReport {
 }
 
 /// Two buckets written together (see the module documentation).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use gureum_layers::mirror::{MirrorOptions, MirrorStore};
+/// use std::sync::Arc;
+/// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+/// let store = MirrorStore::new(p, s, MirrorOptions::default())?;
+/// assert_eq!(store.primary().name(), "p");
+/// assert_eq!(store.pending().await?, 0); // sync mode without a repair queue
+/// # Ok(()) }
+/// ```
 pub struct MirrorStore {
     primary: Bucket,
     secondary: Bucket,
@@ -260,6 +336,18 @@ impl MirrorStore {
     /// [`MirrorOptions::background`] the returned store drains its queue in a task of the
     /// current tokio runtime for as long as it is alive (it first drains what an earlier
     /// process left).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket, ErrorKind};
+    /// use gureum_layers::mirror::{MirrorMode, MirrorOptions, MirrorStore};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+    /// // Async mode needs a durable repair queue.
+    /// let opts = MirrorOptions { mode: MirrorMode::Async, ..MirrorOptions::default() };
+    /// assert_eq!(MirrorStore::new(p, s, opts).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub fn new(primary: Bucket, secondary: Bucket, opts: MirrorOptions) -> Result<Arc<Self>> {
         if opts.mode == MirrorMode::Async && opts.repair_queue.is_none() {
             return Err(Error::invalid(
@@ -287,19 +375,69 @@ impl MirrorStore {
     }
 
     /// The primary bucket.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorOptions};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("old-cloud", Arc::new(InMemory::new())), Bucket::new("new-cloud", Arc::new(InMemory::new())));
+    /// let (_, store) = mirror_bucket_with_store(p, s, MirrorOptions::default())?;
+    /// assert_eq!(store.primary().name(), "old-cloud"); // reads come from here
+    /// # Ok(()) }
+    /// ```
     pub fn primary(&self) -> &Bucket {
         &self.primary
     }
     /// The secondary bucket.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorOptions};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("old-cloud", Arc::new(InMemory::new())), Bucket::new("new-cloud", Arc::new(InMemory::new())));
+    /// let (both, store) = mirror_bucket_with_store(p, s, MirrorOptions::default())?;
+    /// both.put("a", "1").await?;
+    /// assert!(store.secondary().exists("a").await?);
+    /// # Ok(()) }
+    /// ```
     pub fn secondary(&self) -> &Bucket {
         &self.secondary
     }
     /// The options.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorOptions, ReadFallback};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+    /// let opts = MirrorOptions { fallback: ReadFallback::Off, ..MirrorOptions::default() };
+    /// let (_, store) = mirror_bucket_with_store(p, s, opts)?;
+    /// assert_eq!(store.options().fallback, ReadFallback::Off);
+    /// # Ok(()) }
+    /// ```
     pub fn options(&self) -> &MirrorOptions {
         &self.opts
     }
 
     /// Repairs waiting in the queue (0 without a queue).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorMode, MirrorOptions};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+    /// let queue = gureum::open_queue("mem://pending-doc").await?;
+    /// let opts = MirrorOptions { mode: MirrorMode::Async, repair_queue: Some(queue), background: false, ..MirrorOptions::default() };
+    /// let (both, store) = mirror_bucket_with_store(p, s, opts)?;
+    /// both.put("a", "1").await?;
+    /// both.put("b", "2").await?;
+    /// assert_eq!(store.pending().await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn pending(&self) -> Result<u64> {
         match &self.opts.repair_queue {
             Some(q) => q.depth().await,
@@ -345,6 +483,22 @@ impl MirrorStore {
     /// Make the secondary's object at `path` equal to the primary's: copy it (bytes, content
     /// type, metadata), or delete the secondary's when the primary has none. Re-reads the
     /// primary's etag afterwards and copies again when it changed meanwhile.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::{memory::InMemory, path::Path}, Bucket};
+    /// use gureum_layers::mirror::{MirrorOptions, MirrorStore};
+    /// use std::sync::Arc;
+    /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+    /// p.put("only-on-primary.csv", "1").await?; // e.g. written before the mirror existed
+    /// s.put("deleted-on-primary.csv", "x").await?;
+    /// let store = MirrorStore::new(p, s.clone(), MirrorOptions::default())?;
+    /// store.repair(&Path::from("only-on-primary.csv")).await?;
+    /// store.repair(&Path::from("deleted-on-primary.csv")).await?;
+    /// assert!(s.exists("only-on-primary.csv").await?);
+    /// assert!(!s.exists("deleted-on-primary.csv").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn repair(&self, path: &Path) -> Result<()> {
         for _ in 0..REPAIR_TRIES {
             let before = self.copy_to_secondary(path).await?;
@@ -466,6 +620,18 @@ impl MirrorStore {
     /// empty or `limit` has passed. Messages received by a process that died are retried
     /// once their visibility timeout has passed, so a drain after a crash waits up to
     /// [`MirrorOptions::visibility`] for them (within `limit`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use gureum_layers::mirror::{MirrorOptions, MirrorStore};
+    /// use std::{sync::Arc, time::Duration};
+    /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+    /// let store = MirrorStore::new(p, s, MirrorOptions::default())?;
+    /// // Without a repair queue there is nothing to drain.
+    /// assert_eq!(store.drain(Duration::from_secs(1)).await?.repaired, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn drain(&self, limit: Duration) -> Result<DrainReport> {
         let started = Instant::now();
         let mut rep = DrainReport::default();
@@ -579,6 +745,19 @@ fn conditional(o: &GetOptions) -> bool {
 }
 
 /// An `Arc<MirrorStore>` as an object store (the methods need the `Arc` for in-flight marks).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
+/// use gureum_core::Bucket;
+/// use gureum_layers::mirror::{MirrorObjectStore, MirrorOptions, MirrorStore};
+/// use std::sync::Arc;
+/// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+/// let store: Arc<dyn ObjectStore> = Arc::new(MirrorObjectStore(MirrorStore::new(p.clone(), s.clone(), MirrorOptions::default())?));
+/// store.put(&Path::from("x"), "1".into()).await?; // raw object_store API, both sides written
+/// assert!(p.exists("x").await? && s.exists("x").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MirrorObjectStore(pub Arc<MirrorStore>);
 
@@ -944,6 +1123,19 @@ pub fn mirror_bucket(primary: Bucket, secondary: Bucket, opts: MirrorOptions) ->
 }
 
 /// [`mirror_bucket`], also returning the [`MirrorStore`] (to drain or inspect it).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use gureum_layers::mirror::{mirror_bucket_with_store, MirrorOptions, MirrorStore};
+/// use std::sync::Arc;
+/// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
+/// let (bucket, store) = mirror_bucket_with_store(p, s, MirrorOptions::default())?;
+/// assert_eq!(bucket.info().scheme, "mirror");
+/// // The store is also the bucket's native handle.
+/// assert!(std::ptr::eq(bucket.native::<MirrorStore>().unwrap(), &*store));
+/// # Ok(()) }
+/// ```
 pub fn mirror_bucket_with_store(
     primary: Bucket,
     secondary: Bucket,
@@ -966,6 +1158,16 @@ pub fn mirror_bucket_with_store(
 }
 
 /// The parsed parameters of a `mirror://` URL.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_layers::mirror::{MirrorMode, MirrorUrl};
+/// let u = ResourceUrl::parse("mirror://?primary=file%3A%2F%2F%2Fsrv%2Fold&secondary=mem%3A%2F%2Fnew&mode=async").unwrap();
+/// let m = MirrorUrl::parse(&u).unwrap();
+/// assert_eq!((m.primary.as_str(), m.secondary.as_str()), ("file:///srv/old", "mem://new"));
+/// assert_eq!(m.mode, MirrorMode::Async);
+/// assert_eq!(m.visibility, 60);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirrorUrl {
     /// The primary bucket URL.
@@ -987,6 +1189,15 @@ pub struct MirrorUrl {
 impl MirrorUrl {
     /// Parse a `mirror://` URL (parameters `primary`, `secondary`, `mode`, `fallback`, `queue`,
     /// `drain`, `visibility`).
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, ResourceUrl};
+    /// use gureum_layers::mirror::MirrorUrl;
+    /// let same = ResourceUrl::parse("mirror://?primary=mem%3A%2F%2Fa&secondary=mem%3A%2F%2Fa").unwrap();
+    /// assert_eq!(MirrorUrl::parse(&same).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// let no_secondary = ResourceUrl::parse("mirror://?primary=mem%3A%2F%2Fa").unwrap();
+    /// assert!(MirrorUrl::parse(&no_secondary).is_err());
+    /// ```
     pub fn parse(url: &ResourceUrl) -> Result<Self> {
         if url.scheme() != "mirror" {
             return Err(Error::invalid(format!(
@@ -1038,6 +1249,16 @@ impl MirrorUrl {
 
     /// The repair queue URL: `queue=`, else (async mode) a sqlite queue under the state
     /// directory named after the pair, else none.
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_layers::mirror::MirrorUrl;
+    /// let sync = MirrorUrl::parse(&ResourceUrl::parse("mirror://?primary=mem%3A%2F%2Fa&secondary=mem%3A%2F%2Fb").unwrap()).unwrap();
+    /// assert_eq!(sync.queue_url(), None); // sync mode: no repair queue unless queue= is given
+    /// std::env::set_var("GUREUM_STATE_DIR", "/var/lib/civic/state");
+    /// let a = MirrorUrl::parse(&ResourceUrl::parse("mirror://?primary=mem%3A%2F%2Fa&secondary=mem%3A%2F%2Fb&mode=async").unwrap()).unwrap();
+    /// assert!(a.queue_url().unwrap().starts_with("sqlite:///var/lib/civic/state/mirror/"));
+    /// ```
     pub fn queue_url(&self) -> Option<String> {
         if let Some(q) = &self.queue {
             return Some(q.clone());
@@ -1079,6 +1300,16 @@ fn pair_id(a: &str, b: &str) -> String {
 }
 
 /// Opens `mirror://` URLs with the providers (and layers) of the registry it was built from.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// // gureum::registry() registers the opener: a dual run is one URL.
+/// let url = "mirror://?primary=mem%3A%2F%2Fopener-old&secondary=mem%3A%2F%2Fopener-new";
+/// let both = gureum::open_bucket(url).await?;
+/// both.put("a.json", "{}").await?;
+/// assert!(gureum::open_bucket("mem://opener-new").await?.exists("a.json").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct MirrorOpener {
     registry: Registry,
@@ -1092,11 +1323,37 @@ impl fmt::Debug for MirrorOpener {
 
 impl MirrorOpener {
     /// An opener that opens the inner URLs with `registry`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_layers::mirror::{MirrorOpener, MirrorUrl};
+    /// let opener = MirrorOpener::new(gureum::registry());
+    /// let m = MirrorUrl::parse(&ResourceUrl::parse("mirror://?primary=mem%3A%2F%2Fmo-a&secondary=mem%3A%2F%2Fmo-b").unwrap())?;
+    /// let (bucket, store) = opener.open(&m).await?;
+    /// assert_eq!(bucket.name(), store.primary().name());
+    /// # Ok(()) }
+    /// ```
     pub fn new(registry: Registry) -> Self {
         MirrorOpener { registry }
     }
 
     /// Open a mirror from parsed parameters; also returns the store.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_layers::mirror::{MirrorOpener, MirrorUrl};
+    /// let tmp = tempfile::tempdir()?;
+    /// let q = format!("sqlite://{}/repair.db?queue=repair", tmp.path().display());
+    /// let url = format!("mirror://?primary=mem%3A%2F%2Fmo2-a&secondary=mem%3A%2F%2Fmo2-b&mode=async&drain=manual&queue={}",
+    ///     q.replace(':', "%3A").replace('/', "%2F").replace('?', "%3F").replace('=', "%3D"));
+    /// let m = MirrorUrl::parse(&ResourceUrl::parse(&url).unwrap())?;
+    /// let (bucket, store) = MirrorOpener::new(gureum::registry()).open(&m).await?;
+    /// bucket.put("a", "1").await?;
+    /// assert_eq!(store.pending().await?, 1); // queued in the sqlite repair queue
+    /// # Ok(()) }
+    /// ```
     pub async fn open(&self, m: &MirrorUrl) -> Result<(Bucket, Arc<MirrorStore>)> {
         let primary = self
             .registry
@@ -1151,6 +1408,12 @@ impl StorageOpener for MirrorOpener {
 
 /// Register `mirror://` with `registry`: the inner URLs are opened with the providers and
 /// layers registered so far (call it last).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_layers::mirror::register(&mut registry); // call it after the providers
+/// assert!(registry.scheme_info(gureum_core::Service::Storage, "mirror").is_some());
+/// ```
 pub fn register(registry: &mut Registry) {
     let opener = MirrorOpener::new(registry.clone());
     registry.register_storage("mirror", Arc::new(opener));

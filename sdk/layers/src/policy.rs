@@ -60,15 +60,68 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// URL / profile parameter: the class of everything in the bucket or queue.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use gureum_core::ErrorKind;
+/// use gureum_layers::policy::PARAM_CLASS;
+/// // mem:// is on-prem: personal data may live there ...
+/// let url = format!("mem://class-doc?{PARAM_CLASS}=personal");
+/// assert!(gureum::open_bucket(&url).await.is_ok());
+/// // ... but a class must be one the policy knows.
+/// let e = gureum::open_bucket("mem://class-doc?class=secretish").await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// # }
+/// ```
 pub const PARAM_CLASS: &str = "class";
 /// URL / profile parameter: path of a policy TOML file.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::policy::{Policy, PARAM_POLICY};
+/// let tmp = tempfile::tempdir()?;
+/// let file = tmp.path().join("policy.toml");
+/// std::fs::write(&file, "[classes]\nhealth = { zones = [\"on-prem\"] }\n")?;
+/// // What a `policy=PATH` parameter loads.
+/// let p = Policy::load(Some(file.to_str().unwrap()))?;
+/// assert!(p.class_rule("health").is_some());
+/// assert_eq!(PARAM_POLICY, "policy");
+/// # Ok(()) }
+/// ```
 pub const PARAM_POLICY: &str = "policy";
 /// Environment variable: path of a policy TOML file.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::policy::{Policy, ENV_POLICY};
+/// let tmp = tempfile::tempdir()?;
+/// let file = tmp.path().join("policy.toml");
+/// std::fs::write(&file, "[classes]\ntraffic = { zones = [\"foreign\"] }\n")?;
+/// std::env::set_var(ENV_POLICY, &file);
+/// assert!(Policy::configured());
+/// assert!(Policy::load(None)?.class_rule("traffic").is_some());
+/// # Ok(()) }
+/// ```
 pub const ENV_POLICY: &str = "GUREUM_POLICY";
 /// Default metadata name whose value classifies an object.
+///
+/// ```
+/// use gureum_layers::policy::{Policy, DEFAULT_METADATA};
+/// assert_eq!(Policy::default().metadata_name(), DEFAULT_METADATA);
+/// assert_eq!(DEFAULT_METADATA, "classification");
+/// ```
 pub const DEFAULT_METADATA: &str = "classification";
 
 /// Where a class may live.
+///
+/// ```
+/// use gureum_core::Zone;
+/// use gureum_layers::policy::Policy;
+/// let p = Policy::default();
+/// let personal = p.class_rule("personal").unwrap();
+/// assert_eq!(personal.zones, [Zone::OnPrem]);
+/// assert!(personal.encrypted_zones.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassRule {
@@ -82,6 +135,13 @@ pub struct ClassRule {
 }
 
 /// A key-prefix classification rule.
+///
+/// ```
+/// use gureum_layers::policy::{ClassSource, Policy};
+/// let p = Policy::parse("[[prefix]]\nprefix = \"민원/\"\nclass = \"personal\"\n", "p.toml").unwrap();
+/// let classes = p.classify_object("민원/c-1.json", &Default::default());
+/// assert_eq!(classes, [("personal".to_string(), ClassSource::Prefix("민원/".into()))]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrefixRule {
@@ -105,6 +165,16 @@ struct PolicyFile {
 }
 
 /// A placement policy: classes → allowed zones, zone overrides, per-object rules.
+///
+/// ```
+/// use gureum_core::Zone;
+/// use gureum_layers::policy::{ClassSource, Policy};
+/// let p = Policy::default();
+/// let h = ClassSource::Handle;
+/// assert!(p.check("public", Zone::Foreign, false, &h, "s3://open-data").is_ok());
+/// assert!(p.check("internal", Zone::DomesticCsap, false, &h, "ncloud://b").is_ok());
+/// assert!(p.check("personal", Zone::DomesticCsap, false, &h, "ncloud://b").is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     classes: BTreeMap<String, ClassRule>,
@@ -142,6 +212,12 @@ impl Default for Policy {
 }
 
 /// What decided an object's or a handle's class.
+///
+/// ```
+/// use gureum_layers::policy::ClassSource;
+/// assert_eq!(ClassSource::Handle.to_string(), "class of the bucket/queue");
+/// assert_eq!(ClassSource::Metadata("classification".into()).to_string(), "metadata \"classification\"");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClassSource {
     /// `class=` on the URL / profile, or the API.
@@ -194,6 +270,15 @@ impl Policy {
     }
 
     /// A policy from a parsed TOML table (the `[policy]` table of `gureum.toml`).
+    ///
+    /// ```
+    /// use gureum_core::config::ConfigFile;
+    /// use gureum_layers::policy::Policy;
+    /// let cfg = ConfigFile::parse("[policy.classes]\nhealth = { zones = [\"on-prem\"] }\n").unwrap();
+    /// let p = Policy::from_table(cfg.policy.unwrap(), "gureum.toml [policy]").unwrap();
+    /// assert_eq!(p.source(), "gureum.toml [policy]");
+    /// assert!(p.class_rule("health").is_some());
+    /// ```
     pub fn from_table(table: toml::Table, source: &str) -> Result<Self> {
         let f: PolicyFile = toml::Value::Table(table)
             .try_into()
@@ -222,6 +307,18 @@ impl Policy {
     }
 
     /// Read a policy file.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::policy::Policy;
+    /// let tmp = tempfile::tempdir()?;
+    /// let file = tmp.path().join("policy.toml");
+    /// std::fs::write(&file, "metadata = \"data-class\"\n")?;
+    /// let p = Policy::from_file(file.to_str().unwrap())?;
+    /// assert_eq!(p.metadata_name(), "data-class");
+    /// assert!(Policy::from_file("/nonexistent/policy.toml").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn from_file(path: &str) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::from(e).context_message(format!("reading policy file {path}")))?;
@@ -230,6 +327,14 @@ impl Policy {
 
     /// The policy in force: `policy_param` (a path), else `GUREUM_POLICY`, else the
     /// `[policy]` table of `gureum.toml`, else the default.
+    ///
+    /// ```
+    /// # std::env::remove_var("GUREUM_POLICY"); std::env::set_var("GUREUM_CONFIG", "/nonexistent/gureum.toml");
+    /// use gureum_layers::policy::Policy;
+    /// // No parameter, no GUREUM_POLICY, no [policy] table: the built-in default.
+    /// let p = Policy::load(None).unwrap();
+    /// assert_eq!(p, Policy::default());
+    /// ```
     pub fn load(policy_param: Option<&str>) -> Result<Self> {
         if let Some(p) = policy_param {
             return Self::from_file(p);
@@ -247,6 +352,13 @@ impl Policy {
 
     /// Whether a policy is configured outside URLs (`GUREUM_POLICY` or `[policy]` in
     /// `gureum.toml`): then every bucket and queue is policed, classified or not.
+    ///
+    /// ```
+    /// # std::env::set_var("GUREUM_CONFIG", "/nonexistent/gureum.toml");
+    /// use gureum_layers::policy::Policy;
+    /// std::env::remove_var("GUREUM_POLICY");
+    /// assert!(!Policy::configured()); // only URLs with class=/policy= are policed
+    /// ```
     pub fn configured() -> bool {
         std::env::var(ENV_POLICY).is_ok_and(|p| !p.is_empty())
             || ConfigFile::load()
@@ -256,24 +368,56 @@ impl Policy {
     }
 
     /// Where the rules came from.
+    ///
+    /// ```
+    /// use gureum_layers::policy::Policy;
+    /// assert_eq!(Policy::default().source(), "built-in default");
+    /// assert_eq!(Policy::parse("", "city.toml").unwrap().source(), "city.toml");
+    /// ```
     pub fn source(&self) -> &str {
         &self.source
     }
     /// Known class names.
+    ///
+    /// ```
+    /// use gureum_layers::policy::Policy;
+    /// assert_eq!(Policy::default().class_names(), ["internal", "personal", "public", "sensitive"]);
+    /// ```
     pub fn class_names(&self) -> Vec<String> {
         self.classes.keys().cloned().collect()
     }
     /// The rule of a class.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::Policy;
+    /// assert_eq!(Policy::default().class_rule("public").unwrap().zones, Zone::ALL);
+    /// assert!(Policy::default().class_rule("health").is_none());
+    /// ```
     pub fn class_rule(&self, class: &str) -> Option<&ClassRule> {
         self.classes.get(class)
     }
     /// The metadata name that classifies objects.
+    ///
+    /// ```
+    /// use gureum_layers::policy::Policy;
+    /// assert_eq!(Policy::parse("metadata = \"class\"", "p.toml").unwrap().metadata_name(), "class");
+    /// ```
     pub fn metadata_name(&self) -> &str {
         &self.metadata
     }
 
     /// The zone override for a URL from the `[zones]` table: the longest key that is the
     /// URL's scheme or a prefix of the URL (`"s3://city-archive"`).
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::Policy;
+    /// let p = Policy::parse("[zones]\ns3 = \"foreign\"\n\"s3://city-archive\" = \"on-prem\"\n", "p.toml").unwrap();
+    /// assert_eq!(p.zone_override("s3://city-archive/x"), Some(Zone::OnPrem)); // longest key wins
+    /// assert_eq!(p.zone_override("s3://other"), Some(Zone::Foreign));
+    /// assert_eq!(p.zone_override("mem://b"), None);
+    /// ```
     pub fn zone_override(&self, url: &str) -> Option<Zone> {
         let scheme = url.split("://").next().unwrap_or("");
         self.zones
@@ -286,6 +430,17 @@ impl Policy {
     /// Check that `class` may live in `zone` (`encrypted`: an encryption layer is stacked).
     /// The error is `PolicyViolation` naming rule, class and zone; an unknown class is
     /// `InvalidArgument` listing the known ones.
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, Zone};
+    /// use gureum_layers::policy::{ClassSource, Policy};
+    /// let p = Policy::default();
+    /// let e = p.check("personal", Zone::Foreign, false, &ClassSource::Handle, "s3://b").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    /// assert!(e.message().contains("classes.personal"));
+    /// let e = p.check("nope", Zone::OnPrem, false, &ClassSource::Handle, "file:///b").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument); // unknown class
+    /// ```
     pub fn check(
         &self,
         class: &str,
@@ -327,6 +482,15 @@ impl Policy {
 
     /// The classes an object gets from the per-object rules: the longest matching
     /// `[[prefix]]` rule and the classifying metadata value.
+    ///
+    /// ```
+    /// use gureum_layers::policy::{ClassSource, Policy};
+    /// use std::collections::BTreeMap;
+    /// let p = Policy::default();
+    /// let meta = BTreeMap::from([("classification".to_string(), "sensitive".to_string())]);
+    /// assert_eq!(p.classify_object("a.json", &meta), [("sensitive".to_string(), ClassSource::Metadata("classification".into()))]);
+    /// assert!(p.classify_object("a.json", &BTreeMap::new()).is_empty());
+    /// ```
     pub fn classify_object(
         &self,
         key: &str,
@@ -348,6 +512,12 @@ impl Policy {
     }
 
     /// Whether the policy has per-object rules.
+    ///
+    /// ```
+    /// use gureum_layers::policy::Policy;
+    /// assert!(!Policy::default().has_object_rules());
+    /// assert!(Policy::parse("[[prefix]]\nprefix = \"hr/\"\nclass = \"personal\"", "p").unwrap().has_object_rules());
+    /// ```
     pub fn has_object_rules(&self) -> bool {
         !self.prefixes.is_empty()
     }
@@ -356,6 +526,16 @@ impl Policy {
 /// The placement of one bucket or queue: the policy, its zone, its class and whether it is
 /// encrypted. What the policy layer enforces, and what sync/plan use to check a destination
 /// and each object before copying.
+///
+/// ```
+/// use gureum_core::Zone;
+/// use gureum_layers::policy::{Placement, Policy};
+/// use std::sync::Arc;
+/// let p = Placement::new(Arc::new(Policy::default()), Zone::DomesticCsap, Some("internal".into()), false, "ncloud://b").unwrap();
+/// let meta = [("classification".to_string(), "personal".to_string())].into();
+/// assert!(p.check_object("a.json", &Default::default()).is_ok());
+/// assert!(p.check_object("b.json", &meta).is_err()); // this object is personal
+/// ```
 #[derive(Debug, Clone)]
 pub struct Placement {
     policy: Arc<Policy>,
@@ -367,6 +547,16 @@ pub struct Placement {
 
 impl Placement {
     /// A placement; checks the handle's class (if any) right away.
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, Zone};
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// use std::sync::Arc;
+    /// let policy = Arc::new(Policy::default());
+    /// assert!(Placement::new(policy.clone(), Zone::OnPrem, Some("personal".into()), false, "file:///b").is_ok());
+    /// let e = Placement::new(policy, Zone::Foreign, Some("personal".into()), false, "s3://b").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PolicyViolation); // the handle's class is checked at once
+    /// ```
     pub fn new(
         policy: Arc<Policy>,
         zone: Zone,
@@ -388,23 +578,63 @@ impl Placement {
         Ok(p)
     }
     /// The zone.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// let p = Placement::new(std::sync::Arc::new(Policy::default()), Zone::Foreign, None, false, "s3://b").unwrap();
+    /// assert_eq!(p.zone(), Zone::Foreign);
+    /// ```
     pub fn zone(&self) -> Zone {
         self.zone
     }
     /// The class of the handle.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// let p = Placement::new(std::sync::Arc::new(Policy::default()), Zone::OnPrem, Some("internal".into()), false, "file:///b").unwrap();
+    /// assert_eq!(p.class(), Some("internal"));
+    /// ```
     pub fn class(&self) -> Option<&str> {
         self.class.as_deref()
     }
     /// Whether the destination is encrypted on the client.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// let policy = Policy::parse("[classes]\nsensitive = { zones = [\"on-prem\"], encrypted_zones = [\"domestic-csap\"] }", "p").unwrap();
+    /// let p = Placement::new(std::sync::Arc::new(policy), Zone::DomesticCsap, Some("sensitive".into()), true, "ncloud://b").unwrap();
+    /// assert!(p.encrypted()); // allowed only because the client encrypts
+    /// ```
     pub fn encrypted(&self) -> bool {
         self.encrypted
     }
     /// The policy.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// let p = Placement::new(std::sync::Arc::new(Policy::default()), Zone::OnPrem, None, false, "file:///b").unwrap();
+    /// assert_eq!(p.policy().source(), "built-in default");
+    /// ```
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
     /// Check writing `key` with `metadata`: the handle's class, the prefix rule and the
     /// classifying metadata must each be allowed in the zone.
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, Zone};
+    /// use gureum_layers::policy::{Placement, Policy};
+    /// use std::sync::Arc;
+    /// let policy = Policy::parse("[[prefix]]\nprefix = \"민원/\"\nclass = \"personal\"", "p.toml").unwrap();
+    /// let p = Placement::new(Arc::new(policy), Zone::Foreign, None, false, "s3://mixed").unwrap();
+    /// assert!(p.check_object("stats/2026.csv", &Default::default()).is_ok());
+    /// let e = p.check_object("민원/c-1.json", &Default::default()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+    /// ```
     pub fn check_object(&self, key: &str, metadata: &BTreeMap<String, String>) -> Result<()> {
         let resource = format!("{}#{key}", self.resource);
         if let Some(c) = &self.class {
@@ -426,6 +656,16 @@ impl Placement {
 
 /// The zone a URL's backend sits in, as far as known without opening it: the policy's
 /// `[zones]` override, else the URL's `zone=` parameter, else the scheme's declared zone.
+///
+/// ```
+/// # std::env::remove_var("GUREUM_POLICY"); std::env::set_var("GUREUM_CONFIG", "/nonexistent/gureum.toml");
+/// use gureum_core::{Registry, Service, Zone};
+/// use gureum_layers::policy::zone_of_url;
+/// let mut registry = Registry::new();
+/// registry.describe(&[gureum_core::SchemeInfo { scheme: "mem", service: Service::Storage, feature: "local", zone: Zone::OnPrem, description: "" }]);
+/// assert_eq!(zone_of_url(&registry, Service::Storage, "mem://b").unwrap(), Zone::OnPrem);
+/// assert_eq!(zone_of_url(&registry, Service::Storage, "mem://b?zone=foreign").unwrap(), Zone::Foreign);
+/// ```
 pub fn zone_of_url(registry: &Registry, service: Service, url: &str) -> Result<Zone> {
     let ru = ResourceUrl::parse(url)?;
     let policy_zone = Policy::load(ru.param(PARAM_POLICY))?.zone_override(&ru.redacted());
@@ -532,6 +772,22 @@ pub fn classify_bucket(bucket: Bucket, policy: Arc<Policy>, class: Option<&str>)
 
 /// Stack the policy layer over a queue through the API (see [`classify_bucket`]); messages
 /// are classified by the attribute named like the policy's metadata name.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// # std::env::remove_var("GUREUM_POLICY"); std::env::set_var("GUREUM_CONFIG", "/nonexistent/gureum.toml");
+/// use gureum_core::{BackendInfo, ErrorKind, Message, Zone};
+/// use gureum_layers::policy::{classify_queue, Policy};
+/// use std::sync::Arc;
+/// let info = BackendInfo { scheme: "sqs".into(), provider: "aws".into(), zone: Zone::Foreign };
+/// let queue = gureum::open_queue("mem://classify-queue-doc").await?.with_info(info);
+/// let queue = classify_queue(queue, Arc::new(Policy::default()), Some("public"))?;
+/// queue.send(Message::new("bus 7 late")).await?;
+/// // A message whose attribute marks it personal may not go to a foreign zone.
+/// let m = Message::new("kim, 010-...").attribute("classification", "personal");
+/// assert_eq!(queue.send(m).await.unwrap_err().kind(), ErrorKind::PolicyViolation);
+/// # Ok(()) }
+/// ```
 pub fn classify_queue(queue: Queue, policy: Arc<Policy>, class: Option<&str>) -> Result<Queue> {
     let resource = format!("{}://{}", queue.info().scheme, queue.name());
     let zone = policy.zone_override(&resource).unwrap_or(queue.info().zone);
@@ -546,6 +802,24 @@ pub fn classify_queue(queue: Queue, policy: Arc<Policy>, class: Option<&str>) ->
 }
 
 /// The policy layer: refuses writes the placement forbids.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, BackendInfo, Bucket, ErrorKind, PutOptions, Zone};
+/// use gureum_layers::{policy::{Placement, Policy, PolicyLayer}, BucketLayerExt};
+/// use std::sync::Arc;
+/// let info = BackendInfo { scheme: "s3".into(), provider: "aws".into(), zone: Zone::Foreign };
+/// let bucket = Bucket::new("open-data", Arc::new(InMemory::new())).with_info(info);
+/// let placement = Placement::new(Arc::new(Policy::default()), Zone::Foreign, Some("public".into()), false, "s3://open-data")?;
+/// let bucket = bucket.layer(PolicyLayer::new(placement));
+/// bucket.put("stats.csv", "a,b\n").await?;
+/// // An object marked personal is refused before any byte leaves.
+/// let opts = PutOptions::default().metadata("classification", "personal");
+/// let e = bucket.put_with("names.csv", "kim\n", &opts).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+/// assert!(!bucket.exists("names.csv").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct PolicyLayer {
     placement: Placement,
@@ -553,6 +827,14 @@ pub struct PolicyLayer {
 
 impl PolicyLayer {
     /// A layer enforcing `placement`.
+    ///
+    /// ```
+    /// use gureum_core::Zone;
+    /// use gureum_layers::policy::{Placement, Policy, PolicyLayer};
+    /// let placement = Placement::new(std::sync::Arc::new(Policy::default()), Zone::OnPrem, None, false, "file:///b").unwrap();
+    /// let layer = PolicyLayer::new(placement);
+    /// assert_eq!(gureum_layers::Layer::name(&layer), "policy");
+    /// ```
     pub fn new(placement: Placement) -> Self {
         PolicyLayer { placement }
     }
@@ -731,6 +1013,20 @@ impl QueueDriver for PolicyQueue {
 
 /// The registry hook: `class=` and `policy=` parameters (or a configured policy) stack the
 /// policy layer outermost.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # std::env::remove_var("GUREUM_POLICY"); std::env::set_var("GUREUM_CONFIG", "/nonexistent/gureum.toml");
+/// use gureum_core::ErrorKind;
+/// let registry = gureum::registry(); // registers the PolicyOpener with the other layers
+/// assert!(registry.layers().iter().any(|l| l.name() == "policy"));
+/// let bucket = registry.open_bucket(Some("mem://policy-opener-doc?class=personal")).await.unwrap();
+/// assert_eq!(bucket.layers(), ["policy"]);
+/// // A forbidden zone is refused before the backend is opened.
+/// let e = registry.open_bucket(Some("mem://policy-opener-doc?class=personal&zone=foreign")).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::PolicyViolation);
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct PolicyOpener;
 

@@ -37,9 +37,29 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The format tag written into every inventory (checked on import).
+///
+/// ```
+/// use gureum_migrate::inventory::FORMAT;
+/// assert_eq!(FORMAT, "gureum-compute-inventory/1");
+/// ```
 pub const FORMAT: &str = "gureum-compute-inventory/1";
 
 /// A compute inventory: what `gureum compute export` writes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_migrate::inventory::{export, ExportOptions, Inventory};
+/// let tmp = tempfile::tempdir()?;
+/// let compute = gureum::open_compute(&format!("local://{}", tmp.path().display())).await?;
+/// compute.create(gureum_core::InstanceSpec::new("ocr-1").image("idle").tag("app", "ocr")).await?;
+/// let inv: Inventory = export(&compute, &ExportOptions::default()).await?;
+/// // Written as JSON by `gureum compute export`.
+/// let json = serde_json::to_string(&inv).unwrap();
+/// let back: Inventory = serde_json::from_str(&json).unwrap();
+/// assert_eq!(back.instances[0].name, "ocr-1");
+/// # for vm in compute.list().await? { compute.terminate(&vm.id).await?; }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     /// Always [`FORMAT`].
@@ -54,6 +74,19 @@ pub struct Inventory {
 }
 
 /// One instance in an [`Inventory`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_migrate::inventory::{export, ExportOptions};
+/// let tmp = tempfile::tempdir()?;
+/// let compute = gureum::open_compute(&format!("local://{}", tmp.path().display())).await?;
+/// compute.create(gureum_core::InstanceSpec::new("w").image("idle").tag("fleet", "nightly")).await?;
+/// let i = &export(&compute, &ExportOptions::default()).await?.instances[0];
+/// assert_eq!((i.name.as_str(), i.tags["fleet"].as_str()), ("w", "nightly"));
+/// assert!(i.size.is_some() && i.image.is_some());
+/// # for vm in compute.list().await? { compute.terminate(&vm.id).await?; }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryInstance {
     /// The source's instance id.
@@ -75,6 +108,12 @@ pub struct InventoryInstance {
 }
 
 /// A size in an inventory: the source's flavor id and, when known, its resources.
+///
+/// ```
+/// use gureum_migrate::inventory::InventorySize;
+/// let s: InventorySize = serde_json::from_str(r#"{"id":"t3.small","vcpus":2,"memory_mib":2048}"#).unwrap();
+/// assert_eq!((s.vcpus, s.memory_mib), (Some(2), Some(2048)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventorySize {
     /// The source's flavor / instance type id.
@@ -86,6 +125,12 @@ pub struct InventorySize {
 }
 
 /// An image in an inventory.
+///
+/// ```
+/// use gureum_migrate::inventory::InventoryImage;
+/// let i: InventoryImage = serde_json::from_str(r#"{"id":"ami-0abc","name":null,"alias":"ubuntu-22.04"}"#).unwrap();
+/// assert_eq!(i.alias.as_deref(), Some("ubuntu-22.04")); // mapped by alias on import
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryImage {
     /// The source's image id.
@@ -97,6 +142,13 @@ pub struct InventoryImage {
 }
 
 /// What to export.
+///
+/// ```
+/// use gureum_migrate::inventory::ExportOptions;
+/// let opts = ExportOptions { tags: [("fleet".to_string(), "nightly".to_string())].into(), source: Some("ec2://ap-northeast-2".into()) };
+/// assert_eq!(opts.tags.len(), 1);
+/// assert!(ExportOptions::default().source.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {
     /// Only instances carrying all of these tags.
@@ -106,6 +158,21 @@ pub struct ExportOptions {
 }
 
 /// Export the instances of `compute` (terminated ones are left out).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::InstanceSpec;
+/// use gureum_migrate::inventory::{export, ExportOptions, FORMAT};
+/// let tmp = tempfile::tempdir()?;
+/// let compute = gureum::open_compute(&format!("local://{}", tmp.path().display())).await?;
+/// compute.create(InstanceSpec::new("a").image("idle").tag("fleet", "nightly")).await?;
+/// compute.create(InstanceSpec::new("b").image("idle")).await?;
+/// let opts = ExportOptions { tags: [("fleet".to_string(), "nightly".to_string())].into(), source: Some("local-test".into()) };
+/// let inv = export(&compute, &opts).await?;
+/// assert_eq!((inv.format.as_str(), inv.source.as_str(), inv.instances.len()), (FORMAT, "local-test", 1));
+/// # for vm in compute.list().await? { compute.terminate(&vm.id).await?; }
+/// # Ok(()) }
+/// ```
 pub async fn export(compute: &Compute, opts: &ExportOptions) -> Result<Inventory> {
     let sizes = compute.sizes().await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "listing sizes failed; sizes are exported by id only");
@@ -177,6 +244,13 @@ fn image_entry(id: &str, images: &[ImageInfo]) -> InventoryImage {
 }
 
 /// How an import runs.
+///
+/// ```
+/// use gureum_migrate::inventory::ImportOptions;
+/// let o = ImportOptions::default();
+/// assert!(!o.dry_run && o.restore_stopped);
+/// assert_eq!(o.provenance_tag.as_deref(), Some("gureum-migrated-from"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Only map and report; create nothing.
@@ -203,6 +277,22 @@ impl Default for ImportOptions {
 }
 
 /// What happened to one instance of the inventory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::InstanceSpec;
+/// use gureum_migrate::inventory::{export, import, ExportOptions, ImportOptions, ImportStatus};
+/// let tmp = tempfile::tempdir()?;
+/// let src = gureum::open_compute(&format!("local://{}/a", tmp.path().display())).await?;
+/// let dst = gureum::open_compute(&format!("local://{}/b", tmp.path().display())).await?;
+/// src.create(InstanceSpec::new("w").image("idle")).await?;
+/// let inv = export(&src, &ExportOptions::default()).await?;
+/// let plan = import(&inv, &dst, &ImportOptions { dry_run: true, ..ImportOptions::default() }).await?;
+/// assert!(matches!(plan.entries[0].status, ImportStatus::Planned { .. }));
+/// assert!(dst.list().await?.is_empty()); // a dry run creates nothing
+/// # for vm in src.list().await? { src.terminate(&vm.id).await?; }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ImportStatus {
@@ -237,6 +327,32 @@ pub enum ImportStatus {
 }
 
 /// One line of an [`ImportReport`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_migrate::inventory::{import, ImportOptions, ImportStatus, Inventory, InventoryImage, InventoryInstance, FORMAT};
+/// let tmp = tempfile::tempdir()?;
+/// let dst = gureum::open_compute(&format!("local://{}", tmp.path().display())).await?;
+/// let inv = Inventory {
+///     format: FORMAT.into(),
+///     source: "doc".into(),
+///     exported_at: chrono::Utc::now(),
+///     instances: vec![InventoryInstance {
+///         id: "i-1".into(),
+///         name: "legacy".into(),
+///         state: gureum_core::InstanceState::Running,
+///         size: None,
+///         image: Some(InventoryImage { id: "ami-0abc".into(), name: Some("windows-2012".into()), alias: None }),
+///         tags: Default::default(),
+///         user_data_base64: None,
+///     }],
+/// };
+/// let report = import(&inv, &dst, &ImportOptions { dry_run: true, ..ImportOptions::default() }).await?;
+/// let entry = &report.entries[0];
+/// assert_eq!((entry.source_id.as_str(), entry.name.as_str()), ("i-1", "legacy"));
+/// assert!(matches!(entry.status, ImportStatus::Unmapped { .. })); // no such image here
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportEntry {
     /// The source instance id.
@@ -252,6 +368,13 @@ pub struct ImportEntry {
 }
 
 /// The result of [`import`].
+///
+/// ```
+/// use gureum_migrate::inventory::ImportReport;
+/// let r = ImportReport::default();
+/// assert!(r.entries.is_empty());
+/// assert_eq!(r.problems(), 0);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     /// One entry per inventory instance, in inventory order.
@@ -261,6 +384,13 @@ pub struct ImportReport {
 impl ImportReport {
     /// Entries that were not created (unmapped or failed); a dry run counts planned ones as
     /// fine.
+    ///
+    /// ```
+    /// use gureum_migrate::inventory::{ImportEntry, ImportReport, ImportStatus};
+    /// let unmapped = ImportEntry { source_id: "i-1".into(), name: "a".into(), status: ImportStatus::Unmapped { reason: "no image".into() }, warnings: vec![] };
+    /// let planned = ImportEntry { source_id: "i-2".into(), name: "b".into(), status: ImportStatus::Planned { size: "local.small".into(), image: "local-idle".into() }, warnings: vec![] };
+    /// assert_eq!(ImportReport { entries: vec![unmapped, planned] }.problems(), 1);
+    /// ```
     pub fn problems(&self) -> usize {
         self.entries
             .iter()
@@ -276,6 +406,17 @@ impl ImportReport {
 
 /// The idempotency token of one inventory instance: stable across runs, different for
 /// every source and instance, at most 64 ASCII characters (EC2's `ClientToken` limit).
+///
+/// ```
+/// use gureum_migrate::inventory::{import_token, Inventory, InventoryInstance, FORMAT};
+/// let vm = InventoryInstance { id: "i-1".into(), name: "w".into(), state: gureum_core::InstanceState::Running, size: None, image: None, tags: Default::default(), user_data_base64: None };
+/// let inv = Inventory { format: FORMAT.into(), source: "ec2://kr".into(), exported_at: chrono::Utc::now(), instances: vec![vm] };
+/// let t = import_token(&inv, &inv.instances[0]);
+/// assert!(t.starts_with("gureum-import-") && t.len() <= 64);
+/// assert_eq!(t, import_token(&inv, &inv.instances[0])); // stable across runs
+/// let other = Inventory { source: "nova://old".into(), ..inv.clone() };
+/// assert_ne!(t, import_token(&other, &other.instances[0])); // differs per source
+/// ```
 pub fn import_token(inv: &Inventory, i: &InventoryInstance) -> String {
     let mut h = Sha256::new();
     h.update(inv.source.as_bytes());
@@ -285,6 +426,24 @@ pub fn import_token(inv: &Inventory, i: &InventoryInstance) -> String {
 }
 
 /// Recreate the inventory's instances on `dst` (see the module docs).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::InstanceSpec;
+/// use gureum_migrate::inventory::{export, import, ExportOptions, ImportOptions};
+/// let tmp = tempfile::tempdir()?;
+/// let src = gureum::open_compute(&format!("local://{}/a", tmp.path().display())).await?;
+/// let dst = gureum::open_compute(&format!("local://{}/b", tmp.path().display())).await?;
+/// src.create(InstanceSpec::new("batch-1").image("idle").tag("fleet", "nightly")).await?;
+/// let inv = export(&src, &ExportOptions { source: Some("old-dc".into()), ..ExportOptions::default() }).await?;
+/// let first = import(&inv, &dst, &ImportOptions::default()).await?;
+/// assert_eq!(first.problems(), 0);
+/// // A second import creates nothing new (idempotency tokens).
+/// import(&inv, &dst, &ImportOptions::default()).await?;
+/// assert_eq!(dst.list().await?.len(), 1);
+/// # for c in [&src, &dst] { for vm in c.list().await? { c.terminate(&vm.id).await?; } }
+/// # Ok(()) }
+/// ```
 pub async fn import(inv: &Inventory, dst: &Compute, opts: &ImportOptions) -> Result<ImportReport> {
     if inv.format != FORMAT {
         return Err(Error::invalid(format!(

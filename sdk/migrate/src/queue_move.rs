@@ -20,6 +20,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// How a move or drain runs.
+///
+/// ```
+/// use gureum_migrate::queue_move::MoveOptions;
+/// let o = MoveOptions { max_messages: Some(1000), ..MoveOptions::default() };
+/// assert_eq!((o.batch, o.empty_polls), (10, 2));
+/// assert_eq!(o.visibility.as_secs(), 60);
+/// ```
 #[derive(Debug, Clone)]
 pub struct MoveOptions {
     /// Messages per receive (capped by the source's `max_batch_receive`). Default 10.
@@ -48,6 +55,20 @@ impl Default for MoveOptions {
 }
 
 /// Counts of a move or drain, also handed to the progress callback after every batch.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_migrate::queue_move::{move_messages, MoveOptions};
+/// let src = gureum::open_queue("mem://move-report-src").await?;
+/// let dst = gureum::open_queue("mem://move-report-dst").await?;
+/// src.send_batch(vec![Message::new("abc"), Message::new("de")]).await?;
+/// let mut batches_seen = 0;
+/// let r = move_messages(&src, &dst, &MoveOptions::default(), |_| batches_seen += 1).await?;
+/// assert_eq!((r.moved, r.bytes, r.ack_failures), (2, 5, 0));
+/// assert!(batches_seen >= 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MoveReport {
     /// Messages the sink accepted and the source acknowledged.
@@ -64,6 +85,27 @@ pub struct MoveReport {
 }
 
 /// Where received messages go.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Message, ReceivedMessage};
+/// use gureum_migrate::queue_move::{drain, MoveOptions, Sink};
+/// /// Keeps bodies in memory (a real sink writes somewhere durable).
+/// struct Collect(Vec<String>);
+/// impl Sink for Collect {
+///     async fn accept(&mut self, batch: &[ReceivedMessage]) -> gureum_core::Result<()> {
+///         self.0.extend(batch.iter().map(|m| String::from_utf8_lossy(&m.body).into_owned()));
+///         Ok(())
+///     }
+/// }
+/// let src = gureum::open_queue("mem://sink-doc").await?;
+/// src.send(Message::new("접수 1041")).await?;
+/// let mut sink = Collect(Vec::new());
+/// drain(&src, &mut sink, &MoveOptions::default(), |_| {}).await?;
+/// assert_eq!(sink.0, ["접수 1041"]);
+/// assert_eq!(src.depth().await?, 0); // acknowledged once the sink accepted it
+/// # Ok(()) }
+/// ```
 #[allow(async_fn_in_trait)]
 pub trait Sink {
     /// Check, before a batch is accepted, that nothing in it would be lost on the way
@@ -76,6 +118,18 @@ pub trait Sink {
 }
 
 /// A sink that sends every message to another queue (in batches the destination allows).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_migrate::queue_move::{drain, MoveOptions, QueueSink};
+/// let src = gureum::open_queue("mem://queue-sink-src").await?;
+/// let dst = gureum::open_queue("mem://queue-sink-dst").await?;
+/// src.send(Message::new("x")).await?;
+/// drain(&src, &mut QueueSink::new(&dst), &MoveOptions::default(), |_| {}).await?;
+/// assert_eq!(dst.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct QueueSink<'a> {
     dst: &'a Queue,
@@ -83,6 +137,15 @@ pub struct QueueSink<'a> {
 
 impl<'a> QueueSink<'a> {
     /// Send to `dst`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_migrate::queue_move::{QueueSink, Sink};
+    /// let dst = gureum::open_queue("mem://queue-sink-new").await?;
+    /// let sink = QueueSink::new(&dst);
+    /// assert!(sink.check(&[]).is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn new(dst: &'a Queue) -> Self {
         QueueSink { dst }
     }
@@ -143,6 +206,20 @@ impl Sink for QueueSink<'_> {
 /// A sink that writes each message as one JSON line (`id`, `attributes`, `receive_count`,
 /// `sent_at`, and `body` as UTF-8 or `body_base64`) and flushes before the batch counts as
 /// accepted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_migrate::queue_move::{drain, JsonLinesSink, MoveOptions};
+/// let src = gureum::open_queue("mem://jsonl-doc").await?;
+/// src.send(Message::new("민원 1041").attribute("ward", "종로구")).await?;
+/// let mut sink = JsonLinesSink::new(Vec::new());
+/// drain(&src, &mut sink, &MoveOptions::default(), |_| {}).await?;
+/// let out = String::from_utf8(sink.into_inner()).unwrap();
+/// let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+/// assert_eq!((v["body"].as_str(), v["attributes"]["ward"].as_str()), (Some("민원 1041"), Some("종로구")));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct JsonLinesSink<W: Write> {
     out: W,
@@ -150,16 +227,37 @@ pub struct JsonLinesSink<W: Write> {
 
 impl<W: Write> JsonLinesSink<W> {
     /// Write to `out`.
+    ///
+    /// ```
+    /// let sink = gureum_migrate::queue_move::JsonLinesSink::new(std::io::sink());
+    /// # let _ = sink.into_inner();
+    /// let file_sink = gureum_migrate::queue_move::JsonLinesSink::new(Vec::<u8>::new());
+    /// assert!(file_sink.into_inner().is_empty()); // nothing written yet
+    /// ```
     pub fn new(out: W) -> Self {
         JsonLinesSink { out }
     }
     /// The writer back.
+    ///
+    /// ```
+    /// let sink = gureum_migrate::queue_move::JsonLinesSink::new(vec![b'#']);
+    /// assert_eq!(sink.into_inner(), b"#");
+    /// ```
     pub fn into_inner(self) -> W {
         self.out
     }
 }
 
 /// One received message as a JSON value (the drain format).
+///
+/// ```
+/// use gureum_core::ReceivedMessage;
+/// use gureum_migrate::queue_move::message_json;
+/// let m = ReceivedMessage { id: "m-1".into(), body: vec![0xff, 0x00].into(), attributes: Default::default(), receipt: "r".into(), receive_count: 1, sent_at: None };
+/// let v = message_json(&m);
+/// assert_eq!(v["id"], "m-1");
+/// assert_eq!(v["body_base64"], "/wA="); // not UTF-8: base64
+/// ```
 pub fn message_json(m: &ReceivedMessage) -> serde_json::Value {
     use base64::Engine;
     let mut v = serde_json::json!({
@@ -200,6 +298,17 @@ impl<W: Write> Sink for JsonLinesSink<W> {
 
 /// Move every message from `src` to `dst` (see the module docs). `progress` sees the counts
 /// after every batch.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::ErrorKind;
+/// use gureum_migrate::queue_move::{move_messages, MoveOptions};
+/// let q = gureum::open_queue("mem://move-self-doc").await?;
+/// // Moving a queue into itself would loop forever: refused.
+/// let e = move_messages(&q, &q, &MoveOptions::default(), |_| {}).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// # Ok(()) }
+/// ```
 pub async fn move_messages(
     src: &Queue,
     dst: &Queue,
@@ -215,6 +324,22 @@ pub async fn move_messages(
 }
 
 /// Drain `src` into `sink` (e.g. a [`JsonLinesSink`] over stdout or a file).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_migrate::queue_move::{drain, JsonLinesSink, MoveOptions};
+/// let tmp = tempfile::tempdir()?;
+/// let src = gureum::open_queue(&format!("sqlite://{}/q.db?queue=old", tmp.path().display())).await?;
+/// for i in 0..3 {
+///     src.send(Message::new(format!("m{i}"))).await?;
+/// }
+/// let file = std::fs::File::create(tmp.path().join("old.jsonl"))?;
+/// let r = drain(&src, &mut JsonLinesSink::new(file), &MoveOptions { max_messages: Some(2), ..MoveOptions::default() }, |_| {}).await?;
+/// assert_eq!(r.moved, 2);
+/// assert_eq!(src.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 pub async fn drain<S: Sink>(
     src: &Queue,
     sink: &mut S,

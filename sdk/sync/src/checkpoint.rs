@@ -20,6 +20,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// What the checkpoint remembers of a finished object.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::checkpoint::{Checkpoint, DoneRecord};
+/// let tmp = tempfile::tempdir()?;
+/// let cp = Checkpoint::open(&tmp.path().join("cp.sqlite"), "file:a#", "s3:b#")?;
+/// let rec = DoneRecord { size: 3, mtime_ms: 1_764_000_000_000, src_etag: Some("e1".into()), dst_etag: None };
+/// cp.mark_done("a.csv", rec.clone())?;
+/// cp.flush()?;
+/// assert_eq!(cp.done("a.csv")?, Some(rec));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoneRecord {
     /// Source size.
@@ -33,6 +45,20 @@ pub struct DoneRecord {
 }
 
 /// An open checkpoint.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::checkpoint::{Checkpoint, DoneRecord};
+/// let tmp = tempfile::tempdir()?;
+/// let path = tmp.path().join("cp.sqlite");
+/// let cp = Checkpoint::open(&path, "mem:src#", "mem:dst#")?;
+/// cp.mark_done("x", DoneRecord { size: 1, mtime_ms: 0, src_etag: None, dst_etag: None })?;
+/// cp.flush()?;
+/// drop(cp);
+/// // A restarted run sees what the killed one finished.
+/// assert_eq!(Checkpoint::open(&path, "mem:src#", "mem:dst#")?.done_count()?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Checkpoint {
     path: PathBuf,
@@ -49,6 +75,19 @@ fn db_err(e: rusqlite::Error) -> Error {
 impl Checkpoint {
     /// Open (or create) the checkpoint at `path` for the pair `(source, destination)`. A file
     /// written for another pair gives `InvalidArgument`.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// use gureum_sync::checkpoint::Checkpoint;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("cp.sqlite");
+    /// Checkpoint::open(&path, "mem:a#", "mem:b#")?;
+    /// // The file belongs to that pair: another pair is refused.
+    /// let e = Checkpoint::open(&path, "mem:a#", "mem:c#").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: &Path, source: &str, destination: &str) -> Result<Self> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
@@ -93,6 +132,15 @@ impl Checkpoint {
     }
 
     /// The file.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("cp.sqlite");
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&path, "a", "b")?;
+    /// assert_eq!(cp.path(), path);
+    /// # Ok(()) }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -102,6 +150,14 @@ impl Checkpoint {
     }
 
     /// The record of a finished object.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// assert_eq!(cp.done("never-copied")?, None);
+    /// # Ok(()) }
+    /// ```
     pub fn done(&self, key: &str) -> Result<Option<DoneRecord>> {
         if let Some((_, r)) = self
             .pending
@@ -131,6 +187,19 @@ impl Checkpoint {
     }
 
     /// Remember a finished object (batched).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_sync::checkpoint::{Checkpoint, DoneRecord};
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// for i in 0..3 {
+    ///     cp.mark_done(&format!("k{i}"), DoneRecord { size: i, mtime_ms: 0, src_etag: None, dst_etag: None })?;
+    /// }
+    /// cp.flush()?;
+    /// assert_eq!(cp.done("k2")?.unwrap().size, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn mark_done(&self, key: &str, rec: DoneRecord) -> Result<()> {
         let batch = {
             let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -171,12 +240,35 @@ impl Checkpoint {
     }
 
     /// Write the batched `done` records.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_sync::checkpoint::{Checkpoint, DoneRecord};
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// cp.mark_done("k", DoneRecord { size: 1, mtime_ms: 0, src_etag: None, dst_etag: None })?;
+    /// cp.flush()?; // the batched records reach the file
+    /// assert_eq!(cp.done_count()?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn flush(&self) -> Result<()> {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         self.write_done(batch)
     }
 
     /// Record (and commit) that a multipart upload to `key` is about to start.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("cp.sqlite");
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&path, "a", "b")?;
+    /// cp.begin_upload("big.iso")?;
+    /// drop(cp); // killed mid-upload
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&path, "a", "b")?;
+    /// assert_eq!(cp.inflight()?, ["big.iso"]); // the janitor aborts it
+    /// # Ok(()) }
+    /// ```
     pub fn begin_upload(&self, key: &str) -> Result<()> {
         let now = chrono::Utc::now().timestamp_millis();
         self.conn()
@@ -189,6 +281,16 @@ impl Checkpoint {
     }
 
     /// The multipart upload to `key` completed or was aborted.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// cp.begin_upload("big.iso")?;
+    /// cp.end_upload("big.iso")?;
+    /// assert!(cp.inflight()?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn end_upload(&self, key: &str) -> Result<()> {
         self.conn()
             .execute("DELETE FROM inflight WHERE key = ?1", params![key])
@@ -197,6 +299,14 @@ impl Checkpoint {
     }
 
     /// Destination keys of multipart uploads a previous run left unfinished.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// assert!(cp.inflight()?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn inflight(&self) -> Result<Vec<String>> {
         let c = self.conn();
         let mut st = c
@@ -210,6 +320,14 @@ impl Checkpoint {
     }
 
     /// Number of finished objects recorded.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&tmp.path().join("cp.sqlite"), "a", "b")?;
+    /// assert_eq!(cp.done_count()?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn done_count(&self) -> Result<u64> {
         self.flush()?;
         self.conn()
@@ -219,6 +337,16 @@ impl Checkpoint {
     }
 
     /// Remove the checkpoint file (after a run with no failure).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("cp.sqlite");
+    /// let cp = gureum_sync::checkpoint::Checkpoint::open(&path, "a", "b")?;
+    /// cp.remove()?; // after a run without failures
+    /// assert!(!path.exists());
+    /// # Ok(()) }
+    /// ```
     pub fn remove(self) -> Result<()> {
         let path = self.path.clone();
         drop(self.conn.into_inner().unwrap_or_else(|p| p.into_inner()));

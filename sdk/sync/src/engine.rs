@@ -17,6 +17,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
 
 /// How an object present on both sides is judged up to date (rclone's choices).
+///
+/// ```
+/// use gureum_sync::{Compare, SyncOptions};
+/// assert_eq!(SyncOptions::default().compare, Compare::SizeMtime);
+/// let paranoid = SyncOptions { compare: Compare::Checksum, ..SyncOptions::default() };
+/// assert_eq!(paranoid.compare, Compare::Checksum);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compare {
@@ -33,6 +40,19 @@ pub enum Compare {
 }
 
 /// Options of a run. `SyncOptions::default()` is `gureum sync`'s defaults.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::storage::open_mem;
+/// use gureum_sync::{sync, Endpoint, Hooks, SyncOptions};
+/// let (src, dst) = (open_mem("opts-src"), open_mem("opts-dst"));
+/// src.put("a.csv", "1").await?;
+/// let opts = SyncOptions { dry_run: true, transfers: 4, ..SyncOptions::default() };
+/// let r = sync(&Endpoint::new(src, ""), &Endpoint::new(dst.clone(), ""), &opts, &Hooks::default()).await?;
+/// assert_eq!((r.copied, r.dry_run), (1, true));
+/// assert!(!dst.exists("a.csv").await?); // a dry run writes nothing
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Objects transferred (or compared) at a time. Default 16.
@@ -105,6 +125,19 @@ impl SyncOptions {
 }
 
 /// One side of a run: a bucket and a key prefix ("directory") in it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::storage::open_mem;
+/// use gureum_sync::{sync, Endpoint, Hooks, SyncOptions};
+/// let (src, dst) = (open_mem("ep-src"), open_mem("ep-dst"));
+/// src.put("2026/11/a.csv", "1").await?;
+/// // Copy the "directory" 2026/ of one bucket to archive/2026/ of another.
+/// let r = sync(&Endpoint::new(src, "2026"), &Endpoint::new(dst.clone(), "archive/2026"), &SyncOptions::default(), &Hooks::default()).await?;
+/// assert_eq!(r.copied, 1);
+/// assert!(dst.exists("archive/2026/11/a.csv").await?);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// The bucket.
@@ -122,6 +155,13 @@ impl Endpoint {
     /// `bucket` under `prefix` (a `/` is appended to a non-empty prefix without one: the
     /// prefix names a "directory"). MD5 etags are trusted for the schemes in
     /// [`md5_etag_schemes`].
+    ///
+    /// ```
+    /// let e = gureum_sync::Endpoint::new(gureum_local::storage::open_mem("ep-new"), "photos");
+    /// assert_eq!(e.prefix, "photos/"); // a prefix names a directory
+    /// assert!(!e.md5_etags); // mem:// etags are not content MD5s
+    /// assert_eq!(e.label, "mem:ep-new#photos/");
+    /// ```
     pub fn new(bucket: Bucket, prefix: impl Into<String>) -> Self {
         let mut prefix = prefix.into();
         if !prefix.is_empty() && !prefix.ends_with('/') {
@@ -138,11 +178,21 @@ impl Endpoint {
     }
     /// Override whether etags are trusted as content MD5s (e.g. `false` when a client-side
     /// encryption layer is stacked: the etag is the ciphertext's).
+    ///
+    /// ```
+    /// let e = gureum_sync::Endpoint::new(gureum_local::storage::open_mem("ep-md5"), "").with_md5_etags(false);
+    /// assert!(!e.md5_etags);
+    /// ```
     pub fn with_md5_etags(mut self, trusted: bool) -> Self {
         self.md5_etags = trusted;
         self
     }
     /// Set the label (use the bucket URL with secrets redacted).
+    ///
+    /// ```
+    /// let e = gureum_sync::Endpoint::new(gureum_local::storage::open_mem("ep-label"), "").with_label("s3://archive");
+    /// assert_eq!(e.label, "s3://archive");
+    /// ```
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
@@ -156,6 +206,29 @@ impl Endpoint {
 }
 
 /// Something that happened during a run, for progress displays and logs.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{sync, Endpoint, Event, Hooks, Observer, SyncOptions};
+/// use std::sync::{atomic::{AtomicU64, Ordering}, Arc};
+/// #[derive(Default)]
+/// struct Count(AtomicU64);
+/// impl Observer for Count {
+///     fn event(&self, e: &Event<'_>) {
+///         if let Event::Copied { .. } = e {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+/// let (src, dst) = (gureum_local::storage::open_mem("ev-src"), gureum_local::storage::open_mem("ev-dst"));
+/// src.put("a", "1").await?;
+/// src.put("b", "2").await?;
+/// let count = Arc::new(Count::default());
+/// let hooks = Hooks { observer: Some(count.clone()), ..Hooks::default() };
+/// sync(&Endpoint::new(src, ""), &Endpoint::new(dst, ""), &SyncOptions::default(), &hooks).await?;
+/// assert_eq!(count.0.load(Ordering::Relaxed), 2);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -230,6 +303,21 @@ pub enum Event<'a> {
 }
 
 /// Receives [`Event`]s (from several tasks at once).
+///
+/// ```
+/// use gureum_sync::{Event, Observer};
+/// struct Log;
+/// impl Observer for Log {
+///     fn event(&self, e: &Event<'_>) {
+///         if let Event::Failed { key, error } = e {
+///             eprintln!("{key}: {error}");
+///         }
+///     }
+/// }
+/// Log.event(&Event::Bytes(10)); // not a failure: nothing printed
+/// let e = gureum_core::Error::other("x");
+/// Log.event(&Event::Failed { key: "a", error: &e });
+/// ```
 pub trait Observer: Send + Sync {
     /// Called for each event.
     fn event(&self, e: &Event<'_>);
@@ -238,6 +326,23 @@ pub trait Observer: Send + Sync {
 /// Aborts incomplete multipart uploads a killed run left behind (they are billed until
 /// aborted). The engine is vendor-neutral: the caller provides the janitor for the backends
 /// it knows (the CLI's aborts S3-family uploads through `S3Native`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Bucket;
+/// use gureum_sync::UploadJanitor;
+/// /// For a backend that keeps nothing of an incomplete upload.
+/// struct Nothing;
+/// #[gureum_core::async_trait]
+/// impl UploadJanitor for Nothing {
+///     async fn abort_incomplete(&self, _bucket: &Bucket, _key: &str) -> gureum_core::Result<usize> {
+///         Ok(0)
+///     }
+/// }
+/// let b = gureum_local::storage::open_mem("janitor-doc");
+/// assert_eq!(Nothing.abort_incomplete(&b, "big.iso").await?, 0);
+/// # Ok(()) }
+/// ```
 #[async_trait::async_trait]
 pub trait UploadJanitor: Send + Sync {
     /// Abort every incomplete upload to `key` in `bucket` started before this run; returns
@@ -246,6 +351,11 @@ pub trait UploadJanitor: Send + Sync {
 }
 
 /// Optional collaborators of a run.
+///
+/// ```
+/// let hooks = gureum_sync::Hooks::default();
+/// assert!(hooks.observer.is_none() && hooks.janitor.is_none());
+/// ```
 #[derive(Clone, Default)]
 pub struct Hooks {
     /// Progress events.
@@ -255,6 +365,14 @@ pub struct Hooks {
 }
 
 /// One object that failed.
+///
+/// ```
+/// use gureum_sync::{Failure, Report};
+/// // What a report lists for each object that failed after its retries.
+/// let f = Failure { key: "민원/c-1.json".into(), kind: "integrity".into(), message: "md5 mismatch".into() };
+/// let report = Report { failed_count: 1, integrity_failures: 1, failed: vec![f], ..Report::default() };
+/// assert_eq!(report.failed[0].kind, gureum_core::ErrorKind::Integrity.as_str());
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
     /// Relative key.
@@ -279,6 +397,19 @@ impl Failure {
 const MAX_KEPT: usize = 10_000;
 
 /// What a `sync` run did.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{sync, Endpoint, Hooks, SyncOptions};
+/// let (src, dst) = (gureum_local::storage::open_mem("report-src"), gureum_local::storage::open_mem("report-dst"));
+/// src.put("a", "12345").await?;
+/// dst.put("stale", "x").await?;
+/// let opts = SyncOptions { delete: true, ..SyncOptions::default() };
+/// let r = sync(&Endpoint::new(src, ""), &Endpoint::new(dst, ""), &opts, &Hooks::default()).await?;
+/// assert_eq!((r.copied, r.deleted, r.bytes), (1, 1, 5));
+/// assert_eq!((r.listed_source, r.listed_destination), (1, 1));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     /// Objects copied and verified (or, in a dry run, that would be).
@@ -326,6 +457,17 @@ impl Report {
 }
 
 /// How two trees differ at one key.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{check, Endpoint, Hooks, SyncOptions};
+/// let (a, b) = (gureum_local::storage::open_mem("diff-a"), gureum_local::storage::open_mem("diff-b"));
+/// a.put("only-here.csv", "1").await?;
+/// let r = check(&Endpoint::new(a, ""), &Endpoint::new(b, ""), &SyncOptions::default(), &Hooks::default()).await?;
+/// assert_eq!(r.differences[0].key, "only-here.csv");
+/// assert_eq!(r.differences[0].reason, "missing-on-destination");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Difference {
     /// Relative key.
@@ -335,6 +477,20 @@ pub struct Difference {
 }
 
 /// What `check` found.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{check, Endpoint, Hooks, SyncOptions};
+/// let (a, b) = (gureum_local::storage::open_mem("check-a"), gureum_local::storage::open_mem("check-b"));
+/// a.put("same", "1").await?;
+/// b.put("same", "1").await?;
+/// a.put("size", "1").await?;
+/// b.put("size", "22").await?;
+/// let r = check(&Endpoint::new(a, ""), &Endpoint::new(b, ""), &SyncOptions::default(), &Hooks::default()).await?;
+/// assert_eq!((r.matched, r.differences_count), (1, 1));
+/// assert_eq!(r.differences[0].reason, "size");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CheckReport {
     /// Objects equal on both sides.
@@ -565,6 +721,23 @@ async fn process(ctx: &Ctx, a: Action) -> Outcome {
 /// Copy every object of `src` that is missing or out of date at `dst` (and with
 /// `opts.delete`, delete what `dst` has beyond `src`). A failure on one object is reported and
 /// the others go on; an error listing either side ends the run with that error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{sync, Endpoint, Hooks, SyncOptions};
+/// let tmp = tempfile::tempdir()?;
+/// let src = gureum_local::storage::open_file(tmp.path().join("civic"))?;
+/// src.put("민원/c-1041.json", "{}").await?;
+/// src.put("민원/c-1042.json", "{}").await?;
+/// let dst = gureum_local::storage::open_mem("sync-doc-dst");
+/// let (s, d) = (Endpoint::new(src, ""), Endpoint::new(dst.clone(), ""));
+/// let first = sync(&s, &d, &SyncOptions::default(), &Hooks::default()).await?;
+/// assert_eq!(first.copied, 2);
+/// // A second run finds everything up to date.
+/// let again = sync(&s, &d, &SyncOptions::default(), &Hooks::default()).await?;
+/// assert_eq!((again.copied, again.skipped), (0, 2));
+/// # Ok(()) }
+/// ```
 pub async fn sync(
     src: &Endpoint,
     dst: &Endpoint,
@@ -871,6 +1044,20 @@ enum CheckOutcome {
 /// Compare two trees without copying: keys on one side only, sizes, and (unless
 /// `opts.compare` is [`Compare::SizeOnly`]) content MD5s. Uses `opts.transfers`,
 /// `opts.filter` and `opts.compare`; other options are ignored.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_sync::{check, sync, Compare, Endpoint, Hooks, SyncOptions};
+/// let (a, b) = (gureum_local::storage::open_mem("chk-a"), gureum_local::storage::open_mem("chk-b"));
+/// a.put("x.bin", vec![1u8; 1000]).await?;
+/// let (s, d) = (Endpoint::new(a, ""), Endpoint::new(b.clone(), ""));
+/// sync(&s, &d, &SyncOptions::default(), &Hooks::default()).await?;
+/// let opts = SyncOptions { compare: Compare::Checksum, ..SyncOptions::default() };
+/// assert_eq!(check(&s, &d, &opts, &Hooks::default()).await?.differences_count, 0);
+/// b.put("x.bin", vec![2u8; 1000]).await?; // same size, other content
+/// assert_eq!(check(&s, &d, &opts, &Hooks::default()).await?.differences[0].reason, "content");
+/// # Ok(()) }
+/// ```
 pub async fn check(
     src: &Endpoint,
     dst: &Endpoint,

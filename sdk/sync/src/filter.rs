@@ -9,6 +9,20 @@ use std::sync::Arc;
 /// destination) pass through the same filters, so a filtered-out key is neither copied nor
 /// deleted. This is the hook for sharding a migration over several workers (`--shard I/N`):
 /// a filter that accepts the keys whose hash falls in shard `I`.
+///
+/// ```
+/// use gureum_sync::{Filter, KeyFilter};
+/// use std::sync::Arc;
+/// /// Only keys of 2026.
+/// #[derive(Debug)]
+/// struct Year2026;
+/// impl KeyFilter for Year2026 {
+///     fn accept(&self, rel_key: &str) -> bool { rel_key.starts_with("2026/") }
+/// }
+/// let f = Filter::default().with(Arc::new(Year2026));
+/// assert!(f.accept("2026/11/a.csv"));
+/// assert!(!f.accept("2025/12/a.csv"));
+/// ```
 pub trait KeyFilter: Send + Sync + fmt::Debug {
     /// Whether `rel_key` (the key without the endpoint's prefix) takes part.
     fn accept(&self, rel_key: &str) -> bool;
@@ -21,6 +35,14 @@ pub trait KeyFilter: Send + Sync + fmt::Debug {
 /// the tree; any other pattern matches at any depth (`*.jpg` matches `a/b/c.jpg`). A key is
 /// taken when it matches no exclude pattern and (if any include pattern is given) at least
 /// one include pattern, and every extra filter accepts it.
+///
+/// ```
+/// use gureum_sync::Filter;
+/// let f = Filter::new(&["*.jpg".into()], &["/tmp/**".into()]).unwrap();
+/// assert!(f.accept("민원/사진/a.jpg")); // any depth
+/// assert!(!f.accept("tmp/a.jpg")); // anchored exclude
+/// assert!(!f.accept("a.png"));
+/// ```
 #[derive(Clone, Default)]
 pub struct Filter {
     include: Option<GlobSet>,
@@ -67,6 +89,13 @@ fn globset(patterns: &[String]) -> Result<Option<GlobSet>> {
 impl Filter {
     /// A filter from include and exclude glob patterns. A bad pattern gives
     /// `InvalidArgument`.
+    ///
+    /// ```
+    /// use gureum_core::ErrorKind;
+    /// use gureum_sync::Filter;
+    /// assert!(Filter::new(&["{a,b}/*.csv".into()], &[]).unwrap().accept("b/x.csv"));
+    /// assert_eq!(Filter::new(&["[".into()], &[]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn new(include: &[String], exclude: &[String]) -> Result<Self> {
         Ok(Filter {
             include: globset(include)?,
@@ -77,12 +106,27 @@ impl Filter {
     }
 
     /// Add a [`KeyFilter`] (all filters must accept a key).
+    ///
+    /// ```
+    /// use gureum_sync::{Filter, Shard};
+    /// use std::sync::Arc;
+    /// let f = Filter::default().with(Arc::new(Shard::new(0, 2).unwrap()));
+    /// let taken = (0..100).filter(|i| f.accept(&format!("k{i}"))).count();
+    /// assert!(taken > 30 && taken < 70); // about half the keys
+    /// ```
     pub fn with(mut self, f: Arc<dyn KeyFilter>) -> Self {
         self.extra.push(f);
         self
     }
 
     /// Whether the relative key takes part.
+    ///
+    /// ```
+    /// use gureum_sync::Filter;
+    /// let f = Filter::new(&[], &["*.tmp".into()]).unwrap();
+    /// assert!(f.accept("a.csv"));
+    /// assert!(!f.accept("x/y.tmp"));
+    /// ```
     pub fn accept(&self, rel_key: &str) -> bool {
         if let Some(x) = &self.exclude {
             if x.is_match(rel_key) {
@@ -98,6 +142,12 @@ impl Filter {
     }
 
     /// Whether the filter takes every key.
+    ///
+    /// ```
+    /// use gureum_sync::Filter;
+    /// assert!(Filter::default().is_empty());
+    /// assert!(!Filter::new(&["*.csv".into()], &[]).unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.include.is_none() && self.exclude.is_none() && self.extra.is_empty()
     }

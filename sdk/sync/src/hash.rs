@@ -6,6 +6,12 @@ use md5::{Digest, Md5};
 /// Swift. (`file://` etags are inode/mtime/size, `mem://` etags are counters, Azure etags are
 /// opaque.) A bucket URL with client-side encryption (`encrypt=`) is never trusted: its etag
 /// is the ciphertext's.
+///
+/// ```
+/// use gureum_sync::md5_etag_schemes;
+/// assert!(md5_etag_schemes().contains(&"s3"));
+/// assert!(!md5_etag_schemes().contains(&"azblob")); // Azure etags are opaque
+/// ```
 pub fn md5_etag_schemes() -> &'static [&'static str] {
     &[
         "s3",
@@ -45,6 +51,12 @@ pub(crate) fn etag_md5(
 }
 
 /// The content hash `gureum check` and `--checksum` compare.
+///
+/// ```
+/// use gureum_sync::ContentHash;
+/// let h = ContentHash::Md5([0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e]);
+/// assert_eq!(h.to_string(), "md5:d41d8cd98f00b204e9800998ecf8427e"); // MD5 of nothing
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentHash {
     /// MD5 of the whole content.

@@ -21,9 +21,24 @@ use crate::filter::KeyFilter;
 use gureum_core::{Error, Result};
 
 /// The environment variable a Kubernetes Indexed Job sets to the pod's completion index.
+///
+/// ```
+/// use gureum_sync::shard::JOB_COMPLETION_INDEX;
+/// std::env::set_var(JOB_COMPLETION_INDEX, "3"); // what a Kubernetes Indexed Job sets
+/// assert_eq!(gureum_sync::Shard::from_job_index(8).unwrap().index(), 3);
+/// ```
 pub const JOB_COMPLETION_INDEX: &str = "JOB_COMPLETION_INDEX";
 
 /// Shard `index` of `count`: accepts the keys whose FNV-1a 64-bit hash is `index` mod `count`.
+///
+/// ```
+/// use gureum_sync::Shard;
+/// let shards: Vec<Shard> = (0..4).map(|i| Shard::new(i, 4).unwrap()).collect();
+/// // Every key is in exactly one shard.
+/// for key in ["민원/c-1.json", "2026/11/a.csv", "x"] {
+///     assert_eq!(shards.iter().filter(|s| gureum_sync::KeyFilter::accept(*s, key)).count(), 1);
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     index: u32,
@@ -31,6 +46,12 @@ pub struct Shard {
 }
 
 /// FNV-1a, 64 bit: stable across platforms, builds and Rust versions (std's hasher is not).
+///
+/// ```
+/// use gureum_sync::shard::fnv1a64;
+/// assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+/// assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+/// ```
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
@@ -41,6 +62,13 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// MurmurHash3's 64-bit finaliser: every input bit affects every output bit.
+///
+/// ```
+/// use gureum_sync::shard::fmix64;
+/// assert_eq!(fmix64(0), 0);
+/// assert_ne!(fmix64(1), 1);
+/// assert_ne!(fmix64(1), fmix64(2));
+/// ```
 pub fn fmix64(mut k: u64) -> u64 {
     k ^= k >> 33;
     k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -52,6 +80,13 @@ pub fn fmix64(mut k: u64) -> u64 {
 
 impl Shard {
     /// Shard `index` (0-based) of `count`.
+    ///
+    /// ```
+    /// use gureum_sync::Shard;
+    /// assert!(Shard::new(7, 8).is_ok());
+    /// assert!(Shard::new(8, 8).is_err());
+    /// assert!(Shard::new(0, 0).is_err());
+    /// ```
     pub fn new(index: u32, count: u32) -> Result<Self> {
         if count == 0 {
             return Err(Error::invalid("the number of shards must be at least 1"));
@@ -66,6 +101,14 @@ impl Shard {
     }
 
     /// Parse `I/N` (`--shard 3/8`).
+    ///
+    /// ```
+    /// use gureum_sync::Shard;
+    /// let s = Shard::parse("3/8").unwrap();
+    /// assert_eq!((s.index(), s.count()), (3, 8));
+    /// assert_eq!(s.to_string(), "3/8");
+    /// assert!(Shard::parse("3").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self> {
         let (i, n) = s
             .split_once('/')
@@ -80,6 +123,14 @@ impl Shard {
 
     /// Shard `JOB_COMPLETION_INDEX` of `count` (a Kubernetes Indexed Job). A missing or bad
     /// variable is an `InvalidArgument` naming it.
+    ///
+    /// ```
+    /// use gureum_sync::{shard::JOB_COMPLETION_INDEX, Shard};
+    /// std::env::remove_var(JOB_COMPLETION_INDEX);
+    /// assert!(Shard::from_job_index(4).is_err()); // names the variable
+    /// std::env::set_var(JOB_COMPLETION_INDEX, "1");
+    /// assert_eq!(Shard::from_job_index(4).unwrap(), Shard::new(1, 4).unwrap());
+    /// ```
     pub fn from_job_index(count: u32) -> Result<Self> {
         let v = std::env::var(JOB_COMPLETION_INDEX).map_err(|_| {
             Error::invalid(format!(
@@ -94,16 +145,31 @@ impl Shard {
     }
 
     /// The index.
+    ///
+    /// ```
+    /// assert_eq!(gureum_sync::Shard::new(2, 5).unwrap().index(), 2);
+    /// ```
     pub fn index(&self) -> u32 {
         self.index
     }
 
     /// The number of shards.
+    ///
+    /// ```
+    /// assert_eq!(gureum_sync::Shard::new(2, 5).unwrap().count(), 5);
+    /// ```
     pub fn count(&self) -> u32 {
         self.count
     }
 
     /// The shard of a key.
+    ///
+    /// ```
+    /// use gureum_sync::Shard;
+    /// let s = Shard::of("민원/c-1041.json", 8);
+    /// assert!(s < 8);
+    /// assert_eq!(s, Shard::of("민원/c-1041.json", 8)); // stable: every worker agrees
+    /// ```
     pub fn of(key: &str, count: u32) -> u32 {
         (fmix64(fnv1a64(key.as_bytes())) % count.max(1) as u64) as u32
     }

@@ -19,6 +19,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One image definition.
+///
+/// ```
+/// use gureum_local::compute::images::{builtin_images, ImageDef};
+/// let images: Vec<ImageDef> = builtin_images();
+/// let idle = images.iter().find(|i| i.name == "local-idle").unwrap();
+/// assert!(idle.aliases.contains(&"ubuntu-22.04".to_string()));
+/// assert_eq!(idle.command[0], "sleep");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageDef {
     /// Image id and name.
@@ -52,6 +60,12 @@ fn s(v: &[&str]) -> Vec<String> {
 /// * `local-script` (alias `script`): runs its user data as a `/bin/sh` script, like
 ///   cloud-init's user scripts; the instance is `Stopped` when the script exits 0, `Error`
 ///   otherwise.
+///
+/// ```
+/// use gureum_local::compute::images::builtin_images;
+/// let names: Vec<String> = builtin_images().into_iter().map(|i| i.name).collect();
+/// assert_eq!(names, ["local-idle", "local-echo", "local-script"]);
+/// ```
 pub fn builtin_images() -> Vec<ImageDef> {
     vec![
         ImageDef {
@@ -88,6 +102,19 @@ pub fn builtin_images() -> Vec<ImageDef> {
 }
 
 /// Load the built-in images overlaid with the images file at `path` (if it exists).
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_local::compute::images::{find_image, load_images};
+/// let tmp = tempfile::tempdir()?;
+/// let file = tmp.path().join("images.toml");
+/// std::fs::write(&file, "[[image]]\nname = \"ocr\"\naliases = [\"worker\"]\ncommand = [\"sleep\", \"60\"]\n")?;
+/// let images = load_images(Some(&file), true)?;
+/// assert_eq!(find_image(&images, "worker")?.name, "ocr");
+/// assert!(find_image(&images, "ubuntu-22.04").is_ok()); // built-ins stay
+/// assert!(load_images(Some(&tmp.path().join("none.toml")), true).is_err());
+/// # Ok(()) }
+/// ```
 pub fn load_images(path: Option<&Path>, required: bool) -> Result<Vec<ImageDef>> {
     let mut images = builtin_images();
     let Some(path) = path else {
@@ -120,6 +147,13 @@ pub fn load_images(path: Option<&Path>, required: bool) -> Result<Vec<ImageDef>>
 }
 
 /// Find an image by name or alias.
+///
+/// ```
+/// use gureum_local::compute::images::{builtin_images, find_image};
+/// let images = builtin_images();
+/// assert_eq!(find_image(&images, "echo").unwrap().name, "local-echo");
+/// assert!(find_image(&images, "windows-2022").is_err());
+/// ```
 pub fn find_image<'a>(images: &'a [ImageDef], wanted: &str) -> Result<&'a ImageDef> {
     images
         .iter()
@@ -140,6 +174,14 @@ pub fn find_image<'a>(images: &'a [ImageDef], wanted: &str) -> Result<&'a ImageD
 
 /// Images as the portable [`ImageInfo`] list: one entry per alias (so the core's alias
 /// resolution finds each), and one without alias for images that have none.
+///
+/// ```
+/// use gureum_local::compute::images::{builtin_images, image_infos};
+/// let infos = image_infos(&builtin_images());
+/// // One entry per alias, so `ubuntu-22.04` resolves to the idle image.
+/// let u = infos.iter().find(|i| i.alias.as_deref() == Some("ubuntu-22.04")).unwrap();
+/// assert_eq!(u.id, "local-idle");
+/// ```
 pub fn image_infos(images: &[ImageDef]) -> Vec<ImageInfo> {
     let mut v = Vec::new();
     for i in images {
@@ -162,6 +204,12 @@ pub fn image_infos(images: &[ImageDef]) -> Vec<ImageInfo> {
 }
 
 /// The fixed size table. Sizes are advisory locally: no CPU or memory limit is enforced.
+///
+/// ```
+/// use gureum_local::compute::images::sizes;
+/// let s = sizes();
+/// assert!(s.iter().any(|x| x.id == "local.small" && x.vcpus == 1));
+/// ```
 pub fn sizes() -> Vec<SizeInfo> {
     [
         ("local.small", 1, 1),
@@ -179,6 +227,13 @@ pub fn sizes() -> Vec<SizeInfo> {
 }
 
 /// Replace the placeholders of one template string.
+///
+/// ```
+/// use gureum_local::compute::images::expand;
+/// use std::collections::BTreeMap;
+/// let vars = BTreeMap::from([("id", "i-1".to_string()), ("dir", "/srv/i-1".to_string())]);
+/// assert_eq!(expand("{dir}/run.sh --id {id}", &vars), "/srv/i-1/run.sh --id i-1");
+/// ```
 pub fn expand(template: &str, vars: &BTreeMap<&str, String>) -> String {
     let mut out = template.to_string();
     for (k, v) in vars {

@@ -50,10 +50,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Default grace period between SIGTERM and SIGKILL.
+///
+/// ```
+/// use gureum_local::compute::DEFAULT_GRACE;
+/// assert_eq!(DEFAULT_GRACE.as_secs(), 5); // SIGTERM, then SIGKILL after 5 s
+/// ```
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// How long terminated instances stay listed (with `include_terminated`) before their records
 /// are removed.
+///
+/// ```
+/// use gureum_local::compute::TERMINATED_RETENTION;
+/// assert_eq!(TERMINATED_RETENTION.as_secs(), 3600);
+/// ```
 pub const TERMINATED_RETENTION: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,6 +116,20 @@ impl Record {
 }
 
 /// The `local://` compute driver.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Compute, InstanceSpec, InstanceState};
+/// use gureum_local::compute::LocalCompute;
+/// use std::{sync::Arc, time::Duration};
+/// let tmp = tempfile::tempdir()?;
+/// let driver = LocalCompute::new(tmp.path(), None)?.with_grace(Duration::from_secs(1));
+/// let compute = Compute::new(Arc::new(driver));
+/// let vm = compute.create(InstanceSpec::new("w").image("idle")).await?;
+/// compute.wait_until(&vm.id, InstanceState::Running, Duration::from_secs(30)).await?;
+/// compute.terminate(&vm.id).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct LocalCompute {
     dir: PathBuf,
@@ -150,6 +174,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 impl LocalCompute {
     /// A driver on the state directory `dir` (created if missing). `images_file` overrides
     /// `dir/images.toml`; when given, it must exist.
+    ///
+    /// ```
+    /// use gureum_local::compute::LocalCompute;
+    /// assert!(LocalCompute::new("relative/dir", None).is_err()); // an absolute directory only
+    /// ```
     pub fn new(dir: impl Into<PathBuf>, images_file: Option<PathBuf>) -> Result<Self> {
         let dir: PathBuf = dir.into();
         if !dir.is_absolute() {
@@ -173,17 +202,42 @@ impl LocalCompute {
     }
 
     /// Set the grace period between SIGTERM and SIGKILL.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use std::time::Duration;
+    /// let tmp = tempfile::tempdir()?;
+    /// let d = gureum_local::compute::LocalCompute::new(tmp.path(), None)?.with_grace(Duration::from_millis(500));
+    /// assert_eq!(d.state_dir(), tmp.path());
+    /// # Ok(()) }
+    /// ```
     pub fn with_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
     }
 
     /// The state directory.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let d = gureum_local::compute::LocalCompute::new(tmp.path(), None)?;
+    /// assert!(d.state_dir().join("instances").is_dir());
+    /// # Ok(()) }
+    /// ```
     pub fn state_dir(&self) -> &Path {
         &self.dir
     }
 
     /// The directory of one instance (user data, console log).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let d = gureum_local::compute::LocalCompute::new(tmp.path(), None)?;
+    /// assert_eq!(d.instance_dir("i-1"), tmp.path().join("instances/i-1"));
+    /// # Ok(()) }
+    /// ```
     pub fn instance_dir(&self, id: &str) -> PathBuf {
         self.dir.join("instances").join(id)
     }
@@ -721,6 +775,16 @@ impl ComputeOpener for LocalComputeOpener {
 }
 
 /// Register the `local` compute opener.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_local::compute::register(&mut registry);
+/// let tmp = tempfile::tempdir()?;
+/// let compute = registry.open_compute(Some(&format!("local://{}", tmp.path().display()))).await?;
+/// assert!(compute.list().await?.is_empty());
+/// # Ok(()) }
+/// ```
 pub fn register(registry: &mut Registry) {
     registry.register_compute("local", Arc::new(LocalComputeOpener));
 }

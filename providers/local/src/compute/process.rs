@@ -7,6 +7,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What is known about a spawned process.
+///
+/// ```
+/// use gureum_local::compute::process::{is_alive, start_ticks, ProcId};
+/// let me = ProcId { pid: std::process::id() as i32, start_ticks: start_ticks(std::process::id() as i32) };
+/// assert!(is_alive(&me));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcId {
     /// Process id (also the process group id).
@@ -38,12 +44,25 @@ fn proc_stat(_pid: i32) -> Option<(char, u64)> {
 }
 
 /// Start ticks of a running pid, if the platform reports them.
+///
+/// ```
+/// use gureum_local::compute::process::start_ticks;
+/// let pid = std::process::id() as i32;
+/// assert_eq!(start_ticks(pid), start_ticks(pid)); // stable for a live process
+/// ```
 pub fn start_ticks(pid: i32) -> Option<u64> {
     proc_stat(pid).map(|(_, t)| t)
 }
 
 /// Whether the process group still has a live (non-zombie) member: the leader itself
 /// (checked against its start time, to detect pid reuse) or any process it left behind.
+///
+/// ```
+/// use gureum_local::compute::process::{is_alive, ProcId};
+/// // A start time that does not match means the pid was reused: not alive.
+/// let reused = ProcId { pid: std::process::id() as i32, start_ticks: Some(1) };
+/// assert!(!is_alive(&reused) || cfg!(not(target_os = "linux")));
+/// ```
 pub fn is_alive(p: &ProcId) -> bool {
     if p.pid <= 1 {
         return false;
@@ -113,6 +132,11 @@ fn group_member_alive(pgid: i32) -> bool {
 
 /// The environment entry that marks a process group as started by this driver for one
 /// instance (`GUREUM_INSTANCE_ID=<id>`, set on every instance's command).
+///
+/// ```
+/// use gureum_local::compute::process::instance_marker;
+/// assert_eq!(instance_marker("i-1"), "GUREUM_INSTANCE_ID=i-1");
+/// ```
 pub fn instance_marker(id: &str) -> String {
     format!("GUREUM_INSTANCE_ID={id}")
 }
@@ -153,6 +177,14 @@ fn group_members(pgid: i32) -> Vec<i32> {
 /// leader must match its recorded start time and carry the marker in its environment (or,
 /// once the leader is gone, a remaining member of its group must); elsewhere only the pid
 /// guards apply.
+///
+/// ```
+/// use gureum_local::compute::process::{instance_marker, owned, ProcId};
+/// // Never this process (nor pid 1): it was not started for an instance.
+/// let me = ProcId { pid: std::process::id() as i32, start_ticks: None };
+/// assert!(!owned(&me, &instance_marker("i-1")));
+/// assert!(!owned(&ProcId { pid: 1, start_ticks: None }, &instance_marker("i-1")));
+/// ```
 pub fn owned(p: &ProcId, marker: &str) -> bool {
     if p.pid <= 1 || p.pid == std::process::id() as i32 {
         return false;
@@ -187,6 +219,20 @@ fn signal_group(p: &ProcId, sig: i32) {
 /// SIGTERM the process group, wait up to `grace`, then SIGKILL and wait a little more.
 /// Returns whether the process is gone. A live process that this driver did not start for
 /// the instance `marker` names ([`owned`]) is not signalled: `PermissionDenied`.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_local::compute::process::{instance_marker, is_alive, spawn, terminate};
+/// use std::{collections::BTreeMap, time::Duration};
+/// let tmp = tempfile::tempdir()?;
+/// let marker = instance_marker("doc-term");
+/// let (k, v) = marker.split_once('=').unwrap();
+/// let env = BTreeMap::from([(k.to_string(), v.to_string())]);
+/// let p = spawn(&["sleep".into(), "60".into()], &env, tmp.path(), &tmp.path().join("log"), &tmp.path().join("exit"))?;
+/// assert!(terminate(&p, Duration::from_secs(2), &marker)?);
+/// assert!(!is_alive(&p));
+/// # Ok(()) }
+/// ```
 pub fn terminate(p: &ProcId, grace: Duration, marker: &str) -> Result<bool> {
     if p.pid <= 1 {
         return Err(Error::new(
@@ -236,6 +282,22 @@ fn wait_gone(p: &ProcId, d: Duration) -> bool {
 
 /// Spawn `argv` in a new process group with stdout/stderr appended to `log`, and a reaper
 /// thread so it never lingers as a zombie of this process.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_local::compute::process::{read_exit, spawn};
+/// use std::{collections::BTreeMap, time::Duration};
+/// let tmp = tempfile::tempdir()?;
+/// let (log, exit) = (tmp.path().join("console.log"), tmp.path().join("exit"));
+/// spawn(&["echo".into(), "hello".into()], &BTreeMap::new(), tmp.path(), &log, &exit)?;
+/// for _ in 0..100 {
+///     if read_exit(&exit).is_some() { break; }
+///     std::thread::sleep(Duration::from_millis(50));
+/// }
+/// assert_eq!(read_exit(&exit), Some(0));
+/// assert_eq!(std::fs::read_to_string(&log)?, "hello\n");
+/// # Ok(()) }
+/// ```
 pub fn spawn(
     argv: &[String],
     env: &BTreeMap<String, String>,
@@ -284,6 +346,16 @@ pub fn spawn(
 }
 
 /// The exit code the wrapper recorded, if the command exited by itself.
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// let tmp = tempfile::tempdir()?;
+/// let exit = tmp.path().join("exit");
+/// assert_eq!(gureum_local::compute::process::read_exit(&exit), None); // still running, or killed
+/// std::fs::write(&exit, "3\n")?;
+/// assert_eq!(gureum_local::compute::process::read_exit(&exit), Some(3));
+/// # Ok(()) }
+/// ```
 pub fn read_exit(exit_file: &Path) -> Option<i32> {
     std::fs::read_to_string(exit_file)
         .ok()

@@ -120,6 +120,17 @@ fn dlq_state(name: &str) -> Arc<State> {
 }
 
 /// A queue in this process's memory. Use it through [`gureum_core::Queue`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_local::queue::MemQueue;
+/// let a = MemQueue::open("mem-struct-doc")?;
+/// a.send(Message::new("x")).await?;
+/// // The same name in this process is the same queue.
+/// assert_eq!(MemQueue::open("mem-struct-doc")?.depth().await?, 1);
+/// # Ok(()) }
+/// ```
 pub struct MemQueue {
     state: Arc<State>,
 }
@@ -352,6 +363,17 @@ impl QueueDriver for MemQueue {
 }
 
 /// Admin of the process-wide table of `mem://` queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{QueueAdmin, QueueConfig};
+/// use gureum_local::queue::MemQueueAdmin;
+/// MemQueueAdmin.create_queue("mem-admin-doc", &QueueConfig::default()).await?;
+/// assert!(MemQueueAdmin.list_queues().await?.contains(&"mem-admin-doc".to_string()));
+/// MemQueueAdmin.delete_queue("mem-admin-doc").await?;
+/// assert!(MemQueueAdmin.delete_queue("mem-admin-doc").await.is_err()); // NotFound
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemQueueAdmin;
 
@@ -428,6 +450,15 @@ impl QueueAdmin for MemQueueAdmin {
 }
 
 /// Opener of `mem://NAME` URLs.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{QueueOpener, ResourceUrl};
+/// use gureum_local::queue::MemQueueOpener;
+/// let q = MemQueueOpener.open_queue(&ResourceUrl::parse("mem://opener-doc")?).await?;
+/// assert_eq!(q.name(), "opener-doc");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemQueueOpener;
 

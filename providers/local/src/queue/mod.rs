@@ -59,6 +59,17 @@ pub use mem::{MemQueue, MemQueueAdmin, MemQueueOpener};
 pub use sqlite::{SqliteOptions, SqliteQueue, SqliteQueueAdmin, SqliteQueueOpener, SqliteSync};
 
 /// Register the queue openers of this module: `sqlite` and `mem`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_local::queue::register(&mut registry);
+/// let tmp = tempfile::tempdir()?;
+/// let q = registry.open_queue(Some(&format!("sqlite://{}/q.db?queue=jobs", tmp.path().display()))).await?;
+/// assert_eq!(q.name(), "jobs");
+/// assert!(registry.open_bucket(Some("mem://b")).await.is_err()); // storage not registered
+/// # Ok(()) }
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_queue("sqlite", Arc::new(SqliteQueueOpener));
     registry.register_queue("mem", Arc::new(MemQueueOpener));
@@ -110,12 +121,43 @@ pub(crate) fn check_config(name: &str, config: &QueueConfig) -> Result<()> {
 }
 
 /// Longest visibility timeout of the embedded queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::queue::{MemQueue, MAX_VISIBILITY};
+/// assert_eq!(MemQueue::open("max-vis-doc")?.capabilities().max_visibility, MAX_VISIBILITY);
+/// # Ok(()) }
+/// ```
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 /// Longest long-poll wait of the embedded queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::queue::{MemQueue, MAX_WAIT};
+/// assert_eq!(MemQueue::open("max-wait-doc")?.capabilities().max_wait, MAX_WAIT);
+/// # Ok(()) }
+/// ```
 pub const MAX_WAIT: Duration = Duration::from_secs(20);
 /// Largest message body of the embedded queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{ErrorKind, Message};
+/// use gureum_local::queue::{MemQueue, MAX_MESSAGE_BYTES};
+/// let q = MemQueue::open("max-bytes-doc")?;
+/// let e = q.send(Message::new(vec![0u8; MAX_MESSAGE_BYTES + 1])).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// # Ok(()) }
+/// ```
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Most messages per send batch / receive of the embedded queues.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::queue::{MemQueue, MAX_BATCH};
+/// assert_eq!(MemQueue::open("max-batch-doc")?.capabilities().max_batch_send, MAX_BATCH);
+/// # Ok(()) }
+/// ```
 pub const MAX_BATCH: usize = 100;
 
 /// The create-time settings given in a URL (`dlq`, `max_receives`, `visibility`).

@@ -65,6 +65,14 @@ INSERT OR IGNORE INTO gureum_meta (key, value) VALUES ('schema_version', '2');
 ";
 
 /// sqlite `PRAGMA synchronous` setting.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_local::queue::{SqliteOptions, SqliteSync};
+/// assert_eq!(SqliteOptions::default().sync, SqliteSync::Normal);
+/// let o = SqliteOptions::from_url(&ResourceUrl::parse("sqlite:///q.db?sync=full").unwrap()).unwrap();
+/// assert_eq!(o.sync, SqliteSync::Full);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SqliteSync {
     /// No fsync: fastest; a process crash loses nothing, a power loss may corrupt.
@@ -131,6 +139,15 @@ impl Default for SqliteOptions {
 
 impl SqliteOptions {
     /// Read the options from URL parameters.
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_local::queue::SqliteOptions;
+    /// let o = SqliteOptions::from_url(&ResourceUrl::parse("sqlite:///q.db?busy_timeout_ms=250&create=false").unwrap()).unwrap();
+    /// assert_eq!(o.busy_timeout.as_millis(), 250);
+    /// assert!(!o.create);
+    /// assert!(SqliteOptions::from_url(&ResourceUrl::parse("sqlite:///q.db?sync=sometimes").unwrap()).is_err());
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let mut o = SqliteOptions::default();
         if let Some(ms) = url.u64_param("busy_timeout_ms")? {
@@ -160,6 +177,15 @@ impl SqliteOptions {
 
 /// The database file path of a `sqlite://` URL: `sqlite:///abs/q.db` is absolute,
 /// `sqlite://rel/q.db` and `sqlite://./q.db` are relative to the current directory.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_local::queue::sqlite::path_from_url;
+/// let abs = path_from_url(&ResourceUrl::parse("sqlite:///var/lib/civic/q.db").unwrap()).unwrap();
+/// assert_eq!(abs, std::path::Path::new("/var/lib/civic/q.db"));
+/// let rel = path_from_url(&ResourceUrl::parse("sqlite://data/q.db").unwrap()).unwrap();
+/// assert_eq!(rel, std::path::Path::new("data/q.db")); // relative to the current directory
+/// ```
 pub fn path_from_url(url: &ResourceUrl) -> Result<PathBuf> {
     if url.url().port().is_some() {
         return Err(Error::invalid(format!(
@@ -730,6 +756,19 @@ fn set_visible_tx(
 }
 
 /// A queue in a sqlite database file. Use it through [`gureum_core::Queue`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::Message;
+/// use gureum_local::queue::{SqliteOptions, SqliteQueue};
+/// let tmp = tempfile::tempdir()?;
+/// let q = SqliteQueue::open(tmp.path().join("q.db"), "ocr", SqliteOptions::default()).await?;
+/// q.send(Message::new("c-1041")).await?;
+/// let m = q.receive(1).await?.remove(0);
+/// q.ack(&m).await?;
+/// assert_eq!(q.depth().await?, 0);
+/// # Ok(()) }
+/// ```
 pub struct SqliteQueue {
     db: Arc<Db>,
     name: String,
@@ -748,12 +787,33 @@ impl fmt::Debug for SqliteQueue {
 impl SqliteQueue {
     /// Open queue `name` in the database file at `path` (creating file and queue when
     /// `options.create`), as a portable [`Queue`] with admin attached.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::ErrorKind;
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueue};
+    /// let tmp = tempfile::tempdir()?;
+    /// let no_create = SqliteOptions { create: false, ..SqliteOptions::default() };
+    /// let e = SqliteQueue::open(tmp.path().join("missing.db"), "q", no_create).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NotFound);
+    /// # Ok(()) }
+    /// ```
     pub async fn open(path: impl AsRef<Path>, name: &str, options: SqliteOptions) -> Result<Queue> {
         let admin = SqliteQueueAdmin::open(path, options.clone()).await?;
         admin.open_with(name, None, options.create).await
     }
 
     /// The database file.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueue};
+    /// let tmp = tempfile::tempdir()?;
+    /// let db = tmp.path().join("q.db");
+    /// let q = SqliteQueue::open(&db, "jobs", SqliteOptions::default()).await?;
+    /// assert_eq!(q.native::<SqliteQueue>().unwrap().path(), db);
+    /// # Ok(()) }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.db.path
     }
@@ -893,6 +953,18 @@ impl QueueDriver for SqliteQueue {
 }
 
 /// Queue admin of one sqlite database file: every queue in the file.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{QueueAdmin, QueueConfig};
+/// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+/// let tmp = tempfile::tempdir()?;
+/// let admin = SqliteQueueAdmin::open(tmp.path().join("q.db"), SqliteOptions::default()).await?;
+/// admin.create_queue("a", &QueueConfig::default()).await?;
+/// admin.create_queue("b", &QueueConfig::default()).await?;
+/// assert_eq!(admin.list_queues().await?, ["a", "b"]); // every queue in the file
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct SqliteQueueAdmin {
     db: Arc<Db>,
@@ -909,6 +981,16 @@ impl fmt::Debug for SqliteQueueAdmin {
 
 impl SqliteQueueAdmin {
     /// Open the database file at `path` (created when `options.create`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+    /// let tmp = tempfile::tempdir()?;
+    /// let admin = SqliteQueueAdmin::open(tmp.path().join("new.db"), SqliteOptions::default()).await?;
+    /// assert!(tmp.path().join("new.db").exists()); // created
+    /// # let _ = admin;
+    /// # Ok(()) }
+    /// ```
     pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let o = options.clone();
@@ -919,11 +1001,33 @@ impl SqliteQueueAdmin {
     }
 
     /// The database file.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+    /// let tmp = tempfile::tempdir()?;
+    /// let admin = SqliteQueueAdmin::open(tmp.path().join("q.db"), SqliteOptions::default()).await?;
+    /// assert_eq!(admin.path(), tmp.path().join("q.db"));
+    /// # Ok(()) }
+    /// ```
     pub fn path(&self) -> &Path {
         &self.db.path
     }
 
     /// The stored settings of queue `name`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::QueueConfig;
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+    /// use std::time::Duration;
+    /// let tmp = tempfile::tempdir()?;
+    /// let admin = SqliteQueueAdmin::open(tmp.path().join("q.db"), SqliteOptions::default()).await?;
+    /// let cfg = QueueConfig { default_visibility: Some(Duration::from_secs(90)), ..QueueConfig::default() };
+    /// admin.open_with("ocr", Some(cfg.clone()), true).await?;
+    /// assert_eq!(admin.config("ocr").await?, cfg);
+    /// # Ok(()) }
+    /// ```
     pub async fn config(&self, name: &str) -> Result<QueueConfig> {
         let n = name.to_string();
         let row = self.db.run(move |c| require_queue(c, &n)).await?;
@@ -933,6 +1037,20 @@ impl SqliteQueueAdmin {
     /// Open queue `name`: create it when missing and `create` (with `config`, else default
     /// settings); when `config` is given and the queue exists with other settings, fail with
     /// `AlreadyExists`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::{ErrorKind, QueueConfig};
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+    /// use std::time::Duration;
+    /// let tmp = tempfile::tempdir()?;
+    /// let admin = SqliteQueueAdmin::open(tmp.path().join("q.db"), SqliteOptions::default()).await?;
+    /// admin.open_with("ocr", None, true).await?;
+    /// // Opening an existing queue with other settings is refused.
+    /// let other = QueueConfig { default_visibility: Some(Duration::from_secs(5)), ..QueueConfig::default() };
+    /// assert_eq!(admin.open_with("ocr", Some(other), true).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// # Ok(()) }
+    /// ```
     pub async fn open_with(
         &self,
         name: &str,
@@ -964,6 +1082,15 @@ impl SqliteQueueAdmin {
     }
 
     /// The options this admin was opened with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_local::queue::{SqliteOptions, SqliteQueueAdmin};
+    /// let tmp = tempfile::tempdir()?;
+    /// let admin = SqliteQueueAdmin::open(tmp.path().join("q.db"), SqliteOptions::default()).await?;
+    /// assert_eq!(admin.options(), &SqliteOptions::default());
+    /// # Ok(()) }
+    /// ```
     pub fn options(&self) -> &SqliteOptions {
         &self.options
     }
@@ -1018,6 +1145,16 @@ impl QueueAdmin for SqliteQueueAdmin {
 }
 
 /// Opener of `sqlite://PATH?queue=NAME` URLs.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{QueueOpener, ResourceUrl};
+/// use gureum_local::queue::SqliteQueueOpener;
+/// let tmp = tempfile::tempdir()?;
+/// let url = ResourceUrl::parse(&format!("sqlite://{}/q.db?queue=jobs", tmp.path().display()))?;
+/// assert_eq!(SqliteQueueOpener.open_queue(&url).await?.name(), "jobs");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteQueueOpener;
 

@@ -54,13 +54,47 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The hidden directory inside the root that holds sidecars, staging files and the lock.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::storage::{fs::META_DIR, open_file};
+/// let tmp = tempfile::tempdir()?;
+/// let b = open_file(tmp.path().join("b"))?;
+/// b.put_with("a", "x", &gureum_core::PutOptions::default().content_type("text/plain")).await?;
+/// assert!(tmp.path().join("b").join(META_DIR).is_dir()); // sidecars live here
+/// assert_eq!(b.list_all(None).await?.len(), 1); // and never show in listings
+/// # Ok(()) }
+/// ```
 pub const META_DIR: &str = ".gureum-meta";
 
 /// File name of an object whose key is also a prefix (`a` next to `a/b` is `a/.gureum-obj`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::storage::{fs::SELF_OBJECT, open_file};
+/// let tmp = tempfile::tempdir()?;
+/// let b = open_file(tmp.path().join("b"))?;
+/// b.put("a/b", "child").await?;
+/// b.put("a", "parent").await?; // a key that is also a prefix
+/// assert!(tmp.path().join("b/a").join(SELF_OBJECT).is_file());
+/// assert_eq!(&b.get("a").await?[..], b"parent");
+/// # Ok(()) }
+/// ```
 pub const SELF_OBJECT: &str = ".gureum-obj";
 
 /// Longest key segment stored as one file name (NAME_MAX); longer segments become
 /// directory chains.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_local::storage::{fs::MAX_SEGMENT_BYTES, open_file};
+/// let tmp = tempfile::tempdir()?;
+/// let b = open_file(tmp.path().join("b"))?;
+/// let long = "가".repeat(MAX_SEGMENT_BYTES); // 765 bytes: longer than a file name may be
+/// b.put(&long, "x").await?;
+/// assert_eq!(b.list_all(None).await?[0].key, long);
+/// # Ok(()) }
+/// ```
 pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// Chunk size of long segments.
@@ -90,6 +124,17 @@ struct Shared {
 }
 
 /// A directory as an `ObjectStore`, with attributes, if-match writes and locking.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::object_store::{path::Path, ObjectStoreExt};
+/// use gureum_local::storage::FileStore;
+/// let tmp = tempfile::tempdir()?;
+/// let store = FileStore::new(tmp.path().join("raw")).unwrap();
+/// store.put(&Path::parse("민원/a.json").unwrap(), "{}".into()).await.unwrap(); // keys are verbatim
+/// assert!(tmp.path().join("raw/민원/a.json").is_file()); // the key is the path
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct FileStore {
     s: Arc<Shared>,
@@ -376,6 +421,13 @@ fn report(foreign: Foreign) {
 
 impl FileStore {
     /// Open (creating if missing) the directory `root` as a store.
+    ///
+    /// ```
+    /// let tmp = tempfile::tempdir().unwrap();
+    /// let store = gureum_local::storage::FileStore::new(tmp.path().join("new")).unwrap();
+    /// assert!(store.root().is_dir()); // created
+    /// assert!(!store.is_durable());
+    /// ```
     pub fn new(root: impl Into<PathBuf>) -> OsResult<Self> {
         Self::with_durability(root, false)
     }
@@ -384,6 +436,12 @@ impl FileStore {
     /// write is on disk before it returns: the data file is fsynced before it is published,
     /// and the directory that gains (or, on delete, loses) the name is fsynced after. Without
     /// it, a write survives a process crash but not necessarily a power loss.
+    ///
+    /// ```
+    /// let tmp = tempfile::tempdir().unwrap();
+    /// let store = gureum_local::storage::FileStore::with_durability(tmp.path().join("b"), true).unwrap();
+    /// assert!(store.is_durable()); // every write is fsynced before it returns
+    /// ```
     pub fn with_durability(root: impl Into<PathBuf>, durable: bool) -> OsResult<Self> {
         let root: PathBuf = root.into();
         std::fs::create_dir_all(&root).map_err(|e| io_err(&root, e))?;
@@ -405,6 +463,14 @@ impl FileStore {
     }
 
     /// Whether writes are fsynced ([`FileStore::with_durability`]).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// let tmp = tempfile::tempdir()?;
+    /// let b = gureum_local::storage::open_file_with(tmp.path().join("b"), true)?;
+    /// assert!(b.native::<gureum_local::storage::FileStore>().unwrap().is_durable());
+    /// # Ok(()) }
+    /// ```
     pub fn is_durable(&self) -> bool {
         self.s.durable
     }
@@ -469,11 +535,25 @@ impl FileStore {
     }
 
     /// The root directory (canonical).
+    ///
+    /// ```
+    /// let tmp = tempfile::tempdir().unwrap();
+    /// let store = gureum_local::storage::FileStore::new(tmp.path().join("b")).unwrap();
+    /// assert!(store.root().is_absolute());
+    /// assert!(store.root().ends_with("b"));
+    /// ```
     pub fn root(&self) -> &std::path::Path {
         &self.s.root
     }
 
     /// The underlying `LocalFileSystem` (no attributes, no locking, no layout rules).
+    ///
+    /// ```
+    /// let tmp = tempfile::tempdir().unwrap();
+    /// let store = gureum_local::storage::FileStore::new(tmp.path().join("b")).unwrap();
+    /// // The plain object_store file system over the same root, without gureum's layout rules.
+    /// assert!(store.local_file_system().to_string().starts_with("LocalFileSystem"));
+    /// ```
     pub fn local_file_system(&self) -> &LocalFileSystem {
         &self.s.inner
     }

@@ -37,6 +37,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Capabilities of `mem://` buckets.
+///
+/// ```
+/// let caps = gureum_local::storage::mem_capabilities();
+/// assert!(caps.sorted_listing && !caps.presign);
+/// assert_eq!(&caps, gureum_local::storage::open_mem("caps-doc").capabilities());
+/// ```
 pub fn mem_capabilities() -> StorageCapabilities {
     StorageCapabilities {
         presign: false,
@@ -54,6 +60,11 @@ pub fn mem_capabilities() -> StorageCapabilities {
 }
 
 /// Capabilities of `file://` buckets.
+///
+/// ```
+/// let caps = gureum_local::storage::file_capabilities();
+/// assert!(caps.conditional_update && caps.bucket_admin);
+/// ```
 pub fn file_capabilities() -> StorageCapabilities {
     StorageCapabilities {
         presign: false,
@@ -139,6 +150,19 @@ pub fn open_mem(name: &str) -> Bucket {
 }
 
 /// Bucket admin of `mem://`: the names of the process-wide registry.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{BucketAdmin, ErrorKind};
+/// use gureum_local::storage::MemAdmin;
+/// MemAdmin.create_bucket("mem-admin-doc").await?;
+/// assert_eq!(MemAdmin.create_bucket("mem-admin-doc").await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+/// let b = MemAdmin.open("mem-admin-doc").await?;
+/// b.put("x", "1").await?;
+/// // A bucket that is not empty is not deleted.
+/// assert_eq!(MemAdmin.delete_bucket("mem-admin-doc").await.unwrap_err().kind(), ErrorKind::PreconditionFailed);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemAdmin;
 
@@ -217,6 +241,15 @@ pub fn open_file(root: impl AsRef<Path>) -> Result<Bucket> {
 /// [`open_file`] with durable writes (`durable=true` in a `file://` URL): each write is
 /// fsynced (data file, then its directory) before it returns. See [`FileStore::with_durability`]
 /// and docs/reliability.md for the cost.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let tmp = tempfile::tempdir()?;
+/// let b = gureum_local::storage::open_file_with(tmp.path().join("records"), true)?;
+/// b.put("a", "x").await?; // on disk (data and directory fsynced) when this returns
+/// assert_eq!(b.name(), "records");
+/// # Ok(()) }
+/// ```
 pub fn open_file_with(root: impl AsRef<Path>, durable: bool) -> Result<Bucket> {
     let root = root.as_ref();
     if !root.is_absolute() {
@@ -253,6 +286,19 @@ fn file_bucket(store: FileStore) -> Bucket {
 }
 
 /// Bucket admin of `file://`: buckets are the subdirectories of one parent directory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::BucketAdmin;
+/// use gureum_local::storage::FileAdmin;
+/// let tmp = tempfile::tempdir()?;
+/// let admin = FileAdmin::new(tmp.path());
+/// admin.create_bucket("open-data").await?;
+/// assert!(tmp.path().join("open-data").is_dir());
+/// assert_eq!(admin.list_buckets().await?, ["open-data"]);
+/// admin.delete_bucket("open-data").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileAdmin {
     parent: PathBuf,
@@ -260,12 +306,23 @@ pub struct FileAdmin {
 
 impl FileAdmin {
     /// Buckets under `parent`.
+    ///
+    /// ```
+    /// use gureum_local::storage::FileAdmin;
+    /// assert_eq!(FileAdmin::new("/srv/buckets").parent(), std::path::Path::new("/srv/buckets"));
+    /// ```
     pub fn new(parent: impl Into<PathBuf>) -> Self {
         FileAdmin {
             parent: parent.into(),
         }
     }
     /// The parent directory.
+    ///
+    /// ```
+    /// use gureum_local::storage::FileAdmin;
+    /// let admin = FileAdmin::new("/var/lib/civic/buckets");
+    /// assert!(admin.parent().ends_with("buckets"));
+    /// ```
     pub fn parent(&self) -> &Path {
         &self.parent
     }
@@ -407,6 +464,17 @@ impl StorageOpener for FileStorageOpener {
 }
 
 /// Register the `mem` and `file` storage openers.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_local::storage::register(&mut registry);
+/// let tmp = tempfile::tempdir()?;
+/// let b = registry.open_bucket(Some(&format!("file://{}/b", tmp.path().display()))).await?;
+/// assert_eq!(b.info().scheme, "file");
+/// assert!(registry.open_queue(Some("mem://q")).await.is_err()); // queues not registered
+/// # Ok(()) }
+/// ```
 pub fn register(registry: &mut Registry) {
     registry.register_storage("mem", Arc::new(MemStorageOpener));
     registry.register_storage("file", Arc::new(FileStorageOpener));

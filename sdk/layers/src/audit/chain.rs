@@ -7,9 +7,22 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first entry.
+///
+/// ```
+/// use gureum_layers::audit::chain::GENESIS;
+/// assert_eq!(GENESIS.len(), 64);
+/// assert!(GENESIS.bytes().all(|b| b == b'0'));
+/// ```
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who acted: the configured identity plus the OS user and host the SDK ran as.
+///
+/// ```
+/// use gureum_layers::audit::Principal;
+/// let p = Principal { id: Some("clerk-7".into()), user: "civic".into(), host: "app-1".into() };
+/// assert!(p.matches("clerk-7") && p.matches("civic") && p.matches("civic@app-1"));
+/// assert!(!p.matches("someone-else"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
     /// The configured identity (`audit_principal=`, `GUREUM_PRINCIPAL`), if any.
@@ -23,6 +36,13 @@ pub struct Principal {
 
 impl Principal {
     /// The principal of this process: `id` plus the OS user and host.
+    ///
+    /// ```
+    /// use gureum_layers::audit::Principal;
+    /// let p = Principal::current(Some("ocr-worker".into()));
+    /// assert_eq!(p.id.as_deref(), Some("ocr-worker"));
+    /// assert!(!p.user.is_empty() && !p.host.is_empty());
+    /// ```
     pub fn current(id: Option<String>) -> Self {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
@@ -37,6 +57,13 @@ impl Principal {
         }
     }
     /// Whether `who` names this principal (its id, user, or `user@host`).
+    ///
+    /// ```
+    /// use gureum_layers::audit::Principal;
+    /// let p = Principal::current(None);
+    /// assert!(p.matches(&p.user));
+    /// assert!(p.matches(&format!("{}@{}", p.user, p.host)));
+    /// ```
     pub fn matches(&self, who: &str) -> bool {
         self.id.as_deref() == Some(who)
             || self.user == who
@@ -61,6 +88,14 @@ fn hostname() -> String {
 
 /// One line of the access record. Data operations have `kind = "op"`; `"checkpoint"` lines
 /// carry a signature over the chain so far.
+///
+/// ```
+/// use gureum_layers::audit::{chain::GENESIS, Entry};
+/// let e = Entry { seq: 1, time: "2026-11-27T09:00:00.000000Z".into(), kind: "op".into(), op: Some("put".into()), prev: GENESIS.into(), ..Entry::default() };
+/// let (sealed, line) = e.seal();
+/// assert_eq!(sealed.hash, sealed.compute_hash());
+/// assert!(line.starts_with("{\"seq\":1,"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
@@ -109,17 +144,37 @@ pub struct Entry {
 }
 
 /// Current UTC time in the record's format.
+///
+/// ```
+/// use gureum_layers::audit::{chain::now, Entry};
+/// let e = Entry { time: now(), ..Entry::default() };
+/// assert!(e.parsed_time().is_some());
+/// ```
 pub fn now() -> String {
     format_time(Utc::now())
 }
 
 /// Format a time as the record does.
+///
+/// ```
+/// use gureum_layers::audit::chain::format_time;
+/// let t = chrono::DateTime::parse_from_rfc3339("2026-11-27T09:00:00Z").unwrap().to_utc();
+/// assert_eq!(format_time(t), "2026-11-27T09:00:00.000000Z");
+/// ```
 pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 impl Entry {
     /// The hash this entry must carry.
+    ///
+    /// ```
+    /// use gureum_layers::audit::Entry;
+    /// let a = Entry { seq: 1, ..Entry::default() };
+    /// let b = Entry { seq: 2, ..Entry::default() };
+    /// assert_ne!(a.compute_hash(), b.compute_hash());
+    /// assert_eq!(a.compute_hash().len(), 64); // SHA-256, hex
+    /// ```
     pub fn compute_hash(&self) -> String {
         let mut e = self.clone();
         e.hash = String::new();
@@ -127,12 +182,24 @@ impl Entry {
         hex::encode(Sha256::digest(&body))
     }
     /// Fill `hash` and return the JSON line (without newline).
+    ///
+    /// ```
+    /// use gureum_layers::audit::Entry;
+    /// let (e, line) = Entry { seq: 3, kind: "op".into(), ..Entry::default() }.seal();
+    /// assert!(line.ends_with(&format!("\"hash\":\"{}\"}}", e.hash)));
+    /// ```
     pub fn seal(mut self) -> (Entry, String) {
         self.hash = self.compute_hash();
         let line = serde_json::to_string(&self).expect("entries serialize");
         (self, line)
     }
     /// The time, parsed.
+    ///
+    /// ```
+    /// use gureum_layers::audit::Entry;
+    /// let e = Entry { time: "not a time".into(), ..Entry::default() };
+    /// assert_eq!(e.parsed_time(), None);
+    /// ```
     pub fn parsed_time(&self) -> Option<DateTime<Utc>> {
         DateTime::parse_from_rfc3339(&self.time)
             .ok()
@@ -141,6 +208,13 @@ impl Entry {
 }
 
 /// HMAC-SHA256 of `"SEQ:HASH"` with the city's key, as `hmac-sha256:HEX`.
+///
+/// ```
+/// use gureum_layers::audit::chain::sign;
+/// let sig = sign(b"0123456789abcdef", 64, "ab12");
+/// assert!(sig.starts_with("hmac-sha256:"));
+/// assert_ne!(sig, sign(b"another-key-16-bytes", 64, "ab12"));
+/// ```
 pub fn sign(key: &[u8], seq: u64, hash: &str) -> String {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     m.update(format!("{seq}:{hash}").as_bytes());
@@ -161,6 +235,12 @@ fn sig_ok(key: &[u8], seq: u64, hash: &str, sig: &str) -> bool {
 
 /// The signed head of a record: its last sequence number and hash, kept beside the record
 /// (file `PATH.head`, sqlite table `head`, object `head.json`) so a truncated tail shows.
+///
+/// ```
+/// use gureum_layers::audit::Head;
+/// let h: Head = serde_json::from_str(r#"{"seq":7,"hash":"ab"}"#).unwrap();
+/// assert_eq!((h.seq, h.sig), (7, None));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Head {
     /// Last sequence number written at the time of the head.
@@ -173,6 +253,13 @@ pub struct Head {
 }
 
 /// The first problem [`verify`] found.
+///
+/// ```
+/// use gureum_layers::audit::verify;
+/// let v = verify(["not json"], None, None);
+/// let p = v.problem.unwrap();
+/// assert_eq!((p.line, p.expected_seq), (1, 1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// 1-based line number in the record as read.
@@ -184,6 +271,13 @@ pub struct Problem {
 }
 
 /// Result of [`verify`].
+///
+/// ```
+/// use gureum_layers::audit::{verify, Verification};
+/// let v: Verification = verify(std::iter::empty(), None, None);
+/// assert!(v.ok());
+/// assert_eq!(v.entries, 0);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Verification {
     /// Entries read.
@@ -199,6 +293,13 @@ pub struct Verification {
 
 impl Verification {
     /// Whether the record verified.
+    ///
+    /// ```
+    /// use gureum_layers::audit::{verify, Entry, chain::GENESIS};
+    /// let (_, line) = Entry { seq: 1, kind: "op".into(), prev: GENESIS.into(), time: "2026-11-27T09:00:00.000000Z".into(), ..Entry::default() }.seal();
+    /// assert!(verify([line.as_str()], None, None).ok());
+    /// assert!(!verify([line.replace("\"op\"", "\"xx\"").as_str()], None, None).ok()); // edited
+    /// ```
     pub fn ok(&self) -> bool {
         self.problem.is_none()
     }
@@ -209,6 +310,17 @@ impl Verification {
 /// checkpoint's signature and the head's. With `head`, a record that ends before the head's
 /// sequence number was truncated. Stops at the first problem, naming the line and the
 /// sequence number expected there.
+///
+/// ```
+/// use gureum_layers::audit::{chain::GENESIS, verify, Entry, Head};
+/// let t = "2026-11-27T09:00:00.000000Z".to_string();
+/// let (a, la) = Entry { seq: 1, kind: "op".into(), time: t.clone(), prev: GENESIS.into(), ..Entry::default() }.seal();
+/// let (b, lb) = Entry { seq: 2, kind: "op".into(), time: t, prev: a.hash.clone(), ..Entry::default() }.seal();
+/// assert_eq!(verify([la.as_str(), lb.as_str()], None, None).entries, 2);
+/// // The head says two entries were written; a record cut after the first shows it.
+/// let head = Head { seq: 2, hash: b.hash, sig: None };
+/// assert!(!verify([la.as_str()], None, Some(&head)).ok());
+/// ```
 pub fn verify<'a>(
     lines: impl IntoIterator<Item = &'a str>,
     key: Option<&[u8]>,
@@ -352,6 +464,14 @@ pub fn verify<'a>(
 }
 
 /// A filter over record entries (`gureum audit query`).
+///
+/// ```
+/// use gureum_layers::audit::{parse_time, Entry, Query};
+/// let e = Entry { kind: "op".into(), op: Some("get".into()), key: Some("민원/2026/c-1.json".into()), time: "2026-11-27T09:00:00.000000Z".into(), ..Entry::default() };
+/// let q = Query { prefix: Some("민원/".into()), since: Some(parse_time("2026-11").unwrap()), ..Query::default() };
+/// assert!(q.matches(&e));
+/// assert!(!Query { op: Some("put".into()), ..Query::default() }.matches(&e));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     /// Principal: configured id, OS user, or `user@host`.
@@ -368,6 +488,12 @@ pub struct Query {
 
 impl Query {
     /// Whether `e` matches. Checkpoints never match.
+    ///
+    /// ```
+    /// use gureum_layers::audit::{Entry, Query};
+    /// let checkpoint = Entry { kind: "checkpoint".into(), ..Entry::default() };
+    /// assert!(!Query::default().matches(&checkpoint)); // checkpoints never match
+    /// ```
     pub fn matches(&self, e: &Entry) -> bool {
         if e.kind != "op" {
             return false;
@@ -411,6 +537,13 @@ impl Query {
 }
 
 /// Parse a query time: RFC 3339, `YYYY-MM-DD` (midnight UTC) or `YYYY-MM` (first of month).
+///
+/// ```
+/// use gureum_layers::audit::parse_time;
+/// assert_eq!(parse_time("2026-11-27").unwrap().to_rfc3339(), "2026-11-27T00:00:00+00:00");
+/// assert_eq!(parse_time("2026-11").unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+/// assert!(parse_time("yesterday").is_err());
+/// ```
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {

@@ -53,20 +53,89 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// URL / profile parameter: the sink.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{query_spec, Query, PARAM_AUDIT};
+/// let tmp = tempfile::tempdir()?;
+/// let record = format!("file://{}/audit.jsonl", tmp.path().display());
+/// let bucket = gureum::open_bucket(&format!("mem://audit-param-doc?{PARAM_AUDIT}={record}")).await?;
+/// bucket.put("민원/c-1.json", "{}").await?;
+/// let puts = query_spec(&record, &Query { op: Some("put".into()), ..Query::default() }, &gureum::registry()).await?;
+/// assert_eq!(puts[0].key.as_deref(), Some("민원/c-1.json"));
+/// # Ok(()) }
+/// ```
 pub const PARAM_AUDIT: &str = "audit";
 /// URL / profile parameter: the checkpoint key (`file:///path` or `env:NAME`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{load_key, verify_spec, PARAM_KEY};
+/// let tmp = tempfile::tempdir()?;
+/// std::env::set_var("AUDIT_KEY_DOC", "0123456789abcdef0123456789abcdef");
+/// let record = format!("file://{}/a.jsonl", tmp.path().display());
+/// let url = format!("mem://audit-key-doc?audit={record}&{PARAM_KEY}=env:AUDIT_KEY_DOC&audit_checkpoint=1");
+/// gureum::open_bucket(&url).await?.put("a", "1").await?;
+/// // Checkpoints are signed: verification with the key checks the signatures.
+/// let key = load_key("env:AUDIT_KEY_DOC")?;
+/// let v = verify_spec(&record, Some(&key), &gureum::registry()).await?;
+/// assert!(v.ok() && v.checkpoints >= 1);
+/// # Ok(()) }
+/// ```
 pub const PARAM_KEY: &str = "audit_key";
 /// URL / profile parameter: the configured identity.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{query_spec, Query, PARAM_PRINCIPAL};
+/// let tmp = tempfile::tempdir()?;
+/// let record = format!("file://{}/a.jsonl", tmp.path().display());
+/// let url = format!("mem://audit-principal-doc?audit={record}&{PARAM_PRINCIPAL}=ocr-worker");
+/// gureum::open_bucket(&url).await?.put("a", "1").await?;
+/// let mine = Query { principal: Some("ocr-worker".into()), ..Query::default() };
+/// assert_eq!(query_spec(&record, &mine, &gureum::registry()).await?.len(), 1);
+/// # Ok(()) }
+/// ```
 pub const PARAM_PRINCIPAL: &str = "audit_principal";
 /// URL / profile parameter: entries between checkpoints.
+///
+/// ```
+/// use gureum_layers::audit::{DEFAULT_CHECKPOINT, PARAM_CHECKPOINT};
+/// assert_eq!((PARAM_CHECKPOINT, DEFAULT_CHECKPOINT), ("audit_checkpoint", 64));
+/// ```
 pub const PARAM_CHECKPOINT: &str = "audit_checkpoint";
 /// Environment variable: the configured identity when `audit_principal` is not given.
+///
+/// ```
+/// use gureum_layers::audit::{Principal, ENV_PRINCIPAL};
+/// std::env::set_var(ENV_PRINCIPAL, "traffic-batch");
+/// let id = std::env::var(ENV_PRINCIPAL).ok();
+/// assert_eq!(Principal::current(id).id.as_deref(), Some("traffic-batch"));
+/// ```
 pub const ENV_PRINCIPAL: &str = "GUREUM_PRINCIPAL";
 /// Default entries between checkpoints.
+///
+/// ```
+/// use gureum_layers::audit::DEFAULT_CHECKPOINT;
+/// assert!(DEFAULT_CHECKPOINT > 1); // a checkpoint every 64 entries unless audit_checkpoint= says otherwise
+/// ```
 pub const DEFAULT_CHECKPOINT: u64 = 64;
 
 /// Read a checkpoint key: `file:///path` (its bytes, a trailing newline dropped) or
 /// `env:NAME` (the variable's value).
+///
+/// ```
+/// # fn main() -> gureum_core::Result<()> {
+/// use gureum_core::secrecy::ExposeSecret;
+/// use gureum_layers::audit::load_key;
+/// let tmp = tempfile::tempdir()?;
+/// let path = tmp.path().join("audit.key");
+/// std::fs::write(&path, "a-key-of-at-least-16-bytes\n")?;
+/// let key = load_key(&format!("file://{}", path.display()))?;
+/// assert_eq!(key.expose_secret(), b"a-key-of-at-least-16-bytes"); // newline dropped
+/// assert!(load_key("hunter2").is_err()); // never the key itself
+/// # Ok(()) }
+/// ```
 pub fn load_key(spec: &str) -> Result<SecretSlice<u8>> {
     let bytes = if let Some(name) = spec.strip_prefix("env:") {
         std::env::var(name)
@@ -160,6 +229,19 @@ impl LogInner {
 
 /// An open access record: appends chained entries to a [`Sink`] and signs checkpoints.
 /// Cheap to clone; clones share the chain.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{AuditLog, Entry, FileSink, Sink};
+/// use std::sync::Arc;
+/// let tmp = tempfile::tempdir()?;
+/// let sink = Arc::new(FileSink::new(tmp.path().join("a.jsonl")));
+/// let log = AuditLog::open(sink.clone(), None, 64).await?;
+/// log.record(Entry { op: Some("export".into()), key: Some("stats.csv".into()), ..Entry::default() })?;
+/// log.flush().await?; // writes a checkpoint and the head
+/// assert_eq!(sink.read_lines().await?.len(), 2); // the entry and the checkpoint
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     inner: Arc<LogInner>,
@@ -174,6 +256,24 @@ fn shared_logs() -> &'static Mutex<HashMap<String, Weak<LogInner>>> {
 impl AuditLog {
     /// Open a record on `sink`, continuing its chain. `key` signs checkpoints;
     /// `checkpoint_every` entries (at least 1) separate them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{AuditLog, Entry, FileSink};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let path = tmp.path().join("a.jsonl");
+    /// let log = AuditLog::open(Arc::new(FileSink::new(&path)), None, 64).await?;
+    /// log.record(Entry { op: Some("put".into()), ..Entry::default() })?;
+    /// drop(log);
+    /// // Opening again continues the chain after the last entry.
+    /// let log = AuditLog::open(Arc::new(FileSink::new(&path)), None, 64).await?;
+    /// log.record(Entry { op: Some("get".into()), ..Entry::default() })?;
+    /// let lines = std::fs::read_to_string(&path)?;
+    /// let v = gureum_layers::audit::verify(lines.lines(), None, None);
+    /// assert!(v.ok());
+    /// # Ok(()) }
+    /// ```
     pub async fn open(
         sink: Arc<dyn Sink>,
         key: Option<SecretSlice<u8>>,
@@ -211,6 +311,18 @@ impl AuditLog {
 
     /// Open the record `spec` names (`file://`, `sqlite://`, `bucket+URL#PREFIX`), shared
     /// with other handles of this process on the same spec. `registry` opens bucket sinks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::AuditLog;
+    /// let tmp = tempfile::tempdir()?;
+    /// let spec = format!("sqlite://{}/audit.db", tmp.path().display());
+    /// let a = AuditLog::open_spec(&spec, None, 64, &gureum::registry()).await?;
+    /// let b = AuditLog::open_spec(&spec, None, 64, &gureum::registry()).await?;
+    /// // Handles on one spec in one process share one chain.
+    /// assert!(std::sync::Arc::ptr_eq(a.sink(), b.sink()));
+    /// # Ok(()) }
+    /// ```
     pub async fn open_spec(
         spec: &str,
         key: Option<SecretSlice<u8>>,
@@ -238,11 +350,36 @@ impl AuditLog {
     }
 
     /// The sink.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{AuditLog, FileSink};
+    /// let tmp = tempfile::tempdir()?;
+    /// let log = AuditLog::open(std::sync::Arc::new(FileSink::new(tmp.path().join("a.jsonl"))), None, 8).await?;
+    /// assert!(log.sink().describe().ends_with("a.jsonl"));
+    /// # Ok(()) }
+    /// ```
     pub fn sink(&self) -> &Arc<dyn Sink> {
         &self.inner.sink
     }
 
     /// Append one operation entry (sequence, time, chain and hash are filled in).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{AuditLog, Entry, FileSink, Sink};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let sink = Arc::new(FileSink::new(tmp.path().join("a.jsonl")));
+    /// let log = AuditLog::open(sink.clone(), None, 2).await?; // a checkpoint every 2 entries
+    /// for op in ["put", "get"] {
+    ///     log.record(Entry { op: Some(op.into()), ..Entry::default() })?;
+    /// }
+    /// let lines = sink.read_lines().await?;
+    /// assert_eq!(lines.len(), 3); // put, get, checkpoint
+    /// assert!(lines[2].contains("\"kind\":\"checkpoint\""));
+    /// # Ok(()) }
+    /// ```
     pub fn record(&self, entry: Entry) -> Result<()> {
         let mut st = self.inner.state.lock().expect("log lock");
         let seq = st.seq + 1;
@@ -270,6 +407,20 @@ impl AuditLog {
 
     /// Write a checkpoint now (if entries were added since the last one) and send what a
     /// remote sink buffered.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{AuditLog, Entry, FileSink, Sink};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let sink = Arc::new(FileSink::new(tmp.path().join("a.jsonl")));
+    /// let log = AuditLog::open(sink.clone(), None, 64).await?;
+    /// log.record(Entry { op: Some("delete".into()), ..Entry::default() })?;
+    /// assert!(sink.head().await?.is_none());
+    /// log.flush().await?;
+    /// assert_eq!(sink.head().await?.unwrap().seq, 2); // the head covers the checkpoint
+    /// # Ok(()) }
+    /// ```
     pub async fn flush(&self) -> Result<()> {
         {
             let mut st = self.inner.state.lock().expect("log lock");
@@ -290,6 +441,19 @@ impl AuditLog {
 }
 
 /// Open a sink by spec (see the module documentation).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::open_sink;
+/// let tmp = tempfile::tempdir()?;
+/// let registry = gureum::registry();
+/// let file = open_sink(&format!("file://{}/a.jsonl", tmp.path().display()), &registry).await?;
+/// assert!(file.describe().starts_with("file://"));
+/// let bucket = open_sink("bucket+mem://audit-sink-doc#app1", &registry).await?;
+/// assert!(bucket.read_lines().await?.is_empty());
+/// assert!(open_sink("ftp://host/a", &registry).await.is_err());
+/// # Ok(()) }
+/// ```
 pub async fn open_sink(spec: &str, registry: &Registry) -> Result<Arc<dyn Sink>> {
     if let Some(rest) = spec.strip_prefix("bucket+") {
         let (url, prefix) = match rest.split_once('#') {
@@ -319,6 +483,27 @@ fn local_path(u: &gureum_core::ResourceUrl) -> Result<String> {
 }
 
 /// The access-record layer over a bucket or queue.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{object_store::memory::InMemory, Bucket};
+/// use gureum_layers::audit::{verify, AuditLayer, AuditLog, FileSink, Principal};
+/// use gureum_layers::BucketLayerExt;
+/// use std::sync::Arc;
+/// let tmp = tempfile::tempdir()?;
+/// let path = tmp.path().join("access.jsonl");
+/// let log = AuditLog::open(Arc::new(FileSink::new(&path)), None, 64).await?;
+/// let layer = AuditLayer::new(log.clone(), Principal::current(Some("clerk-7".into())), "mem://complaints");
+/// let bucket = Bucket::new("complaints", Arc::new(InMemory::new())).layer(layer);
+/// bucket.put("민원/c-1041.json", "전화 010-1234").await?;
+/// bucket.get("민원/c-1041.json").await?;
+/// log.flush().await?;
+/// let text = std::fs::read_to_string(&path)?;
+/// assert!(verify(text.lines(), None, None).ok());
+/// assert!(text.contains("\"op\":\"put\"") && text.contains("\"op\":\"get\""));
+/// assert!(!text.contains("010-1234")); // never the object's contents
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuditLayer {
     log: AuditLog,
@@ -328,6 +513,16 @@ pub struct AuditLayer {
 
 impl AuditLayer {
     /// Record the operations on `resource` (the URL shown in entries) by `principal`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{AuditLayer, AuditLog, FileSink, Principal};
+    /// let tmp = tempfile::tempdir()?;
+    /// let log = AuditLog::open(std::sync::Arc::new(FileSink::new(tmp.path().join("a.jsonl"))), None, 64).await?;
+    /// let layer = AuditLayer::new(log, Principal::current(None), "s3://archive");
+    /// assert_eq!(gureum_layers::Layer::name(&layer), "audit");
+    /// # Ok(()) }
+    /// ```
     pub fn new(log: AuditLog, principal: Principal, resource: impl Into<String>) -> Self {
         AuditLayer {
             log,
@@ -804,6 +999,13 @@ impl QueueDriver for AuditQueue {
 
 /// The registry hook: `audit=` (with `audit_key`, `audit_principal`, `audit_checkpoint`)
 /// stacks the access record between the policy and encryption.
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// let opener = gureum_layers::audit::AuditOpener::new(registry.clone());
+/// registry.register_layer(std::sync::Arc::new(opener));
+/// assert!(registry.layer_params().contains(&"audit_key"));
+/// ```
 #[derive(Debug)]
 pub struct AuditOpener {
     registry: Registry,
@@ -811,6 +1013,12 @@ pub struct AuditOpener {
 
 impl AuditOpener {
     /// An opener that opens bucket sinks (`bucket+URL`) with `registry`.
+    ///
+    /// ```
+    /// use gureum_core::LayerOpener;
+    /// let opener = gureum_layers::audit::AuditOpener::new(gureum_core::Registry::new());
+    /// assert_eq!(opener.params(), ["audit", "audit_key", "audit_principal", "audit_checkpoint"]);
+    /// ```
     pub fn new(registry: Registry) -> Self {
         AuditOpener { registry }
     }
@@ -871,6 +1079,23 @@ impl LayerOpener for AuditOpener {
 }
 
 /// Read a record and its head from a sink spec and verify it ([`verify`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::verify_spec;
+/// let tmp = tempfile::tempdir()?;
+/// let path = tmp.path().join("a.jsonl");
+/// let record = format!("file://{}", path.display());
+/// gureum::open_bucket(&format!("mem://verify-doc?audit={record}")).await?.put("a", "1").await?;
+/// let registry = gureum::registry();
+/// assert!(verify_spec(&record, None, &registry).await?.ok());
+/// // Editing a line breaks the chain at that line.
+/// let edited = std::fs::read_to_string(&path)?.replacen("\"put\"", "\"get\"", 1);
+/// std::fs::write(&path, edited)?;
+/// let v = verify_spec(&record, None, &registry).await?;
+/// assert_eq!(v.problem.unwrap().line, 1);
+/// # Ok(()) }
+/// ```
 pub async fn verify_spec(
     spec: &str,
     key: Option<&SecretSlice<u8>>,
@@ -887,6 +1112,20 @@ pub async fn verify_spec(
 }
 
 /// Read a record from a sink spec and return the entries `q` matches.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{query_spec, Query};
+/// let tmp = tempfile::tempdir()?;
+/// let record = format!("sqlite://{}/a.db", tmp.path().display());
+/// let bucket = gureum::open_bucket(&format!("mem://query-doc?audit={record}")).await?;
+/// bucket.put("민원/2026/c-1.json", "{}").await?;
+/// bucket.put("stats/2026.csv", "a").await?;
+/// let q = Query { prefix: Some("민원/".into()), ..Query::default() };
+/// let hits = query_spec(&record, &q, &gureum::registry()).await?;
+/// assert_eq!(hits.len(), 1);
+/// # Ok(()) }
+/// ```
 pub async fn query_spec(spec: &str, q: &Query, registry: &Registry) -> Result<Vec<Entry>> {
     let sink = open_sink(spec, registry).await?;
     let mut out = Vec::new();

@@ -10,6 +10,19 @@ use std::sync::Mutex;
 /// A record store. Lines are appended in order; the head is replaced. Appends are
 /// synchronous (a local write, or a buffer for [`BucketSink`]); [`Sink::flush`] sends what a
 /// remote sink buffered.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{Head, Sink, SqliteSink};
+/// let tmp = tempfile::tempdir()?;
+/// let sink = SqliteSink::open(tmp.path().join("a.db"))?;
+/// sink.append(&["{\"seq\":1}".to_string()])?;
+/// sink.set_head(&Head { seq: 1, hash: "h".into(), sig: None })?;
+/// assert_eq!(sink.last_line().await?.as_deref(), Some("{\"seq\":1}"));
+/// assert_eq!(sink.head().await?.unwrap().seq, 1);
+/// assert!(!sink.needs_flush()); // local sinks write at once
+/// # Ok(()) }
+/// ```
 #[async_trait::async_trait]
 pub trait Sink: Send + Sync + std::fmt::Debug {
     /// Append entries (JSON lines without newline).
@@ -35,6 +48,17 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
 }
 
 /// JSON lines appended to a local file; the head in `PATH.head`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{FileSink, Sink};
+/// let tmp = tempfile::tempdir()?;
+/// let sink = FileSink::new(tmp.path().join("logs/a.jsonl")); // the directory is created
+/// sink.append(&["{\"seq\":1}".to_string(), "{\"seq\":2}".to_string()])?;
+/// assert_eq!(sink.read_lines().await?.len(), 2);
+/// assert!(tmp.path().join("logs/a.jsonl").is_file());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct FileSink {
     path: PathBuf,
@@ -43,6 +67,15 @@ pub struct FileSink {
 
 impl FileSink {
     /// A sink at `path` (created with its directory when first written).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{FileSink, Sink};
+    /// let tmp = tempfile::tempdir()?;
+    /// let sink = FileSink::new(tmp.path().join("a.jsonl"));
+    /// assert_eq!(sink.last_line().await?, None); // nothing written yet
+    /// # Ok(()) }
+    /// ```
     pub fn new(path: impl Into<PathBuf>) -> Self {
         FileSink {
             path: path.into(),
@@ -144,6 +177,16 @@ impl Sink for FileSink {
 }
 
 /// Entries as rows of an sqlite database (table `audit_entries`, head in `audit_head`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{Sink, SqliteSink};
+/// let tmp = tempfile::tempdir()?;
+/// let sink = SqliteSink::open(tmp.path().join("audit.db"))?;
+/// sink.append(&["{}".to_string()])?;
+/// assert_eq!(sink.read_lines().await?, ["{}"]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct SqliteSink {
     path: PathBuf,
@@ -159,6 +202,15 @@ fn sql(e: rusqlite::Error, path: &std::path::Path) -> Error {
 
 impl SqliteSink {
     /// Open (create) the database at `path`.
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{Sink, SqliteSink};
+    /// let tmp = tempfile::tempdir()?;
+    /// let sink = SqliteSink::open(tmp.path().join("new/dir/audit.db"))?;
+    /// assert!(sink.describe().starts_with("sqlite://"));
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
         if let Some(d) = path.parent() {
@@ -258,6 +310,21 @@ impl Sink for SqliteSink {
 /// [`Sink::flush`]: the audit layer flushes after each operation that wrote a checkpoint,
 /// and [`AuditLog::flush`](super::AuditLog::flush) on demand. Entries still buffered when the
 /// process dies are lost; the head then names the last entry that reached the bucket.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_layers::audit::{chain::GENESIS, BucketSink, Entry, Head, Sink};
+/// let bucket = gureum::open_bucket("mem://bucket-sink-doc").await?;
+/// let sink = BucketSink::new(bucket.clone(), "app1");
+/// let t = "2026-11-27T09:00:00.000000Z".to_string();
+/// let (e, line) = Entry { seq: 1, kind: "op".into(), time: t, prev: GENESIS.into(), ..Entry::default() }.seal();
+/// sink.append(&[line])?;
+/// sink.set_head(&Head { seq: 1, hash: e.hash, sig: None })?;
+/// assert!(sink.needs_flush()); // buffered until flushed
+/// sink.flush().await?;
+/// assert_eq!(bucket.list_all(Some("app1/segments/")).await?.len(), 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct BucketSink {
     bucket: Bucket,
@@ -268,6 +335,14 @@ pub struct BucketSink {
 
 impl BucketSink {
     /// A sink writing under `prefix` (may be empty) of `bucket`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_layers::audit::{BucketSink, Sink};
+    /// let sink = BucketSink::new(gureum::open_bucket("mem://bucket-sink-new-doc").await?, "");
+    /// assert!(sink.read_lines().await?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn new(bucket: Bucket, prefix: impl Into<String>) -> Self {
         let mut prefix = prefix.into();
         if !prefix.is_empty() && !prefix.ends_with('/') {
