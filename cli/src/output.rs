@@ -34,7 +34,8 @@ pub fn exit_code_of(e: &Error) -> i32 {
         ErrorKind::PermissionDenied
         | ErrorKind::Unauthenticated
         | ErrorKind::PolicyViolation
-        | ErrorKind::Tls => EXIT_DENIED,
+        | ErrorKind::Tls
+        | ErrorKind::QuotaExceeded => EXIT_DENIED,
         ErrorKind::Unsupported => EXIT_UNSUPPORTED,
         ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Timeout => EXIT_UNAVAILABLE,
         ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed => EXIT_CONFLICT,

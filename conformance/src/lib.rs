@@ -75,6 +75,11 @@ pub struct Options {
     pub size: Size,
     /// Upper bound of one compute state transition (before scaling).
     pub compute_timeout: Duration,
+    /// The target account's instance quota, when known and small (≤ 20): opts in to
+    /// `compute.quota_exceeded_typed`, which creates up to this many + 1 instances and
+    /// expects [`ErrorKind::QuotaExceeded`](gureum_core::ErrorKind::QuotaExceeded).
+    /// `None` (default) skips that case.
+    pub instance_quota: Option<usize>,
     /// Receives every case result as soon as the case finishes (the runner uses it to report
     /// the finished cases of a run stopped with Ctrl-C).
     pub progress: Option<std::sync::Arc<std::sync::Mutex<Vec<CaseResult>>>>,
@@ -101,6 +106,7 @@ impl Default for Options {
             image: "ubuntu-22.04".into(),
             size: Size::vcpus(1).memory_gib(1),
             compute_timeout: Duration::from_secs(600),
+            instance_quota: None,
             backend: None,
             target: None,
             progress: None,

@@ -90,6 +90,11 @@ pub struct Args {
     /// backend's listing page (S3 1,000, Azure 5,000, Swift 10,000); 0 skips those cases.
     #[arg(long, value_name = "N")]
     pub page_keys: Option<usize>,
+    /// The account's instance quota, if it is small (≤ 20): opts in to
+    /// `compute.quota_exceeded_typed`, which creates up to N + 1 instances to reach it and
+    /// expects a typed `quota_exceeded` error. Without it that case is skipped.
+    #[arg(long, value_name = "N")]
+    pub instance_quota: Option<usize>,
 }
 
 impl Args {
@@ -106,6 +111,7 @@ impl Args {
         o.size = Size::vcpus(self.vcpus).memory_gib(self.memory_gib);
         o.target = self.target;
         o.page_keys = self.page_keys;
+        o.instance_quota = self.instance_quota;
         o
     }
 }

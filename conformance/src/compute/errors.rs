@@ -64,5 +64,58 @@ pub(super) fn cases() -> Vec<CaseDef<Ctx>> {
         }
         expect_kind(r, ErrorKind::InvalidArgument, "create with an empty name")
     }));
+    v.push(case!("compute.quota_exceeded_typed", [], |s| {
+        // Opt-in: reaching a quota creates instances, which costs money on a real account.
+        let Some(q) = s.opts.instance_quota else {
+            return skip(
+                "opt-in: give the account's instance quota with --instance-quota N \
+                 (the case creates up to N + 1 instances)",
+            );
+        };
+        if q > 20 {
+            return skip(format!(
+                "instance quota {q} is above 20: too costly to reach in a conformance run"
+            ));
+        }
+        // Instances that already exist (the run's primary, other workloads) count against
+        // the quota too, so the refusal may come before N + 1 creates; it must come by then.
+        let mut created = 0;
+        for n in 0..=q {
+            match s.c().create(s.spec(s.case)).await {
+                Ok(i) => {
+                    s.record(&i.id, false);
+                    created += 1;
+                }
+                Err(e) => {
+                    ensure_eq!(
+                        e.kind(),
+                        ErrorKind::QuotaExceeded,
+                        "create #{} past the quota of {q}: {e}",
+                        n + 1
+                    );
+                    ensure!(
+                        !e.is_retryable(),
+                        "a quota error must not be retryable: {e}"
+                    );
+                    // Nothing half-made: the refused create left no instance behind.
+                    let tagged = s.c().list_by_tags(&s.run_tags()).await.ctx("list by tag")?;
+                    let ours = tagged
+                        .iter()
+                        .filter(|i| {
+                            i.tags.get("gureum-conformance-case").map(String::as_str)
+                                == Some("quota-exceeded-typed")
+                        })
+                        .filter(|i| i.state != InstanceState::Terminated)
+                        .count();
+                    ensure_eq!(ours, created, "instances of this case after the refusal");
+                    return Ok(());
+                }
+            }
+        }
+        Err(CaseError::Fail(format!(
+            "{} creates succeeded against an instance quota of {q}: no quota_exceeded error",
+            q + 1
+        )))
+    }));
     v
 }

@@ -7,7 +7,7 @@
 //! [`Options::only`] fewer.
 
 use crate::harness::{
-    caps_map, case, ensure, ensure_eq, expect_kind, run_cases, run_one, CaseDef, CaseError,
+    caps_map, case, ensure, ensure_eq, expect_kind, run_cases, run_one, skip, CaseDef, CaseError,
     Context, Gated, Scope,
 };
 use crate::report::{Report, Section};

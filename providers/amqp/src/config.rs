@@ -8,14 +8,40 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default prefetch (= the largest receive batch).
+///
+/// ```
+/// use gureum_amqp::{config::DEFAULT_PREFETCH, AmqpConfig};
+/// assert_eq!(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr").unwrap().prefetch, DEFAULT_PREFETCH);
+/// ```
 pub const DEFAULT_PREFETCH: u16 = 10;
 /// Default largest message body (the broker allows more; see the provider page).
+///
+/// ```
+/// use gureum_amqp::{config::DEFAULT_MAX_MESSAGE_BYTES, AmqpConfig};
+/// let c = AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr").unwrap();
+/// assert_eq!(c.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
+/// ```
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Longest visibility timeout: below RabbitMQ's default `consumer_timeout` (30 min), after
 /// which the broker closes a channel that holds an unacknowledged delivery.
+///
+/// ```
+/// use gureum_amqp::config::DEFAULT_MAX_VISIBILITY;
+/// assert_eq!(DEFAULT_MAX_VISIBILITY.as_secs(), 25 * 60); // below RabbitMQ's consumer_timeout
+/// ```
 pub const DEFAULT_MAX_VISIBILITY: Duration = Duration::from_secs(25 * 60);
 
 /// Connection and queue settings of an AMQP 0-9-1 queue.
+///
+/// ```
+/// use gureum_amqp::AmqpConfig;
+/// use gureum_core::ResourceUrl;
+/// // Parsing does not connect: the broker is contacted when the queue is opened.
+/// let u = ResourceUrl::parse("amqps://civic:s3cret@mq.city.example:5671/prod?queue=ocr&prefetch=50&ca=/etc/city-ca.pem").unwrap();
+/// let c = AmqpConfig::from_url(&u).unwrap();
+/// assert_eq!((c.queue.as_str(), c.prefetch), ("ocr", 50));
+/// assert!(!format!("{c:?}").contains("s3cret")); // the password never shows
+/// ```
 #[derive(Clone)]
 pub struct AmqpConfig {
     /// `amqp://` or `amqps://` URI without our parameters (user, password, host, port, vhost
@@ -103,11 +129,24 @@ const LAPIN_PARAMS: &[&str] = &[
 
 impl AmqpConfig {
     /// The broker URI with its password replaced by `***` (for messages and `Debug`).
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// let c = AmqpConfig::new("amqp://civic:s3cret@127.0.0.1:5672/%2f", "jobs").unwrap();
+    /// assert!(c.redacted_uri().contains("***") && !c.redacted_uri().contains("s3cret"));
+    /// ```
     pub fn redacted_uri(&self) -> String {
         redact(self.uri.expose_secret())
     }
 
     /// A config for `uri` (`amqp://user:password@host:5672/vhost`) and `queue`.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// let c = AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "jobs").unwrap();
+    /// assert_eq!(c.queue, "jobs");
+    /// assert!(AmqpConfig::new("http://127.0.0.1", "jobs").is_err()); // not an AMQP URI
+    /// ```
     pub fn new(uri: impl Into<String>, queue: impl Into<String>) -> Result<Self> {
         let uri = uri.into();
         let u = url::Url::parse(&uri)
@@ -144,6 +183,17 @@ impl AmqpConfig {
     /// URL has none), `allow_plaintext=true` (amqp:// to a non-loopback host),
     /// `reconnect_deadline=SECONDS`, and lapin's `heartbeat`, `connection_timeout`,
     /// `channel_max`, `frame_max`, `auth_mechanism`.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let u = ResourceUrl::parse("amqp://guest:guest@127.0.0.1:5672/%2f?queue=ocr&create=true&dlq=ocr-dead&max_receives=5").unwrap();
+    /// let c = AmqpConfig::from_url(&u).unwrap();
+    /// assert!(c.create);
+    /// assert_eq!(c.dead_letter.unwrap().max_receive_count, 5);
+    /// // Plain amqp:// to another host needs allow_plaintext=true.
+    /// assert!(AmqpConfig::from_url(&ResourceUrl::parse("amqp://u:p@mq.city.example/%2f?queue=q").unwrap()).is_err());
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let mut u = url.url().clone();
         let host = u.host_str().unwrap_or("").to_string();
@@ -241,32 +291,72 @@ impl AmqpConfig {
     }
 
     /// Set the CA file for `amqps://`.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// let c = AmqpConfig::new("amqps://u:p@mq.city.example:5671/%2f", "q").unwrap().ca_file("/etc/city-ca.pem");
+    /// assert_eq!(c.ca_file.unwrap(), std::path::Path::new("/etc/city-ca.pem"));
+    /// ```
     pub fn ca_file(mut self, p: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(p.into());
         self
     }
     /// Set the client certificate and key for mutual TLS (`amqps://`).
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// let c = AmqpConfig::new("amqps://mq.city.example:5671/%2f", "q").unwrap().client_identity("/etc/app.crt", "/etc/app.key");
+    /// assert!(c.client_cert.is_some() && c.client_key.is_some());
+    /// ```
     pub fn client_identity(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.client_cert = Some(cert.into());
         self.client_key = Some(key.into());
         self
     }
     /// Set the prefetch (= largest receive batch).
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// let c = AmqpConfig::new("amqp://127.0.0.1/%2f", "q").unwrap();
+    /// assert_eq!(c.clone().prefetch(100).prefetch, 100);
+    /// assert_eq!(c.prefetch(0).prefetch, 1); // at least one
+    /// ```
     pub fn prefetch(mut self, n: u16) -> Self {
         self.prefetch = n.max(1);
         self
     }
     /// Declare the queue on open.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// assert!(AmqpConfig::new("amqp://127.0.0.1/%2f", "q").unwrap().create(true).create);
+    /// ```
     pub fn create(mut self, v: bool) -> Self {
         self.create = v;
         self
     }
     /// Dead-letter settings for a queue this handle declares.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// use gureum_core::DeadLetter;
+    /// let c = AmqpConfig::new("amqp://127.0.0.1/%2f", "ocr").unwrap()
+    ///     .create(true)
+    ///     .dead_letter(DeadLetter { queue: "ocr-dead".into(), max_receive_count: 3 });
+    /// assert_eq!(c.dead_letter.unwrap().queue, "ocr-dead");
+    /// ```
     pub fn dead_letter(mut self, d: DeadLetter) -> Self {
         self.dead_letter = Some(d);
         self
     }
     /// How long operations keep reconnecting.
+    ///
+    /// ```
+    /// use gureum_amqp::AmqpConfig;
+    /// use std::time::Duration;
+    /// let c = AmqpConfig::new("amqp://127.0.0.1/%2f", "q").unwrap().reconnect_deadline(Duration::from_secs(10));
+    /// assert_eq!(c.reconnect_deadline, Duration::from_secs(10));
+    /// ```
     pub fn reconnect_deadline(mut self, d: Duration) -> Self {
         self.reconnect_deadline = d;
         self

@@ -24,6 +24,11 @@ use gureum_core::{Queue, Result, SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `amqp` of the `gureum` crate).
+///
+/// ```
+/// let schemes: Vec<_> = gureum_amqp::SCHEMES.iter().map(|s| s.scheme).collect();
+/// assert_eq!(schemes, ["amqp", "amqps"]);
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "amqp",
@@ -42,6 +47,15 @@ pub const SCHEMES: &[SchemeInfo] = &[
 ];
 
 /// Opener for `amqp://` and `amqps://`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use gureum_core::{ErrorKind, QueueOpener, ResourceUrl};
+/// // A URL without `queue=` is refused before any connection.
+/// let e = gureum_amqp::AmqpQueueOpener.open_queue(&ResourceUrl::parse("amqp://127.0.0.1/%2f").unwrap()).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// # }
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AmqpQueueOpener;
 
@@ -53,6 +67,12 @@ impl QueueOpener for AmqpQueueOpener {
 }
 
 /// Register this provider's URL openers: `amqp`, `amqps` (see [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_amqp::register(&mut registry);
+/// assert_eq!(registry.schemes(gureum_core::Service::Queue), ["amqp", "amqps"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_queue("amqp", Arc::new(AmqpQueueOpener));
     registry.register_queue("amqps", Arc::new(AmqpQueueOpener));

@@ -47,6 +47,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Header carrying the deliveries a message had before it was re-published (delayed nack).
+///
+/// ```
+/// assert_eq!(gureum_amqp::queue::RECEIVES_HEADER, "gureum-receives");
+/// ```
 pub const RECEIVES_HEADER: &str = "gureum-receives";
 /// Header RabbitMQ quorum queues set on redelivery: earlier delivery attempts.
 const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
@@ -96,6 +100,16 @@ struct Shared {
 }
 
 /// The AMQP queue driver (also the escape hatch: `queue.native::<AmqpQueue>()`).
+///
+/// ```no_run
+/// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_amqp::{open_amqp, AmqpConfig, AmqpQueue};
+/// let queue = open_amqp(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?.create(true)).await?;
+/// let driver = queue.native::<AmqpQueue>().expect("an AMQP queue");
+/// assert_eq!(driver.config().queue, "ocr");
+/// # Ok(()) }
+/// ```
 pub struct AmqpQueue {
     config: AmqpConfig,
     shared: Arc<Shared>,
@@ -260,12 +274,32 @@ impl AmqpQueue {
     }
 
     /// The configuration.
+    ///
+    /// ```no_run
+    /// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_amqp::{open_amqp, AmqpConfig, AmqpQueue};
+    /// let queue = open_amqp(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?.create(true)).await?;
+    /// assert_eq!(queue.native::<AmqpQueue>().unwrap().config().prefetch, 10);
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &AmqpConfig {
         &self.config
     }
 
     /// A new lapin channel on the current connection (connecting first if needed), for
     /// native use (exchanges, bindings, anything gureum does not cover).
+    ///
+    /// ```no_run
+    /// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_amqp::{open_amqp, AmqpConfig, AmqpQueue};
+    /// let queue = open_amqp(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?.create(true)).await?;
+    /// // The native escape hatch: a lapin channel for exchanges and bindings.
+    /// let _channel = queue.native::<AmqpQueue>().unwrap().channel().await?;
+    /// assert_eq!(queue.name(), "ocr");
+    /// # Ok(()) }
+    /// ```
     pub async fn channel(&self) -> Result<Channel> {
         let s = self.session().await?;
         s.conn
@@ -276,6 +310,16 @@ impl AmqpQueue {
 
     /// Close the connection. Unacknowledged deliveries go back to the queue; a later call
     /// connects again.
+    ///
+    /// ```no_run
+    /// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_amqp::{open_amqp, AmqpConfig, AmqpQueue};
+    /// let queue = open_amqp(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?.create(true)).await?;
+    /// queue.native::<AmqpQueue>().unwrap().close().await; // a later call connects again
+    /// assert_eq!(queue.depth().await?, queue.depth().await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&self) {
         if let Some(s) = self.session.lock().await.take() {
             s.dead.store(true, Ordering::SeqCst);
@@ -1095,6 +1139,16 @@ impl Drop for AmqpQueue {
 /// The [`Queue`] has no `QueueAdmin` attached: AMQP 0-9-1 cannot list queues, so the
 /// portable admin contract (create/delete/list) is not met. [`AmqpAdmin`] creates, deletes
 /// and opens queues for code that needs it (`queue.native::<AmqpQueue>()` reaches the driver).
+///
+/// ```no_run
+/// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_amqp::{open_amqp, AmqpConfig};
+/// let queue = open_amqp(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?.create(true)).await?;
+/// queue.send(gureum_core::Message::new("c-1041")).await?;
+/// assert!(queue.admin().is_err()); // AMQP 0-9-1 cannot list queues: no portable admin
+/// # Ok(()) }
+/// ```
 pub async fn open_amqp(config: AmqpConfig) -> Result<Queue> {
     let qc = QueueConfig {
         dead_letter: config.dead_letter.clone(),
@@ -1107,6 +1161,18 @@ pub async fn open_amqp(config: AmqpConfig) -> Result<Queue> {
 
 /// Queue admin over AMQP: declare (quorum queues), delete, open. Listing is not part of
 /// AMQP 0-9-1 and gives `Unsupported`.
+///
+/// ```no_run
+/// // no_run: needs a RabbitMQ broker (CI starts one on 127.0.0.1:5672).
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_amqp::{AmqpAdmin, AmqpConfig};
+/// use gureum_core::{ErrorKind, QueueAdmin, QueueConfig};
+/// let admin = AmqpAdmin::new(AmqpConfig::new("amqp://guest:guest@127.0.0.1:5672/%2f", "ocr")?);
+/// admin.create_queue("ocr-admin-doc", &QueueConfig::default()).await?;
+/// assert_eq!(admin.list_queues().await.unwrap_err().kind(), ErrorKind::Unsupported);
+/// admin.delete_queue("ocr-admin-doc").await?;
+/// # Ok(()) }
+/// ```
 pub struct AmqpAdmin {
     config: AmqpConfig,
     conn: tokio::sync::Mutex<Option<Connection>>,
@@ -1122,6 +1188,13 @@ impl fmt::Debug for AmqpAdmin {
 
 impl AmqpAdmin {
     /// Admin for the broker of `config`.
+    ///
+    /// ```
+    /// use gureum_amqp::{AmqpAdmin, AmqpConfig};
+    /// // Creating the admin does not connect.
+    /// let admin = AmqpAdmin::new(AmqpConfig::new("amqp://civic:s3cret@127.0.0.1:5672/%2f", "q").unwrap());
+    /// assert!(!format!("{admin:?}").contains("s3cret"));
+    /// ```
     pub fn new(config: AmqpConfig) -> Self {
         AmqpAdmin {
             config,

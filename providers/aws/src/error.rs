@@ -39,6 +39,14 @@ pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
         | "InvalidSubnetID.NotFound"
         | "InvalidVpcID.NotFound"
         | "ResourceNotFoundException" => K::NotFound,
+        // account limits (EC2 quotas): retrying does not help
+        "InstanceLimitExceeded"
+        | "VcpuLimitExceeded"
+        | "MaxSpotInstanceCountExceeded"
+        | "VolumeLimitExceeded"
+        | "AddressLimitExceeded"
+        | "SecurityGroupLimitExceeded"
+        | "TooManyBuckets" => K::QuotaExceeded,
         // already exists
         "BucketAlreadyOwnedByYou"
         | "BucketAlreadyExists"
@@ -393,6 +401,9 @@ mod tests {
             ("IncorrectInstanceState", ErrorKind::PreconditionFailed),
             ("BucketNotEmpty", ErrorKind::PreconditionFailed),
             ("RequestTimeout", ErrorKind::Timeout),
+            ("InstanceLimitExceeded", ErrorKind::QuotaExceeded),
+            ("VcpuLimitExceeded", ErrorKind::QuotaExceeded),
+            ("TooManyBuckets", ErrorKind::QuotaExceeded),
         ];
         for (code, kind) in cases {
             assert_eq!(kind_for_code(code), Some(*kind), "{code}");

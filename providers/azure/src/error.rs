@@ -48,6 +48,28 @@ impl ProviderErrors for AzureErrors {
     fn code_kind(&self, code: &str) -> Option<ErrorKind> {
         code_kind(code)
     }
+
+    fn build(&self, operation: &str, status: u16, details: &ErrorDetails) -> Error {
+        let e = gureum_core::http::build_error(self, operation, status, details);
+        // ARM refuses a VM over the regional or family vCPU quota with `OperationNotAllowed`
+        // ("… results in exceeding approved Total Regional Cores quota …").
+        let quota = details.code.as_deref() == Some("OperationNotAllowed")
+            && details
+                .message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("quota"));
+        if !quota {
+            return e;
+        }
+        let mut q = Error::new(ErrorKind::QuotaExceeded, e.message().to_string());
+        if let Some(c) = e.provider_code() {
+            q = q.with_provider_code(c.to_string());
+        }
+        if let Some(r) = e.request_id() {
+            q = q.with_request_id(r.to_string());
+        }
+        q
+    }
 }
 
 /// Azure's own codes (Storage and ARM) → portable kinds; `None` for codes left to the
@@ -124,6 +146,10 @@ pub fn code_kind(code: &str) -> Option<ErrorKind> {
         | "SkuNotAvailable"
         | "InvalidResourceReference"
         | "PropertyChangeNotAllowed" => ErrorKind::InvalidArgument,
+        // account limits
+        "QuotaExceeded" | "ResourceQuotaExceeded" | "SubscriptionQuotaExceeded" => {
+            ErrorKind::QuotaExceeded
+        }
         // operation not allowed in the current state (e.g. start a VM that is being deleted)
         "OperationNotAllowed"
         | "OperationNotSupported"
@@ -182,6 +208,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn arm_core_quota_refusal_is_quota_exceeded() {
+        let h = http::HeaderMap::new();
+        let body = br#"{"error": {"code": "OperationNotAllowed", "message": "Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: koreacentral, Current Limit: 10, Current Usage: 10, Additional Required: 1"}}"#;
+        let d = AzureErrors.parse(409, &h, body);
+        let e = AzureErrors.build("create VM web", 409, &d);
+        assert_eq!(e.kind(), ErrorKind::QuotaExceeded);
+        assert_eq!(e.provider_code(), Some("OperationNotAllowed"));
+        assert!(!e.is_retryable());
+        let body = br#"{"error": {"code": "OperationNotAllowed", "message": "Operation 'start' is not allowed since the VM is marked for deletion."}}"#;
+        let d = AzureErrors.parse(409, &h, body);
+        assert_eq!(
+            AzureErrors.build("start VM web", 409, &d).kind(),
+            ErrorKind::Unsupported
+        );
+    }
+
+    #[test]
     fn code_table() {
         let table: &[(u16, &str, ErrorKind)] = &[
             (404, "BlobNotFound", ErrorKind::NotFound),
@@ -204,6 +247,7 @@ mod tests {
             (404, "ResourceNotFound", ErrorKind::NotFound),
             (404, "ResourceGroupNotFound", ErrorKind::NotFound),
             (409, "OperationNotAllowed", ErrorKind::Unsupported),
+            (409, "QuotaExceeded", ErrorKind::QuotaExceeded),
             (
                 401,
                 "InvalidAuthenticationToken",

@@ -9,11 +9,32 @@ use std::fmt;
 use std::time::Duration;
 
 /// NHN Cloud's OAuth token endpoint for User Access Keys (Public API, "User Access Key Token").
+///
+/// ```
+/// use gureum_kafka::config::NHN_TOKEN_ENDPOINT;
+/// assert!(NHN_TOKEN_ENDPOINT.starts_with("https://"));
+/// ```
 pub const NHN_TOKEN_ENDPOINT: &str = "https://oauth.api.nhncloudservice.com/oauth2/token/create";
 /// EasyQueue's bootstrap port.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::{config::NHN_EASYQUEUE_PORT, KafkaConfig};
+/// std::env::set_var("NHN_USER_ACCESS_KEY_ID", "doc-id");
+/// std::env::set_var("NHN_SECRET_ACCESS_KEY", "doc-secret");
+/// let c = KafkaConfig::from_url(&ResourceUrl::parse("nhn-easyqueue://kr1-c1/orders?group=ocr&app_key=APPKEY").unwrap()).unwrap();
+/// assert!(c.bootstrap.ends_with(&format!(":{NHN_EASYQUEUE_PORT}")));
+/// ```
 pub const NHN_EASYQUEUE_PORT: u16 = 30000;
 
 /// Which service the URL names.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::{config::Preset, KafkaConfig};
+/// let c = KafkaConfig::from_url(&ResourceUrl::parse("ncloud-cdss://10.0.0.5:9092/orders?group=ocr&allow_plaintext=true").unwrap()).unwrap();
+/// assert_eq!(c.preset, Preset::NcloudCdss);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// Any Kafka cluster (`kafka://`).
@@ -25,6 +46,16 @@ pub enum Preset {
 }
 
 /// How the client authenticates and encrypts.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::{config::Security, KafkaConfig};
+/// std::env::set_var("KAFKA_PASSWORD", "s3cret");
+/// let u = ResourceUrl::parse("kafka://kafka.city.example:9093/complaints?group=ocr&sasl_mechanism=scram-sha-512&username=civic").unwrap();
+/// let c = KafkaConfig::from_url(&u).unwrap();
+/// assert!(matches!(&c.security, Security::SaslSsl { mechanism, .. } if mechanism == "SCRAM-SHA-512"));
+/// assert!(!format!("{:?}", c.security).contains("s3cret")); // the password never shows
+/// ```
 #[derive(Clone)]
 pub enum Security {
     /// No TLS, no authentication (loopback, or a private network with `allow_plaintext`).
@@ -96,6 +127,14 @@ impl fmt::Debug for Security {
 }
 
 /// Settings of a Kafka-backed queue.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::KafkaConfig;
+/// // Parsing does not connect: the brokers are contacted when the queue is opened.
+/// let c = KafkaConfig::from_url(&ResourceUrl::parse("kafka://127.0.0.1:9092/complaints?group=ocr").unwrap()).unwrap();
+/// assert_eq!((c.bootstrap.as_str(), c.topic.as_str(), c.group.as_str()), ("127.0.0.1:9092", "complaints", "ocr"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct KafkaConfig {
     /// Which service.
@@ -183,6 +222,13 @@ pub(crate) fn check_topic(t: &str) -> Result<()> {
 
 impl KafkaConfig {
     /// A plain-Kafka config (loopback or private network; see [`KafkaConfig::from_url`]).
+    ///
+    /// ```
+    /// use gureum_kafka::KafkaConfig;
+    /// let c = KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap();
+    /// assert_eq!(c.group, "gureum.jobs");
+    /// assert!(KafkaConfig::new("127.0.0.1:9092", "bad topic!").is_err());
+    /// ```
     pub fn new(bootstrap: impl Into<String>, topic: impl Into<String>) -> Result<Self> {
         let topic = topic.into();
         check_topic(&topic)?;
@@ -205,21 +251,43 @@ impl KafkaConfig {
     }
 
     /// Set the consumer group (the preset's prefix is applied).
+    ///
+    /// ```
+    /// let c = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap().group("ocr-workers");
+    /// assert_eq!(c.group, "ocr-workers");
+    /// ```
     pub fn group(mut self, g: &str) -> Self {
         self.group = format!("{}{g}", self.prefix);
         self
     }
     /// Set `session.timeout.ms`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap().session_timeout(Duration::from_secs(10));
+    /// assert_eq!(c.consumer_settings()["session.timeout.ms"], "10000");
+    /// ```
     pub fn session_timeout(mut self, d: Duration) -> Self {
         self.session_timeout = d;
         self
     }
     /// Create the topic on open when missing.
+    ///
+    /// ```
+    /// assert!(gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap().create(true).create);
+    /// ```
     pub fn create(mut self, v: bool) -> Self {
         self.create = v;
         self
     }
     /// Dead-letter topic and max deliveries.
+    ///
+    /// ```
+    /// use gureum_core::DeadLetter;
+    /// let c = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap()
+    ///     .dead_letter(DeadLetter { queue: "jobs-dead".into(), max_receive_count: 5 });
+    /// assert_eq!(c.dead_letter.unwrap().queue, "jobs-dead");
+    /// ```
     pub fn dead_letter(mut self, d: DeadLetter) -> Self {
         self.dead_letter = Some(d);
         self
@@ -228,6 +296,16 @@ impl KafkaConfig {
     /// Parse `kafka://HOST:PORT/TOPIC?group=NAME&brokers=HOST:PORT,...&...`,
     /// `ncloud-cdss://BROKER:9092/TOPIC?group=NAME` or
     /// `nhn-easyqueue://REGION-CLUSTER/TOPIC?group=NAME&app_key=APPKEY`.
+    ///
+    /// ```
+    /// use gureum_core::{ErrorKind, ResourceUrl};
+    /// use gureum_kafka::KafkaConfig;
+    /// let u = ResourceUrl::parse("kafka://127.0.0.1:9092/jobs?group=g&brokers=127.0.0.2:9092&rdkafka.fetch.wait.max.ms=50").unwrap();
+    /// let c = KafkaConfig::from_url(&u).unwrap();
+    /// assert_eq!(c.extra["fetch.wait.max.ms"], "50"); // librdkafka settings pass through
+    /// let bad = ResourceUrl::parse("kafka://127.0.0.1:9092/jobs?gruop=g").unwrap();
+    /// assert_eq!(KafkaConfig::from_url(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let preset = match url.scheme() {
             "kafka" => Preset::Kafka,
@@ -473,6 +551,13 @@ impl KafkaConfig {
     }
 
     /// Settings shared by producer, consumer and admin client.
+    ///
+    /// ```
+    /// let c = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap();
+    /// let s = c.common_settings();
+    /// assert_eq!(s["bootstrap.servers"], "127.0.0.1:9092");
+    /// assert_eq!(s["security.protocol"], "plaintext");
+    /// ```
     pub fn common_settings(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
         m.insert("bootstrap.servers".into(), self.bootstrap.clone());
@@ -518,6 +603,11 @@ impl KafkaConfig {
     }
 
     /// Producer settings: every message acknowledged by all in-sync replicas, idempotent.
+    ///
+    /// ```
+    /// let s = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap().producer_settings();
+    /// assert_eq!((s["acks"].as_str(), s["enable.idempotence"].as_str()), ("all", "true"));
+    /// ```
     pub fn producer_settings(&self) -> BTreeMap<String, String> {
         let mut m = self.common_settings();
         m.insert("acks".into(), "all".into());
@@ -533,6 +623,12 @@ impl KafkaConfig {
     }
 
     /// Consumer settings: a group, manual commits only, from the earliest uncommitted offset.
+    ///
+    /// ```
+    /// let s = gureum_kafka::KafkaConfig::new("127.0.0.1:9092", "jobs").unwrap().consumer_settings();
+    /// assert_eq!(s["enable.auto.commit"], "false"); // commits only after ack
+    /// assert_eq!(s["group.id"], "gureum.jobs");
+    /// ```
     pub fn consumer_settings(&self) -> BTreeMap<String, String> {
         let mut m = self.common_settings();
         m.insert("group.id".into(), self.group.clone());

@@ -11,7 +11,7 @@
 //!
 //! Send = produce with `acks=all`; receive = consume in a consumer group; ack = commit, only up
 //! to the lowest unacknowledged offset per partition. See [`queue`] and docs/kafka.md.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod error;
@@ -28,6 +28,11 @@ use gureum_core::{Queue, Result, SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `kafka` of the `gureum` crate).
+///
+/// ```
+/// let kinds: Vec<_> = gureum_kafka::SCHEMES.iter().map(|s| s.scheme).collect();
+/// assert!(kinds.contains(&"kafka") && kinds.contains(&"nhn-easyqueue"));
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "kafka",
@@ -53,6 +58,15 @@ pub const SCHEMES: &[SchemeInfo] = &[
 ];
 
 /// Opener for `kafka://`, `ncloud-cdss://` and `nhn-easyqueue://`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use gureum_core::{ErrorKind, QueueOpener, ResourceUrl};
+/// // A URL without a topic is refused before any connection.
+/// let e = gureum_kafka::KafkaQueueOpener.open_queue(&ResourceUrl::parse("kafka://127.0.0.1:9092/").unwrap()).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// # }
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KafkaQueueOpener;
 
@@ -64,6 +78,12 @@ impl QueueOpener for KafkaQueueOpener {
 }
 
 /// Register this provider's URL openers (see [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_kafka::register(&mut registry);
+/// assert!(registry.schemes(gureum_core::Service::Queue).contains(&"kafka".to_string()));
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     for s in SCHEMES {
         registry.register_queue(s.scheme, Arc::new(KafkaQueueOpener));

@@ -9,16 +9,47 @@ use std::fmt;
 use std::time::Duration;
 
 /// The public endpoint template (documented for `kr-central-2`).
+///
+/// ```
+/// use gureum_kakao_pubsub::config::{DEFAULT_REGION, ENDPOINT_TEMPLATE};
+/// assert_eq!(ENDPOINT_TEMPLATE.replace("{region}", DEFAULT_REGION), "https://pub-sub.kr-central-2.kakaocloud.com");
+/// ```
 pub const ENDPOINT_TEMPLATE: &str = "https://pub-sub.{region}.kakaocloud.com";
 /// The default region.
+///
+/// ```
+/// assert_eq!(gureum_kakao_pubsub::config::DEFAULT_REGION, "kr-central-2");
+/// ```
 pub const DEFAULT_REGION: &str = "kr-central-2";
 /// Default environment variable of the access key id (`Credential-ID`).
+///
+/// ```
+/// assert_eq!(gureum_kakao_pubsub::config::ENV_CREDENTIAL_ID, "KAKAO_CREDENTIAL_ID");
+/// ```
 pub const ENV_CREDENTIAL_ID: &str = "KAKAO_CREDENTIAL_ID";
 /// Default environment variable of the secret access key (`Credential-Secret`).
+///
+/// ```
+/// assert_eq!(gureum_kakao_pubsub::config::ENV_CREDENTIAL_SECRET, "KAKAO_CREDENTIAL_SECRET");
+/// ```
 pub const ENV_CREDENTIAL_SECRET: &str = "KAKAO_CREDENTIAL_SECRET";
 /// Shortest acknowledgement deadline of a pull subscription (Kakao: 10 s).
+///
+/// ```
+/// use gureum_kakao_pubsub::config::{KakaoPubSubConfig, MIN_ACK_DEADLINE};
+/// use std::time::Duration;
+/// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "secret".into()).unwrap();
+/// assert!(c.clone().ack_deadline(MIN_ACK_DEADLINE).is_ok());
+/// assert!(c.ack_deadline(Duration::from_secs(5)).is_err());
+/// ```
 pub const MIN_ACK_DEADLINE: Duration = Duration::from_secs(10);
 /// Longest acknowledgement deadline (Kakao: 600 s).
+///
+/// ```
+/// use gureum_kakao_pubsub::config::{KakaoPubSubConfig, MAX_ACK_DEADLINE};
+/// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "secret".into()).unwrap();
+/// assert_eq!(c.ack_deadline(MAX_ACK_DEADLINE).unwrap().ack_deadline.as_secs(), 600);
+/// ```
 pub const MAX_ACK_DEADLINE: Duration = Duration::from_secs(600);
 
 /// The URL parameters of `kakao-pubsub://` (besides the shared HTTP ones).
@@ -79,6 +110,12 @@ impl fmt::Debug for KakaoPubSubConfig {
 }
 
 /// Check a topic or subscription name (non-empty, no `/`, `?` or `#`, at most 255 bytes).
+///
+/// ```
+/// use gureum_kakao_pubsub::config::check_name;
+/// assert!(check_name("topic", "civic-complaints").is_ok());
+/// assert!(check_name("topic", "a/b").is_err());
+/// ```
 pub fn check_name(what: &str, n: &str) -> Result<()> {
     if n.is_empty() || n.len() > 255 || n.contains(['/', '?', '#', '%']) || n.trim() != n {
         return Err(Error::invalid(format!(
@@ -109,6 +146,15 @@ fn check_deadline(d: Duration) -> Result<()> {
 impl KakaoPubSubConfig {
     /// A config for queue `name` (topic = subscription = `name`) of `domain_id`/`project_id`
     /// at `endpoint`, with an explicit access key.
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s3cr3t-value".into()).unwrap();
+    /// assert_eq!((c.topic.as_str(), c.subscription.as_str()), ("jobs", "jobs"));
+    /// assert!(!format!("{c:?}").contains("s3cr3t")); // the secret is never printed
+    /// // Plain http off this host is refused.
+    /// assert!(KakaoPubSubConfig::new("http://pub-sub.example.com", "d1", "p1", "jobs", "id", "s".into()).is_err());
+    /// ```
     pub fn new(
         endpoint: &str,
         domain_id: &str,
@@ -142,35 +188,74 @@ impl KakaoPubSubConfig {
     }
 
     /// Publish to `topic` instead of the queue name.
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// assert_eq!(c.topic("civic-events").unwrap().topic, "civic-events");
+    /// ```
     pub fn topic(mut self, topic: &str) -> Result<Self> {
         check_name("topic", topic)?;
         self.topic = topic.into();
         Ok(self)
     }
     /// Pull from `subscription` instead of the queue name.
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// assert_eq!(c.subscription("ocr-workers").unwrap().subscription, "ocr-workers");
+    /// ```
     pub fn subscription(mut self, subscription: &str) -> Result<Self> {
         check_name("subscription", subscription)?;
         self.subscription = subscription.into();
         Ok(self)
     }
     /// Create the topic and subscription on open when missing.
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// assert!(c.create(true).create);
+    /// ```
     pub fn create(mut self, yes: bool) -> Self {
         self.create = yes;
         self
     }
     /// Acknowledgement deadline of created subscriptions (whole seconds, 10–600).
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// use std::time::Duration;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// assert_eq!(c.ack_deadline(Duration::from_secs(30)).unwrap().ack_deadline, Duration::from_secs(30));
+    /// ```
     pub fn ack_deadline(mut self, d: Duration) -> Result<Self> {
         check_deadline(d)?;
         self.ack_deadline = d;
         Ok(self)
     }
     /// Set the HTTP policy.
+    ///
+    /// ```
+    /// use gureum_core::http::HttpConfig;
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// assert_eq!(c.http(HttpConfig::default().retries(1)).http.retry.max_retries, 1);
+    /// ```
     pub fn http(mut self, http: HttpConfig) -> Self {
         self.http = http;
         self
     }
 
     /// The same account (endpoint, project, key, policy) for queue `name`.
+    ///
+    /// ```
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s".into()).unwrap();
+    /// let other = c.for_queue("ocr").unwrap();
+    /// assert_eq!((other.name.as_str(), other.project_id.as_str()), ("ocr", "p1"));
+    /// ```
     pub fn for_queue(&self, name: &str) -> Result<Self> {
         check_name("queue", name)?;
         let mut c = self.clone();
@@ -187,6 +272,17 @@ impl KakaoPubSubConfig {
     /// `KAKAO_CREDENTIAL_ID`), the secret only from the environment (`credential_secret_env=`,
     /// default `KAKAO_CREDENTIAL_SECRET`). HTTP parameters: `retries`, `timeout`,
     /// `connect_timeout`, `deadline`, `max_response_bytes`.
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+    /// std::env::set_var("KAKAO_CREDENTIAL_ID", "doc-id");
+    /// std::env::set_var("KAKAO_CREDENTIAL_SECRET", "doc-secret");
+    /// // Parsing does not contact the service.
+    /// let c = KakaoPubSubConfig::from_url(&ResourceUrl::parse("kakao-pubsub://d1/p1/jobs?create=true").unwrap()).unwrap();
+    /// assert_eq!(c.endpoint.as_str(), "https://pub-sub.kr-central-2.kakaocloud.com/");
+    /// assert!(c.create);
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         if url.scheme() != "kakao-pubsub" {
             return Err(Error::invalid(format!(

@@ -26,6 +26,10 @@ use gureum_core::{Queue, Result, SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `kakao-pubsub` of the `gureum` crate).
+///
+/// ```
+/// assert_eq!(gureum_kakao_pubsub::SCHEMES[0].scheme, "kakao-pubsub");
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[SchemeInfo {
     scheme: "kakao-pubsub",
     service: Service::Queue,
@@ -46,6 +50,12 @@ impl QueueOpener for KakaoPubSubOpener {
 }
 
 /// Register this provider's URL opener: `kakao-pubsub` (see [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_kakao_pubsub::register(&mut registry);
+/// assert_eq!(registry.schemes(gureum_core::Service::Queue), ["kakao-pubsub"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_queue("kakao-pubsub", Arc::new(KakaoPubSubOpener));
 }

@@ -13,8 +13,21 @@ use gureum_core::{Error, ErrorKind, ResourceUrl, Result};
 use std::path::PathBuf;
 
 /// Default environment variable of the access key.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_ncloud::credentials::{resolve, ENV_ACCESS_KEY, ENV_SECRET_KEY};
+/// std::env::set_var(ENV_ACCESS_KEY, "ncp-doc-access");
+/// std::env::set_var(ENV_SECRET_KEY, "ncp-doc-secret");
+/// assert_eq!(resolve(&ResourceUrl::parse("ncloud://b").unwrap()).unwrap().access_key(), "ncp-doc-access");
+/// ```
 pub const ENV_ACCESS_KEY: &str = "NCLOUD_ACCESS_KEY";
 /// Default environment variable of the secret key.
+///
+/// ```
+/// use gureum_ncloud::credentials::ENV_SECRET_KEY;
+/// assert_eq!(ENV_SECRET_KEY, "NCLOUD_SECRET_KEY");
+/// ```
 pub const ENV_SECRET_KEY: &str = "NCLOUD_SECRET_KEY";
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -23,6 +36,16 @@ fn nonempty(s: Option<String>) -> Option<String> {
 }
 
 /// Resolve credentials for a URL.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_ncloud::credentials::resolve;
+/// // Other variable names per URL, e.g. one key pair per department.
+/// std::env::set_var("HEALTH_NCP_AK", "health-access");
+/// std::env::set_var("HEALTH_NCP_SK", "health-secret");
+/// let u = ResourceUrl::parse("ncloud://b?access_key_env=HEALTH_NCP_AK&secret_key_env=HEALTH_NCP_SK").unwrap();
+/// assert_eq!(resolve(&u).unwrap().access_key(), "health-access");
+/// ```
 pub fn resolve(url: &ResourceUrl) -> Result<Credentials> {
     if let (Some(a), Some(s)) = (url.param("access_key"), url.param("secret_key")) {
         if !a.is_empty() && !s.is_empty() {
@@ -70,6 +93,13 @@ pub fn resolve(url: &ResourceUrl) -> Result<Credentials> {
 }
 
 /// Parse the CLI's INI-style configure file.
+///
+/// ```
+/// use gureum_ncloud::credentials::parse_configure;
+/// let file = "[DEFAULT]\nncloud_access_key_id = AK1\nncloud_secret_access_key = SK1\n\n[gov]\nncloud_access_key_id = AK2\nncloud_secret_access_key = SK2\n";
+/// assert_eq!(parse_configure(file, "gov").unwrap().access_key(), "AK2");
+/// assert!(parse_configure(file, "missing").is_none());
+/// ```
 pub fn parse_configure(text: &str, profile: &str) -> Option<Credentials> {
     let mut section = String::from("DEFAULT");
     let (mut ak, mut sk) = (None, None);

@@ -19,6 +19,11 @@ use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `ncloud` of the `gureum` crate).
+///
+/// ```
+/// let s: Vec<_> = gureum_ncloud::SCHEMES.iter().map(|s| s.scheme).collect();
+/// assert_eq!(s, ["ncloud", "ncloud-server"]);
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "ncloud",
@@ -38,6 +43,12 @@ pub const SCHEMES: &[SchemeInfo] = &[
 
 /// Register this provider's URL openers: storage `ncloud`, compute `ncloud-server` (see
 /// [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_ncloud::register(&mut registry);
+/// assert_eq!(registry.schemes(gureum_core::Service::Compute), ["ncloud-server"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("ncloud", Arc::new(storage::NcloudStorageOpener));
     registry.register_compute("ncloud-server", Arc::new(server::NcloudServerComputeOpener));

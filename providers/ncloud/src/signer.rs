@@ -28,16 +28,45 @@ use sha2::Sha256;
 use std::fmt;
 
 /// Header carrying the epoch-millisecond timestamp.
+///
+/// ```
+/// use gureum_ncloud::signer::{Credentials, HEADER_TIMESTAMP};
+/// let h = Credentials::new("AK", "SK").headers("GET", "/vserver/v2/getRegionList", 1_764_000_000_000);
+/// assert_eq!(h[0], (HEADER_TIMESTAMP, "1764000000000".to_string()));
+/// ```
 pub const HEADER_TIMESTAMP: &str = "x-ncp-apigw-timestamp";
 /// Header carrying the access key id.
+///
+/// ```
+/// use gureum_ncloud::signer::{Credentials, HEADER_ACCESS_KEY};
+/// let h = Credentials::new("AK", "SK").headers("GET", "/", 0);
+/// assert!(h.contains(&(HEADER_ACCESS_KEY, "AK".to_string())));
+/// ```
 pub const HEADER_ACCESS_KEY: &str = "x-ncp-iam-access-key";
 /// Header carrying the signature.
+///
+/// ```
+/// use gureum_ncloud::signer::{sign, Credentials, HEADER_SIGNATURE};
+/// let h = Credentials::new("AK", "SK").headers("GET", "/x", 7);
+/// assert!(h.contains(&(HEADER_SIGNATURE, sign("GET", "/x", 7, "AK", b"SK"))));
+/// ```
 pub const HEADER_SIGNATURE: &str = "x-ncp-apigw-signature-v2";
 /// How far the request timestamp may be from the gateway clock (requests off by this much or
 /// more are refused).
+///
+/// ```
+/// use gureum_ncloud::signer::TIMESTAMP_WINDOW_MS;
+/// assert_eq!(TIMESTAMP_WINDOW_MS, 300_000); // the API gateway's 5 minutes
+/// ```
 pub const TIMESTAMP_WINDOW_MS: i64 = 5 * 60 * 1000;
 
 /// The exact string that is signed.
+///
+/// ```
+/// use gureum_ncloud::signer::string_to_sign;
+/// assert_eq!(string_to_sign("GET", "/photos/puppy.jpg?query1=&query2", 1_505_290_948_110, "AK"),
+///     "GET /photos/puppy.jpg?query1=&query2\n1505290948110\nAK");
+/// ```
 pub fn string_to_sign(
     method: &str,
     request_uri: &str,
@@ -49,6 +78,13 @@ pub fn string_to_sign(
 
 /// Compute the v2 signature: `Base64(HMAC-SHA256(secret, string_to_sign))`, standard
 /// alphabet with padding.
+///
+/// ```
+/// use gureum_ncloud::signer::sign;
+/// let s = sign("GET", "/vserver/v2/getRegionList", 1_764_000_000_000, "AK", b"SK");
+/// assert_eq!(s.len(), 44); // base64 of HMAC-SHA256
+/// assert_ne!(s, sign("POST", "/vserver/v2/getRegionList", 1_764_000_000_000, "AK", b"SK"));
+/// ```
 pub fn sign(
     method: &str,
     request_uri: &str,
@@ -63,6 +99,12 @@ pub fn sign(
 }
 
 /// Constant-time comparison of two signatures (for servers verifying requests).
+///
+/// ```
+/// use gureum_ncloud::signer::signatures_equal;
+/// assert!(signatures_equal("abc=", "abc="));
+/// assert!(!signatures_equal("abc=", "abd="));
+/// ```
 pub fn signatures_equal(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -72,6 +114,12 @@ pub fn signatures_equal(a: &str, b: &str) -> bool {
 }
 
 /// An NCP access key pair. The secret never appears in `Debug` output.
+///
+/// ```
+/// use gureum_ncloud::signer::Credentials;
+/// let c = Credentials::new("AK", "very-secret");
+/// assert!(!format!("{c:?}").contains("very-secret"));
+/// ```
 #[derive(Clone)]
 pub struct Credentials {
     access_key: String,
@@ -89,6 +137,10 @@ impl fmt::Debug for Credentials {
 
 impl Credentials {
     /// A key pair.
+    ///
+    /// ```
+    /// assert_eq!(gureum_ncloud::signer::Credentials::new("AK", "SK").access_key(), "AK");
+    /// ```
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
         Credentials {
             access_key: access_key.into(),
@@ -96,15 +148,30 @@ impl Credentials {
         }
     }
     /// The access key id.
+    ///
+    /// ```
+    /// assert_eq!(gureum_ncloud::signer::Credentials::new("AK1", "SK").access_key(), "AK1");
+    /// ```
     pub fn access_key(&self) -> &str {
         &self.access_key
     }
     /// The secret key (use only to sign).
+    ///
+    /// ```
+    /// use secrecy::ExposeSecret;
+    /// assert_eq!(gureum_ncloud::signer::Credentials::new("AK", "SK").secret_key().expose_secret(), "SK");
+    /// ```
     pub fn secret_key(&self) -> &SecretString {
         &self.secret_key
     }
 
     /// The three authentication headers for a request at `timestamp_ms`.
+    ///
+    /// ```
+    /// use gureum_ncloud::signer::Credentials;
+    /// let h = Credentials::new("AK", "SK").headers("GET", "/server/v2/getServerInstanceList", 1);
+    /// assert_eq!(h.len(), 3);
+    /// ```
     pub fn headers(
         &self,
         method: &str,
@@ -127,6 +194,11 @@ impl Credentials {
 }
 
 /// The current time in epoch milliseconds.
+///
+/// ```
+/// let a = gureum_ncloud::signer::now_ms();
+/// assert!(a > 1_700_000_000_000); // milliseconds since the epoch
+/// ```
 pub fn now_ms() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

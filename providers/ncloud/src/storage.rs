@@ -35,15 +35,39 @@ use gureum_core::{Bucket, Error, ResourceUrl, Result, Zone};
 use std::time::Duration;
 
 /// Smallest multipart part (except the last): 5 MB.
+///
+/// ```
+/// use gureum_ncloud::storage::{MAX_PART_SIZE, MIN_PART_SIZE};
+/// assert!(MIN_PART_SIZE < MAX_PART_SIZE);
+/// ```
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// Largest multipart part: 5 GB.
+///
+/// ```
+/// assert_eq!(gureum_ncloud::storage::MAX_PART_SIZE, 5 << 30);
+/// ```
 pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// Most parts of one upload.
+///
+/// ```
+/// use gureum_ncloud::storage::{MAX_PARTS, MAX_PART_SIZE};
+/// assert_eq!(MAX_PARTS, 10_000);
+/// assert!(MAX_PARTS as u64 * MAX_PART_SIZE > 1 << 40);
+/// ```
 pub const MAX_PARTS: u32 = 10_000;
 /// Keys per ListObjects page.
+///
+/// ```
+/// assert_eq!(gureum_ncloud::storage::LIST_PAGE, 1000);
+/// ```
 pub const LIST_PAGE: usize = 1000;
 
 /// A Naver Cloud Object Storage region.
+///
+/// ```
+/// let r = gureum_ncloud::storage::region("gov").unwrap();
+/// assert_eq!((r.endpoint, r.signing_region), ("https://kr.object.gov-ncloudstorage.com", "gov-standard"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {
     /// Short name (`kr`, `gov`, ...).
@@ -55,6 +79,10 @@ pub struct Region {
 }
 
 /// All documented regions.
+///
+/// ```
+/// assert!(gureum_ncloud::storage::REGIONS.iter().any(|r| r.name == "kr"));
+/// ```
 pub const REGIONS: &[Region] = &[
     Region {
         name: "kr",
@@ -99,6 +127,13 @@ pub const REGIONS: &[Region] = &[
 ];
 
 /// Look up a region by short name or signing name (case-insensitive).
+///
+/// ```
+/// use gureum_ncloud::storage::region;
+/// assert_eq!(region("KR").unwrap().signing_region, "kr-standard");
+/// assert_eq!(region("kr-standard").unwrap().name, "kr");
+/// assert!(region("mars").is_err());
+/// ```
 pub fn region(name: &str) -> Result<Region> {
     let n = name.to_ascii_lowercase();
     REGIONS
@@ -118,6 +153,11 @@ pub fn region(name: &str) -> Result<Region> {
 }
 
 /// The quirks of Naver Cloud Object Storage.
+///
+/// ```
+/// let q = gureum_ncloud::storage::quirks();
+/// assert!(q.list_objects_v1 && !q.conditional_put); // no ListObjectsV2, no conditional PUT
+/// ```
 pub fn quirks() -> S3Quirks {
     S3Quirks::default()
         .list_objects_v1(true)
@@ -131,6 +171,14 @@ pub fn quirks() -> S3Quirks {
 }
 
 /// The S3 configuration for a bucket in `region` with `credentials`.
+///
+/// ```
+/// use gureum_aws::AwsCredentials;
+/// use gureum_ncloud::storage::{config, region};
+/// let cfg = config("archive", region("kr").unwrap(), AwsCredentials::from_env_vars("NCLOUD_ACCESS_KEY", "NCLOUD_SECRET_KEY"));
+/// assert_eq!(cfg.endpoint.as_deref(), Some("https://kr.object.ncloudstorage.com"));
+/// assert_eq!(cfg.zone, gureum_core::Zone::DomesticCsap);
+/// ```
 pub fn config(bucket: &str, region: Region, credentials: AwsCredentials) -> S3Config {
     S3Config::new(bucket)
         .endpoint(region.endpoint)
@@ -143,6 +191,17 @@ pub fn config(bucket: &str, region: Region, credentials: AwsCredentials) -> S3Co
 }
 
 /// Build the S3 configuration of an `ncloud://bucket?...` URL.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_ncloud::storage::config_from_url;
+/// std::env::set_var("NCLOUD_ACCESS_KEY", "ak");
+/// std::env::set_var("NCLOUD_SECRET_KEY", "sk");
+/// // Building the configuration does not contact the service.
+/// let cfg = config_from_url(&ResourceUrl::parse("ncloud://archive?region=gov").unwrap()).unwrap();
+/// assert_eq!(cfg.region.as_deref(), Some("gov-standard"));
+/// assert!(config_from_url(&ResourceUrl::parse("ncloud://archive/sub?region=kr").unwrap()).is_err());
+/// ```
 pub fn config_from_url(url: &ResourceUrl) -> Result<S3Config> {
     let bucket = url.host();
     if bucket.is_empty() {
@@ -184,11 +243,28 @@ pub fn config_from_url(url: &ResourceUrl) -> Result<S3Config> {
 }
 
 /// Open a bucket (it must exist; create it with `bucket.admin()`).
+///
+/// ```no_run
+/// // no_run: opens a real Naver Cloud bucket (keys in NCLOUD_ACCESS_KEY / NCLOUD_SECRET_KEY).
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// let bucket = gureum_ncloud::storage::open(&gureum_core::ResourceUrl::parse("ncloud://archive?region=kr")?).await?;
+/// assert_eq!(bucket.info().scheme, "ncloud");
+/// # Ok(()) }
+/// ```
 pub async fn open(url: &ResourceUrl) -> Result<Bucket> {
     open_s3(config_from_url(url)?).await
 }
 
 /// Opener of `ncloud://`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use gureum_core::{ResourceUrl, StorageOpener};
+/// // A URL without a bucket is refused before any request.
+/// let e = gureum_ncloud::storage::NcloudStorageOpener.open_bucket(&ResourceUrl::parse("ncloud://?region=kr").unwrap()).await.unwrap_err();
+/// assert_eq!(e.kind(), gureum_core::ErrorKind::InvalidArgument);
+/// # }
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NcloudStorageOpener;
 

@@ -19,8 +19,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpenStackErrors;
 
+/// The code this crate gives Nova's quota refusals (OpenStack itself sends none).
+const QUOTA_CODE: &str = "QuotaExceeded";
+
 impl ProviderErrors for OpenStackErrors {
-    fn parse(&self, _status: u16, headers: &http::HeaderMap, body: &[u8]) -> ErrorDetails {
+    fn parse(&self, status: u16, headers: &http::HeaderMap, body: &[u8]) -> ErrorDetails {
         let message = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| {
@@ -30,11 +33,21 @@ impl ProviderErrors for OpenStackErrors {
                 })
             })
             .or_else(|| excerpt(body));
+        // Nova answers an exhausted quota with 403 (413 before microversion 2.1):
+        // "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances".
+        let quota = matches!(status, 403 | 413)
+            && message
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("quota exceeded"));
         ErrorDetails {
-            code: None,
+            code: quota.then(|| QUOTA_CODE.to_string()),
             message,
             request_id: request_id_from_headers(headers),
         }
+    }
+
+    fn code_kind(&self, code: &str) -> Option<ErrorKind> {
+        (code == QUOTA_CODE).then_some(ErrorKind::QuotaExceeded)
     }
 
     fn status_kind(&self, status: u16) -> Option<ErrorKind> {
@@ -189,5 +202,25 @@ mod tests {
             e.message(),
             "nova GET server x: HTTP 404: Instance x could not be found."
         );
+    }
+
+    #[test]
+    fn nova_quota_refusal_is_quota_exceeded_other_403_is_denied() {
+        let h = http::HeaderMap::new();
+        let body = br#"{"forbidden": {"code": 403, "message": "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances"}}"#;
+        for status in [403, 413] {
+            let d = OpenStackErrors.parse(status, &h, body);
+            let e = OpenStackErrors.build("nova POST servers", status, &d);
+            assert_eq!(e.kind(), ErrorKind::QuotaExceeded, "{status}");
+            assert!(!e.is_retryable());
+            assert_eq!(e.provider_code(), Some(status.to_string().as_str()));
+        }
+        let d = OpenStackErrors.parse(
+            403,
+            &h,
+            br#"{"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:servers:create to be performed."}}"#,
+        );
+        let e = OpenStackErrors.build("nova POST servers", 403, &d);
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     }
 }

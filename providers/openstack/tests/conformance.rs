@@ -118,7 +118,14 @@ async fn kakao_s3_preset_conformance_on_s3api() {
 
 #[tokio::test]
 async fn nova_compute_conformance_on_simulator() {
-    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    // A project quota of 10 instances, declared to the suite so compute.quota_exceeded_typed
+    // runs: Nova's 403 "Quota exceeded for instances" must come back as QuotaExceeded.
+    let sim = Simulator::start(SimConfig {
+        instance_quota: Some(10),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let url = format!(
         "nova://?auth_url={}&username=ocr&password=ocr-pass&project_name=civic&user_domain_name=Default&project_domain_name=Default",
         sim.v3_auth_url()
@@ -131,6 +138,7 @@ async fn nova_compute_conformance_on_simulator() {
         .backend("nova (spec simulator)")
         .target(Target::Simulator);
     opts.compute_timeout = Duration::from_secs(20);
+    opts.instance_quota = Some(10);
     let report = compute::run(&c, &opts).await;
     println!("{}", report.to_markdown());
     assert_eq!(report.failed(), 0, "{}", report.to_markdown());

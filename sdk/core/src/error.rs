@@ -55,6 +55,10 @@ pub enum ErrorKind {
     /// city CA with `ca_file=`), does not name the host or has expired, or the server refused
     /// our client certificate (mutual TLS: `client_cert=` / `client_key=`). Not retryable.
     Tls,
+    /// An account limit (quota) was reached: more instances, cores, addresses or volumes
+    /// than the account may have (EC2 `InstanceLimitExceeded`, Nova 403 "Quota exceeded",
+    /// Azure `OperationNotAllowed` … quota). Not retryable: free capacity or raise the limit.
+    QuotaExceeded,
     /// Anything else.
     Other,
 }
@@ -96,6 +100,7 @@ impl ErrorKind {
             ErrorKind::PolicyViolation => "policy_violation",
             ErrorKind::Integrity => "integrity",
             ErrorKind::Tls => "tls",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::Other => "other",
         }
     }

@@ -65,6 +65,9 @@ pub struct SimConfig {
     pub reboot_time: Duration,
     /// Time of a delete.
     pub delete_time: Duration,
+    /// The project's instance quota (`None`: unlimited). Creating one more answers 403
+    /// "Quota exceeded for instances" as Nova does.
+    pub instance_quota: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -89,6 +92,7 @@ impl Default for SimConfig {
             power_time: Duration::from_millis(300),
             reboot_time: Duration::from_millis(400),
             delete_time: Duration::from_millis(250),
+            instance_quota: None,
         }
     }
 }
@@ -777,6 +781,25 @@ fn nova(
                         StatusCode::BAD_REQUEST,
                         "badRequest",
                         "User data needs to be valid base 64.",
+                    );
+                }
+            }
+            if let Some(q) = sh.cfg.instance_quota {
+                // Servers being deleted no longer count (Nova frees the quota on delete).
+                let used = st
+                    .servers
+                    .values()
+                    .filter(|s| s.project_id == project)
+                    .filter(|s| !matches!(s.pending, Some((_, "DELETED", _))))
+                    .count();
+                if used >= q {
+                    // Nova's quota error (compute API, since microversion 2.1: 403).
+                    return nova_err(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        &format!(
+                            "Quota exceeded for instances: Requested 1, but already used {used} of {q} instances"
+                        ),
                     );
                 }
             }

@@ -124,7 +124,11 @@ pub fn kind_of(pe: &ProviderError) -> ErrorKind {
     } else if has(&["status", "state", "상태", "in progress", "operation"]) {
         // e.g. "terminate requires a stopped server", "server is being created"
         ErrorKind::PreconditionFailed
-    } else if has(&["quota", "limit exceeded", "too many"]) {
+    } else if has(&["quota", "할당량", "한도"]) {
+        // The gateway's API-call quota (code 400) is classified above as RateLimited; a
+        // Server API message naming a quota is an account limit (servers, public IPs).
+        ErrorKind::QuotaExceeded
+    } else if has(&["limit exceeded", "too many"]) {
         ErrorKind::RateLimited
     } else if pe.status == 400 || !code.is_empty() {
         ErrorKind::InvalidArgument
@@ -199,6 +203,13 @@ mod tests {
             br#"{"responseError":{"returnCode":"1","returnMessage":"vpcNo is required"}}"#,
         );
         assert_eq!(kind_of(&pe), ErrorKind::InvalidArgument);
+        // An account limit named in the message (wording not documented: matched on "quota").
+        let pe = decode(
+            400,
+            br#"{"responseError":{"returnCode":"1","returnMessage":"Exceeded the server quota of this account."}}"#,
+        );
+        assert_eq!(kind_of(&pe), ErrorKind::QuotaExceeded);
+        assert!(!to_error("createServerInstances", &pe).is_retryable());
     }
 
     #[test]
