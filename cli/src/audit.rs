@@ -1,9 +1,9 @@
-//! `gureum audit verify` and `gureum audit query`: read an access record (see
+//! `gureum audit verify`, `gureum audit query` and `gureum audit public-key`: read an access record (see
 //! docs/security.md for its format).
 
 use crate::output::Out;
 use clap::{Args, Subcommand};
-use gureum::layers::audit::{load_key, parse_time, query_spec, verify_spec, Query};
+use gureum::layers::audit::{load_key, parse_time, public_key, query_spec, verify_spec, Query};
 use gureum::Result;
 
 /// `gureum audit ...`.
@@ -15,6 +15,17 @@ pub enum AuditCommand {
     /// Print the entries matching filters, as JSON lines: "who read 민원/2026/ this month" is
     /// `gureum audit query SINK --prefix 민원/2026/ --op get --since 2026-11`.
     Query(QueryArgs),
+    /// Print the Ed25519 public key (`ed25519-public:HEX`) of an `ed25519-secret:` checkpoint
+    /// key, for verifiers that must not be able to sign.
+    PublicKey(PublicKeyArgs),
+}
+
+/// `gureum audit public-key`.
+#[derive(Debug, Args)]
+pub struct PublicKeyArgs {
+    /// The Ed25519 checkpoint key: `file:///path` or `env:NAME`.
+    #[arg(long, env = "GUREUM_AUDIT_KEY")]
+    pub key: String,
 }
 
 /// `gureum audit verify`.
@@ -88,6 +99,20 @@ pub async fn run(cmd: AuditCommand, out: &Out) -> Result<i32> {
             } else {
                 crate::output::EXIT_INTEGRITY
             })
+        }
+        AuditCommand::PublicKey(a) => {
+            use gureum::secrecy::ExposeSecret;
+            let key = load_key(&a.key)?;
+            match public_key(key.expose_secret())? {
+                Some(pk) => {
+                    out.line(pk)?;
+                    Ok(0)
+                }
+                None => Err(gureum::Error::invalid(
+                    "audit public-key: an HMAC key has no public part; make an Ed25519 key \
+                     (ed25519-secret: followed by 64 hex digits, e.g. from `openssl rand -hex 32`)",
+                )),
+            }
         }
         AuditCommand::Query(a) => {
             let q = Query {

@@ -36,6 +36,7 @@ pub mod object_store_integration;
 pub mod queue;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod storage;
 
 pub use report::{CaseResult, Format, Report, Requirement, Section, Status};

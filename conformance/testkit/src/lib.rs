@@ -13,6 +13,8 @@
 //!   truncated bodies, stalls; bounded and seeded).
 //! * [`keystone`]: the real Keystone test server (port 15001) and an admin client for
 //!   per-test fixtures (domains, projects, users, application credentials, catalog entries).
+//! * [`secrets`]: the marker-secret scan shared by every provider family's test (errors,
+//!   `Debug`, redacted URLs, reports and TRACE log lines).
 //! * [`env`]: the emulator gate (`GUREUM_REQUIRE_EMULATORS`), endpoints of the shared test
 //!   servers (moto, Azurite, Swift SAIO and its s3api) from the environment written by
 //!   `scripts/emulators.sh env`, and unique resource names.
@@ -32,6 +34,7 @@ pub mod fault;
 pub mod keystone;
 pub mod proxy;
 pub mod scripted;
+pub mod secrets;
 pub mod sim;
 pub mod tls;
 

@@ -20,6 +20,21 @@ use std::path::PathBuf;
 use url::Url;
 
 /// A resolved cloud: how to authenticate, plus the preset and the remaining options.
+///
+/// ```
+/// use gureum_openstack::config::CloudConfig;
+/// use std::collections::BTreeMap;
+/// let settings = BTreeMap::from([
+///     ("auth_url".to_string(), "http://127.0.0.1:15001/v3".to_string()),
+///     ("username".to_string(), "civic".to_string()),
+///     ("password".to_string(), "s3cret".to_string()),
+///     ("project_name".to_string(), "records".to_string()),
+///     ("region_name".to_string(), "RegionOne".to_string()),
+/// ]);
+/// let c = CloudConfig::from_settings(settings, None).unwrap();
+/// assert_eq!(c.preset.name, "openstack");
+/// assert_eq!(c.auth.region.as_deref(), Some("RegionOne"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct CloudConfig {
     /// Authentication and endpoint selection.
@@ -95,6 +110,16 @@ fn clouds_paths() -> Vec<PathBuf> {
 }
 
 /// Load cloud `name` from clouds.yaml text (and optional secure.yaml text).
+///
+/// ```
+/// use gureum_openstack::config::cloud_from_yaml;
+/// let yaml = "clouds:\n  city:\n    auth:\n      auth_url: http://127.0.0.1:15001/v3\n      username: civic\n      project_name: records\n    region_name: RegionOne\n";
+/// let secure = "clouds:\n  city:\n    auth:\n      password: s3cret\n";
+/// let flat = cloud_from_yaml(yaml, Some(secure), "city").unwrap();
+/// assert_eq!(flat["username"], "civic");
+/// assert_eq!(flat["password"], "s3cret"); // merged from secure.yaml
+/// assert!(cloud_from_yaml(yaml, None, "other").is_err());
+/// ```
 pub fn cloud_from_yaml(
     clouds: &str,
     secure: Option<&str>,
@@ -154,6 +179,15 @@ fn load_cloud(name: &str) -> Result<BTreeMap<String, String>> {
 }
 
 /// `OS_*` variables (and the swift CLI's `ST_AUTH`/`ST_USER`/`ST_KEY`) as flat keys.
+///
+/// ```
+/// use gureum_openstack::config::env_settings;
+/// std::env::set_var("OS_AUTH_URL", "http://127.0.0.1:15001/v3");
+/// std::env::set_var("OS_REGION_NAME", "RegionOne");
+/// let s = env_settings();
+/// assert_eq!(s["auth_url"], "http://127.0.0.1:15001/v3");
+/// assert_eq!(s["region_name"], "RegionOne");
+/// ```
 pub fn env_settings() -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for (k, v) in std::env::vars() {
@@ -193,12 +227,28 @@ const NON_AUTH: &[&str] = &[
 
 impl CloudConfig {
     /// Resolve from a gureum URL (see the module docs for the order).
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_openstack::config::CloudConfig;
+    /// // Resolving does not authenticate: the token is fetched when the bucket is opened.
+    /// let u = ResourceUrl::parse("swift://records?auth_url=http://127.0.0.1:15001/v3&username=civic&password=s3cret&project_name=records").unwrap();
+    /// let c = CloudConfig::from_url(&u).unwrap();
+    /// assert_eq!(c.auth.auth_url.as_str(), "http://127.0.0.1:15001/v3");
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         Self::from_url_with_preset(url, None)
     }
 
     /// Resolve from a gureum URL for a scheme tied to one cloud (`kakao-compute://`): that
     /// preset is used, and naming another one is an error.
+    ///
+    /// ```
+    /// use gureum_core::ResourceUrl;
+    /// use gureum_openstack::config::CloudConfig;
+    /// let u = ResourceUrl::parse("kakao-compute://?preset=nhn&username=u&password=p&project_id=x").unwrap();
+    /// assert!(CloudConfig::from_url_with_preset(&u, Some("kakao")).is_err()); // another cloud's preset
+    /// ```
     pub fn from_url_with_preset(url: &ResourceUrl, preset: Option<&str>) -> Result<Self> {
         let mut flat = Flat(url.params().clone());
         let cloud_name = url
@@ -226,6 +276,13 @@ impl CloudConfig {
     }
 
     /// Resolve from flat settings (clouds.yaml keys, auth keys flattened).
+    ///
+    /// ```
+    /// use gureum_openstack::config::CloudConfig;
+    /// use std::collections::BTreeMap;
+    /// let bad = BTreeMap::from([("preset".to_string(), "nimbus".to_string())]);
+    /// assert!(CloudConfig::from_settings(bad, None).is_err()); // unknown preset, listing the known ones
+    /// ```
     pub fn from_settings(
         settings: BTreeMap<String, String>,
         cloud_name: Option<String>,

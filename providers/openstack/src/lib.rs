@@ -260,6 +260,11 @@ pub async fn open_nova(url: &ResourceUrl) -> Result<Compute> {
 
 /// The schemes this crate serves (feature `openstack` of the `gureum` crate); `nhn-s3` and
 /// `kakao-s3` only with this crate's default `s3` feature.
+///
+/// ```
+/// let s: Vec<_> = gureum_openstack::SCHEMES.iter().map(|s| s.scheme).collect();
+/// assert!(s.contains(&"swift") && s.contains(&"nova") && s.contains(&"kakao-compute"));
+/// ```
 #[cfg(feature = "s3")]
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
@@ -300,6 +305,11 @@ pub const SCHEMES: &[SchemeInfo] = &[
     },
 ];
 /// The schemes this crate serves (feature `openstack` of the `gureum` crate).
+///
+/// ```
+/// let s: Vec<_> = gureum_openstack::SCHEMES.iter().map(|s| s.scheme).collect();
+/// assert!(s.contains(&"swift") && s.contains(&"nova"));
+/// ```
 #[cfg(not(feature = "s3"))]
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
@@ -329,6 +339,13 @@ pub const SCHEMES: &[SchemeInfo] = &[
 /// Register this provider's URL openers: `swift` (storage), `nova` and `kakao-compute`
 /// (compute) and, with the
 /// default `s3` feature, `nhn-s3` and `kakao-s3` (storage). See [`SCHEMES`].
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_openstack::register(&mut registry);
+/// assert!(registry.schemes(gureum_core::Service::Storage).contains(&"swift".to_string()));
+/// assert_eq!(registry.schemes(gureum_core::Service::Compute), ["kakao-compute", "nova"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("swift", Arc::new(SwiftStorageOpener));
     registry.register_compute("nova", Arc::new(NovaComputeOpener));

@@ -6,6 +6,11 @@
 use gureum_core::Zone;
 
 /// Which identity API a cloud uses.
+///
+/// ```
+/// use gureum_openstack::presets::{IdentityApi, NHN};
+/// assert_eq!(NHN.identity, IdentityApi::V2);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityApi {
     /// Keystone v3 (`POST /v3/auth/tokens`, token in `X-Subject-Token`).
@@ -17,6 +22,11 @@ pub enum IdentityApi {
 }
 
 /// Public and government ("gov") variants of one endpoint.
+///
+/// ```
+/// use gureum_openstack::presets::NHN;
+/// assert!(NHN.auth_url.public.is_some() && NHN.auth_url.gov.is_some());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Endpoints {
     /// Public cloud. `{region}` / `{REGION}` = region in lower / upper case, `{project_id}`
@@ -33,6 +43,13 @@ const NONE: Endpoints = Endpoints {
 };
 
 /// One cloud preset.
+///
+/// ```
+/// use gureum_core::Zone;
+/// use gureum_openstack::presets::{find, OPENSTACK};
+/// assert_eq!(find("nhn").unwrap().zone, Zone::DomesticCsap);
+/// assert_eq!(OPENSTACK.zone, Zone::OnPrem); // the city's own OpenStack
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preset {
     /// Name used in URLs (`preset=nhn`) and clouds.yaml (`profile: nhn`).
@@ -68,6 +85,12 @@ pub struct Preset {
 }
 
 /// NHN Cloud (public + gov).
+///
+/// ```
+/// use gureum_openstack::presets::NHN;
+/// assert_eq!(NHN.name, "nhn");
+/// assert!(NHN.knows_region("kr1", false));
+/// ```
 pub const NHN: Preset = Preset {
     name: "nhn",
     display: "NHN Cloud",
@@ -105,6 +128,11 @@ pub const NHN: Preset = Preset {
 };
 
 /// KT Cloud D1 platform (Keystone v3 + Nova-style compute).
+///
+/// ```
+/// use gureum_openstack::presets::{find, KTCLOUD};
+/// assert_eq!(find("kt").unwrap().name, KTCLOUD.name);
+/// ```
 pub const KTCLOUD: Preset = Preset {
     name: "ktcloud",
     display: "KT Cloud (D1)",
@@ -144,6 +172,12 @@ pub const KTCLOUD: Preset = Preset {
 };
 
 /// Kakao Cloud (public kr-central-2, gov kr-gov-central-1).
+///
+/// ```
+/// use gureum_openstack::presets::KAKAO;
+/// assert_eq!(KAKAO.name, "kakao");
+/// assert!(KAKAO.auth_url(false).is_some());
+/// ```
 pub const KAKAO: Preset = Preset {
     name: "kakao",
     display: "Kakao Cloud",
@@ -176,6 +210,12 @@ pub const KAKAO: Preset = Preset {
 };
 
 /// A city's own OpenStack data center, configured through clouds.yaml.
+///
+/// ```
+/// use gureum_openstack::presets::OPENSTACK;
+/// assert!(OPENSTACK.auth_url(false).is_none()); // a generic cloud: give auth_url
+/// assert!(OPENSTACK.knows_region("RegionOne", false)); // no region list: anything goes
+/// ```
 pub const OPENSTACK: Preset = Preset {
     name: "openstack",
     display: "OpenStack (city data center)",
@@ -195,9 +235,21 @@ pub const OPENSTACK: Preset = Preset {
 };
 
 /// Every preset.
+///
+/// ```
+/// let names: Vec<_> = gureum_openstack::presets::ALL.iter().map(|p| p.name).collect();
+/// assert_eq!(names, ["nhn", "ktcloud", "kakao", "openstack"]);
+/// ```
 pub const ALL: &[&Preset] = &[&NHN, &KTCLOUD, &KAKAO, &OPENSTACK];
 
 /// Find a preset by name (`nhn`, `ktcloud`/`kt`, `kakao`, `openstack`).
+///
+/// ```
+/// use gureum_openstack::presets::find;
+/// assert_eq!(find("KT").unwrap().name, "ktcloud");
+/// assert_eq!(find("toast").unwrap().name, "nhn");
+/// assert!(find("nimbus").is_none());
+/// ```
 pub fn find(name: &str) -> Option<&'static Preset> {
     let n = name.to_ascii_lowercase();
     let n = match n.as_str() {
@@ -213,6 +265,11 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 
 impl Preset {
     /// The identity URL for public or gov.
+    ///
+    /// ```
+    /// use gureum_openstack::presets::NHN;
+    /// assert!(NHN.auth_url(false).unwrap().starts_with("https://"));
+    /// ```
     pub fn auth_url(&self, gov: bool) -> Option<&'static str> {
         if gov {
             self.auth_url.gov
@@ -221,6 +278,12 @@ impl Preset {
         }
     }
     /// The default region.
+    ///
+    /// ```
+    /// use gureum_openstack::presets::{NHN, OPENSTACK};
+    /// assert_eq!(NHN.default_region(false), Some(NHN.regions[0]));
+    /// assert_eq!(OPENSTACK.default_region(false), None);
+    /// ```
     pub fn default_region(&self, gov: bool) -> Option<&'static str> {
         if gov {
             self.gov_regions.first().copied()
@@ -229,6 +292,12 @@ impl Preset {
         }
     }
     /// Whether `region` is known for this preset (unknown presets accept anything).
+    ///
+    /// ```
+    /// use gureum_openstack::presets::NHN;
+    /// assert!(NHN.knows_region("KR1", false)); // case-insensitive
+    /// assert!(!NHN.knows_region("us-east-1", false));
+    /// ```
     pub fn knows_region(&self, region: &str, gov: bool) -> bool {
         let list = if gov { self.gov_regions } else { self.regions };
         list.is_empty() || list.iter().any(|r| r.eq_ignore_ascii_case(region))
@@ -236,6 +305,12 @@ impl Preset {
 }
 
 /// Fill an endpoint template.
+///
+/// ```
+/// use gureum_openstack::presets::fill;
+/// let url = fill("https://{region}-api-object-storage.example/v1/AUTH_{project_id}", "KR1", "p123");
+/// assert_eq!(url, "https://kr1-api-object-storage.example/v1/AUTH_p123");
+/// ```
 pub fn fill(template: &str, region: &str, project_id: &str) -> String {
     template
         .replace("{region}", &region.to_ascii_lowercase())

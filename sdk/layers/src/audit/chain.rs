@@ -207,30 +207,165 @@ impl Entry {
     }
 }
 
-/// HMAC-SHA256 of `"SEQ:HASH"` with the city's key, as `hmac-sha256:HEX`.
+/// How an Ed25519 signing key is written in a key file (or variable): this prefix and the
+/// 32-byte seed as 64 hex digits. Anything else is an HMAC-SHA256 key.
+pub const ED25519_SECRET_PREFIX: &str = "ed25519-secret:";
+/// How an Ed25519 public key is written (for `gureum audit verify --key`): this prefix and
+/// the 32-byte key as 64 hex digits. It verifies but cannot sign.
+pub const ED25519_PUBLIC_PREFIX: &str = "ed25519-public:";
+
+/// A checkpoint key as read from its file: HMAC bytes, an Ed25519 signing key, or an Ed25519
+/// public key (verification only).
+enum CheckpointKey {
+    Hmac,
+    Ed25519Secret(ed25519_dalek::SigningKey),
+    Ed25519Public(ed25519_dalek::VerifyingKey),
+}
+
+fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
+    let b = hex::decode(s.trim())
+        .map_err(|_| Error::invalid(format!("audit_key: the {what} is not hex")))?;
+    b.try_into().map_err(|_| {
+        Error::invalid(format!(
+            "audit_key: the {what} is not 32 bytes (64 hex digits)"
+        ))
+    })
+}
+
+fn parse_key(key: &[u8]) -> Result<CheckpointKey> {
+    if let Some(rest) = key.strip_prefix(ED25519_SECRET_PREFIX.as_bytes()) {
+        let seed = hex32(
+            "Ed25519 seed",
+            std::str::from_utf8(rest).map_err(|_| Error::invalid("audit_key: not UTF-8"))?,
+        )?;
+        return Ok(CheckpointKey::Ed25519Secret(
+            ed25519_dalek::SigningKey::from_bytes(&seed),
+        ));
+    }
+    if let Some(rest) = key.strip_prefix(ED25519_PUBLIC_PREFIX.as_bytes()) {
+        let pk = hex32(
+            "Ed25519 public key",
+            std::str::from_utf8(rest).map_err(|_| Error::invalid("audit_key: not UTF-8"))?,
+        )?;
+        return ed25519_dalek::VerifyingKey::from_bytes(&pk)
+            .map(CheckpointKey::Ed25519Public)
+            .map_err(|_| Error::invalid("audit_key: not a valid Ed25519 public key"));
+    }
+    Ok(CheckpointKey::Hmac)
+}
+
+const PUBLIC_CANNOT_SIGN: &str = "audit_key: an Ed25519 public key verifies but cannot sign \
+     checkpoints; give the writer the ed25519-secret: key";
+
+/// Check that `key` is usable; with `for_signing`, refuse an Ed25519 public key (it only
+/// verifies). The error never contains the key.
+///
+/// ```
+/// use gureum_layers::audit::chain::{check_key, public_key};
+/// let sk = format!("ed25519-secret:{}", "11".repeat(32));
+/// let pk = public_key(sk.as_bytes()).unwrap().unwrap();
+/// assert!(check_key(sk.as_bytes(), true).is_ok());
+/// assert!(check_key(pk.as_bytes(), false).is_ok());
+/// assert!(check_key(pk.as_bytes(), true).is_err());
+/// ```
+pub fn check_key(key: &[u8], for_signing: bool) -> Result<()> {
+    match parse_key(key)? {
+        CheckpointKey::Ed25519Public(_) if for_signing => Err(Error::invalid(PUBLIC_CANNOT_SIGN)),
+        _ => Ok(()),
+    }
+}
+
+/// The Ed25519 public key (`ed25519-public:HEX`) of an Ed25519 key, for the verifiers; `None`
+/// for an HMAC key (which has no public part).
+///
+/// ```
+/// use gureum_layers::audit::chain::public_key;
+/// let sk = format!("ed25519-secret:{}", "11".repeat(32));
+/// assert!(public_key(sk.as_bytes()).unwrap().unwrap().starts_with("ed25519-public:"));
+/// assert!(public_key(b"0123456789abcdef").unwrap().is_none());
+/// ```
+pub fn public_key(key: &[u8]) -> Result<Option<String>> {
+    Ok(match parse_key(key)? {
+        CheckpointKey::Hmac => None,
+        CheckpointKey::Ed25519Secret(k) => Some(format!(
+            "{ED25519_PUBLIC_PREFIX}{}",
+            hex::encode(k.verifying_key().as_bytes())
+        )),
+        CheckpointKey::Ed25519Public(k) => Some(format!(
+            "{ED25519_PUBLIC_PREFIX}{}",
+            hex::encode(k.as_bytes())
+        )),
+    })
+}
+
+/// Sign `"SEQ:HASH"` with the city's key: `hmac-sha256:HEX` (HMAC-SHA256) for a plain key,
+/// `ed25519:HEX` (the 64-byte signature) for an `ed25519-secret:` key. An Ed25519 public key
+/// cannot sign (an error).
 ///
 /// ```
 /// use gureum_layers::audit::chain::sign;
-/// let sig = sign(b"0123456789abcdef", 64, "ab12");
+/// let sig = sign(b"0123456789abcdef", 64, "ab12").unwrap();
 /// assert!(sig.starts_with("hmac-sha256:"));
-/// assert_ne!(sig, sign(b"another-key-16-bytes", 64, "ab12"));
+/// assert_ne!(sig, sign(b"another-key-16-bytes", 64, "ab12").unwrap());
+/// let ed = format!("ed25519-secret:{}", "11".repeat(32));
+/// assert!(sign(ed.as_bytes(), 64, "ab12").unwrap().starts_with("ed25519:"));
 /// ```
-pub fn sign(key: &[u8], seq: u64, hash: &str) -> String {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(format!("{seq}:{hash}").as_bytes());
-    format!("hmac-sha256:{}", hex::encode(m.finalize().into_bytes()))
+pub fn sign(key: &[u8], seq: u64, hash: &str) -> Result<String> {
+    let msg = format!("{seq}:{hash}");
+    match parse_key(key)? {
+        CheckpointKey::Hmac => {
+            let mut m =
+                <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+            m.update(msg.as_bytes());
+            Ok(format!(
+                "hmac-sha256:{}",
+                hex::encode(m.finalize().into_bytes())
+            ))
+        }
+        CheckpointKey::Ed25519Secret(k) => {
+            use ed25519_dalek::Signer as _;
+            Ok(format!(
+                "ed25519:{}",
+                hex::encode(k.sign(msg.as_bytes()).to_bytes())
+            ))
+        }
+        CheckpointKey::Ed25519Public(_) => Err(Error::invalid(PUBLIC_CANNOT_SIGN)),
+    }
 }
 
 fn sig_ok(key: &[u8], seq: u64, hash: &str, sig: &str) -> bool {
-    let Some(h) = sig.strip_prefix("hmac-sha256:") else {
+    let msg = format!("{seq}:{hash}");
+    let vk = match parse_key(key) {
+        Err(_) => return false,
+        Ok(CheckpointKey::Hmac) => {
+            let Some(h) = sig.strip_prefix("hmac-sha256:") else {
+                return false;
+            };
+            let Ok(bytes) = hex::decode(h) else {
+                return false;
+            };
+            let mut m =
+                <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+            m.update(msg.as_bytes());
+            return m.verify_slice(&bytes).is_ok();
+        }
+        Ok(CheckpointKey::Ed25519Secret(k)) => k.verifying_key(),
+        Ok(CheckpointKey::Ed25519Public(k)) => k,
+    };
+    let Some(h) = sig.strip_prefix("ed25519:") else {
         return false;
     };
     let Ok(bytes) = hex::decode(h) else {
         return false;
     };
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(format!("{seq}:{hash}").as_bytes());
-    m.verify_slice(&bytes).is_ok()
+    let Ok(bytes) = <[u8; 64]>::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    vk.verify_strict(
+        msg.as_bytes(),
+        &ed25519_dalek::Signature::from_bytes(&bytes),
+    )
+    .is_ok()
 }
 
 /// The signed head of a record: its last sequence number and hash, kept beside the record
@@ -584,7 +719,7 @@ mod tests {
                 e.kind = "checkpoint".into();
                 e.op = None;
                 e.key = None;
-                e.sig = Some(sign(key, seq - 1, &prev));
+                e.sig = Some(sign(key, seq - 1, &prev).unwrap());
             }
             let (e, line) = e.seal();
             prev = e.hash;
@@ -631,7 +766,7 @@ mod tests {
             sig: None,
         };
         let signed = Head {
-            sig: Some(sign(k, head.seq, &head.hash)),
+            sig: Some(sign(k, head.seq, &head.hash).unwrap()),
             ..head.clone()
         };
         assert!(verify(lines.iter().map(String::as_str), Some(k), Some(&signed)).ok());
@@ -668,6 +803,93 @@ mod tests {
         assert!(p.reason.contains("signature"), "{p:?}");
         // The wrong key fails at the first checkpoint.
         assert!(!verify(lines.iter().map(String::as_str), Some(b"other"), None).ok());
+    }
+
+    #[test]
+    fn ed25519_checkpoints_tamper_truncation_and_wrong_key() {
+        let sk = format!("{ED25519_SECRET_PREFIX}{}", "11".repeat(32));
+        let sk = sk.as_bytes();
+        let pk = public_key(sk).unwrap().unwrap();
+        assert!(pk.starts_with(ED25519_PUBLIC_PREFIX));
+        let pk = pk.as_bytes();
+        assert!(check_key(sk, true).is_ok());
+        assert!(check_key(pk, false).is_ok());
+        // A public key cannot sign, and says so without printing the key.
+        let e = check_key(pk, true).unwrap_err();
+        assert!(!e.to_string().contains(&"11".repeat(8)), "{e}");
+        assert!(sign(pk, 1, GENESIS).is_err());
+        assert!(public_key(b"an hmac key of some length").unwrap().is_none());
+        assert!(check_key(b"ed25519-secret:zz", true).is_err());
+
+        let lines = chain(10, sk);
+        let first_sig = serde_json::from_str::<Entry>(&lines[3])
+            .unwrap()
+            .sig
+            .unwrap();
+        assert!(first_sig.starts_with("ed25519:"), "{first_sig}");
+        // The public key verifies what the secret key signed.
+        for k in [sk, pk] {
+            let v = verify(lines.iter().map(String::as_str), Some(k), None);
+            assert!(v.ok(), "{v:?}");
+            assert_eq!(v.checkpoints, 2);
+        }
+        // Tampered: an edit with every later hash recomputed fails at the checkpoint.
+        let mut forged: Vec<Entry> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        forged[1].key = Some("민원/forged".into());
+        let mut prev = GENESIS.to_string();
+        let mut out = Vec::new();
+        for mut e in forged {
+            e.prev = prev.clone();
+            let (e, l) = e.seal();
+            prev = e.hash;
+            out.push(l);
+        }
+        let p = verify(out.iter().map(String::as_str), Some(pk), None)
+            .problem
+            .unwrap();
+        assert_eq!(p.expected_seq, 4);
+        assert!(p.reason.contains("signature"), "{p:?}");
+        // A flipped signature byte fails.
+        let mut bad = lines.clone();
+        let last = first_sig.chars().last().unwrap();
+        let flipped = format!(
+            "{}{}",
+            &first_sig[..first_sig.len() - 1],
+            if last == '0' { '1' } else { '0' }
+        );
+        bad[3] = bad[3].replace(&first_sig, &flipped);
+        assert!(!verify(bad.iter().map(String::as_str), Some(pk), None).ok());
+        // Truncated: the signed head knows there were 10.
+        let hash = serde_json::from_str::<Entry>(&lines[9]).unwrap().hash;
+        let head = Head {
+            seq: 10,
+            sig: Some(sign(sk, 10, &hash).unwrap()),
+            hash,
+        };
+        assert!(verify(lines.iter().map(String::as_str), Some(pk), Some(&head)).ok());
+        let p = verify(lines[..8].iter().map(String::as_str), Some(pk), Some(&head))
+            .problem
+            .unwrap();
+        assert!(p.reason.contains("truncated"), "{p:?}");
+        // The wrong key (another Ed25519 key, or an HMAC key) fails at the first checkpoint.
+        let other = format!("{ED25519_SECRET_PREFIX}{}", "22".repeat(32));
+        let other_pk = public_key(other.as_bytes()).unwrap().unwrap();
+        for k in [
+            other.as_bytes(),
+            other_pk.as_bytes(),
+            b"an hmac key of some length",
+        ] {
+            let p = verify(lines.iter().map(String::as_str), Some(k), None)
+                .problem
+                .unwrap();
+            assert_eq!(p.expected_seq, 4, "{p:?}");
+        }
+        // And an HMAC-signed record does not verify under an Ed25519 key.
+        let hm = chain(8, b"city hmac key 0123");
+        assert!(!verify(hm.iter().map(String::as_str), Some(pk), None).ok());
     }
 
     #[test]

@@ -31,7 +31,10 @@
 pub mod chain;
 pub mod sink;
 
-pub use chain::{parse_time, verify, Entry, Head, Principal, Problem, Query, Verification};
+pub use chain::{
+    check_key, parse_time, public_key, verify, Entry, Head, Principal, Problem, Query,
+    Verification, ED25519_PUBLIC_PREFIX, ED25519_SECRET_PREFIX,
+};
 pub use sink::{BucketSink, FileSink, Sink, SqliteSink};
 
 use crate::{BucketLayerExt, Layer, QueueLayerExt};
@@ -210,7 +213,9 @@ impl LogInner {
             seq,
             time: chain::now(),
             kind: "checkpoint".into(),
-            sig: key.map(|k| chain::sign(k.expose_secret(), seq - 1, &st.prev)),
+            sig: key
+                .map(|k| chain::sign(k.expose_secret(), seq - 1, &st.prev))
+                .transpose()?,
             prev: st.prev.clone(),
             ..Default::default()
         };
@@ -221,7 +226,9 @@ impl LogInner {
         st.since_checkpoint = 0;
         sink.set_head(&Head {
             seq,
-            sig: key.map(|k| chain::sign(k.expose_secret(), seq, &e.hash)),
+            sig: key
+                .map(|k| chain::sign(k.expose_secret(), seq, &e.hash))
+                .transpose()?,
             hash: e.hash,
         })
     }
@@ -279,6 +286,9 @@ impl AuditLog {
         key: Option<SecretSlice<u8>>,
         checkpoint_every: u64,
     ) -> Result<Self> {
+        if let Some(k) = &key {
+            chain::check_key(k.expose_secret(), true)?;
+        }
         let (seq, prev) = match sink.last_line().await? {
             Some(l) => {
                 let e: Entry = serde_json::from_str(&l).map_err(|e| {
@@ -1101,6 +1111,9 @@ pub async fn verify_spec(
     key: Option<&SecretSlice<u8>>,
     registry: &Registry,
 ) -> Result<Verification> {
+    if let Some(k) = key {
+        chain::check_key(k.expose_secret(), false)?;
+    }
     let sink = open_sink(spec, registry).await?;
     let lines = sink.read_lines().await?;
     let head = sink.head().await?;
