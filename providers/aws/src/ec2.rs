@@ -240,8 +240,8 @@ struct XInstance {
     instance_id: String,
     #[serde(default)]
     image_id: Option<String>,
-    #[serde(default)]
-    instance_state: Option<XState>,
+    /// Always sent by EC2: an instance without a state is a malformed answer.
+    instance_state: XState,
     #[serde(default)]
     instance_type: Option<String>,
     #[serde(default)]
@@ -256,7 +256,6 @@ struct XInstance {
 
 #[derive(Debug, Deserialize)]
 struct XState {
-    #[serde(default)]
     name: String,
 }
 
@@ -339,7 +338,7 @@ fn to_instance(x: XInstance) -> Instance {
         .into_iter()
         .map(|t| (t.key, t.value.unwrap_or_default()))
         .collect();
-    let provider_state = x.instance_state.map(|s| s.name).unwrap_or_default();
+    let provider_state = x.instance_state.name;
     Instance {
         name: tags.get("Name").cloned().unwrap_or_default(),
         id: x.instance_id,
@@ -360,9 +359,61 @@ fn to_instance(x: XInstance) -> Instance {
     }
 }
 
+/// Check that `body` is one complete, well-formed XML document whose root element is
+/// `{action}Response`; anything else is a malformed answer (`Unavailable`).
+fn expect_document(action: &str, body: &str) -> Result<()> {
+    use quick_xml::events::Event;
+    let bad = |why: String| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("EC2 {action}: malformed response: {why}"),
+        )
+    };
+    let want = format!("{action}Response");
+    let mut r = quick_xml::Reader::from_str(body);
+    let mut depth = 0usize;
+    let mut root_seen = false;
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) => {
+                if depth == 0 {
+                    if root_seen || e.local_name().as_ref() != want.as_bytes() {
+                        return Err(bad(format!("not a {want} document")));
+                    }
+                    root_seen = true;
+                }
+                depth += 1;
+            }
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Empty(e)) if depth == 0 => {
+                if root_seen || e.local_name().as_ref() != want.as_bytes() {
+                    return Err(bad(format!("not a {want} document")));
+                }
+                root_seen = true;
+            }
+            Ok(Event::Text(t)) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(bad("text outside the document".into()));
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(bad(e.to_string())),
+        }
+    }
+    if !root_seen || depth != 0 {
+        return Err(bad(format!("no complete {want} document")));
+    }
+    Ok(())
+}
+
+/// Parse an EC2 answer; one that does not parse (garbled, cut off, an HTML page, fields of
+/// the wrong type or missing) is a malformed answer: `Unavailable`, as in every driver.
 fn parse<T: serde::de::DeserializeOwned>(action: &str, body: &str) -> Result<T> {
-    quick_xml::de::from_str(body)
-        .map_err(|e| Error::other(format!("EC2 {action}: unreadable response: {e}")))
+    quick_xml::de::from_str(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("EC2 {action}: unreadable response: {e}"),
+        )
+    })
 }
 
 /// Parse an EC2 error body into a portable error (what the HTTP layer does with
@@ -507,9 +558,12 @@ impl Ec2Driver {
     }
 
     async fn simple(&self, action: &str, id: &str) -> Result<()> {
-        self.call(action, &[("InstanceId.1".into(), id.into())], id)
+        let body = self
+            .call(action, &[("InstanceId.1".into(), id.into())], id)
             .await?;
-        Ok(())
+        // The answer is not used, but it must be the action's: an HTML page or another
+        // document with a 200 (a proxy, a captive portal) does not say the action was done.
+        expect_document(action, &body)
     }
 
     async fn resolve_image_id(&self, image: &str) -> Result<String> {
@@ -773,12 +827,12 @@ impl ComputeDriver for Ec2Driver {
         }
         let body = self.call("RunInstances", &p, &spec.name).await?;
         let r: XRunInstances = parse("RunInstances", &body)?;
-        let x = r
-            .instances_set
-            .item
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::other("RunInstances returned no instance"))?;
+        let x = r.instances_set.item.into_iter().next().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "EC2 RunInstances: malformed response: no instance",
+            )
+        })?;
         tracing::debug!(id = %x.instance_id, name = %spec.name, "EC2 instance created");
         let mut inst = to_instance(x);
         if inst.tags.is_empty() {

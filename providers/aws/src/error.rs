@@ -14,6 +14,14 @@ use gureum_core::{Error, ErrorKind};
 ///
 /// SQS codes are accepted with or without the `AWS.SimpleQueueService.` prefix and with
 /// the JSON protocol's `com.amazonaws.sqs#` namespace.
+///
+/// ```
+/// use gureum_aws::error::kind_for_code;
+/// use gureum_core::ErrorKind;
+/// assert_eq!(kind_for_code("NoSuchKey"), Some(ErrorKind::NotFound));
+/// assert_eq!(kind_for_code("AWS.SimpleQueueService.NonExistentQueue"), Some(ErrorKind::NotFound));
+/// assert_eq!(kind_for_code("SomethingNew"), None);
+/// ```
 pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
     let c = code
         .rsplit('#')
@@ -166,6 +174,16 @@ pub fn kind_for_code(code: &str) -> Option<ErrorKind> {
 /// (`<Response><Errors><Error><Code>..`) and REST-XML (`<Error><Code>..`) error bodies and the
 /// request id (body, then `x-amzn-requestid` / `x-amz-request-id`), and classifies with
 /// [`kind_for_code`] over the shared status table.
+///
+/// ```
+/// use gureum_aws::error::AwsErrors;
+/// use gureum_core::http::ProviderErrors;
+/// let body = br#"<Error><Code>NoSuchBucket</Code><Message>The bucket does not exist</Message><RequestId>R1</RequestId></Error>"#;
+/// let d = AwsErrors.parse(404, &http::HeaderMap::new(), body);
+/// assert_eq!((d.code.as_deref(), d.request_id.as_deref()), (Some("NoSuchBucket"), Some("R1")));
+/// let e = AwsErrors.build("GET b", 404, &d);
+/// assert_eq!(e.kind(), gureum_core::ErrorKind::NotFound);
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AwsErrors;
 

@@ -648,11 +648,9 @@ impl Session {
             .await?;
         let status = r.status().as_u16();
         let h = r.headers().clone();
-        let text = r.text().await.map_err(|source| OsError::Transport {
-            service: "identity",
-            op: op.to_string(),
-            source,
-        })?;
+        // Bounded: an endless or oversized answer is `Unavailable`, never read to the end.
+        let body = self.client.bytes(r, &format!("identity {op}")).await?;
+        let text = String::from_utf8_lossy(&body);
         if !(200..300).contains(&status) {
             let detail = serde_json::from_str::<Value>(&text)
                 .ok()

@@ -140,6 +140,36 @@ pub async fn check(
     Err(http_error(r, service, op).await)
 }
 
+/// Read a success body as JSON, bounded by the session's `max_response_bytes` (an endless
+/// or oversized body is `Unavailable`, not read to the end); a body that is not the expected
+/// JSON is a malformed answer (`Unavailable`, [`OsError::Decode`](crate::error::OsError)).
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    r: reqwest::Response,
+    service: &'static str,
+    op: &str,
+) -> Result<T> {
+    let operation = format!("{service} {op}");
+    let body = session.client().bytes(r, &operation).await?;
+    decode_json(&body, service, op)
+}
+
+/// Parse `body` as JSON of type `T`; failure is a malformed answer (`Unavailable`).
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    service: &'static str,
+    op: &str,
+) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        crate::error::OsError::Decode {
+            service,
+            op: op.to_string(),
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
 /// The error for a non-success response (its body read once, bounded).
 pub async fn http_error(r: reqwest::Response, service: &'static str, op: &str) -> Error {
     let operation = format!("{service} {op}");

@@ -31,7 +31,7 @@ pub enum OsError {
         #[source]
         source: reqwest::Error,
     },
-    /// The response could not be decoded.
+    /// The response could not be decoded (kind `Unavailable`).
     #[error("{service} {op}: malformed response: {message}")]
     Decode {
         /// Service name.
@@ -71,7 +71,10 @@ impl From<OsError> for Error {
                 };
                 Error::new(kind, message).with_source(source)
             }
-            OsError::Decode { .. } => Error::new(ErrorKind::Other, message),
+            // An answer that cannot be understood (garbled, cut off, wrong types, missing
+            // fields) is `Unavailable`, as in the other drivers: the call may work later or
+            // through another proxy, and nothing was taken from it.
+            OsError::Decode { .. } => Error::new(ErrorKind::Unavailable, message),
         }
     }
 }

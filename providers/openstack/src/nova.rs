@@ -12,7 +12,7 @@
 //!   (`powering-off`→Stopping, `deleting`→Terminating, `powering-on`→Pending).
 
 use crate::auth::Session;
-use crate::client::{check, http_error, send};
+use crate::client::{check, http_error, read_json, send};
 use crate::error::OsError;
 use base64::Engine;
 use bytes::Bytes;
@@ -24,6 +24,17 @@ use gureum_core::{
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+/// A malformed Nova (or Glance) answer: `Unavailable`, like every answer that cannot be
+/// understood.
+fn malformed(op: &str, message: &str) -> Error {
+    OsError::Decode {
+        service: "nova",
+        op: op.to_string(),
+        message: message.to_string(),
+    }
+    .into()
+}
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -190,14 +201,7 @@ impl NovaDriver {
         let retry = method == reqwest::Method::GET;
         let r = self.call(method, path, body, retry, op).await?;
         let r = check(r, "nova", op).await?;
-        r.json::<Value>().await.map_err(|e| {
-            OsError::Decode {
-                service: "nova",
-                op: op.into(),
-                message: e.to_string(),
-            }
-            .into()
-        })
+        read_json(&self.session, r, "nova", op).await
     }
 
     fn parse_server(v: &Value) -> Option<Instance> {
@@ -257,7 +261,14 @@ impl NovaDriver {
             let v = self
                 .json(reqwest::Method::GET, &q, None, "GET servers/detail")
                 .await?;
-            let page = v["servers"].as_array().cloned().unwrap_or_default();
+            // A page that is not a list of servers with ids is a malformed answer, never
+            // an empty (or shortened) list.
+            let Some(page) = v["servers"].as_array().cloned() else {
+                return Err(malformed("GET servers/detail", "no servers list"));
+            };
+            if page.iter().any(|s| !s["id"].is_string()) {
+                return Err(malformed("GET servers/detail", "a server without id"));
+            }
             let n = page.len();
             marker = page
                 .last()
@@ -419,13 +430,7 @@ impl ComputeDriver for NovaDriver {
             Err(e) => return Err(e),
         };
         let r = check(r, "nova", op).await?;
-        let v: Value = r.json().await.map_err(|e| {
-            Error::from(OsError::Decode {
-                service: "nova",
-                op: op.into(),
-                message: e.to_string(),
-            })
-        })?;
+        let v: Value = read_json(&self.session, r, "nova", op).await?;
         let id = v["server"]["id"].as_str().ok_or_else(|| {
             Error::from(OsError::Decode {
                 service: "nova",
@@ -531,25 +536,36 @@ impl ComputeDriver for NovaDriver {
                 "GET flavors/detail",
             )
             .await?;
-        Ok(v["flavors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| {
-                Some(SizeInfo {
-                    id: f["id"].as_str()?.to_string(),
-                    vcpus: f["vcpus"].as_u64()? as u32,
-                    memory_mib: f["ram"].as_u64()?,
-                })
+        let Some(flavors) = v["flavors"].as_array() else {
+            return Err(malformed("GET flavors/detail", "no flavors list"));
+        };
+        flavors
+            .iter()
+            .map(|f| {
+                (|| {
+                    Some(SizeInfo {
+                        id: f["id"].as_str()?.to_string(),
+                        vcpus: u32::try_from(f["vcpus"].as_u64()?).ok()?,
+                        memory_mib: f["ram"].as_u64()?,
+                    })
+                })()
+                .ok_or_else(|| malformed("GET flavors/detail", "a flavor without id, vcpus or ram"))
             })
-            .collect())
+            .collect()
     }
 
     async fn images(&self) -> Result<Vec<ImageInfo>> {
-        let parse = |arr: &Value| -> Vec<ImageInfo> {
-            arr.as_array()
-                .into_iter()
-                .flatten()
+        // A list of images, each with its id: anything else is a malformed answer, never
+        // a shorter list.
+        let parse = |arr: &Value| -> Result<Vec<ImageInfo>> {
+            let Some(list) = arr.as_array() else {
+                return Err(malformed("GET images", "no images list"));
+            };
+            if list.iter().any(|i| !i["id"].is_string()) {
+                return Err(malformed("GET images", "an image without id"));
+            }
+            Ok(list
+                .iter()
                 .filter(|i| {
                     i["status"]
                         .as_str()
@@ -573,7 +589,7 @@ impl ComputeDriver for NovaDriver {
                         alias,
                     })
                 })
-                .collect()
+                .collect())
         };
         if let Some(base) = self.image_url().await {
             // Glance v2, paginated through `next`.
@@ -593,14 +609,8 @@ impl ComputeDriver for NovaDriver {
                 })
                 .await?;
                 let r = check(r, "glance", "GET v2/images").await?;
-                let v: Value = r.json().await.map_err(|e| {
-                    Error::from(OsError::Decode {
-                        service: "glance",
-                        op: "GET v2/images".into(),
-                        message: e.to_string(),
-                    })
-                })?;
-                out.extend(parse(&v["images"]));
+                let v: Value = read_json(&self.session, r, "glance", "GET v2/images").await?;
+                out.extend(parse(&v["images"])?);
                 next = v["next"].as_str().map(str::to_string);
             }
             return Ok(out);
@@ -614,7 +624,7 @@ impl ComputeDriver for NovaDriver {
                 "GET images/detail",
             )
             .await?;
-        Ok(parse(&v["images"]))
+        parse(&v["images"])
     }
 
     async fn user_data(&self, id: &str) -> Result<Option<Bytes>> {

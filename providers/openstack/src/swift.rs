@@ -11,7 +11,7 @@
 //! `copy_if_not_exists` is refused too.
 
 use crate::auth::Session;
-use crate::client::{check, http_error, send};
+use crate::client::{check, http_error, read_json, send};
 use crate::error::OsError;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -179,10 +179,13 @@ pub async fn fetch_info(session: &Session, storage_url: &Url) -> SwiftInfo {
     u.set_path("/info");
     u.set_query(None);
     match session.http().get(u).send().await {
-        Ok(r) if r.status().is_success() => match r.json::<serde_json::Value>().await {
-            Ok(v) => SwiftInfo::from_json(&v),
-            Err(_) => SwiftInfo::default(),
-        },
+        // Bounded like every other answer: an endless `/info` is not read to the end.
+        Ok(r) if r.status().is_success() => {
+            match read_json::<serde_json::Value>(session, r, "swift", "GET /info").await {
+                Ok(v) => SwiftInfo::from_json(&v),
+                Err(_) => SwiftInfo::default(),
+            }
+        }
         _ => SwiftInfo::default(),
     }
 }
@@ -441,7 +444,9 @@ impl SwiftStore {
         })
         .await?;
         let r = check(r, "swift", "DELETE manifest").await?;
-        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        let v: serde_json::Value = read_json(&self.inner.session, r, "swift", "DELETE manifest")
+            .await
+            .unwrap_or_default();
         match v["Response Status"].as_str() {
             Some(s) if s.starts_with("200") || s.starts_with("404") => Ok(()),
             Some(s) if s.starts_with("400") => {
@@ -491,13 +496,8 @@ impl SwiftStore {
         )
         .await?;
         let r = check(r, "swift", "POST bulk-delete").await?;
-        let v: serde_json::Value = r.json().await.map_err(|e| {
-            Error::from(OsError::Decode {
-                service: "swift",
-                op: "bulk-delete".into(),
-                message: e.to_string(),
-            })
-        })?;
+        let v: serde_json::Value =
+            read_json(&self.inner.session, r, "swift", "POST bulk-delete").await?;
         let status = v["Response Status"].as_str().unwrap_or("");
         let mut failed: std::collections::HashMap<String, String> = Default::default();
         for e in v["Errors"].as_array().into_iter().flatten() {
@@ -572,14 +572,20 @@ impl SwiftStore {
             return Ok(vec![]);
         }
         let r = check(r, "swift", op).await?;
-        r.json::<Vec<serde_json::Value>>().await.map_err(|e| {
-            OsError::Decode {
+        let page: Vec<serde_json::Value> = read_json(&self.inner.session, r, "swift", op).await?;
+        // Every entry is a subdir or an object with its name, size and time: an entry
+        // with fields missing or of the wrong type is a malformed answer, never an
+        // object invented with size 0 or skipped in silence.
+        if let Some(bad) = page.iter().find(|v| !listing_entry_ok(v)) {
+            let shown: String = bad.to_string().chars().take(200).collect();
+            return Err(OsError::Decode {
                 service: "swift",
                 op: op.into(),
-                message: e.to_string(),
+                message: format!("listing entry without name, bytes or last_modified: {shown}"),
             }
-            .into()
-        })
+            .into());
+        }
+        Ok(page)
     }
 
     /// The listing page size this cluster allows.
@@ -651,6 +657,52 @@ impl SwiftStore {
             })
             .try_flatten()
             .boxed()
+    }
+
+    /// The length of an object whose GET answer carried none: a `HEAD` (a proxy that
+    /// re-chunks GET bodies usually keeps it there), else, for a dynamic large object
+    /// (`X-Object-Manifest: container/prefix`), the sum of its segments' sizes, listed page
+    /// by page as Swift concatenates them. A plain object without any length is a
+    /// malformed answer (`Unavailable`).
+    async fn length_without_header(&self, name: &str, get_headers: &HeaderMap) -> Result<u64> {
+        let u = self.object_url(name).await?;
+        let op = "HEAD object";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.head(u.clone())
+        })
+        .await?;
+        let r = check(r, "swift", op).await?;
+        if let Some(len) =
+            header_str(r.headers(), "content-length").and_then(|s| s.trim().parse::<u64>().ok())
+        {
+            return Ok(len);
+        }
+        let manifest = header_str(get_headers, "x-object-manifest")
+            .or_else(|| header_str(r.headers(), "x-object-manifest"));
+        let Some(manifest) = manifest else {
+            return Err(malformed(
+                "GET object",
+                "an object body without Content-Length (not a dynamic large object)".into(),
+            ));
+        };
+        let manifest = percent_encoding::percent_decode_str(&manifest)
+            .decode_utf8_lossy()
+            .into_owned();
+        let Some((container, prefix)) = manifest.split_once('/') else {
+            return Err(malformed(
+                "GET object",
+                format!("bad X-Object-Manifest {manifest:?}"),
+            ));
+        };
+        let mut total = 0u64;
+        let mut pages =
+            self.list_pages(container.to_string(), Some(prefix.to_string()), false, None);
+        while let Some(page) = pages.next().await {
+            for v in page? {
+                total = total.saturating_add(v["bytes"].as_u64().unwrap_or(0));
+            }
+        }
+        Ok(total)
     }
 
     fn meta_headers(attrs: &Attributes) -> object_store::Result<HeaderMap> {
@@ -770,6 +822,21 @@ fn portable_path(name: &str) -> Option<Path> {
             None
         }
     }
+}
+
+/// Whether a container listing entry has the fields gureum reads, with their types: a
+/// `subdir` string, or a `name` string, a `bytes` count and a `last_modified` time (`hash`,
+/// when present, a string).
+fn listing_entry_ok(v: &serde_json::Value) -> bool {
+    if v.get("subdir").is_some() {
+        return v["subdir"].is_string();
+    }
+    v["name"].is_string()
+        && v["bytes"].is_u64()
+        && v["last_modified"].as_str().is_some_and(|t| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        })
+        && (v.get("hash").is_none() || v["hash"].is_string() || v["hash"].is_null())
 }
 
 fn meta_from_listing(v: &serde_json::Value) -> Option<ObjectMeta> {
@@ -1064,30 +1131,57 @@ impl ObjectStore for SwiftStore {
         }
         let r = check(r, "swift", op).await.map_err(|e| os_err(e, name))?;
         let headers = r.headers().clone();
-        let len = header_str(&headers, "content-length")
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
+        let announced = header_str(&headers, "content-length")
+            .map(|s| {
+                s.trim()
+                    .parse::<u64>()
+                    .map_err(|_| os_err(malformed(op, format!("bad Content-Length {s:?}")), name))
+            })
+            .transpose()?;
         let (range, size) = match header_str(&headers, "content-range") {
-            Some(cr) => parse_content_range(&cr).ok_or_else(|| object_store::Error::Generic {
-                store: "Swift",
-                source: format!("bad Content-Range {cr:?}").into(),
-            })?,
-            None => (0..len, len),
+            Some(cr) => parse_content_range(&cr)
+                .ok_or_else(|| os_err(malformed(op, format!("bad Content-Range {cr:?}")), name))?,
+            None => match announced {
+                Some(len) => (0..len, len),
+                None if options.head => (0..0, 0),
+                // A body without a length (chunked or ended by closing the connection):
+                // Swift sends one for every plain object and for SLOs; a proxy may drop it,
+                // and a DLO of more segments than a listing page has none. The length is
+                // learnt another way, and the body is held to it below: a body that does
+                // not end is never read without bound.
+                None => {
+                    let len = self
+                        .length_without_header(name, &headers)
+                        .await
+                        .map_err(|e| os_err(e, name))?;
+                    (0..len, len)
+                }
+            },
         };
+        if let (Some(len), Some(_)) = (announced, header_str(&headers, "content-range")) {
+            if len != range.end - range.start {
+                return Err(os_err(
+                    malformed(
+                        op,
+                        format!(
+                            "Content-Length {len} does not match the Content-Range length {}",
+                            range.end - range.start
+                        ),
+                    ),
+                    name,
+                ));
+            }
+        }
         let meta = meta_from_headers(location, &headers, size);
         let attributes = attributes_from_headers(&headers);
-        let p = name.to_string();
         let payload = if options.head {
             GetResultPayload::Stream(stream::empty().boxed())
         } else {
-            GetResultPayload::Stream(
-                r.bytes_stream()
-                    .map_err(move |e| object_store::Error::Generic {
-                        store: "Swift",
-                        source: format!("reading {p}: {e}").into(),
-                    })
-                    .boxed(),
-            )
+            GetResultPayload::Stream(exact_body(
+                r.bytes_stream().boxed(),
+                range.end - range.start,
+                name.to_string(),
+            ))
         };
         Ok(GetResult {
             payload,
@@ -1246,6 +1340,62 @@ impl ObjectStore for SwiftStore {
             .map_err(|e| os_err(e, from.as_ref()))?;
         Ok(())
     }
+}
+
+/// A malformed answer (`Unavailable`).
+fn malformed(op: &str, message: String) -> Error {
+    OsError::Decode {
+        service: "swift",
+        op: op.to_string(),
+        message,
+    }
+    .into()
+}
+
+/// An object body held to its length: more bytes than `expected` end the stream with an
+/// error at once (a body that never ends is not read past its length), fewer bytes end it
+/// with an error at the end (a cut-off body is never a complete object). Both are
+/// `Unavailable`; a transport failure while reading is `Unavailable` or `Timeout`.
+fn exact_body(
+    inner: BoxStream<'static, reqwest::Result<Bytes>>,
+    expected: u64,
+    name: String,
+) -> BoxStream<'static, object_store::Result<Bytes>> {
+    stream::try_unfold((inner, 0u64), move |(mut inner, read)| {
+        let name = name.clone();
+        async move {
+            let fail = |msg: String| os_err(malformed("GET object", msg), &name);
+            match inner.next().await {
+                Some(Ok(chunk)) => {
+                    let read = read + chunk.len() as u64;
+                    if read > expected {
+                        return Err(fail(format!(
+                            "body longer than its length of {expected} bytes"
+                        )));
+                    }
+                    Ok(Some((chunk, (inner, read))))
+                }
+                Some(Err(e)) => {
+                    let e = e.without_url();
+                    let kind = if e.is_timeout() {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::Unavailable
+                    };
+                    Err(os_err(
+                        Error::new(kind, format!("swift GET object: reading the body: {e}"))
+                            .with_source(e),
+                        &name,
+                    ))
+                }
+                None if read < expected => Err(fail(format!(
+                    "body cut off after {read} of {expected} bytes"
+                ))),
+                None => Ok(None),
+            }
+        }
+    })
+    .boxed()
 }
 
 fn parse_content_range(s: &str) -> Option<(std::ops::Range<u64>, u64)> {
@@ -1542,13 +1692,8 @@ impl BucketAdmin for SwiftAdmin {
                 break;
             }
             let r = check(r, "swift", "GET account").await?;
-            let v: Vec<serde_json::Value> = r.json().await.map_err(|e| {
-                Error::from(OsError::Decode {
-                    service: "swift",
-                    op: "GET account".into(),
-                    message: e.to_string(),
-                })
-            })?;
+            let v: Vec<serde_json::Value> =
+                read_json(&self.session, r, "swift", "GET account").await?;
             if v.is_empty() {
                 break;
             }

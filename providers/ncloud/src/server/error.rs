@@ -132,6 +132,10 @@ pub fn kind_of(pe: &ProviderError) -> ErrorKind {
         ErrorKind::RateLimited
     } else if pe.status == 400 || !code.is_empty() {
         ErrorKind::InvalidArgument
+    } else if (200..300).contains(&pe.status) {
+        // A success status with a body that is not the action's answer nor an error
+        // envelope (an HTML page from a proxy, another document): a malformed answer.
+        ErrorKind::Unavailable
     } else {
         ErrorKind::Other
     }

@@ -484,7 +484,7 @@ impl ServerClient {
             return Err(error::to_error(action, &error::decode(status, &bytes)));
         }
         let v: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::other(format!("ncloud {action}: response is not JSON: {e}")))?;
+            .map_err(|e| malformed(format!("ncloud {action}: response is not JSON: {e}")))?;
         let key = format!("{action}Response");
         let inner = match v.get(&key) {
             Some(i) => i.clone(),
@@ -499,8 +499,14 @@ impl ServerClient {
             return Err(error::to_error(action, &error::decode(status, &bytes)));
         }
         serde_json::from_value(inner)
-            .map_err(|e| Error::other(format!("ncloud {action}: unexpected response shape: {e}")))
+            .map_err(|e| malformed(format!("ncloud {action}: unexpected response shape: {e}")))
     }
+}
+
+/// An answer that cannot be understood (not JSON, wrong shape, an expected item missing):
+/// `Unavailable`, as in every driver.
+fn malformed(message: String) -> Error {
+    Error::new(ErrorKind::Unavailable, message)
 }
 
 /// The `ncloud-server://` compute driver.
@@ -703,7 +709,7 @@ impl NcloudServer {
             .next()
             .map(|s| s.init_script_no)
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::other("ncloud createInitScript returned no script"))
+            .ok_or_else(|| malformed("ncloud createInitScript returned no script".into()))
     }
 }
 
@@ -796,7 +802,7 @@ impl ComputeDriver for NcloudServer {
         let s = r
             .server_instance_list
             .first()
-            .ok_or_else(|| Error::other("ncloud createServerInstances returned no server"))?;
+            .ok_or_else(|| malformed("ncloud createServerInstances returned no server".into()))?;
         Ok(Self::to_instance(s))
     }
 

@@ -1,0 +1,344 @@
+//! Hostile input from the server side (issue 19, item 4): Swift (container listing, object
+//! GET) behind tempauth and Keystone v3 (token answers) answered by a scripted loopback
+//! server with malformed JSON, wrong `content-length` (short and long), truncated and endless
+//! bodies, fields of the wrong type or missing, and huge headers. Every call ends with a
+//! typed error (never `Other`, never a panic), no corrupted object is reported as a success,
+//! and an endless body is abandoned after the HTTP layer's bound (`max_response_bytes`).
+
+use gureum_core::{Error, ErrorKind, ListOptions, ResourceUrl};
+use gureum_testkit::scripted::{serve_raw, Reply, Tally};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const ENDLESS: u64 = 1 << 30;
+/// Retries × the 64 MiB body bound, plus socket buffers.
+const BOUNDED: u64 = 4 * (64 << 20) + (32 << 20);
+const JSON: &str = "content-type: application/json\r\n";
+
+fn typed(case: &str, e: &Error) -> ErrorKind {
+    assert_ne!(e.kind(), ErrorKind::Other, "{case}: untyped error: {e}");
+    e.kind()
+}
+
+async fn ends<T>(case: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(120), f)
+        .await
+        .unwrap_or_else(|_| panic!("{case}: did not end"))
+}
+
+/// A tempauth Swift whose auth and `/info` answers are right and every other answer is
+/// `reply`.
+async fn swift_on(reply: Reply) -> (gureum_core::Bucket, gureum_testkit::scripted::Sent) {
+    let (base, _seen, sent) = serve_raw(move |_, head| {
+        let line = head.lines().next().unwrap_or("");
+        if line.contains("/auth/v1.0") {
+            let port = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("host: ")
+                        .or_else(|| l.strip_prefix("Host: "))
+                })
+                .unwrap_or("127.0.0.1")
+                .trim()
+                .to_string();
+            Reply::ok(
+                200,
+                &format!("x-auth-token: tk\r\nx-storage-url: http://{port}/v1/AUTH_t\r\n"),
+                "",
+            )
+        } else if line.contains(" /info") {
+            Reply::ok(
+                200,
+                JSON,
+                r#"{"swift": {"container_listing_limit": 10000}}"#,
+            )
+        } else {
+            reply.clone()
+        }
+    })
+    .await;
+    let url = format!(
+        "swift://cont?auth_url={base}/auth/v1.0&user=t:u&key=k&storage_url={base}/v1/AUTH_t&allow_http=true&retries=2"
+    );
+    let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    (b, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swift_listing_malformed_answers_are_typed_errors_with_bounded_memory() {
+    let obj = r#"{"name": "a", "bytes": 1, "hash": "0cc175b9c0f1b6a831c399e269772661", "last_modified": "2026-01-01T00:00:00.000000", "content_type": "text/plain"}"#;
+    let cases: Vec<(&str, Reply)> = vec![
+        ("not json", Reply::ok(200, JSON, "<xml/>")),
+        ("cut json", Reply::ok(200, JSON, r#"[{"name": "a", "by"#)),
+        (
+            "wrong type",
+            Reply::ok(
+                200,
+                JSON,
+                r#"[{"name": "a", "bytes": "many", "last_modified": 5}]"#,
+            ),
+        ),
+        (
+            "missing name",
+            Reply::ok(
+                200,
+                JSON,
+                r#"[{"bytes": 1, "last_modified": "2026-01-01T00:00:00.000000"}]"#,
+            ),
+        ),
+        ("not a list", Reply::ok(200, JSON, r#"{"name": "a"}"#)),
+        (
+            "long content-length",
+            Reply::wrong_length(200, JSON, format!("[{obj}"), 8192),
+        ),
+        ("huge header", Reply::huge_header(200, 2 << 20, "[]")),
+        (
+            "endless",
+            Reply::endless(200, JSON, "[", format!("{obj},"), ENDLESS),
+        ),
+    ];
+    let mut tally = Tally::new("swift-list");
+    for (case, reply) in cases {
+        for delimiter in [false, true] {
+            let (b, sent) = swift_on(reply.clone()).await;
+            let r = if delimiter {
+                ends(
+                    case,
+                    b.list_page(&ListOptions {
+                        delimiter: true,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map(|p| format!("{p:?}"))
+            } else {
+                ends(case, b.list_all(None)).await.map(|v| format!("{v:?}"))
+            };
+            match r {
+                Err(e) => tally.error(typed(case, &e)),
+                Ok(v) => panic!("{case}: a malformed listing was a success: {v}"),
+            }
+            let s = sent.load(Ordering::Relaxed);
+            assert!(
+                s < BOUNDED,
+                "{case}: the client read {s} bytes of an endless body"
+            );
+        }
+    }
+    tally.print();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swift_get_never_returns_a_corrupted_object() {
+    let body = b"0123456789abcdef".to_vec();
+    let h = "etag: 4b6bc5b5bb6dc4bd39a6d4d0c6f8d2b1\r\nlast-modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n";
+    let cases: Vec<(&str, Reply)> = vec![
+        (
+            "long content-length",
+            Reply::wrong_length(200, h, body.clone(), 1000),
+        ),
+        (
+            "huge header",
+            Reply::huge_header(200, 2 << 20, body.clone()),
+        ),
+        (
+            "not http",
+            Reply::Raw {
+                head: "SSH-2.0-OpenSSH_9.6\r\n".into(),
+                body: vec![],
+            },
+        ),
+        ("endless", Reply::endless(200, h, "", "x", ENDLESS)),
+        (
+            "error body cut",
+            Reply::wrong_length(500, JSON, "{\"error\": ", 100),
+        ),
+    ];
+    let mut tally = Tally::new("swift-get");
+    for (case, reply) in cases {
+        let (b, sent) = swift_on(reply).await;
+        match ends(case, b.get("k")).await {
+            // object_store-shaped errors of the GET path may stay `Other`.
+            Err(e) => tally.error(e.kind()),
+            Ok(v) => panic!("{case}: a malformed answer was a success: {v:?}"),
+        }
+        let s = sent.load(Ordering::Relaxed);
+        assert!(
+            s < BOUNDED,
+            "{case}: the client read {s} bytes of an endless body"
+        );
+    }
+    tally.print();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_malformed_token_answers_are_typed_errors() {
+    let cases: Vec<(&str, Reply)> = vec![
+        (
+            "no token header",
+            Reply::ok(
+                201,
+                JSON,
+                r#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": []}}"#,
+            ),
+        ),
+        (
+            "not json",
+            Reply::ok(201, &format!("x-subject-token: tk\r\n{JSON}"), "<xml/>"),
+        ),
+        (
+            "cut json",
+            Reply::ok(
+                201,
+                &format!("x-subject-token: tk\r\n{JSON}"),
+                r#"{"token": {"catalog": [{"type": "object-st"#,
+            ),
+        ),
+        (
+            "wrong type",
+            Reply::ok(
+                201,
+                &format!("x-subject-token: tk\r\n{JSON}"),
+                r#"{"token": {"expires_at": 5, "catalog": "none"}}"#,
+            ),
+        ),
+        (
+            "no catalog entry",
+            Reply::ok(
+                201,
+                &format!("x-subject-token: tk\r\n{JSON}"),
+                r#"{"token": {"expires_at": "2099-01-01T00:00:00Z", "catalog": []}}"#,
+            ),
+        ),
+        ("huge header", Reply::huge_header(201, 2 << 20, "{}")),
+        (
+            "endless",
+            Reply::endless(
+                201,
+                &format!("x-subject-token: tk\r\n{JSON}"),
+                r#"{"token": {"catalog": ["#,
+                r#"{"type": "x", "endpoints": []},"#,
+                ENDLESS,
+            ),
+        ),
+    ];
+    let mut tally = Tally::new("keystone-token");
+    for (case, reply) in cases {
+        let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+        let url = format!(
+            "swift://cont?auth_url={base}/v3&username=u&password=p&user_domain_name=Default&project_name=p&project_domain_name=Default&allow_http=true&retries=2"
+        );
+        let r = ends(case, async {
+            let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url)?).await?;
+            b.list_all(None).await
+        })
+        .await;
+        match r {
+            Err(e) => tally.error(typed(case, &e)),
+            Ok(v) => panic!("{case}: a malformed token answer led to a success: {v:?}"),
+        }
+        let s = sent.load(Ordering::Relaxed);
+        assert!(
+            s < BOUNDED,
+            "{case}: the client read {s} bytes of an endless body"
+        );
+    }
+    tally.print();
+}
+
+/// A tempauth Swift whose object GET answers `body` without `content-length` (ended by
+/// closing the connection, as a re-chunking proxy or a large DLO does). `head_len`: the
+/// `content-length` of the HEAD answer, if any; `segments`: a DLO (`x-object-manifest:
+/// segs/k/`) whose listing holds segments of these sizes.
+async fn swift_without_length(
+    body: &'static [u8],
+    head_len: Option<usize>,
+    segments: &'static [u64],
+) -> gureum_core::Bucket {
+    let (base, _seen, _sent) = serve_raw(move |_, head| {
+        let line = head.lines().next().unwrap_or("");
+        let port = head
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
+            .unwrap_or("127.0.0.1")
+            .trim()
+            .to_string();
+        let dlo = if segments.is_empty() {
+            String::new()
+        } else {
+            "x-object-manifest: segs/k/\r\n".to_string()
+        };
+        if line.contains("/auth/v1.0") {
+            Reply::ok(
+                200,
+                &format!("x-auth-token: tk\r\nx-storage-url: http://{port}/v1/AUTH_t\r\n"),
+                "",
+            )
+        } else if line.contains(" /info") {
+            Reply::ok(200, JSON, r#"{"swift": {"container_listing_limit": 2}}"#)
+        } else if line.starts_with("HEAD ") {
+            let len = head_len
+                .map(|n| format!("content-length: {n}\r\n"))
+                .unwrap_or_default();
+            Reply::Raw {
+                head: format!("HTTP/1.1 200 X\r\n{dlo}{len}connection: close\r\n"),
+                body: vec![],
+            }
+        } else if line.contains("/segs?") {
+            // One page with the segments after the marker, then an empty page.
+            let list: Vec<String> = if line.contains("marker=") {
+                vec![]
+            } else {
+                segments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        format!(r#"{{"name": "k/{i:03}", "bytes": {n}, "hash": "x", "last_modified": "2026-01-01T00:00:00.000000"}}"#)
+                    })
+                    .collect()
+            };
+            Reply::ok(200, JSON, format!("[{}]", list.join(",")))
+        } else {
+            Reply::Raw {
+                head: format!("HTTP/1.1 200 X\r\n{dlo}connection: close\r\n"),
+                body: body.to_vec(),
+            }
+        }
+    })
+    .await;
+    let url = format!(
+        "swift://cont?auth_url={base}/auth/v1.0&user=t:u&key=k&storage_url={base}/v1/AUTH_t&allow_http=true&retries=2"
+    );
+    gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swift_get_without_content_length_is_held_to_the_learnt_length() {
+    const BODY: &[u8] = b"0123456789abcdef";
+    // The length from a HEAD: the whole body, exactly.
+    let b = swift_without_length(BODY, Some(16), &[]).await;
+    assert_eq!(&ends("head", b.get("k")).await.unwrap()[..], BODY);
+    // A HEAD announcing less: the longer body is refused, not cut or taken.
+    let b = swift_without_length(BODY, Some(10), &[]).await;
+    let e = ends("head short", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A HEAD announcing more: a cut-off body is refused.
+    let b = swift_without_length(BODY, Some(20), &[]).await;
+    let e = ends("head long", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A DLO without any length: the sum of its segments (listed until an empty page).
+    let b = swift_without_length(BODY, None, &[4, 6, 6]).await;
+    assert_eq!(&ends("dlo", b.get("k")).await.unwrap()[..], BODY);
+    let b = swift_without_length(BODY, None, &[4, 6, 5]).await;
+    let e = ends("dlo short", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    // A plain object without any length anywhere: refused.
+    let b = swift_without_length(BODY, None, &[]).await;
+    let e = ends("no length", b.get("k")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+}
