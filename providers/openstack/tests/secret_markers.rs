@@ -3,7 +3,7 @@
 //! errors, `Debug` output, redacted URLs or TRACE log lines (shared helpers:
 //! `gureum_testkit::secrets`, `gureum_conformance::secrets`).
 
-use gureum_conformance::secrets::show_bucket;
+use gureum_conformance::secrets::{exercise_bucket, show_bucket, show_url};
 use gureum_core::Registry;
 use gureum_testkit::secrets::MarkerScan;
 
@@ -33,9 +33,15 @@ async fn marker_secrets_never_shown_on_swift_tempauth() {
         scan.text("tempauth", &s);
     }
     let good = format!("{}&temp_url_key={}", swift.url(&c), scan.marker());
-    for s in show_bucket(&r, &good).await {
+    for s in show_url(&good) {
+        scan.text("temp_url_key url", &s);
+    }
+    let b = r.open_bucket(Some(&good)).await.unwrap();
+    b.admin().unwrap().create_bucket(&c).await.unwrap();
+    for s in exercise_bucket(&b).await {
         scan.text("temp_url_key", &s);
     }
+    let _ = b.admin().unwrap().delete_bucket(&c).await;
     // The working handle's own key is a test key, not the marker; it is not scanned for.
     assert!(scan.shown().contains("put: ok"), "{}", scan.shown());
     scan.assert_clean();
