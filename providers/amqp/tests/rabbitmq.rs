@@ -66,6 +66,7 @@ async fn conformance_on_rabbitmq() {
         &q,
         &Options {
             backend: Some("amqp (RabbitMQ 3.10, quorum queues)".into()),
+            target: Some(gureum_conformance::certify::Target::Emulator),
             ..Options::default()
         },
     )

@@ -69,6 +69,7 @@ async fn conformance_on_tansu() {
         &q,
         &Options {
             backend: Some("kafka (tansu 0.6)".into()),
+            target: Some(gureum_conformance::certify::Target::Emulator),
             // every case joins a consumer group on a new topic (~3 s on tansu)
             time_scale: 2.0,
             ..Options::default()

@@ -109,7 +109,9 @@ async fn kakao_s3_preset_conformance_on_s3api() {
     ensure_container(&b).await;
     let report = storage::run(
         &b,
-        &Options::default().backend("kakao-s3 preset (SAIO s3api)"),
+        &Options::default()
+            .backend("kakao-s3 preset (SAIO s3api)")
+            .target(Target::Emulator),
     )
     .await;
     println!("{}", report.to_markdown());

@@ -27,7 +27,9 @@ async fn open(sim: &KakaoSim, region: &str) -> Compute {
 async fn kakao_compute_conformance_on_spec_simulator() {
     let sim = KakaoSim::start(KakaoSimConfig::default()).await.unwrap();
     let c = open(&sim, "kr-central-2").await;
-    let mut opts = Options::default().backend("kakao-compute (BCS spec simulator)");
+    let mut opts = Options::default()
+        .backend("kakao-compute (BCS spec simulator)")
+        .target(gureum_conformance::certify::Target::Simulator);
     opts.compute_timeout = Duration::from_secs(20);
     let report = compute::run(&c, &opts).await;
     println!("{}", report.to_markdown());

@@ -158,7 +158,9 @@ async fn swift_behind_keystone_storage_conformance() {
     assert!(b.capabilities().presign);
     let report = storage::run(
         &b,
-        &Options::default().backend("swift (SAIO 2.30 behind real Keystone 22, keystoneauth)"),
+        &Options::default()
+            .backend("swift (SAIO 2.30 behind real Keystone 22, keystoneauth)")
+            .target(gureum_conformance::certify::Target::Emulator),
     )
     .await;
     println!("{}", report.to_markdown());

@@ -68,8 +68,9 @@ async fn kt_d1_compute_conformance_on_d1_layout_simulator() {
     let n = c.native::<gureum_openstack::NovaDriver>().unwrap();
     let ep = n.session().endpoint("compute").await.unwrap();
     assert_eq!(ep.path(), "/d1/server");
-    let mut opts =
-        Options::default().backend("nova, KT Cloud D1 preset (D1-layout spec simulator)");
+    let mut opts = Options::default()
+        .backend("nova, KT Cloud D1 preset (D1-layout spec simulator)")
+        .target(gureum_conformance::certify::Target::Simulator);
     opts.compute_timeout = Duration::from_secs(20);
     let report = compute::run(&c, &opts).await;
     println!("{}", report.to_markdown());
