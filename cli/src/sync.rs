@@ -61,7 +61,7 @@ pub struct TransferFlags {
     #[arg(long, default_value_t = 4)]
     pub part_concurrency: usize,
     /// Memory for transfer buffers over all transfers, in MiB.
-    #[arg(long, default_value_t = 40, value_name = "MIB")]
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
     pub buffer_memory: usize,
     /// Destinations without MD5 etags (file, mem, Azure): check by size only instead of
     /// reading each object back and hashing it.

@@ -62,12 +62,15 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
         .region("us-east-1")
         .credentials(AwsCredentials::static_keys(&ak, &sk));
     let bucket = open_s3(cfg).await.expect("open s3");
-    bucket
-        .admin()
-        .unwrap()
-        .create_bucket(&name)
-        .await
-        .expect("create bucket");
+    // s3s-fs has answered a first CreateBucket of a fresh name with BucketAlreadyOwnedByYou:
+    // the bucket is ours either way.
+    match bucket.admin().unwrap().create_bucket(&name).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == gureum_core::ErrorKind::AlreadyExists => {
+            eprintln!("create bucket {name}: {e} (continuing: it is ours)")
+        }
+        Err(e) => panic!("create bucket {name}: {e}"),
+    }
     // raw object_store AmazonS3 on the same bucket, built directly (same settings as
     // emulators.md), not through gureum
     let raw = gureum_core::object_store::aws::AmazonS3Builder::new()

@@ -76,7 +76,7 @@ pub struct SyncOptions {
     pub multipart_threshold: u64,
     /// Parts of one large object read and uploaded at a time. Default 4.
     pub part_concurrency: usize,
-    /// Most bytes held in transfer buffers at once, over all transfers. Default 40 MiB.
+    /// Most bytes held in transfer buffers at once, over all transfers. Default 32 MiB (four 8 MiB parts: one large object at full part concurrency).
     pub memory_budget: usize,
     /// Copy server-side when source and destination are the same store, or buckets of one
     /// account and endpoint whose backend copies between buckets (S3, Swift).
@@ -101,7 +101,7 @@ impl Default for SyncOptions {
             part_size: 8 * 1024 * 1024,
             multipart_threshold: 8 * 1024 * 1024,
             part_concurrency: 4,
-            memory_budget: 40 * 1024 * 1024,
+            memory_budget: 32 * 1024 * 1024,
             server_side_copy: true,
             verify_readback: true,
             checkpoint: None,
