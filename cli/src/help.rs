@@ -152,6 +152,9 @@ pub const EXAMPLES: &[(&[&str], &str)] = &[
     (&["audit", "query"], "\
   gureum audit query 'file:///var/log/civic/audit.jsonl' --prefix 민원/2026/ --op get --since 2026-11
   gureum audit query 'sqlite:///var/lib/civic/audit.db' --principal clerk@sdc | jq .key"),
+    (&["audit", "public-key"], "\
+  gureum audit public-key --key file:///etc/civic/audit-ed25519.key > /etc/civic/audit.pub
+  gureum audit verify 'file:///var/log/civic/audit.jsonl' --key file:///etc/civic/audit.pub"),
     (&["plan"], "\
   gureum plan 'swift://complaints?cloud=sdc' 'ncloud://complaints?region=gov'
   gureum plan --depth 2 --metadata --class personal ./exports 's3://archive?region=ap-northeast-2#exports/'
