@@ -255,16 +255,18 @@ impl EncryptionLayer {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
+    /// use gureum_core::key::encode_key; // user keys: the verbatim key space
+    /// use gureum_core::object_store::{memory::InMemory, ObjectStore, ObjectStoreExt};
     /// use gureum_crypto::{keyfile::KeyFile, EncryptionLayer};
     /// use std::sync::Arc;
     /// let tmp = tempfile::tempdir()?;
     /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
     /// let raw = Arc::new(InMemory::new());
     /// let store = layer.store(raw.clone(), "records");
-    /// store.put(&Path::from("a"), "hello".into()).await?;
-    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"hello");
-    /// assert!(raw.get(&Path::from("a")).await?.bytes().await?.starts_with(b"GRMCRYPT"));
+    /// let key = encode_key("a")?;
+    /// store.put(&key, "hello".into()).await?;
+    /// assert_eq!(&store.get(&key).await?.bytes().await?[..], b"hello");
+    /// assert!(raw.get(&key).await?.bytes().await?.starts_with(b"GRMCRYPT"));
     /// # Ok(()) }
     /// ```
     pub fn store(&self, inner: Arc<dyn ObjectStore>, bucket: &str) -> EncryptedStore {

@@ -64,17 +64,19 @@ pub(crate) fn os_err(e: Error, path: &str) -> object_store::Error {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-/// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
+/// use gureum_core::key::encode_key; // user keys: the verbatim key space
+/// use gureum_core::object_store::{memory::InMemory, ObjectStore, ObjectStoreExt};
 /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
 /// use std::sync::Arc;
 /// let tmp = tempfile::tempdir()?;
 /// let layer = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?);
 /// let store = EncryptedStore::new(Arc::new(InMemory::new()), layer.keys().clone(), "records");
-/// store.put(&Path::from("big.bin"), vec![7u8; 200_000].into()).await?;
+/// let key = encode_key("big.bin")?;
+/// store.put(&key, vec![7u8; 200_000].into()).await?;
 /// // A range read fetches and decrypts only the segments it touches.
-/// let part = store.get_range(&Path::from("big.bin"), 100_000..100_010).await?;
+/// let part = store.get_range(&key, 100_000..100_010).await?;
 /// assert_eq!(&part[..], &[7u8; 10]);
-/// assert_eq!(store.head(&Path::from("big.bin")).await?.size, 200_000); // plaintext size
+/// assert_eq!(store.head(&key).await?.size, 200_000); // plaintext size
 /// # Ok(()) }
 /// ```
 pub struct EncryptedStore {
@@ -199,15 +201,15 @@ impl EncryptedStore {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::{object_store::{memory::InMemory, path::Path, ObjectStoreExt}, ErrorKind};
+    /// use gureum_core::{key::encode_key, object_store::{memory::InMemory, ObjectStoreExt}, ErrorKind};
     /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
     /// use std::sync::Arc;
     /// let tmp = tempfile::tempdir()?;
     /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
     /// let raw = Arc::new(InMemory::new());
-    /// EncryptedStore::new(raw.clone(), keys.clone(), "bucket-a").put(&Path::from("x"), "1".into()).await?;
+    /// EncryptedStore::new(raw.clone(), keys.clone(), "bucket-a").put(&encode_key("x")?, "1".into()).await?;
     /// // Bound to bucket-a: the same bytes read as another bucket fail authentication.
-    /// let e = EncryptedStore::new(raw, keys, "bucket-b").get(&Path::from("x")).await.unwrap_err();
+    /// let e = EncryptedStore::new(raw, keys, "bucket-b").get(&encode_key("x")?).await.unwrap_err();
     /// assert_eq!(gureum_core::Error::from(e).kind(), ErrorKind::Integrity);
     /// # Ok(()) }
     /// ```
@@ -275,14 +277,15 @@ impl EncryptedStore {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_core::key::encode_key;
+    /// use gureum_core::object_store::{memory::InMemory, ObjectStoreExt};
     /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
     /// use std::sync::Arc;
     /// let tmp = tempfile::tempdir()?;
     /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
     /// let store = EncryptedStore::new(Arc::new(InMemory::new()), keys, "b");
-    /// store.put(&Path::from("a"), "x".into()).await?;
-    /// let h = store.read_header(&Path::from("a")).await?;
+    /// store.put(&encode_key("a")?, "x".into()).await?;
+    /// let h = store.read_header(&encode_key("a")?).await?;
     /// assert_eq!((h.key.kind.as_str(), h.key.kek_id.as_str(), h.key.version), ("keyfile", "city", 1));
     /// # Ok(()) }
     /// ```
@@ -309,7 +312,8 @@ impl EncryptedStore {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_core::key::encode_key;
+    /// use gureum_core::object_store::{memory::InMemory, ObjectStoreExt};
     /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
     /// use std::sync::Arc;
     /// let tmp = tempfile::tempdir()?;
@@ -317,13 +321,13 @@ impl EncryptedStore {
     /// KeyFile::create(&key, "city")?;
     /// let raw = Arc::new(InMemory::new());
     /// let v1 = EncryptionLayer::new(KeyFile::open(&key)?).keys().clone();
-    /// EncryptedStore::new(raw.clone(), v1, "b").put(&Path::from("a"), "x".into()).await?;
+    /// EncryptedStore::new(raw.clone(), v1, "b").put(&encode_key("a")?, "x".into()).await?;
     /// KeyFile::open(&key)?.add_version()?; // rotate the KEK
     /// let store = EncryptedStore::new(raw, EncryptionLayer::new(KeyFile::open(&key)?).keys().clone(), "b");
-    /// let (old, new) = store.rewrap(&Path::from("a")).await?.expect("was on version 1");
+    /// let (old, new) = store.rewrap(&encode_key("a")?).await?.expect("was on version 1");
     /// assert_eq!((old.version, new.version), (1, 2));
-    /// assert!(store.rewrap(&Path::from("a")).await?.is_none()); // already current
-    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"x");
+    /// assert!(store.rewrap(&encode_key("a")?).await?.is_none()); // already current
+    /// assert_eq!(&store.get(&encode_key("a")?).await?.bytes().await?[..], b"x");
     /// # Ok(()) }
     /// ```
     pub async fn rewrap(&self, path: &Path) -> Result<Option<(WrappedKey, WrappedKey)>> {
@@ -335,20 +339,21 @@ impl EncryptedStore {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    /// use gureum_core::key::encode_key;
+    /// use gureum_core::object_store::{memory::InMemory, ObjectStoreExt};
     /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
     /// use std::sync::Arc;
     /// let tmp = tempfile::tempdir()?;
     /// let raw = Arc::new(InMemory::new());
     /// // Objects written under the retiring KEK ...
     /// let old = EncryptionLayer::new(KeyFile::create(tmp.path().join("old.key"), "old")?).keys().clone();
-    /// EncryptedStore::new(raw.clone(), old.clone(), "b").put(&Path::from("a"), "x".into()).await?;
+    /// EncryptedStore::new(raw.clone(), old.clone(), "b").put(&encode_key("a")?, "x".into()).await?;
     /// // ... are rewrapped under a new KEK of another key file.
     /// let new = EncryptionLayer::new(KeyFile::create(tmp.path().join("new.key"), "new")?).keys().clone();
     /// let store = EncryptedStore::new(raw, new, "b");
-    /// let (_, w) = store.rewrap_from(&Path::from("a"), Some(&old)).await?.unwrap();
+    /// let (_, w) = store.rewrap_from(&encode_key("a")?, Some(&old)).await?.unwrap();
     /// assert_eq!(w.kek_id, "new");
-    /// assert_eq!(&store.get(&Path::from("a")).await?.bytes().await?[..], b"x");
+    /// assert_eq!(&store.get(&encode_key("a")?).await?.bytes().await?[..], b"x");
     /// # Ok(()) }
     /// ```
     pub async fn rewrap_from(
