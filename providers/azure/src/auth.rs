@@ -215,6 +215,16 @@ fn append_query(url: &mut url::Url, token: &str) {
 }
 
 /// The Shared Key string-to-sign for Blob, Queue and File services (version 2015-02-21+).
+///
+/// ```
+/// use gureum_azure::auth::shared_key_string_to_sign;
+/// let url = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1/c?restype=container&comp=list").unwrap();
+/// let mut h = http::HeaderMap::new();
+/// h.insert("x-ms-version", http::HeaderValue::from_static("2023-11-03"));
+/// let s = shared_key_string_to_sign("devstoreaccount1", &http::Method::GET, &url, &h);
+/// assert!(s.starts_with("GET\n")); // then the eleven standard headers, empty here
+/// assert!(s.ends_with("x-ms-version:2023-11-03\n/devstoreaccount1/devstoreaccount1/c\ncomp:list\nrestype:container"));
+/// ```
 pub fn shared_key_string_to_sign(
     account: &str,
     method: &Method,
