@@ -35,13 +35,21 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// `Microsoft.Compute` API version (supports `userData` and `$expand=userData`).
+///
+/// Example: see [`AzureCompute`].
 pub const COMPUTE_API_VERSION: &str = "2024-07-01";
 /// `Microsoft.Network` API version.
+///
+/// Example: see [`AzureCompute`].
 pub const NETWORK_API_VERSION: &str = "2024-05-01";
 /// Tag holding the idempotency token of a create.
+///
+/// Example: see [`AzureCompute`].
 pub const TOKEN_TAG: &str = "gureum-idempotency-token";
 
 /// Portable image aliases → marketplace image references (publisher, offer, sku).
+///
+/// Example: see [`AzureCompute`].
 pub const IMAGE_ALIASES: &[(&str, &str, &str, &str)] = &[
     (
         "ubuntu-22.04",
@@ -64,6 +72,8 @@ pub const IMAGE_ALIASES: &[(&str, &str, &str, &str)] = &[
 
 /// Map ARM `provisioningState` and the instance view's `PowerState/...` code to the portable
 /// state machine.
+///
+/// Example: see [`AzureCompute`].
 pub fn map_state(provisioning: &str, power: Option<&str>) -> InstanceState {
     match provisioning.to_ascii_lowercase().as_str() {
         "deleting" => return InstanceState::Terminating,
@@ -239,6 +249,8 @@ impl Authorizer for ArmToken {
 
 /// An ARM REST client scoped to one subscription and resource group, on the shared HTTP
 /// layer ([`gureum_core::http`]).
+///
+/// Example: see [`AzureCompute`].
 pub struct ArmClient {
     http: HttpClient,
     endpoint: url::Url,
@@ -409,6 +421,39 @@ impl ArmClient {
 }
 
 /// The `azvm` compute driver.
+///
+/// # Examples
+///
+/// A VM from a portable size and image, against the in-process ARM simulator of
+/// `gureum-testkit` (Entra ID token endpoint and ARM on loopback; the simulator accepts only
+/// the API versions ARM knows):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::compute::{self, map_state, COMPUTE_API_VERSION, IMAGE_ALIASES, NETWORK_API_VERSION, TOKEN_TAG};
+/// use gureum_core::{InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_testkit::sim::azure::{ArmSimulator, SimConfig};
+/// let sim = ArmSimulator::start(SimConfig::default()).await.unwrap();
+/// let url = sim.compute_url(); // azvm://SUBSCRIPTION/gureum-rg?location=koreacentral&endpoint=...
+/// let driver = compute::open(&ResourceUrl::parse(&url)?)?; // an `AzureCompute`; no request yet
+/// assert!(!format!("{:?}", driver.arm()).contains(&sim.config().client_secret)); // ArmClient hides it
+/// let mut r = gureum_core::Registry::new();
+/// gureum_azure::register(&mut r); // `AzvmComputeOpener` for azvm://
+/// let c = r.open_compute(Some(&url)).await?;
+/// let vm = c
+///     .create(InstanceSpec::new("ocr-worker").size(Size::vcpus(2).memory_gib(4)).image("ubuntu-22.04").idempotency_token("t1"))
+///     .await?;
+/// assert_eq!((vm.state, vm.size.as_deref()), (InstanceState::Running, Some("Standard_B2s")));
+/// let (_, publisher, offer, _) = IMAGE_ALIASES.iter().find(|a| a.0 == "ubuntu-22.04").unwrap();
+/// assert!(vm.image.as_deref().unwrap().starts_with(&format!("{publisher}:{offer}:")));
+/// assert!(!vm.tags.contains_key(TOKEN_TAG)); // the idempotency tag stays internal
+/// assert_eq!(map_state("Succeeded", Some("deallocated")), InstanceState::Stopped);
+/// assert_eq!(map_state("Deleting", Some("running")), InstanceState::Terminating);
+/// // The versions sent (the simulator refused unknown ones above):
+/// assert_eq!((COMPUTE_API_VERSION, NETWORK_API_VERSION), ("2024-07-01", "2024-05-01"));
+/// c.terminate("ocr-worker").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AzureCompute {
     arm: ArmClient,
@@ -438,6 +483,8 @@ fn random_password() -> String {
 
 impl AzureCompute {
     /// The ARM client.
+    ///
+    /// Example: see [`AzureCompute`].
     pub fn arm(&self) -> &ArmClient {
         &self.arm
     }
@@ -895,6 +942,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Open an Azure compute driver from a URL (see [`AzvmComputeOpener`]).
+///
+/// Example: see [`AzureCompute`].
 pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     let subscription = url.host().to_string();
     let rg = url.path().trim_matches('/').to_string();
@@ -1018,6 +1067,8 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
 /// Opens `azvm://SUBSCRIPTION/RESOURCE-GROUP?location=REGION[&subnet=ID|&vnet=NAME]
 /// [&endpoint=URL&authority_host=URL&tenant_id=&client_id=&client_secret=]
 /// [&admin_username=&ssh_public_key=&stop_mode=deallocate|poweroff&wait=true|false]`.
+///
+/// Example: see [`AzureCompute`].
 #[derive(Debug, Default)]
 pub struct AzvmComputeOpener;
 

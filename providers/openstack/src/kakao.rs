@@ -43,14 +43,22 @@ use std::sync::Arc;
 use url::Url;
 
 /// The tag that carries the idempotency token.
+///
+/// Example: see [`KakaoCompute`].
 pub const TOKEN_KEY: &str = "gureum-idempotency-token";
 
 /// Public BCS endpoint template.
+///
+/// Example: see [`KakaoCompute`].
 pub const BCS_PUBLIC: &str = "https://bcs.{region}.kakaocloud.com/api/v1";
 /// Gov BCS endpoint template (unconfirmed).
+///
+/// Example: see [`KakaoCompute`].
 pub const BCS_GOV: &str = "https://bcs.{region}.kakaocloud-kr-gov.com/api/v1";
 
 /// Map a BCS `status` + `task_state` to the portable state.
+///
+/// Example: see [`KakaoCompute`].
 pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
     match task_state.map(|t| t.to_ascii_lowercase()).as_deref() {
         Some("deleting") => return InstanceState::Terminating,
@@ -73,6 +81,42 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
 }
 
 /// A BCS compute service of one project and region.
+///
+/// # Examples
+///
+/// Against the in-process Kakao IAM + BCS simulator of `gureum-testkit`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_openstack::auth::{AuthOptions, Credential, Session};
+/// use gureum_openstack::kakao::{map_state, KakaoCompute, BCS_GOV, BCS_PUBLIC, TOKEN_KEY};
+/// use gureum_testkit::sim::kakao_compute::{KakaoSim, KakaoSimConfig};
+/// use std::sync::Arc;
+/// let sim = KakaoSim::start(KakaoSimConfig::default()).await.unwrap();
+/// // From a URL (`open_kakao_compute`; `KakaoComputeOpener` serves kakao-compute:// in the registry):
+/// let c = gureum_openstack::open_kakao_compute(&ResourceUrl::parse(&sim.url("kr-central-2"))?).await?;
+/// let spec = InstanceSpec::new("kc-one").size(Size::vcpus(2).memory_gib(4)).image("ubuntu-22.04").idempotency_token("t1");
+/// let vm = c.create(spec).await?;
+/// assert_eq!(vm.size.as_deref(), Some("6d1f2a1e-0003")); // m2a.large, the smallest that fits
+/// assert!(!vm.tags.contains_key(TOKEN_KEY));
+/// assert_eq!(map_state("active", None), InstanceState::Running);
+/// assert_eq!(map_state("active", Some("powering-off")), InstanceState::Stopping);
+/// // The driver itself, on the simulator's BCS URL instead of the preset's:
+/// let preset_url = gureum_openstack::presets::fill(BCS_PUBLIC, "kr-central-2", "");
+/// assert_eq!(preset_url, "https://bcs.kr-central-2.kakaocloud.com/api/v1");
+/// assert!(BCS_GOV.contains("kakaocloud-kr-gov.com"));
+/// let (id, secret) = sim.access_key();
+/// let cred = Credential::V3ApplicationCredential {
+///     id: Some(id), name: None, user_id: None, username: None, user_domain_name: None, secret: secret.into(),
+/// };
+/// let session = Arc::new(Session::new(AuthOptions::new(url::Url::parse(&sim.auth_url()).unwrap(), cred))?);
+/// let bcs = url::Url::parse(&sim.bcs_url()).unwrap();
+/// let k = KakaoCompute::new(session.clone(), bcs.clone(), "kr-central-2")?;
+/// assert_eq!((k.base_url(), k.region()), (&bcs, "kr-central-2"));
+/// assert!(Arc::ptr_eq(k.session(), &session));
+/// # Ok(()) }
+/// ```
 pub struct KakaoCompute {
     session: Arc<Session>,
     base: Url,
@@ -99,6 +143,8 @@ fn decode(op: &str, message: impl Into<String>) -> Error {
 
 impl KakaoCompute {
     /// A driver on `base` (`…/api/v1`) authenticating through `session`.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn new(session: Arc<Session>, base: Url, region: impl Into<String>) -> Result<Self> {
         gureum_core::transport::check_endpoint(&base, session.options().allow_http)?;
         Ok(KakaoCompute {
@@ -108,14 +154,20 @@ impl KakaoCompute {
         })
     }
     /// The BCS base URL.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn base_url(&self) -> &Url {
         &self.base
     }
     /// The region.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn region(&self) -> &str {
         &self.region
     }
     /// The identity session.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }

@@ -5,21 +5,14 @@
 //! typed error (never `Other`, never a panic), no corrupted object is reported as a success,
 //! and an endless body is abandoned after the HTTP layer's bound (`max_response_bytes`).
 
-use gureum_core::{Error, ErrorKind, ListOptions, ResourceUrl};
-use gureum_testkit::scripted::{serve_raw, Reply, Tally};
+use gureum_core::{Bucket, ErrorKind, ListOptions, ResourceUrl};
+use gureum_testkit::scripted::{bounded, host_of, serve_raw, Malformed, Reply, Sent, ENDLESS};
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-const ENDLESS: u64 = 1 << 30;
-/// Retries × the 64 MiB body bound, plus socket buffers.
-const BOUNDED: u64 = 4 * (64 << 20) + (32 << 20);
+/// Retries × the 64 MiB body bound of the HTTP layer.
+const BOUNDED: u64 = bounded(4, 64 << 20);
 const JSON: &str = "content-type: application/json\r\n";
-
-fn typed(case: &str, e: &Error) -> ErrorKind {
-    assert_ne!(e.kind(), ErrorKind::Other, "{case}: untyped error: {e}");
-    e.kind()
-}
 
 async fn ends<T>(case: &str, f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(120), f)
@@ -29,19 +22,11 @@ async fn ends<T>(case: &str, f: impl Future<Output = T>) -> T {
 
 /// A tempauth Swift whose auth and `/info` answers are right and every other answer is
 /// `reply`.
-async fn swift_on(reply: Reply) -> (gureum_core::Bucket, gureum_testkit::scripted::Sent) {
+async fn swift_on(reply: Reply) -> (Bucket, Sent) {
     let (base, _seen, sent) = serve_raw(move |_, head| {
         let line = head.lines().next().unwrap_or("");
         if line.contains("/auth/v1.0") {
-            let port = head
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("host: ")
-                        .or_else(|| l.strip_prefix("Host: "))
-                })
-                .unwrap_or("127.0.0.1")
-                .trim()
-                .to_string();
+            let port = host_of(head);
             Reply::ok(
                 200,
                 &format!("x-auth-token: tk\r\nx-storage-url: http://{port}/v1/AUTH_t\r\n"),
@@ -100,35 +85,26 @@ async fn swift_listing_malformed_answers_are_typed_errors_with_bounded_memory() 
             Reply::endless(200, JSON, "[", format!("{obj},"), ENDLESS),
         ),
     ];
-    let mut tally = Tally::new("swift-list");
-    for (case, reply) in cases {
-        for delimiter in [false, true] {
-            let (b, sent) = swift_on(reply.clone()).await;
-            let r = if delimiter {
-                ends(
-                    case,
+    Malformed::new("swift-list", BOUNDED)
+        .run(
+            cases,
+            &["list_all", "list_page"],
+            swift_on,
+            async |b: &Bucket, op: &str| {
+                if op == "list_page" {
                     b.list_page(&ListOptions {
                         delimiter: true,
                         ..Default::default()
-                    }),
-                )
-                .await
-                .map(|p| format!("{p:?}"))
-            } else {
-                ends(case, b.list_all(None)).await.map(|v| format!("{v:?}"))
-            };
-            match r {
-                Err(e) => tally.error(typed(case, &e)),
-                Ok(v) => panic!("{case}: a malformed listing was a success: {v}"),
-            }
-            let s = sent.load(Ordering::Relaxed);
-            assert!(
-                s < BOUNDED,
-                "{case}: the client read {s} bytes of an endless body"
-            );
-        }
-    }
-    tally.print();
+                    })
+                    .await
+                    .map(|p| format!("{p:?}"))
+                } else {
+                    b.list_all(None).await.map(|v| format!("{v:?}"))
+                }
+            },
+        )
+        .await
+        .finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,21 +133,14 @@ async fn swift_get_never_returns_a_corrupted_object() {
             Reply::wrong_length(500, JSON, "{\"error\": ", 100),
         ),
     ];
-    let mut tally = Tally::new("swift-get");
-    for (case, reply) in cases {
-        let (b, sent) = swift_on(reply).await;
-        match ends(case, b.get("k")).await {
-            // object_store-shaped errors of the GET path may stay `Other`.
-            Err(e) => tally.error(e.kind()),
-            Ok(v) => panic!("{case}: a malformed answer was a success: {v:?}"),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-    }
-    tally.print();
+    // object_store-shaped errors of the GET path may stay `Other`.
+    Malformed::new("swift-get", BOUNDED)
+        .any_kind()
+        .run(cases, &["get"], swift_on, async |b: &Bucket, _: &str| {
+            b.get("k").await
+        })
+        .await
+        .finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,28 +194,24 @@ async fn keystone_malformed_token_answers_are_typed_errors() {
             ),
         ),
     ];
-    let mut tally = Tally::new("keystone-token");
-    for (case, reply) in cases {
-        let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
-        let url = format!(
-            "swift://cont?auth_url={base}/v3&username=u&password=p&user_domain_name=Default&project_name=p&project_domain_name=Default&allow_http=true&retries=2"
-        );
-        let r = ends(case, async {
-            let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url)?).await?;
-            b.list_all(None).await
-        })
-        .await;
-        match r {
-            Err(e) => tally.error(typed(case, &e)),
-            Ok(v) => panic!("{case}: a malformed token answer led to a success: {v:?}"),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-    }
-    tally.print();
+    Malformed::new("keystone-token", BOUNDED)
+        .run(
+            cases,
+            &["open+list"],
+            async |reply: Reply| {
+                let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+                (base, sent)
+            },
+            async |base: &String, _: &str| {
+                let url = format!(
+                    "swift://cont?auth_url={base}/v3&username=u&password=p&user_domain_name=Default&project_name=p&project_domain_name=Default&allow_http=true&retries=2"
+                );
+                let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url)?).await?;
+                b.list_all(None).await
+            },
+        )
+        .await
+        .finish();
 }
 
 /// A tempauth Swift whose object GET answers `body` without `content-length` (ended by
@@ -260,12 +225,7 @@ async fn swift_without_length(
 ) -> gureum_core::Bucket {
     let (base, _seen, _sent) = serve_raw(move |_, head| {
         let line = head.lines().next().unwrap_or("");
-        let port = head
-            .lines()
-            .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
-            .unwrap_or("127.0.0.1")
-            .trim()
-            .to_string();
+        let port = host_of(head);
         let dlo = if segments.is_empty() {
             String::new()
         } else {
