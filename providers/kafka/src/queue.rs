@@ -510,8 +510,7 @@ impl QueueDriver for KafkaQueue {
                     let (mut id, mut sent) = (None, None);
                     if let Some(h) = msg.headers() {
                         for x in h.iter() {
-                            let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok())
-                            else {
+                            let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok()) else {
                                 continue;
                             };
                             match x.key {
@@ -525,8 +524,7 @@ impl QueueDriver for KafkaQueue {
                         }
                     }
                     let (partition, offset) = (msg.partition(), msg.offset());
-                    let id =
-                        id.unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
+                    let id = id.unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
                     let sent_at = sent
                         .and_then(chrono::DateTime::from_timestamp_millis)
                         .or_else(|| {
