@@ -184,7 +184,7 @@ impl ArmToken {
                         Error::new(kind, format!("Entra ID token request: {e}")).with_source(e)
                     })?;
                 let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                let body = read_token_body(resp).await?;
                 if status != 200 {
                     let code = body["error"].as_str().unwrap_or("token_error").to_string();
                     let desc = body["error_description"].as_str().unwrap_or("");
@@ -207,7 +207,10 @@ impl ArmToken {
                 let ttl = body["expires_in"]
                     .as_u64()
                     .or_else(|| body["expires_in"].as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(3600);
+                    .unwrap_or(3600)
+                    // A lifetime beyond a day is not a real token's: hold it to one day
+                    // (an absurd `expires_in` must not overflow the clock).
+                    .min(86_400);
                 *cached = Some(CachedToken {
                     token: SecretString::from(token.clone()),
                     expires: Instant::now() + Duration::from_secs(ttl),
@@ -346,7 +349,8 @@ impl ArmClient {
         let body = if r.body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+            serde_json::from_slice(&r.body)
+                .map_err(|e| malformed(what, &format!("not JSON: {e}")))?
         };
         Ok(ArmResponse {
             status: r.status,
@@ -366,11 +370,12 @@ impl ArmClient {
             return Ok(());
         };
         let op = url::Url::parse(op)
-            .map_err(|_| Error::other(format!("{what}: malformed Azure-AsyncOperation URL")))?;
+            .map_err(|_| malformed(what, "Azure-AsyncOperation is not a URL"))?;
         if op.host_str() != self.endpoint.host_str() || op.port() != self.endpoint.port() {
-            return Err(Error::other(format!(
-                "{what}: operation URL points to another host; refusing to send the token there"
-            )));
+            return Err(malformed(
+                what,
+                "the operation URL points to another host; refusing to send the token there",
+            ));
         }
         let deadline = Instant::now() + self.op_timeout;
         loop {
@@ -474,6 +479,50 @@ fn vm_power(v: &Value) -> Option<String> {
         .find_map(|c| c.strip_prefix("PowerState/").map(str::to_string))
 }
 
+/// Most bytes of an Entra ID token answer gureum reads (real ones are a few KiB).
+const TOKEN_BODY_LIMIT: usize = 1 << 20;
+
+/// Read an Entra ID token answer, bounded by [`TOKEN_BODY_LIMIT`]: an oversized or endless
+/// answer is `Unavailable`, never read to the end. A body that is not JSON reads as `null`
+/// (the status and the missing `access_token` then say what went wrong).
+async fn read_token_body(mut resp: reqwest::Response) -> Result<Value> {
+    let mut buf = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if buf.len() + c.len() > TOKEN_BODY_LIMIT {
+                    return Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "Entra ID token request: answer larger than {TOKEN_BODY_LIMIT} bytes"
+                        ),
+                    ));
+                }
+                buf.extend_from_slice(&c);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let e = e.without_url();
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("Entra ID token request: reading the answer: {e}"),
+                )
+                .with_source(e));
+            }
+        }
+    }
+    Ok(serde_json::from_slice(&buf).unwrap_or(Value::Null))
+}
+
+/// A success answer of ARM that is not what the call returns: `Unavailable`, never a
+/// value made up from it.
+fn malformed(what: &str, message: &str) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("{what}: malformed ARM answer: {message}"),
+    )
+}
+
 fn random_password() -> String {
     // 40 characters from two UUIDs plus fixed classes to satisfy Azure's complexity rule.
     let a = uuid::Uuid::new_v4().simple().to_string();
@@ -518,7 +567,15 @@ impl AzureCompute {
         })
     }
 
-    fn to_instance(&self, v: &Value, nic_ip: Option<String>) -> Instance {
+    /// An instance from a VM resource: one without a name, or whose `properties` is not an
+    /// object, is a malformed answer (never an instance with an empty id).
+    fn to_instance(&self, v: &Value, nic_ip: Option<String>) -> Result<Instance> {
+        let Some(name) = v["name"].as_str().filter(|n| !n.is_empty()) else {
+            return Err(malformed("VM", "a VM without name"));
+        };
+        if !v["properties"].is_object() {
+            return Err(malformed("VM", &format!("VM {name} without properties")));
+        }
         let props = &v["properties"];
         let prov = props["provisioningState"].as_str().unwrap_or("Creating");
         let power = vm_power(v);
@@ -542,9 +599,9 @@ impl AzureCompute {
                 img["version"].as_str().unwrap_or("latest")
             ))
         });
-        Instance {
-            id: v["name"].as_str().unwrap_or("").to_string(),
-            name: v["name"].as_str().unwrap_or("").to_string(),
+        Ok(Instance {
+            id: name.to_string(),
+            name: name.to_string(),
             state,
             provider_state: match &power {
                 Some(p) => format!("{prov}/{p}"),
@@ -560,7 +617,7 @@ impl AzureCompute {
                 .as_str()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc)),
-        }
+        })
     }
 
     async fn get_raw(&self, name: &str, expand: &str) -> Result<Value> {
@@ -669,7 +726,7 @@ impl ComputeDriver for AzureCompute {
                 let tok = v["tags"][TOKEN_TAG].as_str();
                 if tok.is_some() && tok == spec.idempotency_token.as_deref() {
                     let ip = self.nic_ip(&v).await;
-                    return Ok(self.to_instance(&v, ip));
+                    return self.to_instance(&v, ip);
                 }
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -768,13 +825,13 @@ impl ComputeDriver for AzureCompute {
             self.arm.wait_operation(&what, &r).await?;
             return self.get(&spec.name).await;
         }
-        Ok(self.to_instance(&r.body, None))
+        self.to_instance(&r.body, None)
     }
 
     async fn get(&self, id: &str) -> Result<Instance> {
         let v = self.get_raw(id, "instanceView").await?;
         let ip = self.nic_ip(&v).await;
-        Ok(self.to_instance(&v, ip))
+        self.to_instance(&v, ip)
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<Instance>> {
@@ -802,7 +859,15 @@ impl ComputeDriver for AzureCompute {
                         .await?
                 }
             };
-            for v in r.body["value"].as_array().cloned().unwrap_or_default() {
+            // A page that is not a list of named VMs is a malformed answer, never an empty
+            // or shortened list.
+            let Some(page) = r.body["value"].as_array() else {
+                return Err(malformed("list VMs", "no value list"));
+            };
+            if page.iter().any(|v| !v["name"].is_string()) {
+                return Err(malformed("list VMs", "a VM without name"));
+            }
+            for v in page {
                 let tags_ok = filter
                     .tags
                     .iter()
@@ -901,21 +966,26 @@ impl ComputeDriver for AzureCompute {
                         None,
                     )
                     .await?;
-                Ok::<_, Error>(
-                    r.body["value"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|s| {
+                let Some(list) = r.body["value"].as_array() else {
+                    return Err(malformed("list VM sizes", "no value list"));
+                };
+                list.iter()
+                    .map(|s| {
+                        (|| {
                             Some(SizeInfo {
                                 id: s["name"].as_str()?.to_string(),
-                                vcpus: s["numberOfCores"].as_u64()? as u32,
+                                vcpus: u32::try_from(s["numberOfCores"].as_u64()?).ok()?,
                                 memory_mib: s["memoryInMB"].as_u64()?,
                             })
+                        })()
+                        .ok_or_else(|| {
+                            malformed(
+                                "list VM sizes",
+                                "a size without name, numberOfCores or memoryInMB",
+                            )
                         })
-                        .collect(),
-                )
+                    })
+                    .collect::<Result<Vec<_>>>()
             })
             .await?;
         Ok(v.clone())
@@ -931,7 +1001,7 @@ impl ComputeDriver for AzureCompute {
             Some(s) if !s.is_empty() => BASE64_STANDARD
                 .decode(s)
                 .map(|b| Some(Bytes::from(b)))
-                .map_err(|_| Error::other("userData is not valid base64")),
+                .map_err(|_| malformed("get VM user data", "userData is not valid base64")),
             _ => Ok(None),
         }
     }

@@ -663,9 +663,14 @@ impl Session {
             })
         })?;
         let now = Utc::now();
+        // Seconds of lifetime left. A value that is not a finite number of seconds within a
+        // year (negative, NaN, 1e300) is ignored: it used to overflow the clock (a panic).
         let expires_at = hv("x-auth-token-expires")
-            .and_then(|s| s.parse::<f64>().ok())
-            .map(|s| now + chrono::Duration::milliseconds((s * 1000.0) as i64));
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && (0.0..=31_536_000.0).contains(s))
+            .and_then(|s| {
+                now.checked_add_signed(chrono::Duration::milliseconds((s * 1000.0) as i64))
+            });
         Ok(Token {
             secret: SecretString::from(token),
             expires_at,

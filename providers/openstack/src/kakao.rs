@@ -25,7 +25,7 @@
 //!   the instance is already where the caller wants it.
 
 use crate::auth::Session;
-use crate::client::{check, http_error, send};
+use crate::client::{check, http_error, read_json, send};
 use crate::error::OsError;
 use crate::nova::image_alias;
 use base64::Engine;
@@ -214,9 +214,8 @@ impl KakaoCompute {
         let retry = method == reqwest::Method::GET;
         let r = self.call(method, path, None, retry, op).await?;
         let r = check(r, "bcs", op).await?;
-        r.json::<Value>()
-            .await
-            .map_err(|e| decode(op, e.to_string()))
+        // Bounded by the session's `max_response_bytes`; not JSON: `Unavailable`.
+        read_json(&self.session, r, "bcs", op).await
     }
 
     fn parse_instance(v: &Value) -> Option<Instance> {
@@ -272,7 +271,14 @@ impl KakaoCompute {
             let v = self
                 .json(reqwest::Method::GET, &path, "GET instances")
                 .await?;
-            let items = v["instances"].as_array().cloned().unwrap_or_default();
+            // A page that is not a list of instances with ids is a malformed answer, never
+            // an empty (or shortened) list.
+            let Some(items) = v["instances"].as_array().cloned() else {
+                return Err(decode("GET instances", "no instances list"));
+            };
+            if items.iter().any(|i| !i["id"].is_string()) {
+                return Err(decode("GET instances", "an instance without id"));
+            }
             let n = items.len();
             out.extend(items);
             let total = v["total"].as_u64().map(|t| t as usize);
@@ -335,7 +341,10 @@ impl KakaoCompute {
         let v = self
             .json(reqwest::Method::GET, "flavors", "GET flavors")
             .await?;
-        Ok(v["flavors"].as_array().cloned().unwrap_or_default())
+        v["flavors"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| decode("GET flavors", "no flavors list"))
     }
 }
 
@@ -377,7 +386,7 @@ impl ComputeDriver for KakaoCompute {
             ),
             p => p.clone(),
         };
-        let mut sizes = parse_flavors(&flavors);
+        let mut sizes = parse_flavors(&flavors)?;
         sizes.sort_by(|a, b| a.id.cmp(&b.id));
         let flavor = resolve_size(&size_spec, &sizes)?;
         let image = resolve_image(&spec.image, &self.images().await?)?;
@@ -421,7 +430,7 @@ impl ComputeDriver for KakaoCompute {
             Err(e) => return Err(e),
         };
         let r = check(r, "bcs", op).await?;
-        let v: Value = r.json().await.map_err(|e| decode(op, e.to_string()))?;
+        let v: Value = read_json(&self.session, r, "bcs", op).await?;
         Self::parse_instance(&v["instance"]).ok_or_else(|| decode(op, "no instance.id"))
     }
 
@@ -489,17 +498,23 @@ impl ComputeDriver for KakaoCompute {
     }
 
     async fn sizes(&self) -> Result<Vec<SizeInfo>> {
-        Ok(parse_flavors(&self.flavors_raw().await?))
+        parse_flavors(&self.flavors_raw().await?)
     }
 
     async fn images(&self) -> Result<Vec<ImageInfo>> {
         let v = self
             .json(reqwest::Method::GET, "images", "GET images")
             .await?;
-        Ok(v["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        // A list of images, each with its id: anything else is a malformed answer, never a
+        // shorter list.
+        let Some(list) = v["images"].as_array() else {
+            return Err(decode("GET images", "no images list"));
+        };
+        if list.iter().any(|i| !i["id"].is_string()) {
+            return Err(decode("GET images", "an image without id"));
+        }
+        Ok(list
+            .iter()
             .filter(|i| {
                 i["status"]
                     .as_str()
@@ -538,15 +553,20 @@ impl ComputeDriver for KakaoCompute {
     }
 }
 
-fn parse_flavors(flavors: &[Value]) -> Vec<SizeInfo> {
+/// Sizes from a flavor list: a flavor without id, vcpus or memory is a malformed answer
+/// (`Unavailable`), never left out of the list.
+fn parse_flavors(flavors: &[Value]) -> Result<Vec<SizeInfo>> {
     flavors
         .iter()
-        .filter_map(|f| {
-            Some(SizeInfo {
-                id: f["id"].as_str()?.to_string(),
-                vcpus: f["vcpus"].as_u64()? as u32,
-                memory_mib: f["memory_mb"].as_u64().or(f["ram"].as_u64())?,
-            })
+        .map(|f| {
+            (|| {
+                Some(SizeInfo {
+                    id: f["id"].as_str()?.to_string(),
+                    vcpus: u32::try_from(f["vcpus"].as_u64()?).ok()?,
+                    memory_mib: f["memory_mb"].as_u64().or(f["ram"].as_u64())?,
+                })
+            })()
+            .ok_or_else(|| decode("GET flavors", "a flavor without id, vcpus or memory_mb"))
         })
         .collect()
 }
@@ -581,12 +601,13 @@ mod tests {
 
     #[test]
     fn flavors_need_cpu_and_memory() {
-        let f = vec![
-            json!({"id": "a", "name": "t1i.small", "vcpus": 1, "memory_mb": 2048}),
-            json!({"id": "b", "name": "broken"}),
-        ];
-        let s = parse_flavors(&f);
+        let good = json!({"id": "a", "name": "t1i.small", "vcpus": 1, "memory_mb": 2048});
+        let s = parse_flavors(std::slice::from_ref(&good)).unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].memory_mib, 2048);
+        // A broken flavor fails the list (it used to be left out silently).
+        let f = vec![good, json!({"id": "b", "name": "broken"})];
+        let e = parse_flavors(&f).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     }
 }

@@ -302,3 +302,183 @@ async fn swift_get_without_content_length_is_held_to_the_learnt_length() {
     let e = ends("no length", b.get("k")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
 }
+
+const HTML: &str = "content-type: text/html\r\n";
+const PAGE: &str =
+    "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+
+/// Keystone v2.0 (`POST v2.0/tokens`, as NHN Cloud uses it) answered with malformed token
+/// documents: each open + list ends in a typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_v2_malformed_token_answers_are_typed_errors() {
+    let good = r#"{"access": {"token": {"id": "tk", "expires": "2099-01-01T00:00:00Z", "tenant": {"id": "t1"}}, "serviceCatalog": [{"type": "object-store", "endpoints": [{"region": "R1", "publicURL": "http://127.0.0.1:9/v1/AUTH_t1"}]}]}}"#;
+    let cases: Vec<(&str, Reply)> = vec![
+        ("html page as 200", Reply::ok(200, HTML, PAGE)),
+        ("html page as 502", Reply::ok(502, HTML, PAGE)),
+        ("not json", Reply::ok(200, JSON, "<xml/>")),
+        ("cut json", Reply::ok(200, JSON, good[..50].to_string())),
+        (
+            "wrong type",
+            Reply::ok(
+                200,
+                JSON,
+                r#"{"access": {"token": {"id": 5}, "serviceCatalog": "none"}}"#,
+            ),
+        ),
+        (
+            "no token id",
+            Reply::ok(
+                200,
+                JSON,
+                r#"{"access": {"token": {"expires": "2099-01-01T00:00:00Z"}, "serviceCatalog": []}}"#,
+            ),
+        ),
+        (
+            "no catalog entry",
+            Reply::ok(
+                200,
+                JSON,
+                r#"{"access": {"token": {"id": "tk", "expires": "2099-01-01T00:00:00Z"}, "serviceCatalog": [{"type": "compute", "endpoints": []}]}}"#,
+            ),
+        ),
+        ("empty object", Reply::ok(200, JSON, "{}")),
+        (
+            "long content-length",
+            Reply::wrong_length(200, JSON, good, good.len() + 4096),
+        ),
+        (
+            "short content-length",
+            Reply::wrong_length(200, JSON, good, good.len() / 2),
+        ),
+        ("huge header", Reply::huge_header(200, 2 << 20, good)),
+        (
+            "endless",
+            Reply::endless(
+                200,
+                JSON,
+                r#"{"access": {"token": {"id": "tk"}, "serviceCatalog": ["#,
+                r#"{"type": "x", "endpoints": []},"#,
+                ENDLESS,
+            ),
+        ),
+        (
+            "not http",
+            Reply::Raw {
+                head: "SSH-2.0-OpenSSH_9.6\r\n".into(),
+                body: vec![],
+            },
+        ),
+    ];
+    Malformed::new("keystone-v2-token", BOUNDED)
+        .run(
+            cases,
+            &["open+list"],
+            async |reply: Reply| {
+                let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+                (base, sent)
+            },
+            async |base: &String, _: &str| {
+                let url = format!(
+                    "swift://cont?auth_url={base}/v2.0&username=u&password=p&tenant_name=t&allow_http=true&retries=2"
+                );
+                let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url)?).await?;
+                b.list_all(None).await
+            },
+        )
+        .await
+        .finish();
+}
+
+/// Swift tempauth (`GET auth/v1.0`) answered without a token or storage URL, with a storage
+/// URL that is not a URL, with error pages and statuses, a huge header, an endless body and a
+/// reply that is not HTTP: each open + list ends in a typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tempauth_malformed_answers_are_typed_errors() {
+    let cases: Vec<(&str, Reply)> = vec![
+        ("html page as 200", Reply::ok(200, HTML, PAGE)),
+        ("html page as 502", Reply::ok(502, HTML, PAGE)),
+        ("401", Reply::ok(401, HTML, "<html>Unauthorized</html>")),
+        (
+            "no token",
+            Reply::ok(200, "x-storage-url: http://127.0.0.1:9/v1/AUTH_t\r\n", ""),
+        ),
+        ("no storage url", Reply::ok(200, "x-auth-token: tk\r\n", "")),
+        (
+            "storage url not a url",
+            Reply::ok(200, "x-auth-token: tk\r\nx-storage-url: /v1/AUTH_t\r\n", ""),
+        ),
+        (
+            "long content-length",
+            Reply::wrong_length(200, HTML, PAGE, PAGE.len() + 4096),
+        ),
+        ("huge header", Reply::huge_header(200, 2 << 20, "")),
+        ("endless", Reply::endless(200, HTML, PAGE, PAGE, ENDLESS)),
+        (
+            "not http",
+            Reply::Raw {
+                head: "SSH-2.0-OpenSSH_9.6\r\n".into(),
+                body: vec![],
+            },
+        ),
+    ];
+    Malformed::new("tempauth", BOUNDED)
+        .run(
+            cases,
+            &["open+list"],
+            async |reply: Reply| {
+                let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+                (base, sent)
+            },
+            async |base: &String, _: &str| {
+                let url = format!(
+                    "swift://cont?auth_url={base}/auth/v1.0&user=t:u&key=k&allow_http=true&retries=2"
+                );
+                let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url)?).await?;
+                b.list_all(None).await
+            },
+        )
+        .await
+        .finish();
+}
+
+/// A tempauth answer whose `x-auth-token-expires` is not a sane number of seconds (1e300,
+/// -1e300, inf, NaN, negative, beyond a year) is ignored: it used to overflow the clock and
+/// panic inside the first call. The storage URL points at the same server, whose listing is
+/// an empty container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tempauth_absurd_token_expiry_does_not_panic() {
+    for expires in [
+        "1e300",
+        "-1e300",
+        "inf",
+        "NaN",
+        "-5",
+        "99999999999999999999",
+        "soon",
+    ] {
+        let (base, _seen, _sent) = serve_raw(move |_, head| {
+            let line = head.lines().next().unwrap_or("");
+            if line.contains("/auth/v1.0") {
+                let port = host_of(head);
+                Reply::ok(
+                    200,
+                    &format!("x-auth-token: tk\r\nx-auth-token-expires: {expires}\r\nx-storage-url: http://{port}/v1/AUTH_t\r\n"),
+                    "",
+                )
+            } else if line.contains(" /info") {
+                Reply::ok(200, JSON, r#"{"swift": {"container_listing_limit": 100}}"#)
+            } else {
+                Reply::ok(200, JSON, "[]")
+            }
+        })
+        .await;
+        let url = format!(
+            "swift://cont?auth_url={base}/auth/v1.0&user=t:u&key=k&allow_http=true&retries=0"
+        );
+        let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let v = ends(expires, b.list_all(None)).await.unwrap();
+        assert!(v.is_empty(), "{expires}: {v:?}");
+    }
+}
