@@ -232,6 +232,7 @@ impl S3Context {
             copy_if_not_exists: q.copy_if_not_exists,
             sorted_listing: true,
             max_object_size: self.config.max_object_size,
+            max_parts: Some(10_000),
         }
     }
 

@@ -141,6 +141,7 @@ impl BlobAccount {
             sorted_listing: true,
             // 50,000 blocks × 4000 MiB
             max_object_size: Some(50_000 * 4000 * 1024 * 1024),
+            max_parts: Some(50_000),
         };
         // Listing goes through our own List Blobs calls: they skip blob names outside the
         // portable key space (written by other tools) instead of failing the listing.

@@ -17,7 +17,7 @@
 //!   produced to the dead-letter topic (`acks=all`) and then counted as done.
 
 use crate::config::{check_topic, KafkaConfig, Security};
-use crate::error::map;
+use crate::error::{drain_main_queue, map, TlsWatch};
 use crate::oauth::TokenContext;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -50,6 +50,8 @@ pub const SENT_HEADER: &str = "gureum-sent-ms";
 pub const RECEIVES_HEADER: &str = "gureum-receives";
 const MAX_BATCH_SEND: usize = 100;
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// One metadata request's share of [`IO_TIMEOUT`] (see `KafkaAdmin::metadata`).
+const METADATA_SLICE: Duration = Duration::from_secs(2);
 
 /// One consumed record held by this client.
 #[derive(Clone)]
@@ -98,10 +100,15 @@ struct Shared {
 struct GroupContext {
     shared: Weak<Shared>,
     token: Option<TokenContext>,
+    tls: Arc<TlsWatch>,
 }
 
 impl rdkafka::ClientContext for GroupContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.tls.observe(error.rdkafka_error_code(), reason);
+        tracing::warn!(%error, reason, "librdkafka error event");
+    }
     fn generate_oauth_token(
         &self,
         cfg: Option<&str>,
@@ -167,6 +174,8 @@ pub struct KafkaQueue {
     producer: FutureProducer<TokenContext>,
     consumer: tokio::sync::OnceCell<Arc<StreamConsumer<GroupContext>>>,
     shared: Arc<Shared>,
+    /// TLS failures seen by the producer and the consumer.
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaQueue {
@@ -204,18 +213,20 @@ pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     }
 }
 
-pub(crate) fn producer_for(config: &KafkaConfig) -> Result<FutureProducer<TokenContext>> {
+fn producer_for(config: &KafkaConfig, tls: &Arc<TlsWatch>) -> Result<FutureProducer<TokenContext>> {
     client_config(&config.producer_settings())
-        .create_with_context(token_context(config)?)
+        .create_with_context(token_context(config)?.watching(tls.clone()))
         .map_err(|e| map("create producer", e))
 }
 
 impl KafkaQueue {
     fn new(config: KafkaConfig) -> Result<Self> {
-        let producer = producer_for(&config)?;
+        let tls = Arc::new(TlsWatch::default());
+        let producer = producer_for(&config, &tls)?;
         Ok(KafkaQueue {
             config,
             producer,
+            tls,
             consumer: tokio::sync::OnceCell::new(),
             shared: Arc::new(Shared {
                 handle: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
@@ -247,6 +258,7 @@ impl KafkaQueue {
                         Security::OAuthBearer { .. } => Some(token_context(&self.config)?),
                         _ => None,
                     },
+                    tls: self.tls.clone(),
                 };
                 let c: StreamConsumer<GroupContext> =
                     client_config(&self.config.consumer_settings())
@@ -302,7 +314,7 @@ impl KafkaQueue {
         for f in futs {
             f.await
                 .map_err(|_| Error::new(ErrorKind::Unavailable, "Kafka producer went away"))?
-                .map_err(|(e, _)| map(&format!("produce to {topic}"), e))?;
+                .map_err(|(e, _)| self.tls.classify(map(&format!("produce to {topic}"), e)))?;
         }
         Ok(())
     }
@@ -398,7 +410,7 @@ impl KafkaQueue {
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
             .map_err(|e| Error::other(format!("commit task: {e}")))?
-            .map_err(|e| map("commit offsets", e))
+            .map_err(|e| self.tls.classify(map("commit offsets", e)))
     }
 
     fn take(&self, receipt: &str) -> Result<Held> {
@@ -582,7 +594,7 @@ impl QueueDriver for KafkaQueue {
                     out.push(m);
                 }
                 Ok(Err(e)) => {
-                    let err = map("consume", e);
+                    let err = self.tls.classify(map("consume", e));
                     if !err.is_retryable() {
                         return Err(err);
                     }
@@ -706,6 +718,8 @@ pub struct KafkaAdmin {
     config: KafkaConfig,
     client: AdminClient<TokenContext>,
     dead_letters: Mutex<HashMap<String, DeadLetter>>,
+    /// TLS failures of the admin client (its error events, drained after a failed call).
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaAdmin {
@@ -721,13 +735,15 @@ impl KafkaAdmin {
     ///
     /// Example: see [`KafkaAdmin`].
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        let tls = Arc::new(TlsWatch::default());
         let client = client_config(&config.common_settings())
-            .create_with_context(token_context(&config)?)
+            .create_with_context(token_context(&config)?.watching(tls.clone()))
             .map_err(|e| map("create admin client", e))?;
         Ok(KafkaAdmin {
             config,
             client,
             dead_letters: Mutex::new(HashMap::new()),
+            tls,
         })
     }
 
@@ -738,22 +754,43 @@ impl KafkaAdmin {
         Ok(t)
     }
 
+    /// Cluster metadata (of one topic, or of all), within [`IO_TIMEOUT`], asked in slices of
+    /// [`METADATA_SLICE`]: after a slice fails, the admin client's error events are read, and a
+    /// failed TLS handshake ends the wait at once as [`ErrorKind::Tls`] (librdkafka itself
+    /// would keep retrying the handshake until the timeout and then report only a timeout).
+    fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata> {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self
+                .client
+                .inner()
+                .fetch_metadata(topic, left.min(METADATA_SLICE))
+            {
+                Ok(md) => return Ok(md),
+                Err(e) => {
+                    let err = map("metadata", e);
+                    drain_main_queue(self.client.inner(), &self.tls);
+                    let err = self.tls.classify(err);
+                    if err.kind() == ErrorKind::Tls
+                        || !err.is_retryable()
+                        || std::time::Instant::now() >= deadline
+                    {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+
     async fn topics(&self) -> Result<Vec<String>> {
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(None, IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(None)?;
         Ok(md.topics().iter().map(|t| t.name().to_string()).collect())
     }
 
     async fn exists(&self, topic: &str) -> Result<bool> {
         // Metadata of this one topic (a full listing is only fetched by `list_queues`).
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(Some(topic), IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(Some(topic))?;
         Ok(md
             .topics()
             .iter()
@@ -790,11 +827,10 @@ impl QueueAdmin for KafkaAdmin {
             TopicReplication::Fixed(self.config.replication),
         );
         let opts = AdminOptions::new().operation_timeout(Some(IO_TIMEOUT));
-        let r = self
-            .client
-            .create_topics([&nt], &opts)
-            .await
-            .map_err(|e| map("create topic", e))?;
+        let r = self.client.create_topics([&nt], &opts).await.map_err(|e| {
+            drain_main_queue(self.client.inner(), &self.tls);
+            self.tls.classify(map("create topic", e))
+        })?;
         for x in r {
             match x {
                 Ok(_) => {}
@@ -826,7 +862,10 @@ impl QueueAdmin for KafkaAdmin {
             .client
             .delete_topics(&[&topic], &opts)
             .await
-            .map_err(|e| map("delete topic", e))?;
+            .map_err(|e| {
+                drain_main_queue(self.client.inner(), &self.tls);
+                self.tls.classify(map("delete topic", e))
+            })?;
         for x in r {
             match x {
                 Ok(_) => {}

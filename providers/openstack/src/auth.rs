@@ -425,10 +425,10 @@ pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
         // `cacert` (clouds.yaml / AuthOptions) is the same as `ca_file`.
         http.tls.ca_file = Some(p.clone());
     }
-    let b = http
-        .client_builder()?
-        .timeout(opts.http.request_timeout)
-        .pool_max_idle_per_host(32);
+    // No client-wide total timeout: the shared HTTP client bounds each attempt (headers and
+    // buffered bodies), and object downloads are streamed under the idle read timeout of
+    // `client_builder`, so a large GET is not cut off after `timeout`.
+    let b = http.client_builder()?.pool_max_idle_per_host(32);
     b.build()
         .map_err(|e| Error::other(format!("building HTTP client: {e}")))
 }

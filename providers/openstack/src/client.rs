@@ -154,6 +154,35 @@ pub async fn send<F>(
 where
     F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
 {
+    send_opts(session, service, op, retry_transient, false, build).await
+}
+
+/// [`send`] for a response whose body the caller streams (an object download): the attempt
+/// timeout bounds the headers, the body only the idle read timeout
+/// ([`RequestOptions::streaming`]).
+pub async fn send_streaming<F>(
+    session: &Session,
+    service: &'static str,
+    op: &str,
+    build: F,
+) -> Result<reqwest::Response>
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
+    send_opts(session, service, op, true, true, build).await
+}
+
+async fn send_opts<F>(
+    session: &Session,
+    service: &'static str,
+    op: &str,
+    retry_transient: bool,
+    streaming: bool,
+    build: F,
+) -> Result<reqwest::Response>
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
     let client = session.client();
     let req = build(client.http()).build().map_err(|e| {
         Error::invalid(format!(
@@ -163,7 +192,8 @@ where
     })?;
     let opts = RequestOptions::new(format!("{service} {op}"))
         .idempotent(retry_transient)
-        .raw_status(true);
+        .raw_status(true)
+        .streaming(streaming);
     let auth = TokenAuth {
         session,
         used: Mutex::new(None),

@@ -11,7 +11,7 @@
 //! `copy_if_not_exists` is refused too.
 
 use crate::auth::Session;
-use crate::client::{check, http_error, read_json, send};
+use crate::client::{check, http_error, read_json, send, send_streaming};
 use crate::error::OsError;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -349,6 +349,11 @@ impl SwiftStore {
             } else {
                 self.inner.info.max_file_size
             },
+            max_parts: self
+                .inner
+                .info
+                .slo
+                .then_some(self.inner.info.max_manifest_segments),
         }
     }
 
@@ -1209,7 +1214,7 @@ impl ObjectStore for SwiftStore {
         } else {
             "GET object"
         };
-        let r = send(&self.inner.session, "swift", op, true, |c| {
+        let r = send_streaming(&self.inner.session, "swift", op, |c| {
             c.request(method.clone(), u.clone()).headers(h.clone())
         })
         .await
