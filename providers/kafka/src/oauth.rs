@@ -22,6 +22,8 @@ struct ClientCredentials {
 #[derive(Clone, Default)]
 pub struct TokenContext {
     creds: Option<Arc<ClientCredentials>>,
+    /// Where the client's TLS failures are recorded (shared with its queue or admin).
+    tls: Arc<crate::error::TlsWatch>,
 }
 
 impl fmt::Debug for TokenContext {
@@ -58,7 +60,10 @@ impl Authorizer for Basic {
 impl TokenContext {
     /// No OAuth.
     pub fn none() -> Self {
-        TokenContext { creds: None }
+        TokenContext {
+            creds: None,
+            tls: Arc::default(),
+        }
     }
 
     /// Client-credentials tokens from `endpoint`.
@@ -78,7 +83,14 @@ impl TokenContext {
                 client_secret: client_secret.clone(),
                 scope: scope.to_string(),
             })),
+            tls: Arc::default(),
         })
+    }
+
+    /// The same token source, recording TLS failures in `tls`.
+    pub(crate) fn watching(mut self, tls: Arc<crate::error::TlsWatch>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Fetch a token now (async).
@@ -150,6 +162,10 @@ impl TokenContext {
 
 impl rdkafka::ClientContext for TokenContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.tls.observe(error.rdkafka_error_code(), reason);
+        tracing::warn!(%error, reason, "librdkafka error event");
+    }
     fn generate_oauth_token(
         &self,
         cfg: Option<&str>,

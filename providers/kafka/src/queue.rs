@@ -17,7 +17,7 @@
 //!   produced to the dead-letter topic (`acks=all`) and then counted as done.
 
 use crate::config::{check_topic, KafkaConfig, Security};
-use crate::error::map;
+use crate::error::{drain_main_queue, map, TlsWatch};
 use crate::oauth::TokenContext;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -44,6 +44,8 @@ pub const SENT_HEADER: &str = "gureum-sent-ms";
 pub const RECEIVES_HEADER: &str = "gureum-receives";
 const MAX_BATCH_SEND: usize = 100;
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// One metadata request's share of [`IO_TIMEOUT`] (see `KafkaAdmin::metadata`).
+const METADATA_SLICE: Duration = Duration::from_secs(2);
 
 /// One consumed record held by this client.
 #[derive(Clone)]
@@ -66,6 +68,10 @@ struct InFlight {
 struct State {
     /// Handed out, not settled.
     inflight: HashMap<String, InFlight>,
+    /// The visibility deadlines of `inflight`, earliest first (one entry per handed-out
+    /// record, kept in step with `inflight`): a receive offers expired ones again. No task or
+    /// timer per message.
+    deadlines: BTreeSet<(Instant, String)>,
     /// To be offered again (visibility expired or nacked), each with its earliest time.
     again: VecDeque<(Instant, Held)>,
     /// Per partition: offsets consumed and not settled.
@@ -88,10 +94,15 @@ struct Shared {
 struct GroupContext {
     shared: Weak<Shared>,
     token: Option<TokenContext>,
+    tls: Arc<TlsWatch>,
 }
 
 impl rdkafka::ClientContext for GroupContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.tls.observe(error.rdkafka_error_code(), reason);
+        tracing::warn!(%error, reason, "librdkafka error event");
+    }
     fn generate_oauth_token(
         &self,
         cfg: Option<&str>,
@@ -113,6 +124,12 @@ impl ConsumerContext for GroupContext {
             let mut st = sh.state.lock().unwrap();
             st.inflight
                 .retain(|_, f| !revoked.contains(&f.held.partition));
+            let State {
+                inflight,
+                deadlines,
+                ..
+            } = &mut *st;
+            deadlines.retain(|(_, r)| inflight.contains_key(r));
             st.again.retain(|(_, h)| !revoked.contains(&h.partition));
             for p in &revoked {
                 st.open.remove(p);
@@ -131,6 +148,8 @@ pub struct KafkaQueue {
     producer: FutureProducer<TokenContext>,
     consumer: tokio::sync::OnceCell<Arc<StreamConsumer<GroupContext>>>,
     shared: Arc<Shared>,
+    /// TLS failures seen by the producer and the consumer.
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaQueue {
@@ -166,32 +185,20 @@ pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     }
 }
 
-pub(crate) fn producer_for(config: &KafkaConfig) -> Result<FutureProducer<TokenContext>> {
+fn producer_for(config: &KafkaConfig, tls: &Arc<TlsWatch>) -> Result<FutureProducer<TokenContext>> {
     client_config(&config.producer_settings())
-        .create_with_context(token_context(config)?)
+        .create_with_context(token_context(config)?.watching(tls.clone()))
         .map_err(|e| map("create producer", e))
-}
-
-fn header_str(h: Option<&rdkafka::message::BorrowedHeaders>, name: &str) -> Option<String> {
-    let h = h?;
-    for i in 0..h.count() {
-        let x = h.get(i);
-        if x.key == name {
-            return x
-                .value
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .map(str::to_string);
-        }
-    }
-    None
 }
 
 impl KafkaQueue {
     fn new(config: KafkaConfig) -> Result<Self> {
-        let producer = producer_for(&config)?;
+        let tls = Arc::new(TlsWatch::default());
+        let producer = producer_for(&config, &tls)?;
         Ok(KafkaQueue {
             config,
             producer,
+            tls,
             consumer: tokio::sync::OnceCell::new(),
             shared: Arc::new(Shared {
                 handle: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
@@ -219,6 +226,7 @@ impl KafkaQueue {
                         Security::OAuthBearer { .. } => Some(token_context(&self.config)?),
                         _ => None,
                     },
+                    tls: self.tls.clone(),
                 };
                 let c: StreamConsumer<GroupContext> =
                     client_config(&self.config.consumer_settings())
@@ -274,7 +282,7 @@ impl KafkaQueue {
         for f in futs {
             f.await
                 .map_err(|_| Error::new(ErrorKind::Unavailable, "Kafka producer went away"))?
-                .map_err(|(e, _)| map(&format!("produce to {topic}"), e))?;
+                .map_err(|(e, _)| self.tls.classify(map(&format!("produce to {topic}"), e)))?;
         }
         Ok(())
     }
@@ -288,14 +296,15 @@ impl KafkaQueue {
 
     fn hand_out(&self, st: &mut State, h: Held, vis: Duration) -> ReceivedMessage {
         let receipt = self.receipt(&h, st.epoch);
+        let deadline = Instant::now() + vis;
+        st.deadlines.insert((deadline, receipt.clone()));
         st.inflight.insert(
             receipt.clone(),
             InFlight {
                 held: h.clone(),
-                deadline: Instant::now() + vis,
+                deadline,
             },
         );
-        spawn_visibility_timer(Arc::downgrade(&self.shared), receipt.clone());
         ReceivedMessage {
             id: h.id,
             body: h.body,
@@ -369,7 +378,7 @@ impl KafkaQueue {
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
             .map_err(|e| Error::other(format!("commit task: {e}")))?
-            .map_err(|e| map("commit offsets", e))
+            .map_err(|e| self.tls.classify(map("commit offsets", e)))
     }
 
     fn take(&self, receipt: &str) -> Result<Held> {
@@ -378,36 +387,27 @@ impl KafkaQueue {
             .inflight
             .remove(receipt)
             .ok_or_else(gureum_core::queue::stale_receipt)?;
+        st.deadlines.remove(&(f.deadline, receipt.to_string()));
         Ok(f.held)
     }
 }
 
-fn spawn_visibility_timer(weak: Weak<Shared>, receipt: String) {
-    tokio::spawn(async move {
-        loop {
-            let deadline = {
-                let Some(sh) = weak.upgrade() else { return };
-                let st = sh.state.lock().unwrap();
-                match st.inflight.get(&receipt) {
-                    Some(f) => f.deadline,
-                    None => return,
-                }
+impl State {
+    /// Records whose visibility ran out by `now` leave `inflight` for `again` (offered at
+    /// once, receive count + 1 when handed out).
+    fn expire(&mut self, now: Instant) {
+        while let Some((at, _)) = self.deadlines.first() {
+            if *at > now {
+                break;
+            }
+            let Some((_, receipt)) = self.deadlines.pop_first() else {
+                break;
             };
-            tokio::time::sleep_until(deadline).await;
-            let Some(sh) = weak.upgrade() else { return };
-            let mut st = sh.state.lock().unwrap();
-            match st.inflight.get(&receipt) {
-                None => return,
-                Some(f) if f.deadline > Instant::now() => continue,
-                Some(_) => {
-                    if let Some(f) = st.inflight.remove(&receipt) {
-                        st.again.push_back((Instant::now(), f.held));
-                    }
-                    return;
-                }
+            if let Some(f) = self.inflight.remove(&receipt) {
+                self.again.push_back((now, f.held));
             }
         }
-    });
+    }
 }
 
 #[async_trait]
@@ -486,6 +486,7 @@ impl QueueDriver for KafkaQueue {
             {
                 let mut st = self.shared.state.lock().unwrap();
                 let now = Instant::now();
+                st.expire(now);
                 let mut keep = VecDeque::new();
                 while let Some((at, mut h)) = st.again.pop_front() {
                     if at > now || out.len() >= max {
@@ -516,24 +517,27 @@ impl QueueDriver for KafkaQueue {
             };
             match tokio::time::timeout(step, consumer.recv()).await {
                 Ok(Ok(msg)) => {
-                    let headers = msg.headers();
+                    // One pass over the headers: the id, the send time, the attributes.
                     let mut attributes = BTreeMap::new();
-                    if let Some(h) = headers {
-                        for i in 0..h.count() {
-                            let x = h.get(i);
-                            if x.key.starts_with("gureum-") {
+                    let (mut id, mut sent) = (None, None);
+                    if let Some(h) = msg.headers() {
+                        for x in h.iter() {
+                            let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok()) else {
                                 continue;
-                            }
-                            if let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok()) {
-                                attributes.insert(x.key.to_string(), v.to_string());
+                            };
+                            match x.key {
+                                ID_HEADER => id = Some(v.to_string()),
+                                SENT_HEADER => sent = v.parse::<i64>().ok(),
+                                k if k.starts_with("gureum-") => {}
+                                k => {
+                                    attributes.insert(k.to_string(), v.to_string());
+                                }
                             }
                         }
                     }
                     let (partition, offset) = (msg.partition(), msg.offset());
-                    let id = header_str(headers, ID_HEADER)
-                        .unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
-                    let sent_at = header_str(headers, SENT_HEADER)
-                        .and_then(|s| s.parse::<i64>().ok())
+                    let id = id.unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
+                    let sent_at = sent
                         .and_then(chrono::DateTime::from_timestamp_millis)
                         .or_else(|| {
                             msg.timestamp()
@@ -558,7 +562,7 @@ impl QueueDriver for KafkaQueue {
                     out.push(m);
                 }
                 Ok(Err(e)) => {
-                    let err = map("consume", e);
+                    let err = self.tls.classify(map("consume", e));
                     if !err.is_retryable() {
                         return Err(err);
                     }
@@ -608,13 +612,14 @@ impl QueueDriver for KafkaQueue {
 
     async fn extend_visibility(&self, receipt: &str, visibility: Duration) -> Result<()> {
         let mut st = self.shared.state.lock().unwrap();
-        match st.inflight.get_mut(receipt) {
-            Some(f) => {
-                f.deadline = Instant::now() + visibility;
-                Ok(())
-            }
-            None => Err(gureum_core::queue::stale_receipt()),
-        }
+        let deadline = Instant::now() + visibility;
+        let old = match st.inflight.get_mut(receipt) {
+            Some(f) => std::mem::replace(&mut f.deadline, deadline),
+            None => return Err(gureum_core::queue::stale_receipt()),
+        };
+        st.deadlines.remove(&(old, receipt.to_string()));
+        st.deadlines.insert((deadline, receipt.to_string()));
+        Ok(())
     }
 
     async fn depth(&self) -> Result<u64> {
@@ -663,6 +668,8 @@ pub struct KafkaAdmin {
     config: KafkaConfig,
     client: AdminClient<TokenContext>,
     dead_letters: Mutex<HashMap<String, DeadLetter>>,
+    /// TLS failures of the admin client (its error events, drained after a failed call).
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaAdmin {
@@ -676,13 +683,15 @@ impl fmt::Debug for KafkaAdmin {
 impl KafkaAdmin {
     /// Admin for the cluster of `config`.
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        let tls = Arc::new(TlsWatch::default());
         let client = client_config(&config.common_settings())
-            .create_with_context(token_context(&config)?)
+            .create_with_context(token_context(&config)?.watching(tls.clone()))
             .map_err(|e| map("create admin client", e))?;
         Ok(KafkaAdmin {
             config,
             client,
             dead_letters: Mutex::new(HashMap::new()),
+            tls,
         })
     }
 
@@ -693,22 +702,43 @@ impl KafkaAdmin {
         Ok(t)
     }
 
+    /// Cluster metadata (of one topic, or of all), within [`IO_TIMEOUT`], asked in slices of
+    /// [`METADATA_SLICE`]: after a slice fails, the admin client's error events are read, and a
+    /// failed TLS handshake ends the wait at once as [`ErrorKind::Tls`] (librdkafka itself
+    /// would keep retrying the handshake until the timeout and then report only a timeout).
+    fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata> {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self
+                .client
+                .inner()
+                .fetch_metadata(topic, left.min(METADATA_SLICE))
+            {
+                Ok(md) => return Ok(md),
+                Err(e) => {
+                    let err = map("metadata", e);
+                    drain_main_queue(self.client.inner(), &self.tls);
+                    let err = self.tls.classify(err);
+                    if err.kind() == ErrorKind::Tls
+                        || !err.is_retryable()
+                        || std::time::Instant::now() >= deadline
+                    {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+
     async fn topics(&self) -> Result<Vec<String>> {
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(None, IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(None)?;
         Ok(md.topics().iter().map(|t| t.name().to_string()).collect())
     }
 
     async fn exists(&self, topic: &str) -> Result<bool> {
         // Metadata of this one topic (a full listing is only fetched by `list_queues`).
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(Some(topic), IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(Some(topic))?;
         Ok(md
             .topics()
             .iter()
@@ -745,11 +775,10 @@ impl QueueAdmin for KafkaAdmin {
             TopicReplication::Fixed(self.config.replication),
         );
         let opts = AdminOptions::new().operation_timeout(Some(IO_TIMEOUT));
-        let r = self
-            .client
-            .create_topics([&nt], &opts)
-            .await
-            .map_err(|e| map("create topic", e))?;
+        let r = self.client.create_topics([&nt], &opts).await.map_err(|e| {
+            drain_main_queue(self.client.inner(), &self.tls);
+            self.tls.classify(map("create topic", e))
+        })?;
         for x in r {
             match x {
                 Ok(_) => {}
@@ -781,7 +810,10 @@ impl QueueAdmin for KafkaAdmin {
             .client
             .delete_topics(&[&topic], &opts)
             .await
-            .map_err(|e| map("delete topic", e))?;
+            .map_err(|e| {
+                drain_main_queue(self.client.inner(), &self.tls);
+                self.tls.classify(map("delete topic", e))
+            })?;
         for x in r {
             match x {
                 Ok(_) => {}
