@@ -7,6 +7,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The portable kind of a librdkafka error code.
+///
+/// ```
+/// use gureum_core::ErrorKind;
+/// use gureum_kafka::error::{code_kind, map, map_code};
+/// use rdkafka::error::KafkaError;
+/// use rdkafka::types::RDKafkaErrorCode as C;
+/// assert_eq!(code_kind(C::TopicAlreadyExists), ErrorKind::AlreadyExists);
+/// assert_eq!(code_kind(C::AllBrokersDown), ErrorKind::Unavailable);
+/// let e = map_code("create topic jobs", C::TopicAuthorizationFailed);
+/// assert_eq!((e.kind(), e.provider_code()), (ErrorKind::PermissionDenied, Some("TopicAuthorizationFailed")));
+/// let e = map("send to jobs", KafkaError::MessageProduction(C::MessageSizeTooLarge));
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// assert!(e.to_string().contains("Kafka send to jobs: "));
+/// ```
 pub fn code_kind(code: C) -> ErrorKind {
     match code {
         C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownPartition | C::GroupIdNotFound => {
@@ -49,6 +63,8 @@ pub fn code_kind(code: C) -> ErrorKind {
 
 /// Map an rdkafka error of operation `op` (no credentials ever appear: the config is not part
 /// of librdkafka's messages).
+///
+/// Example: see [`code_kind`].
 pub fn map(op: &str, e: KafkaError) -> Error {
     let kind = match e.rdkafka_error_code() {
         Some(c) => code_kind(c),
@@ -68,6 +84,8 @@ pub fn map(op: &str, e: KafkaError) -> Error {
 }
 
 /// Map a per-topic admin result code.
+///
+/// Example: see [`code_kind`].
 pub fn map_code(op: &str, code: C) -> Error {
     Error::new(code_kind(code), format!("Kafka {op}: {code}"))
         .with_provider_code(format!("{code:?}"))

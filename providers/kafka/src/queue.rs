@@ -37,10 +37,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Header with the portable message id.
+///
+/// Example: see [`KafkaAdmin`].
 pub const ID_HEADER: &str = "gureum-id";
 /// Header with the send time (ms since the epoch).
+///
+/// Example: see [`KafkaAdmin`].
 pub const SENT_HEADER: &str = "gureum-sent-ms";
 /// Header with the receive count of a message moved to the dead-letter topic.
+///
+/// Example: see [`KafkaAdmin`].
 pub const RECEIVES_HEADER: &str = "gureum-receives";
 const MAX_BATCH_SEND: usize = 100;
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -143,6 +149,26 @@ impl ConsumerContext for GroupContext {
 }
 
 /// The Kafka queue driver (also the escape hatch: `queue.native::<KafkaQueue>()`).
+///
+/// # Examples
+///
+/// Needs a broker (scripts/emulators.sh starts tansu on 127.0.0.1:9092), so compiled only:
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Message, ResourceUrl};
+/// use gureum_kafka::{open_kafka, KafkaConfig, KafkaQueue};
+/// let url = ResourceUrl::parse("kafka://127.0.0.1:9092/ocr-jobs?group=ocr-workers&create=true")?;
+/// let queue = open_kafka(KafkaConfig::from_url(&url)?).await?; // creates the topic
+/// queue.send(Message::new("scan-0001")).await?;
+/// let got = queue.receive(1).await?;
+/// assert_eq!(&got[0].body[..], b"scan-0001");
+/// queue.ack(&got[0]).await?;
+/// let driver = queue.native::<KafkaQueue>().unwrap();
+/// assert_eq!(driver.config().topic, "ocr-jobs");
+/// let _producer = driver.producer(); // rdkafka's FutureProducer, for anything else
+/// # Ok(()) }
+/// ```
 pub struct KafkaQueue {
     config: KafkaConfig,
     producer: FutureProducer<TokenContext>,
@@ -172,6 +198,8 @@ fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig {
 
 /// The OAUTHBEARER token source the clients of `config` use: client-credentials tokens for
 /// the `nhn-easyqueue` preset (and any config with [`Security::OAuthBearer`]), none otherwise.
+///
+/// Example: see [`KafkaAdmin`].
 pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     match &config.security {
         Security::OAuthBearer {
@@ -208,11 +236,15 @@ impl KafkaQueue {
     }
 
     /// The configuration.
+    ///
+    /// Example: see [`KafkaQueue`].
     pub fn config(&self) -> &KafkaConfig {
         &self.config
     }
 
     /// The producer (native rdkafka use).
+    ///
+    /// Example: see [`KafkaQueue`].
     pub fn producer(&self) -> &FutureProducer<TokenContext> {
         &self.producer
     }
@@ -639,6 +671,8 @@ impl QueueDriver for KafkaQueue {
 }
 
 /// Open a Kafka queue: the topic must exist (or is created with `create`).
+///
+/// Example: see [`KafkaQueue`].
 pub async fn open_kafka(config: KafkaConfig) -> Result<Queue> {
     let admin = Arc::new(KafkaAdmin::new(config.clone())?);
     if config.create {
@@ -664,6 +698,22 @@ pub async fn open_kafka(config: KafkaConfig) -> Result<Queue> {
 /// Topic admin: create (partitions, replication), delete, list (names without the preset
 /// prefix), open. Dead-letter settings of queues it created are remembered by this admin (Kafka
 /// topics cannot carry them).
+///
+/// # Examples
+///
+/// Creating the clients makes no connection:
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::queue::{token_context, ID_HEADER, RECEIVES_HEADER, SENT_HEADER};
+/// use gureum_kafka::{KafkaAdmin, KafkaConfig};
+/// let config = KafkaConfig::from_url(&ResourceUrl::parse("kafka://127.0.0.1:9092/ocr-jobs?group=ocr").unwrap()).unwrap();
+/// assert_eq!(format!("{:?}", token_context(&config).unwrap()), "TokenContext(none)"); // no OAUTHBEARER
+/// let admin = KafkaAdmin::new(config).unwrap();
+/// assert!(format!("{admin:?}").contains("127.0.0.1:9092"));
+/// // The record headers gureum writes stay in its own namespace:
+/// assert!([ID_HEADER, SENT_HEADER, RECEIVES_HEADER].iter().all(|h| h.starts_with("gureum-")));
+/// ```
 pub struct KafkaAdmin {
     config: KafkaConfig,
     client: AdminClient<TokenContext>,
@@ -682,6 +732,8 @@ impl fmt::Debug for KafkaAdmin {
 
 impl KafkaAdmin {
     /// Admin for the cluster of `config`.
+    ///
+    /// Example: see [`KafkaAdmin`].
     pub fn new(config: KafkaConfig) -> Result<Self> {
         let tls = Arc::new(TlsWatch::default());
         let client = client_config(&config.common_settings())
