@@ -279,15 +279,168 @@ impl Tally {
         self.answers += 1;
         self.successes += 1;
     }
-    /// Print the figures (`malformed-responses NAME: N answers, ...`).
+    /// Print the figures (`malformed-responses NAME: N answers, ...`; errors of kind `other`
+    /// are counted as untyped).
     pub fn print(&self) {
+        let untyped = self.kinds.get("other").copied().unwrap_or(0);
         println!(
-            "malformed-responses {}: {} malformed answers, {} typed errors, {} checked successes, 0 panics, 0 corrupted successes; kinds {:?}",
+            "malformed-responses {}: {} malformed answers, {} typed errors, {} untyped errors, {} checked successes, 0 panics, 0 corrupted successes; kinds {:?}",
             self.name,
             self.answers,
-            self.answers - self.successes,
+            self.answers - self.successes - untyped,
+            untyped,
             self.successes,
             self.kinds
         );
+    }
+}
+
+/// Bytes an [`Reply::endless`] answer of a malformed-answer test may write (1 GiB): far more
+/// than any client bound, so a client that reads it to the end fails the [`bounded`] check.
+pub const ENDLESS: u64 = 1 << 30;
+
+/// The most body bytes a bounded client may take from an endless answer: `attempts` reads of
+/// at most `cap` bytes each, plus 32 MiB for what the loopback socket buffers hold.
+pub const fn bounded(attempts: u64, cap: u64) -> u64 {
+    attempts * cap + (32 << 20)
+}
+
+/// Read the `Host` header of a request head (for a scripted server that must answer with
+/// URLs pointing at itself, as a Keystone catalog or a tempauth `x-storage-url` does).
+pub fn host_of(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("host").then(|| v.trim())
+        })
+        .unwrap_or("127.0.0.1")
+        .to_string()
+}
+
+/// The shared loop of the malformed-answer tests: each call must end (within 120 s) in an
+/// error — typed (`kind() != Other`) unless [`Malformed::any_kind`] — never in a success, and
+/// may have read at most the bound of an endless body. Every outcome goes into a [`Tally`],
+/// printed by [`Malformed::finish`].
+///
+/// ```no_run
+/// # use gureum_testkit::scripted::{bounded, serve_raw, Malformed, Reply};
+/// # async fn demo() {
+/// let cases = vec![("not json", Reply::ok(200, "", "<html/>"))];
+/// Malformed::new("demo", bounded(3, 64 << 20))
+///     .run(
+///         cases,
+///         &["get"],
+///         async |reply: Reply| {
+///             let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+///             (base, sent)
+///         },
+///         async |base: &String, _op: &str| -> gureum_core::Result<String> {
+///             Err(gureum_core::Error::new(
+///                 gureum_core::ErrorKind::Unavailable,
+///                 format!("{base}: no client here"),
+///             ))
+///         },
+///     )
+///     .await
+///     .finish();
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Malformed {
+    tally: Tally,
+    bound: u64,
+    any_kind: bool,
+}
+
+impl Malformed {
+    /// A run named `name` (the tally's name) whose endless bodies may be read up to `bound`
+    /// bytes (see [`bounded`]).
+    pub fn new(name: &str, bound: u64) -> Malformed {
+        Malformed {
+            tally: Tally::new(name),
+            bound,
+            any_kind: false,
+        }
+    }
+
+    /// Errors of kind `Other` are accepted too (object_store's own errors on a GET path).
+    pub fn any_kind(mut self) -> Malformed {
+        self.any_kind = true;
+        self
+    }
+
+    /// The tally, for outcomes a test checks itself (e.g. [`Tally::checked_success`]).
+    pub fn tally(&mut self) -> &mut Tally {
+        &mut self.tally
+    }
+
+    /// Wait (at most 120 s) for one call answered by a malformed `case`: it must fail (typed
+    /// unless [`Malformed::any_kind`]) and `sent` must stay under the bound. Returns the
+    /// error's kind.
+    pub async fn call<T: std::fmt::Debug>(
+        &mut self,
+        case: &str,
+        sent: &Sent,
+        f: impl std::future::Future<Output = gureum_core::Result<T>>,
+    ) -> gureum_core::ErrorKind {
+        let r = tokio::time::timeout(std::time::Duration::from_secs(120), f)
+            .await
+            .unwrap_or_else(|_| panic!("{case}: the call did not end"));
+        let kind = match r {
+            Err(e) => {
+                if !self.any_kind {
+                    assert_ne!(
+                        e.kind(),
+                        gureum_core::ErrorKind::Other,
+                        "{case}: untyped error: {e}"
+                    );
+                }
+                self.tally.error(e.kind());
+                e.kind()
+            }
+            Ok(v) => panic!("{case}: a malformed answer was a success: {v:?}"),
+        };
+        self.check_bound(case, sent);
+        kind
+    }
+
+    /// Assert that `sent` (endless body bytes written) stayed under the bound.
+    pub fn check_bound(&self, case: &str, sent: &Sent) {
+        let s = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            s < self.bound,
+            "{case}: the client read {s} bytes of an endless body (bound {})",
+            self.bound
+        );
+    }
+
+    /// For every case and every op: `open(reply)` gives a fresh client on a server answering
+    /// with `reply` (and that server's [`Sent`] counter), then `op(&client, op)` is one
+    /// [`Malformed::call`].
+    pub async fn run<C, T, Open, Op>(
+        mut self,
+        cases: Vec<(&str, Reply)>,
+        ops: &[&str],
+        open: Open,
+        op: Op,
+    ) -> Malformed
+    where
+        T: std::fmt::Debug,
+        Open: AsyncFn(Reply) -> (C, Sent),
+        Op: AsyncFn(&C, &str) -> gureum_core::Result<T>,
+    {
+        for (case, reply) in cases {
+            for o in ops {
+                let (client, sent) = open(reply.clone()).await;
+                let name = format!("{case} {o}");
+                self.call(&name, &sent, op(&client, o)).await;
+            }
+        }
+        self
+    }
+
+    /// Print the tally (the `malformed-responses` line docs/reliability.md collects).
+    pub fn finish(self) {
+        self.tally.print();
     }
 }

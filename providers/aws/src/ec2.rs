@@ -31,11 +31,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// EC2 API version used for every request.
+///
+/// Example: see [`Ec2Driver`].
 pub const API_VERSION: &str = "2016-11-15";
 /// Tag that carries the idempotency token (a fallback for endpoints that ignore `ClientToken`).
+///
+/// Example: see [`Ec2Driver`].
 pub const TOKEN_TAG: &str = "gureum:idempotency-token";
 
 /// The default portable size table: (instance type, vCPU, MiB).
+///
+/// Example: see [`Ec2Driver`].
 pub const DEFAULT_SIZES: &[(&str, u32, u64)] = &[
     ("t2.nano", 1, 512),
     ("t2.micro", 1, 1024),
@@ -59,6 +65,8 @@ pub const DEFAULT_SIZES: &[(&str, u32, u64)] = &[
 
 /// Well-known image aliases resolved with `DescribeImages` when not in the table:
 /// (alias, owner account, name pattern).
+///
+/// Example: see [`Ec2Driver`].
 pub const IMAGE_QUERIES: &[(&str, &str, &str)] = &[
     (
         "ubuntu-22.04",
@@ -79,6 +87,19 @@ pub const IMAGE_QUERIES: &[(&str, &str, &str)] = &[
 ];
 
 /// Settings of an EC2 connection.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_aws::Ec2Config;
+/// use gureum_core::ResourceUrl;
+/// let c = Ec2Config::from_url(&ResourceUrl::parse("ec2://ap-northeast-2?subnet=subnet-1&security_group=sg-1,sg-2&image.ocr=ami-0abc").unwrap()).unwrap();
+/// assert_eq!(c.region.as_deref(), Some("ap-northeast-2"));
+/// assert_eq!(c.security_group_ids, ["sg-1", "sg-2"]);
+/// assert_eq!(c.images["ocr"], "ami-0abc");
+/// let b = Ec2Config::new("ap-northeast-2").endpoint("http://127.0.0.1:5000").image("ocr", "ami-0abc");
+/// assert_eq!((b.endpoint.as_deref(), b.images["ocr"].as_str()), (Some("http://127.0.0.1:5000"), "ami-0abc"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Ec2Config {
@@ -135,6 +156,8 @@ impl Default for Ec2Config {
 
 impl Ec2Config {
     /// Defaults for `region`.
+    ///
+    /// Example: see [`Ec2Config`].
     pub fn new(region: impl Into<String>) -> Self {
         Ec2Config {
             region: Some(region.into()),
@@ -142,22 +165,30 @@ impl Ec2Config {
         }
     }
     /// Set a custom endpoint.
+    ///
+    /// Example: see [`Ec2Config`].
     pub fn endpoint(mut self, e: impl Into<String>) -> Self {
         self.endpoint = Some(e.into());
         self
     }
     /// Set the credentials source.
+    ///
+    /// Example: see [`Ec2Driver`].
     pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
     /// Map an image alias to an AMI id.
+    ///
+    /// Example: see [`Ec2Config`].
     pub fn image(mut self, alias: impl Into<String>, ami: impl Into<String>) -> Self {
         self.images.insert(alias.into(), ami.into());
         self
     }
 
     /// Parse `ec2://REGION?...`.
+    ///
+    /// Example: see [`Ec2Config`].
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let mut c = Ec2Config::default();
         if !url.host().is_empty() {
@@ -185,11 +216,15 @@ impl Ec2Config {
 }
 
 /// Open a [`Compute`] on EC2.
+///
+/// Example: see [`Ec2Driver`].
 pub async fn open_ec2(config: Ec2Config) -> Result<Compute> {
     Ok(Compute::new(Arc::new(Ec2Driver::new(config).await?)))
 }
 
 /// Opener for `ec2://`.
+///
+/// Example: see [`Ec2Driver`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Ec2ComputeOpener;
 
@@ -202,6 +237,46 @@ impl ComputeOpener for Ec2ComputeOpener {
 
 /// The EC2 driver (also the escape hatch: `compute.native::<Ec2Driver>()` gives
 /// [`Ec2Driver::call`] for any other Query API action).
+///
+/// # Examples
+///
+/// The Query API through a scripted loopback server (every answer is the same XML here):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_aws::ec2::{image_for, is_idempotent_action, map_state, size_for, API_VERSION, DEFAULT_SIZES, IMAGE_QUERIES, TOKEN_TAG};
+/// use gureum_aws::{open_ec2, AwsCredentials, Ec2Config, Ec2Driver};
+/// use gureum_core::{InstanceState, Size};
+/// let (base, seen) = gureum_testkit::scripted::serve(|_, _| (200, String::new(),
+///     "<DescribeRegionsResponse><regionInfo><item><regionName>ap-northeast-2</regionName></item></regionInfo></DescribeRegionsResponse>".into())).await;
+/// let config = Ec2Config::new("ap-northeast-2")
+///     .endpoint(base.clone())
+///     .credentials(AwsCredentials::static_keys("AKIDEXAMPLE", "example-secret"))
+///     .image("ubuntu-22.04", "ami-0123456789abcdef0");
+/// let driver = Ec2Driver::new(config.clone()).await?; // no request yet
+/// assert_eq!(driver.region(), "ap-northeast-2");
+/// let xml = driver.call("DescribeRegions", &[], "regions").await?;
+/// assert!(xml.contains("<regionName>ap-northeast-2</regionName>"));
+/// let head = seen.lock().unwrap()[0].clone();
+/// // Signed by `SigV4Signer` for the region and service:
+/// assert!(head.contains("/ap-northeast-2/ec2/aws4_request"));
+/// assert!(is_idempotent_action("DescribeRegions", &[])); // a read: retried on throttling
+/// assert!(!is_idempotent_action("RunInstances", &[]));
+/// assert!(is_idempotent_action("RunInstances", &[("ClientToken".into(), "t1".into())]));
+/// // Sizes and images resolve from the configured tables, without a call:
+/// let size = size_for(&config, &Size::vcpus(2).memory_gib(4).into())?;
+/// assert!(size.vcpus >= 2 && size.memory_mib >= 4096);
+/// assert!(DEFAULT_SIZES.iter().any(|(id, ..)| *id == size.id)); // from the default table
+/// assert_eq!(image_for(&config, "ubuntu-22.04")?.id, "ami-0123456789abcdef0");
+/// assert!(IMAGE_QUERIES.iter().any(|(alias, ..)| *alias == "debian-12")); // looked up with DescribeImages
+/// assert_eq!(map_state("shutting-down"), InstanceState::Terminating);
+/// assert!(!TOKEN_TAG.starts_with("aws:")); // tag keys starting with aws: are reserved
+/// assert_eq!(API_VERSION, "2016-11-15");
+/// // The portable `Compute` (`open_ec2`; `Ec2ComputeOpener` serves ec2:// in the registry):
+/// let compute = open_ec2(config).await?;
+/// assert_eq!(compute.native::<Ec2Driver>().unwrap().region(), "ap-northeast-2");
+/// # Ok(()) }
+/// ```
 pub struct Ec2Driver {
     config: Ec2Config,
     region: String,
@@ -318,6 +393,8 @@ struct XDescribeImages {
 }
 
 /// The portable state of an EC2 state name.
+///
+/// Example: see [`Ec2Driver`].
 pub fn map_state(s: &str) -> InstanceState {
     match s {
         "pending" => InstanceState::Pending,
@@ -445,6 +522,8 @@ pub(crate) fn parse_error(
 
 impl Ec2Driver {
     /// Connect (no request is made until the first call).
+    ///
+    /// Example: see [`Ec2Driver`].
     pub async fn new(config: Ec2Config) -> Result<Self> {
         let ep_cfg = config
             .endpoint
@@ -497,6 +576,8 @@ impl Ec2Driver {
     }
 
     /// The region requests are signed for.
+    ///
+    /// Example: see [`Ec2Driver`].
     pub fn region(&self) -> &str {
         &self.region
     }
@@ -506,6 +587,8 @@ impl Ec2Driver {
     /// (`RequestLimitExceeded`, `Throttling`, 429/503 with `Retry-After`) and 5xx when the
     /// action is [idempotent](is_idempotent_action) (reads, state changes, tags, or a
     /// `ClientToken` in `params`).
+    ///
+    /// Example: see [`Ec2Driver`].
     pub async fn call(
         &self,
         action: &str,
@@ -613,6 +696,8 @@ impl Ec2Driver {
 
 /// Whether an EC2 action may be repeated safely: reads (`Describe*`/`Get*`/`List*`), state
 /// changes and tag edits, or any action carrying a `ClientToken`.
+///
+/// Example: see [`Ec2Driver`].
 pub fn is_idempotent_action(action: &str, params: &[(String, String)]) -> bool {
     action.starts_with("Describe")
         || action.starts_with("Get")
@@ -636,6 +721,8 @@ type CredCache =
 /// The SigV4 auth hook of the shared HTTP layer: signs method, URL, `content-type`, `host`
 /// and the buffered body of each attempt with the current credentials (cached until five
 /// minutes before they expire). Anonymous when no provider is set.
+///
+/// Example: see [`Ec2Driver`].
 pub struct SigV4Signer {
     region: String,
     service: &'static str,
@@ -953,11 +1040,15 @@ impl ComputeDriver for Ec2Driver {
 }
 
 /// Resolve a portable size against the configured table (exposed for presets and tests).
+///
+/// Example: see [`Ec2Driver`].
 pub fn size_for(config: &Ec2Config, spec: &gureum_core::SizeSpec) -> Result<SizeInfo> {
     resolve_size(spec, &config.sizes)
 }
 
 /// Resolve an image alias against the configured table only (no API call).
+///
+/// Example: see [`Ec2Driver`].
 pub fn image_for(config: &Ec2Config, image: &str) -> Result<ImageInfo> {
     let infos: Vec<ImageInfo> = config
         .images

@@ -34,6 +34,12 @@ pub use s3::{abort_incomplete_uploads, open_s3, S3Admin, S3Native, S3StorageOpen
 pub use sqs::{open_sqs, SqsAdmin, SqsConfig, SqsQueue, SqsQueueOpener};
 
 /// The former name of [`AwsCredentials`], from when only S3 used it.
+///
+/// ```
+/// #[allow(deprecated)]
+/// let c: gureum_aws::S3Credentials = gureum_aws::AwsCredentials::Anonymous;
+/// assert!(matches!(c, gureum_aws::AwsCredentials::Anonymous));
+/// ```
 #[deprecated(
     since = "0.1.0",
     note = "renamed to AwsCredentials (it serves S3, SQS and EC2)"

@@ -42,6 +42,8 @@ const PAGE: i32 = 1000;
 const MAX_PAGES: usize = 10_000;
 
 /// Which S3 listing API to use.
+///
+/// Example: see [`S3Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListApi {
     /// ListObjectsV2 (`list-type=2`, continuation tokens, `start-after`).
@@ -51,6 +53,35 @@ pub enum ListApi {
 }
 
 /// The `ObjectStore` of S3 buckets: `AmazonS3` plus tolerant listing and metadata encoding.
+///
+/// # Examples
+///
+/// Building the store by hand (what [`open_s3`](crate::open_s3) does from the quirks); no
+/// request is made:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_aws::{Conditional, ListApi, S3Native, S3Store};
+/// use gureum_core::ResourceUrl;
+/// std::env::set_var("DOC_S3_AK", "AKIDEXAMPLE");
+/// std::env::set_var("DOC_S3_SK", "example-secret");
+/// let url = "s3://open-data?region=ap-northeast-2&endpoint=http://127.0.0.1:9&path_style=true&conditional_put=false\
+///            &access_key_env=DOC_S3_AK&secret_key_env=DOC_S3_SK";
+/// let bucket = gureum_aws::open_s3(gureum_aws::S3Config::from_url(&ResourceUrl::parse(url)?)?).await?;
+/// let native = bucket.native::<S3Native>().unwrap();
+/// assert_eq!(native.s3_store().conditional(), Conditional::Off); // conditional_put=false
+/// let store = S3Store::new(native.amazon_s3().clone(), native.client().clone(), "open-data".into())
+///     .with_list_api(ListApi::V1) // services without ListObjectsV2
+///     .with_page_size(500)
+///     .with_metadata_underscore(true, false) // multipart drops `_` names: refuse them there
+///     .with_max_metadata_value(Some(1024))
+///     .with_conditional(Conditional::Off, "http://127.0.0.1:9");
+/// assert_eq!(store.probe_conditional().await, Conditional::Off); // known: not probed
+/// assert!(std::sync::Arc::ptr_eq(store.amazon_s3(), native.amazon_s3()));
+/// #[allow(deprecated)]
+/// let _old: &gureum_aws::list_v1::V1ListStore = &store; // the former name
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct S3Store {
     inner: Arc<AmazonS3>,
@@ -66,6 +97,8 @@ pub struct S3Store {
 }
 
 /// What is known about a service's conditional writes.
+///
+/// Example: see [`S3Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conditional {
     /// Configured as enforced (AWS, or `conditional_put=true`): not probed.
@@ -117,6 +150,8 @@ impl ConditionalCheck {
 }
 
 /// The former name of [`S3Store`] (it listed with V1 only).
+///
+/// Example: see [`S3Store`].
 pub type V1ListStore = S3Store;
 
 impl fmt::Debug for S3Store {
@@ -137,6 +172,8 @@ impl fmt::Display for S3Store {
 impl S3Store {
     /// Wrap `inner`; listing goes through `client` (aws-sdk-s3) on `bucket` with
     /// ListObjects **V1** (the historical behaviour of this type; see [`S3Store::with_list_api`]).
+    ///
+    /// Example: see [`S3Store`].
     pub fn new(inner: Arc<AmazonS3>, client: aws_sdk_s3::Client, bucket: String) -> Self {
         S3Store {
             inner,
@@ -158,6 +195,8 @@ impl S3Store {
     /// How conditional writes are treated: `Trusted`/`Off` as configured, or `Unknown` to
     /// probe the service behind `endpoint` (cached per endpoint for the process) — see
     /// [`S3Store::probe_conditional`].
+    ///
+    /// Example: see [`S3Store`].
     pub fn with_conditional(mut self, c: Conditional, endpoint: &str) -> Self {
         let cached = probe_cache()
             .lock()
@@ -176,6 +215,8 @@ impl S3Store {
     }
 
     /// The conditional-write state ([`Conditional`]).
+    ///
+    /// Example: see [`S3Store`].
     pub fn conditional(&self) -> Conditional {
         self.conditional.get()
     }
@@ -188,6 +229,8 @@ impl S3Store {
     /// writes are refused with `Unsupported`. A probe that cannot run (no bucket yet, no
     /// write permission) leaves the state `Unknown`, probed again at the next conditional
     /// write. Returns the state.
+    ///
+    /// Example: see [`S3Store`].
     pub async fn probe_conditional(&self) -> Conditional {
         if self.conditional.get() != Conditional::Unknown {
             return self.conditional.get();
@@ -279,12 +322,16 @@ impl S3Store {
     }
 
     /// Choose the listing API.
+    ///
+    /// Example: see [`S3Store`].
     pub fn with_list_api(mut self, api: ListApi) -> Self {
         self.api = api;
         self
     }
 
     /// Set the page size of list requests (1..=1000; default 1000).
+    ///
+    /// Example: see [`S3Store`].
     pub fn with_page_size(mut self, n: usize) -> Self {
         self.page_size = n.clamp(1, 1000) as i32;
         self
@@ -293,6 +340,8 @@ impl S3Store {
     /// Whether the service keeps metadata names containing `_` on a plain PUT and on a
     /// multipart upload (default true, true). Where it does not, writing such a name fails with
     /// `NotImplemented` instead of losing or renaming it silently.
+    ///
+    /// Example: see [`S3Store`].
     pub fn with_metadata_underscore(mut self, put: bool, multipart: bool) -> Self {
         self.metadata_underscore = put;
         self.metadata_underscore_multipart = multipart;
@@ -301,12 +350,16 @@ impl S3Store {
 
     /// Longest metadata value (bytes as sent, after encoding) the service stores; longer
     /// values fail before any request.
+    ///
+    /// Example: see [`S3Store`].
     pub fn with_max_metadata_value(mut self, n: Option<usize>) -> Self {
         self.max_metadata_value = n;
         self
     }
 
     /// The wrapped `AmazonS3`.
+    ///
+    /// Example: see [`S3Store`].
     pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
         &self.inner
     }

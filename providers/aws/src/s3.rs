@@ -232,6 +232,7 @@ impl S3Context {
             copy_if_not_exists: q.copy_if_not_exists,
             sorted_listing: true,
             max_object_size: self.config.max_object_size,
+            max_parts: Some(10_000),
         }
     }
 
@@ -407,6 +408,8 @@ fn sse_key() -> Result<AmazonS3ConfigKey> {
 ///
 /// The bucket must exist (create it with [`Bucket::admin`] first). Opening makes no request
 /// to the bucket itself; credentials from the AWS chain are resolved lazily.
+///
+/// Example: see [`S3Native`].
 pub async fn open_s3(config: S3Config) -> Result<Bucket> {
     let bucket = config.bucket.clone();
     let ctx = S3Context::new(config).await?;
@@ -415,6 +418,8 @@ pub async fn open_s3(config: S3Config) -> Result<Bucket> {
 }
 
 /// Opener for `s3://bucket?region=&endpoint=&profile=&allow_http=&path_style=&sse=`.
+///
+/// Example: see [`S3Native`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct S3StorageOpener;
 
@@ -465,6 +470,8 @@ impl object_store::CredentialProvider for ChainCredentials {
 }
 
 /// Bucket admin over aws-sdk-s3 (create with the region as location constraint).
+///
+/// Example: see [`S3Native`].
 #[derive(Debug)]
 pub struct S3Admin {
     ctx: Arc<S3Context>,
@@ -583,6 +590,44 @@ impl Presigner for S3Presigner {
 /// The S3 escape hatch: `bucket.native::<S3Native>()`.
 ///
 /// Gives the aws-sdk-s3 client, object_store's `AmazonS3`, and object tagging.
+///
+/// # Examples
+///
+/// Object tags through a scripted loopback S3 endpoint (every answer is the same tag set):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_aws::{abort_incomplete_uploads, open_s3, S3Config, S3Native};
+/// use gureum_core::{ErrorKind, ResourceUrl};
+/// use std::{collections::BTreeMap, time::Duration};
+/// let (base, seen) = gureum_testkit::scripted::serve(|_, _| (200, String::new(),
+///     "<Tagging><TagSet><Tag><Key>district</Key><Value>마포구</Value></Tag></TagSet></Tagging>".into())).await;
+/// std::env::set_var("DOC_S3_AK", "AKIDEXAMPLE");
+/// std::env::set_var("DOC_S3_SK", "example-secret");
+/// let url = format!("s3://open-data?region=ap-northeast-2&endpoint={base}&path_style=true&conditional_put=false\
+///                    &access_key_env=DOC_S3_AK&secret_key_env=DOC_S3_SK");
+/// let bucket = open_s3(S3Config::from_url(&ResourceUrl::parse(&url)?)?).await?; // no request
+/// let native = bucket.native::<S3Native>().unwrap();
+/// assert_eq!(native.bucket_name(), "open-data");
+/// assert!(native.supports_tagging());
+/// let tags = BTreeMap::from([("district".to_string(), "마포구".to_string())]);
+/// native.put_tags("교통/2026-11.csv", &tags).await?; // the portable key, stored verbatim
+/// assert_eq!(native.get_tags("교통/2026-11.csv").await?, tags);
+/// assert!(seen.lock().unwrap()[0].starts_with("PUT /open-data/%EA%B5%90%ED%86%B5/2026-11.csv?tagging"));
+/// let _sdk: &aws_sdk_s3::Client = native.client(); // any other S3 call
+/// let _os = native.amazon_s3(); // object_store's AmazonS3
+/// let _store = native.s3_store(); // what `bucket.object_store()` uses
+/// assert!(bucket.admin().is_ok()); // an `S3Admin` (create/delete buckets)
+/// // Only S3-family buckets have multipart uploads to abort:
+/// let mem = gureum_core::Bucket::new("mem", std::sync::Arc::new(gureum_core::object_store::memory::InMemory::new()));
+/// let e = abort_incomplete_uploads(&mem, Duration::ZERO).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Unsupported);
+/// // The same bucket from the registry (`S3StorageOpener` serves s3://):
+/// let mut r = gureum_core::Registry::new();
+/// gureum_aws::register(&mut r);
+/// assert_eq!(r.open_bucket(Some(&url)).await?.name(), "open-data");
+/// # Ok(()) }
+/// ```
 pub struct S3Native {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -601,23 +646,33 @@ impl fmt::Debug for S3Native {
 
 impl S3Native {
     /// The aws-sdk-s3 client (configured with the same endpoint, region and credentials).
+    ///
+    /// Example: see [`S3Native`].
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
     }
     /// The bucket name.
+    ///
+    /// Example: see [`S3Native`].
     pub fn bucket_name(&self) -> &str {
         &self.bucket
     }
     /// object_store's `AmazonS3` for this bucket.
+    ///
+    /// Example: see [`S3Native`].
     pub fn amazon_s3(&self) -> &Arc<AmazonS3> {
         &self.store
     }
     /// The `ObjectStore` the bucket uses (`AmazonS3` with tolerant listing and metadata
     /// encoding); the same store as `Bucket::object_store()`.
+    ///
+    /// Example: see [`S3Native`].
     pub fn s3_store(&self) -> &S3Store {
         &self.listing
     }
     /// Whether object tagging is advertised for this service.
+    ///
+    /// Example: see [`S3Native`].
     pub fn supports_tagging(&self) -> bool {
         self.tagging
     }
@@ -631,6 +686,8 @@ impl S3Native {
         }
     }
     /// Replace the tags of the object at portable `key`.
+    ///
+    /// Example: see [`S3Native`].
     pub async fn put_tags(&self, key: &str, tags: &BTreeMap<String, String>) -> Result<()> {
         self.check_tagging()?;
         let k = encode_key(key)?.to_string();
@@ -659,6 +716,8 @@ impl S3Native {
         Ok(())
     }
     /// The tags of the object at portable `key`.
+    ///
+    /// Example: see [`S3Native`].
     pub async fn get_tags(&self, key: &str) -> Result<BTreeMap<String, String>> {
         self.check_tagging()?;
         let k = encode_key(key)?.to_string();
@@ -682,6 +741,8 @@ impl S3Native {
 /// writer may still be using. Returns how many were aborted. Works on every bucket opened
 /// through `gureum-aws`: `s3://` (AWS or any S3-compatible endpoint), `ncloud://`, `nhn-s3://`,
 /// `kakao-s3://`.
+///
+/// Example: see [`S3Native`].
 pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> Result<usize> {
     let native = bucket
         .native::<S3Native>()

@@ -35,23 +35,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Message attribute that marks a special body (`empty`).
+///
+/// Example: see [`SqsQueue`].
 pub const ENCODING_ATTRIBUTE: &str = "gureum.body-encoding";
 /// `Binary` message attribute that carries a body SQS would not accept as text.
+///
+/// Example: see [`SqsQueue`].
 pub const BODY_ATTRIBUTE: &str = "gureum.body";
 /// SQS limit on one message (body + attributes) and on one batch.
+///
+/// Example: see [`SqsQueue`].
 pub const MAX_BYTES: usize = 256 * 1024;
 /// Largest body gureum accepts (256 KiB minus room for the binary-body envelope).
+///
+/// Example: see [`SqsQueue`].
 pub const MAX_MESSAGE_BYTES: usize = MAX_BYTES - 64;
 /// Receipts remembered for the stale-receipt guard.
 const TRACKED_RECEIPTS: usize = 10_000;
 /// SQS batch entry limit.
+///
+/// Example: see [`SqsQueue`].
 pub const MAX_BATCH: usize = 10;
 /// Longest per-message delay.
+///
+/// Example: see [`SqsQueue`].
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
 /// Longest visibility timeout (12 h).
+///
+/// Example: see [`SqsQueue`].
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
 
 /// Settings of an SQS connection.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_aws::SqsConfig;
+/// use gureum_core::ResourceUrl;
+/// let c = SqsConfig::from_url(&ResourceUrl::parse("sqs://127.0.0.1:4566/000000000000/ocr-jobs?region=ap-northeast-2").unwrap()).unwrap();
+/// assert_eq!(c.queue, "ocr-jobs");
+/// assert_eq!(c.queue_url.as_deref(), Some("http://127.0.0.1:4566/000000000000/ocr-jobs"));
+/// assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+/// let b = SqsConfig::new("jobs.fifo").region("ap-northeast-2").endpoint("http://127.0.0.1:9324").create(true);
+/// assert!(b.create && b.create_config.fifo); // a .fifo name makes a FIFO queue
+/// assert_eq!(b.region.as_deref(), Some("ap-northeast-2"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SqsConfig {
@@ -79,6 +107,8 @@ pub struct SqsConfig {
 
 impl SqsConfig {
     /// Defaults for queue `name`.
+    ///
+    /// Example: see [`SqsConfig`].
     pub fn new(name: impl Into<String>) -> Self {
         let queue: String = name.into();
         SqsConfig {
@@ -98,27 +128,37 @@ impl SqsConfig {
         }
     }
     /// Set the region.
+    ///
+    /// Example: see [`SqsConfig`].
     pub fn region(mut self, r: impl Into<String>) -> Self {
         self.region = Some(r.into());
         self
     }
     /// Set a custom endpoint.
+    ///
+    /// Example: see [`SqsConfig`].
     pub fn endpoint(mut self, e: impl Into<String>) -> Self {
         self.endpoint = Some(e.into());
         self
     }
     /// Set the credentials source.
+    ///
+    /// Example: see [`SqsQueue`].
     pub fn credentials(mut self, c: AwsCredentials) -> Self {
         self.credentials = c;
         self
     }
     /// Create the queue on open if missing.
+    ///
+    /// Example: see [`SqsConfig`].
     pub fn create(mut self, v: bool) -> Self {
         self.create = v;
         self
     }
 
     /// Parse `sqs://name?...` or `sqs://host[:port]/account/name?...`.
+    ///
+    /// Example: see [`SqsConfig`].
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let path = url.path();
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -219,6 +259,8 @@ async fn client_for(c: &SqsConfig) -> Result<aws_sdk_sqs::Client> {
 }
 
 /// Open a [`Queue`] on SQS (creating it first when `config.create`).
+///
+/// Example: see [`SqsQueue`].
 pub async fn open_sqs(config: SqsConfig) -> Result<Queue> {
     let client = client_for(&config).await?;
     let admin = Arc::new(SqsAdmin {
@@ -242,6 +284,8 @@ pub async fn open_sqs(config: SqsConfig) -> Result<Queue> {
 }
 
 /// Opener for `sqs://`.
+///
+/// Example: see [`SqsQueue`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SqsQueueOpener;
 
@@ -294,6 +338,51 @@ impl Receipts {
 }
 
 /// The SQS queue driver (also the escape hatch: `queue.native::<SqsQueue>()`).
+///
+/// # Examples
+///
+/// Through a scripted loopback server that answers `GetQueueUrl` (SQS's JSON protocol):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_aws::sqs::{BODY_ATTRIBUTE, ENCODING_ATTRIBUTE, MAX_BATCH, MAX_BYTES, MAX_DELAY, MAX_MESSAGE_BYTES, MAX_VISIBILITY};
+/// use gureum_aws::{open_sqs, AwsCredentials, SqsAdmin, SqsConfig, SqsQueue};
+/// use gureum_core::{ErrorKind, Message};
+/// let (base, seen) = gureum_testkit::scripted::serve(|_, base| (200, "content-type: application/x-amz-json-1.0\r\n".into(),
+///     format!(r#"{{"QueueUrl": "{base}/000000000000/ocr-jobs"}}"#))).await;
+/// let config = SqsConfig::new("ocr-jobs")
+///     .region("ap-northeast-2")
+///     .endpoint(base.clone())
+///     .credentials(AwsCredentials::static_keys("AKIDEXAMPLE", "example-secret"))
+///     .create(false);
+/// let queue = open_sqs(config).await?; // GetQueueUrl
+/// assert!(seen.lock().unwrap()[0].contains("x-amz-target: AmazonSQS.GetQueueUrl"));
+/// let driver = queue.native::<SqsQueue>().unwrap();
+/// assert_eq!(driver.queue_url(), format!("{base}/000000000000/ocr-jobs"));
+/// let admin = SqsAdmin::new(driver.client().clone());
+/// assert_eq!(admin.queue_url("ocr-jobs").await?, driver.queue_url());
+/// let same = SqsQueue::new(driver.client().clone(), "ocr-jobs".into(), driver.queue_url().into());
+/// assert_eq!(same.queue_url(), driver.queue_url());
+/// let caps = queue.capabilities();
+/// assert_eq!((caps.max_batch_send, caps.max_message_bytes, caps.max_visibility), (MAX_BATCH, MAX_MESSAGE_BYTES, MAX_VISIBILITY));
+/// assert!(MAX_MESSAGE_BYTES < MAX_BYTES); // room for the binary-body envelope
+/// // Refused before any request:
+/// let e = queue.send(Message::new(vec![0u8; MAX_MESSAGE_BYTES + 1])).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// let late = Message::new("x").delay(MAX_DELAY + std::time::Duration::from_secs(1));
+/// assert_eq!(queue.send(late).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(seen.lock().unwrap().len(), 2);
+/// // gureum's own attributes stay out of the prefixes SQS reserves (AWS., Amazon.):
+/// assert!(ENCODING_ATTRIBUTE.starts_with("gureum.") && BODY_ATTRIBUTE.starts_with("gureum."));
+/// // From a queue URL (`SqsQueueOpener` serves sqs:// in the registry; no GetQueueUrl then):
+/// let mut r = gureum_core::Registry::new();
+/// gureum_aws::register(&mut r);
+/// let url = format!("sqs://{}/000000000000/ocr-jobs?region=ap-northeast-2", base.trim_start_matches("http://"));
+/// let q = r.open_queue(Some(&url)).await?;
+/// assert_eq!(q.native::<SqsQueue>().unwrap().queue_url(), driver.queue_url());
+/// assert_eq!(seen.lock().unwrap().len(), 2);
+/// # Ok(()) }
+/// ```
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     name: String,
@@ -368,6 +457,8 @@ fn check_attribute_name(n: &str) -> Result<()> {
 
 impl SqsQueue {
     /// A driver on an existing queue URL.
+    ///
+    /// Example: see [`SqsQueue`].
     pub fn new(client: aws_sdk_sqs::Client, name: String, url: String) -> Self {
         let fifo = name.ends_with(".fifo");
         SqsQueue {
@@ -379,10 +470,14 @@ impl SqsQueue {
         }
     }
     /// The aws-sdk-sqs client.
+    ///
+    /// Example: see [`SqsQueue`].
     pub fn client(&self) -> &aws_sdk_sqs::Client {
         &self.client
     }
     /// The queue URL.
+    ///
+    /// Example: see [`SqsQueue`].
     pub fn queue_url(&self) -> &str {
         &self.url
     }
@@ -765,6 +860,8 @@ impl QueueDriver for SqsQueue {
 }
 
 /// SQS queue admin: create (DLQ via redrive policy, FIFO), delete, list.
+///
+/// Example: see [`SqsQueue`].
 #[derive(Clone)]
 pub struct SqsAdmin {
     client: aws_sdk_sqs::Client,
@@ -778,12 +875,16 @@ impl fmt::Debug for SqsAdmin {
 
 impl SqsAdmin {
     /// An admin over a client.
+    ///
+    /// Example: see [`SqsQueue`].
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
         SqsAdmin { client }
     }
 
     /// The URL of queue `name` (or of `name.fifo`, the name SQS gives a FIFO queue created
     /// under a plain name).
+    ///
+    /// Example: see [`SqsQueue`].
     pub async fn queue_url(&self, name: &str) -> Result<String> {
         match self.queue_url_exact(name).await {
             Err(e) if e.kind() == ErrorKind::NotFound && !name.ends_with(".fifo") => self

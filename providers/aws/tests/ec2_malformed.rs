@@ -9,14 +9,9 @@
 use gureum_aws::ec2::Ec2Config;
 use gureum_aws::{open_ec2, AwsCredentials};
 use gureum_core::http::HttpConfig;
-use gureum_core::{Compute, ErrorKind};
-use gureum_testkit::scripted::{serve_raw, Reply, Tally};
-use std::sync::atomic::Ordering;
+use gureum_core::Compute;
+use gureum_testkit::scripted::{bounded, serve_raw, Malformed, Reply, ENDLESS};
 use std::time::Duration;
-
-const ENDLESS: u64 = 1 << 30;
-/// Attempts × the 64 MiB body bound, plus socket buffers.
-const BOUNDED: u64 = 3 * (64 << 20) + (32 << 20);
 const XML: &str = "content-type: text/xml;charset=UTF-8\r\n";
 const HTML: &str = "content-type: text/html\r\n";
 const PAGE: &str = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>";
@@ -93,36 +88,18 @@ async fn ec2_on(reply: Reply) -> (Compute, gureum_testkit::scripted::Sent) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_malformed_answers_are_typed_errors_with_bounded_memory() {
-    let mut tally = Tally::new("ec2");
-    for (case, reply) in cases() {
-        for op in ["get", "list", "stop"] {
-            let (c, sent) = ec2_on(reply.clone()).await;
-            let r = tokio::time::timeout(Duration::from_secs(120), async {
-                match op {
-                    "get" => c.get("i-1").await.map(|i| format!("{i:?}")),
-                    "list" => c.list().await.map(|v| format!("{v:?}")),
-                    _ => c.stop("i-1").await.map(|v| format!("{v:?}")),
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("{case} {op}: did not end"));
-            match r {
-                Err(e) => {
-                    assert_ne!(
-                        e.kind(),
-                        ErrorKind::Other,
-                        "{case} {op}: untyped error: {e}"
-                    );
-                    tally.error(e.kind());
-                }
-                Ok(v) => panic!("{case} {op}: a malformed answer was a success: {v}"),
-            }
-            let s = sent.load(Ordering::Relaxed);
-            assert!(
-                s < BOUNDED,
-                "{case} {op}: the client read {s} bytes of an endless body"
-            );
-        }
-    }
-    tally.print();
+    // Attempts × the 64 MiB body bound of the HTTP layer.
+    Malformed::new("ec2", bounded(3, 64 << 20))
+        .run(
+            cases(),
+            &["get", "list", "stop"],
+            ec2_on,
+            async |c: &Compute, op: &str| match op {
+                "get" => c.get("i-1").await.map(|i| format!("{i:?}")),
+                "list" => c.list().await.map(|v| format!("{v:?}")),
+                _ => c.stop("i-1").await.map(|v| format!("{v:?}")),
+            },
+        )
+        .await
+        .finish();
 }

@@ -9,31 +9,13 @@
 mod common;
 
 use common::*;
-use gureum_core::{Bucket, ErrorKind};
-use gureum_testkit::scripted::{serve_raw, Reply, Sent};
-use std::sync::atomic::Ordering;
+use gureum_core::{Bucket, ErrorKind, ListOptions};
+use gureum_testkit::scripted::{bounded, serve_raw, Malformed, Reply, Sent, ENDLESS};
 use std::time::Duration;
 
-/// Bytes an endless answer may send before the test calls the client unbounded.
-const ENDLESS: u64 = 1 << 30;
-/// Most body bytes a bounded client may have accepted from an endless answer: the cap plus
-/// what the loopback socket buffers hold, per attempt (the SDK makes up to 3 attempts).
-const BOUNDED: u64 = 3 * (32 << 20) + (32 << 20);
-
-/// Every figure of this file, printed at the end of each test.
-fn report(test: &str, cases: usize, errors: &[(String, ErrorKind)]) {
-    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
-    for (_, k) in errors {
-        *kinds.entry(k.to_string()).or_default() += 1;
-    }
-    println!("malformed-responses {test}: {cases} malformed answers, {} typed errors, 0 panics, 0 corrupted successes; kinds {kinds:?}", errors.len());
-}
-
-fn typed(case: &str, e: &gureum_core::Error) -> ErrorKind {
-    let k = e.kind();
-    assert_ne!(k, ErrorKind::Other, "{case}: untyped error: {e}");
-    k
-}
+/// Most body bytes a bounded client may have accepted from an endless answer: the 32 MiB cap
+/// per attempt (the SDK makes up to 3 attempts), plus what the loopback socket buffers hold.
+const BOUNDED: u64 = bounded(3, 32 << 20);
 
 async fn bucket_on(v1: bool, reply: Reply) -> (Bucket, Sent) {
     safe_env();
@@ -91,54 +73,37 @@ fn listing_cases() -> Vec<(&'static str, Reply)> {
 }
 
 async fn listings(v1: bool, endless: bool) {
-    let mut errors = Vec::new();
     let cases: Vec<_> = listing_cases()
         .into_iter()
         .filter(|(c, _)| (*c == "endless") == endless)
         .collect();
-    let n = cases.len();
-    for (case, reply) in cases {
-        let (b, sent) = bucket_on(v1, reply).await;
-        let r = tokio::time::timeout(Duration::from_secs(120), b.list_all(None))
-            .await
-            .unwrap_or_else(|_| panic!("{case}: listing did not end"));
-        match r {
-            Err(e) => errors.push((case.to_string(), typed(case, &e))),
-            Ok(v) => panic!("{case}: a malformed listing was a success: {v:?}"),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-        // The delimiter listing (level pager) takes the same path.
-        let (b, _) = bucket_on(
-            v1,
-            listing_cases()
-                .into_iter()
-                .find(|(c, _)| *c == case)
-                .unwrap()
-                .1,
-        )
-        .await;
-        let r = b
-            .list_page(&gureum_core::ListOptions {
-                delimiter: true,
-                ..Default::default()
-            })
-            .await;
-        match r {
-            Err(e) => errors.push((format!("{case} (page)"), typed(case, &e))),
-            Ok(p) => panic!("{case}: a malformed listing page was a success: {p:?}"),
-        }
-    }
     let name = match (v1, endless) {
         (false, false) => "s3-list-v2",
         (true, false) => "s3-list-v1",
         (false, true) => "s3-list-v2-endless",
         (true, true) => "s3-list-v1-endless",
     };
-    report(name, 2 * n, &errors);
+    // The delimiter listing (level pager) takes the same path as `list_all`.
+    Malformed::new(name, BOUNDED)
+        .run(
+            cases,
+            &["list_all", "list_page"],
+            async |reply| bucket_on(v1, reply).await,
+            async |b: &Bucket, op: &str| {
+                if op == "list_page" {
+                    b.list_page(&ListOptions {
+                        delimiter: true,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|p| format!("{p:?}"))
+                } else {
+                    b.list_all(None).await.map(|v| format!("{v:?}"))
+                }
+            },
+        )
+        .await
+        .finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,25 +162,28 @@ async fn s3_get_never_returns_a_corrupted_object() {
             Reply::ok(500, XML, "<?xml version=\"1.0\"?><Error><Code>Internal"),
         ),
     ];
-    let n = cases.len();
-    let mut errors = Vec::new();
-    for (case, reply) in cases {
-        let (b, _) = bucket_on(false, reply).await;
-        match tokio::time::timeout(Duration::from_secs(120), b.get("k"))
-            .await
-            .unwrap_or_else(|_| panic!("{case}: get did not end"))
-        {
-            // object_store reads GetObject: its header errors (`Generic`) stay `Other`.
-            Err(e) => errors.push((case.to_string(), e.kind())),
-            Ok(v) => panic!("{case}: a malformed answer was a success: {v:?}"),
-        }
-    }
+    // object_store reads GetObject: its header errors (`Generic`) stay `Other`.
+    let mut m = Malformed::new("s3-get-delete", BOUNDED)
+        .any_kind()
+        .run(
+            cases,
+            &["get"],
+            async |reply| bucket_on(false, reply).await,
+            async |b: &Bucket, _: &str| b.get("k").await,
+        )
+        .await;
     // A short content-length: the client takes exactly the announced bytes (what the
     // server says the object is), never the bytes after them.
     let (b, _) = bucket_on(false, Reply::wrong_length(200, ok, body.clone(), 4)).await;
     match b.get("k").await {
-        Ok(v) => assert_eq!(v, body[..4].to_vec(), "short content-length"),
-        Err(e) => errors.push(("short content-length".into(), typed("short", &e))),
+        Ok(v) => {
+            assert_eq!(v, body[..4].to_vec(), "short content-length");
+            m.tally().checked_success();
+        }
+        Err(e) => {
+            assert_ne!(e.kind(), ErrorKind::Other, "short content-length: {e}");
+            m.tally().error(e.kind());
+        }
     }
     // A body that never ends: on a GET without content-length, a multi-object delete.
     let endless = || {
@@ -228,15 +196,7 @@ async fn s3_get_never_returns_a_corrupted_object() {
         )
     };
     let (b, sent) = bucket_on(false, endless()).await;
-    match tokio::time::timeout(Duration::from_secs(120), b.get("k"))
-        .await
-        .expect("get ended")
-    {
-        Err(e) => errors.push(("endless get".into(), e.kind())),
-        Ok(v) => panic!("endless get: a success of {} bytes", v.len()),
-    }
-    let s = sent.load(Ordering::Relaxed);
-    assert!(s < BOUNDED, "endless get: the client read {s} bytes");
+    m.call("endless get", &sent, b.get("k")).await;
     let (b, sent) = bucket_on(false, endless()).await;
     let r = tokio::time::timeout(
         Duration::from_secs(120),
@@ -245,21 +205,20 @@ async fn s3_get_never_returns_a_corrupted_object() {
     .await
     .expect("delete_many ended");
     match r {
-        Err(e) => errors.push((
-            "endless delete_many".into(),
-            typed("endless delete_many", &e),
-        )),
-        Ok(v) => assert!(
-            v.iter().all(|r| r.is_err()),
-            "endless delete_many: reported deleted: {v:?}"
-        ),
+        Err(e) => {
+            assert_ne!(e.kind(), ErrorKind::Other, "endless delete_many: {e}");
+            m.tally().error(e.kind());
+        }
+        Ok(v) => {
+            assert!(
+                v.iter().all(|r| r.is_err()),
+                "endless delete_many: reported deleted: {v:?}"
+            );
+            m.tally().checked_success();
+        }
     }
-    let s = sent.load(Ordering::Relaxed);
-    assert!(
-        s < BOUNDED,
-        "endless delete_many: the client read {s} bytes"
-    );
-    report("s3-get-delete", n + 3, &errors);
+    m.check_bound("endless delete_many", &sent);
+    m.finish();
 }
 
 /// The conditional-write probe (`.gureum-probe/conditional-<uuid>`) runs on a custom
@@ -324,35 +283,21 @@ async fn sqs_malformed_answers_are_typed_errors() {
             ),
         ),
     ];
-    let n = cases.len();
-    let mut errors = Vec::new();
-    for (case, reply) in cases {
-        let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
-        let mut c = sqs(&base, "garbled");
-        c.queue_url = Some(format!("{base}/000000000000/garbled"));
-        let q = gureum_aws::open_sqs(c).await;
-        let q = match q {
-            Ok(q) => q,
-            Err(e) => {
-                errors.push((case.to_string(), typed(case, &e)));
-                continue;
-            }
-        };
-        let r = tokio::time::timeout(Duration::from_secs(120), q.receive(10))
-            .await
-            .unwrap_or_else(|_| panic!("{case}: receive did not end"));
-        match r {
-            Err(e) => errors.push((case.to_string(), typed(case, &e))),
-            Ok(v) => panic!(
-                "{case}: a malformed answer was a success: {} messages",
-                v.len()
-            ),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-    }
-    report("sqs-receive", n, &errors);
+    Malformed::new("sqs-receive", BOUNDED)
+        .run(
+            cases,
+            &["open+receive"],
+            async |reply: Reply| {
+                let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+                (base, sent)
+            },
+            async |base: &String, _: &str| {
+                let mut c = sqs(base, "garbled");
+                c.queue_url = Some(format!("{base}/000000000000/garbled"));
+                let q = gureum_aws::open_sqs(c).await?;
+                q.receive(10).await.map(|v| v.len())
+            },
+        )
+        .await
+        .finish();
 }

@@ -17,20 +17,47 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The Storage REST API version this crate speaks (known to Azurite 3.35 and the service).
+///
+/// ```
+/// assert_eq!(gureum_azure::auth::STORAGE_API_VERSION, "2023-11-03");
+/// ```
 pub const STORAGE_API_VERSION: &str = "2023-11-03";
 
 /// The Azurite / storage emulator account.
+///
+/// ```
+/// use gureum_azure::{auth::EMULATOR_ACCOUNT, config::AccountConfig};
+/// use gureum_core::ResourceUrl;
+/// let a = AccountConfig::from_url(&ResourceUrl::parse("azblob://complaints?emulator=true").unwrap()).unwrap();
+/// assert_eq!(a.account, EMULATOR_ACCOUNT);
+/// ```
 pub const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
 /// The Azurite / storage emulator account key (public, documented by Microsoft).
+///
+/// ```
+/// use gureum_azure::auth::{AccountKey, EMULATOR_ACCOUNT_KEY};
+/// assert!(AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).is_ok());
+/// ```
 pub const EMULATOR_ACCOUNT_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A storage account key (decoded bytes), kept secret.
+///
+/// ```
+/// use gureum_azure::auth::{AccountKey, EMULATOR_ACCOUNT_KEY};
+/// let key = AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).unwrap();
+/// assert_eq!(format!("{key:?}"), "AccountKey(***)"); // never printed
+/// ```
 #[derive(Clone)]
 pub struct AccountKey(Arc<SecretBox<Vec<u8>>>);
 
 impl AccountKey {
     /// Decode a base64 account key.
+    ///
+    /// ```
+    /// use gureum_azure::auth::AccountKey;
+    /// assert!(AccountKey::from_base64("not base64!").is_err());
+    /// ```
     pub fn from_base64(key: &str) -> Result<Self> {
         let bytes = BASE64_STANDARD
             .decode(key.trim())
@@ -39,6 +66,14 @@ impl AccountKey {
     }
 
     /// HMAC-SHA256 of `data` under this key, base64.
+    ///
+    /// ```
+    /// use gureum_azure::auth::{AccountKey, EMULATOR_ACCOUNT_KEY};
+    /// let key = AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).unwrap();
+    /// let sig = key.sign("GET\n\n\n");
+    /// assert_eq!(sig.len(), 44); // base64 of a 32-byte HMAC-SHA256
+    /// assert_eq!(sig, key.sign("GET\n\n\n"));
+    /// ```
     pub fn sign(&self, data: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
             .expect("HMAC accepts keys of any length");
@@ -54,6 +89,12 @@ impl fmt::Debug for AccountKey {
 }
 
 /// How Storage REST requests are authorized.
+///
+/// ```
+/// use gureum_azure::auth::{AccountKey, Credential, EMULATOR_ACCOUNT_KEY};
+/// let c = Credential::SharedKey(AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).unwrap());
+/// assert_eq!(format!("{c:?}"), "Credential::SharedKey(***)");
+/// ```
 #[derive(Clone)]
 pub enum Credential {
     /// Shared Key (account name + key).
@@ -80,6 +121,11 @@ impl fmt::Debug for Credential {
 
 impl Credential {
     /// A short name of the credential kind, for logs and `doctor` output.
+    ///
+    /// ```
+    /// use gureum_azure::auth::Credential;
+    /// assert_eq!(Credential::Anonymous.kind(), "anonymous");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             Credential::SharedKey(_) => "shared-key",
@@ -91,6 +137,18 @@ impl Credential {
 
     /// Authorize a request about to be sent: adds `x-ms-date`/`x-ms-version` and either the
     /// `Authorization` header or the SAS query.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_azure::auth::{AccountKey, Credential, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY};
+    /// let cred = Credential::SharedKey(AccountKey::from_base64(EMULATOR_ACCOUNT_KEY)?);
+    /// let mut url = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1/c?restype=container").unwrap();
+    /// let mut headers = http::HeaderMap::new();
+    /// cred.authorize(EMULATOR_ACCOUNT, &http::Method::PUT, &mut url, &mut headers).await?;
+    /// assert!(headers["authorization"].to_str().unwrap().starts_with("SharedKey devstoreaccount1:"));
+    /// assert!(headers.contains_key("x-ms-date") && headers.contains_key("x-ms-version"));
+    /// # Ok(()) }
+    /// ```
     pub async fn authorize(
         &self,
         account: &str,
@@ -157,6 +215,16 @@ fn append_query(url: &mut url::Url, token: &str) {
 }
 
 /// The Shared Key string-to-sign for Blob, Queue and File services (version 2015-02-21+).
+///
+/// ```
+/// use gureum_azure::auth::shared_key_string_to_sign;
+/// let url = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1/c?restype=container&comp=list").unwrap();
+/// let mut h = http::HeaderMap::new();
+/// h.insert("x-ms-version", http::HeaderValue::from_static("2023-11-03"));
+/// let s = shared_key_string_to_sign("devstoreaccount1", &http::Method::GET, &url, &h);
+/// assert!(s.starts_with("GET\n")); // then the eleven standard headers, empty here
+/// assert!(s.ends_with("x-ms-version:2023-11-03\n/devstoreaccount1/devstoreaccount1/c\ncomp:list\nrestype:container"));
+/// ```
 pub fn shared_key_string_to_sign(
     account: &str,
     method: &Method,
@@ -234,6 +302,14 @@ pub fn shared_key_string_to_sign(
 }
 
 /// Fields of an account SAS.
+///
+/// ```
+/// use gureum_azure::auth::{AccountKey, AccountSas, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY};
+/// let key = AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).unwrap();
+/// let sas = AccountSas { services: "b".into(), resource_types: "co".into(), permissions: "rl".into(), start: None, expiry: chrono::Utc::now() + chrono::Duration::hours(1) };
+/// let q = sas.sign(EMULATOR_ACCOUNT, &key);
+/// assert!(q.contains("ss=b") && q.contains("sp=rl") && q.contains("sig="));
+/// ```
 #[derive(Debug, Clone)]
 pub struct AccountSas {
     /// Services: any of `b` (blob), `q` (queue), `t` (table), `f` (file).
@@ -249,10 +325,22 @@ pub struct AccountSas {
 }
 
 /// SAS version used for generated tokens.
+///
+/// ```
+/// use gureum_azure::auth::SAS_VERSION;
+/// assert_eq!(SAS_VERSION, "2021-06-08");
+/// ```
 pub const SAS_VERSION: &str = "2021-06-08";
 
 impl AccountSas {
     /// Sign the SAS with the account key; returns the query string (no `?`).
+    ///
+    /// ```
+    /// use gureum_azure::auth::{AccountKey, AccountSas, SAS_VERSION};
+    /// let key = AccountKey::from_base64("c2VjcmV0").unwrap();
+    /// let sas = AccountSas { services: "q".into(), resource_types: "o".into(), permissions: "r".into(), start: None, expiry: chrono::Utc::now() };
+    /// assert!(sas.sign("acct", &key).contains(&format!("sv={SAS_VERSION}")));
+    /// ```
     pub fn sign(&self, account: &str, key: &AccountKey) -> String {
         let st = self
             .start
@@ -281,6 +369,15 @@ impl AccountSas {
 /// A blob service SAS for one blob. `blob_url` is the full blob URL as requests will use it
 /// (`https://acct.blob.core.windows.net/c/k` or `http://127.0.0.1:10000/devstoreaccount1/c/k`);
 /// `permissions` e.g. `r` or `cw`. Returns the query string (no `?`).
+///
+/// ```
+/// use gureum_azure::auth::{blob_service_sas, AccountKey, EMULATOR_ACCOUNT, EMULATOR_ACCOUNT_KEY};
+/// let key = AccountKey::from_base64(EMULATOR_ACCOUNT_KEY).unwrap();
+/// let url = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1/open-data/stats.csv").unwrap();
+/// let now = chrono::Utc::now();
+/// let q = blob_service_sas(EMULATOR_ACCOUNT, &key, &url, true, "r", now, now + chrono::Duration::hours(1));
+/// assert!(q.contains("sr=b") && q.contains("sp=r"));
+/// ```
 pub fn blob_service_sas(
     account: &str,
     key: &AccountKey,
@@ -314,6 +411,13 @@ pub fn blob_service_sas(
 }
 
 /// A parsed Azure Storage connection string.
+///
+/// ```
+/// use gureum_azure::auth::ConnectionString;
+/// let c = ConnectionString::parse("DefaultEndpointsProtocol=https;AccountName=seoulcivic;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net").unwrap();
+/// assert_eq!(c.account_name.as_deref(), Some("seoulcivic"));
+/// assert!(c.account_key.is_some() && !c.development);
+/// ```
 #[derive(Clone, Default)]
 pub struct ConnectionString {
     /// `AccountName`.
@@ -351,6 +455,12 @@ impl fmt::Debug for ConnectionString {
 
 impl ConnectionString {
     /// Parse `Key=Value;Key=Value;...` (keys case-insensitive; values may contain `=`).
+    ///
+    /// ```
+    /// use gureum_azure::auth::ConnectionString;
+    /// assert!(ConnectionString::parse("UseDevelopmentStorage=true").unwrap().development);
+    /// assert!(ConnectionString::parse("garbage").is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self> {
         let mut c = ConnectionString::default();
         for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {

@@ -25,6 +25,8 @@ use std::time::Duration;
 
 /// Validate an Azure container name: 3-63 characters, lowercase letters, digits and single
 /// hyphens, starting and ending with a letter or digit (`$root`, `$web`, `$logs` allowed).
+///
+/// Example: see [`BlobAccount`].
 pub fn validate_container_name(name: &str) -> Result<()> {
     if matches!(name, "$root" | "$web" | "$logs") {
         return Ok(());
@@ -46,6 +48,32 @@ pub fn validate_container_name(name: &str) -> Result<()> {
 }
 
 /// Container administration and bucket opening for one storage account.
+///
+/// # Examples
+///
+/// Opening a bucket and presigning with the account key need no request:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::{blob::{validate_container_name, BlobAccount}, config::AccountConfig};
+/// use gureum_core::{ErrorKind, PresignMethod, ResourceUrl};
+/// use std::time::Duration;
+/// let account = BlobAccount::new(AccountConfig::from_url(&ResourceUrl::parse("azblob://x?emulator=true")?)?)?;
+/// assert!(account.config().path_style);
+/// let bucket = account.bucket("open-data")?; // not created, nothing sent
+/// assert!(bucket.capabilities().conditional_create);
+/// // `BlobPresigner`: a service SAS signed locally; the key is stored verbatim (Hangul kept).
+/// let url = bucket.presign(PresignMethod::Get, "교통/2026-11.csv", Duration::from_secs(600)).await?;
+/// assert_eq!(url.path(), "/devstoreaccount1/open-data/%EA%B5%90%ED%86%B5/2026-11.csv");
+/// assert!(url.query().unwrap().contains("sp=r"));
+/// assert_eq!(account.bucket("Open_Data").unwrap_err().kind(), ErrorKind::InvalidArgument);
+/// assert!(validate_container_name("$web").is_ok() && validate_container_name("ab").is_err());
+/// // The same through the registry (`AzblobStorageOpener`):
+/// let mut r = gureum_core::Registry::new();
+/// gureum_azure::register(&mut r);
+/// assert_eq!(r.open_bucket(Some("azblob://open-data?emulator=true")).await?.name(), "open-data");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct BlobAccount {
     config: AccountConfig,
@@ -54,6 +82,8 @@ pub struct BlobAccount {
 
 impl BlobAccount {
     /// Connect to the account described by `config`.
+    ///
+    /// Example: see [`BlobAccount`].
     pub fn new(config: AccountConfig) -> Result<Self> {
         config.check_blob_endpoint()?;
         let rest = StorageRest::with_config(
@@ -65,6 +95,8 @@ impl BlobAccount {
     }
 
     /// The account configuration.
+    ///
+    /// Example: see [`BlobAccount`].
     pub fn config(&self) -> &AccountConfig {
         &self.config
     }
@@ -80,6 +112,8 @@ impl BlobAccount {
     }
 
     /// Open a [`Bucket`] on `container` (the container is not created).
+    ///
+    /// Example: see [`BlobAccount`].
     pub fn bucket(&self, container: &str) -> Result<Bucket> {
         validate_container_name(container)?;
         let store: MicrosoftAzure = self
@@ -107,6 +141,7 @@ impl BlobAccount {
             sorted_listing: true,
             // 50,000 blocks × 4000 MiB
             max_object_size: Some(50_000 * 4000 * 1024 * 1024),
+            max_parts: Some(50_000),
         };
         // Listing goes through our own List Blobs calls: they skip blob names outside the
         // portable key space (written by other tools) instead of failing the listing.
@@ -326,6 +361,8 @@ impl BucketAdmin for BlobAccount {
 
 /// SAS presigned blob URLs: a service SAS signed with the account key, or (Entra ID) a
 /// user delegation SAS made by `object_store`.
+///
+/// Example: see [`BlobAccount`].
 #[derive(Debug, Clone)]
 pub struct BlobPresigner {
     config: AccountConfig,
@@ -397,6 +434,8 @@ impl Presigner for BlobPresigner {
 }
 
 /// Opens `azblob://container?account=NAME[&endpoint=...]`.
+///
+/// Example: see [`BlobAccount`] (`register`, then `open_bucket`).
 #[derive(Debug, Default)]
 pub struct AzblobStorageOpener;
 

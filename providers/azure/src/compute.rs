@@ -35,13 +35,21 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// `Microsoft.Compute` API version (supports `userData` and `$expand=userData`).
+///
+/// Example: see [`AzureCompute`].
 pub const COMPUTE_API_VERSION: &str = "2024-07-01";
 /// `Microsoft.Network` API version.
+///
+/// Example: see [`AzureCompute`].
 pub const NETWORK_API_VERSION: &str = "2024-05-01";
 /// Tag holding the idempotency token of a create.
+///
+/// Example: see [`AzureCompute`].
 pub const TOKEN_TAG: &str = "gureum-idempotency-token";
 
 /// Portable image aliases → marketplace image references (publisher, offer, sku).
+///
+/// Example: see [`AzureCompute`].
 pub const IMAGE_ALIASES: &[(&str, &str, &str, &str)] = &[
     (
         "ubuntu-22.04",
@@ -64,6 +72,8 @@ pub const IMAGE_ALIASES: &[(&str, &str, &str, &str)] = &[
 
 /// Map ARM `provisioningState` and the instance view's `PowerState/...` code to the portable
 /// state machine.
+///
+/// Example: see [`AzureCompute`].
 pub fn map_state(provisioning: &str, power: Option<&str>) -> InstanceState {
     match provisioning.to_ascii_lowercase().as_str() {
         "deleting" => return InstanceState::Terminating,
@@ -174,7 +184,7 @@ impl ArmToken {
                         Error::new(kind, format!("Entra ID token request: {e}")).with_source(e)
                     })?;
                 let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                let body = read_token_body(resp).await?;
                 if status != 200 {
                     let code = body["error"].as_str().unwrap_or("token_error").to_string();
                     let desc = body["error_description"].as_str().unwrap_or("");
@@ -197,7 +207,10 @@ impl ArmToken {
                 let ttl = body["expires_in"]
                     .as_u64()
                     .or_else(|| body["expires_in"].as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(3600);
+                    .unwrap_or(3600)
+                    // A lifetime beyond a day is not a real token's: hold it to one day
+                    // (an absurd `expires_in` must not overflow the clock).
+                    .min(86_400);
                 *cached = Some(CachedToken {
                     token: SecretString::from(token.clone()),
                     expires: Instant::now() + Duration::from_secs(ttl),
@@ -239,6 +252,8 @@ impl Authorizer for ArmToken {
 
 /// An ARM REST client scoped to one subscription and resource group, on the shared HTTP
 /// layer ([`gureum_core::http`]).
+///
+/// Example: see [`AzureCompute`].
 pub struct ArmClient {
     http: HttpClient,
     endpoint: url::Url,
@@ -334,7 +349,8 @@ impl ArmClient {
         let body = if r.body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+            serde_json::from_slice(&r.body)
+                .map_err(|e| malformed(what, &format!("not JSON: {e}")))?
         };
         Ok(ArmResponse {
             status: r.status,
@@ -354,11 +370,12 @@ impl ArmClient {
             return Ok(());
         };
         let op = url::Url::parse(op)
-            .map_err(|_| Error::other(format!("{what}: malformed Azure-AsyncOperation URL")))?;
+            .map_err(|_| malformed(what, "Azure-AsyncOperation is not a URL"))?;
         if op.host_str() != self.endpoint.host_str() || op.port() != self.endpoint.port() {
-            return Err(Error::other(format!(
-                "{what}: operation URL points to another host; refusing to send the token there"
-            )));
+            return Err(malformed(
+                what,
+                "the operation URL points to another host; refusing to send the token there",
+            ));
         }
         let deadline = Instant::now() + self.op_timeout;
         loop {
@@ -409,6 +426,39 @@ impl ArmClient {
 }
 
 /// The `azvm` compute driver.
+///
+/// # Examples
+///
+/// A VM from a portable size and image, against the in-process ARM simulator of
+/// `gureum-testkit` (Entra ID token endpoint and ARM on loopback; the simulator accepts only
+/// the API versions ARM knows):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::compute::{self, map_state, COMPUTE_API_VERSION, IMAGE_ALIASES, NETWORK_API_VERSION, TOKEN_TAG};
+/// use gureum_core::{InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_testkit::sim::azure::{ArmSimulator, SimConfig};
+/// let sim = ArmSimulator::start(SimConfig::default()).await.unwrap();
+/// let url = sim.compute_url(); // azvm://SUBSCRIPTION/gureum-rg?location=koreacentral&endpoint=...
+/// let driver = compute::open(&ResourceUrl::parse(&url)?)?; // an `AzureCompute`; no request yet
+/// assert!(!format!("{:?}", driver.arm()).contains(&sim.config().client_secret)); // ArmClient hides it
+/// let mut r = gureum_core::Registry::new();
+/// gureum_azure::register(&mut r); // `AzvmComputeOpener` for azvm://
+/// let c = r.open_compute(Some(&url)).await?;
+/// let vm = c
+///     .create(InstanceSpec::new("ocr-worker").size(Size::vcpus(2).memory_gib(4)).image("ubuntu-22.04").idempotency_token("t1"))
+///     .await?;
+/// assert_eq!((vm.state, vm.size.as_deref()), (InstanceState::Running, Some("Standard_B2s")));
+/// let (_, publisher, offer, _) = IMAGE_ALIASES.iter().find(|a| a.0 == "ubuntu-22.04").unwrap();
+/// assert!(vm.image.as_deref().unwrap().starts_with(&format!("{publisher}:{offer}:")));
+/// assert!(!vm.tags.contains_key(TOKEN_TAG)); // the idempotency tag stays internal
+/// assert_eq!(map_state("Succeeded", Some("deallocated")), InstanceState::Stopped);
+/// assert_eq!(map_state("Deleting", Some("running")), InstanceState::Terminating);
+/// // The versions sent (the simulator refused unknown ones above):
+/// assert_eq!((COMPUTE_API_VERSION, NETWORK_API_VERSION), ("2024-07-01", "2024-05-01"));
+/// c.terminate("ocr-worker").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AzureCompute {
     arm: ArmClient,
@@ -429,6 +479,50 @@ fn vm_power(v: &Value) -> Option<String> {
         .find_map(|c| c.strip_prefix("PowerState/").map(str::to_string))
 }
 
+/// Most bytes of an Entra ID token answer gureum reads (real ones are a few KiB).
+const TOKEN_BODY_LIMIT: usize = 1 << 20;
+
+/// Read an Entra ID token answer, bounded by [`TOKEN_BODY_LIMIT`]: an oversized or endless
+/// answer is `Unavailable`, never read to the end. A body that is not JSON reads as `null`
+/// (the status and the missing `access_token` then say what went wrong).
+async fn read_token_body(mut resp: reqwest::Response) -> Result<Value> {
+    let mut buf = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if buf.len() + c.len() > TOKEN_BODY_LIMIT {
+                    return Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "Entra ID token request: answer larger than {TOKEN_BODY_LIMIT} bytes"
+                        ),
+                    ));
+                }
+                buf.extend_from_slice(&c);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let e = e.without_url();
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("Entra ID token request: reading the answer: {e}"),
+                )
+                .with_source(e));
+            }
+        }
+    }
+    Ok(serde_json::from_slice(&buf).unwrap_or(Value::Null))
+}
+
+/// A success answer of ARM that is not what the call returns: `Unavailable`, never a
+/// value made up from it.
+fn malformed(what: &str, message: &str) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("{what}: malformed ARM answer: {message}"),
+    )
+}
+
 fn random_password() -> String {
     // 40 characters from two UUIDs plus fixed classes to satisfy Azure's complexity rule.
     let a = uuid::Uuid::new_v4().simple().to_string();
@@ -438,6 +532,8 @@ fn random_password() -> String {
 
 impl AzureCompute {
     /// The ARM client.
+    ///
+    /// Example: see [`AzureCompute`].
     pub fn arm(&self) -> &ArmClient {
         &self.arm
     }
@@ -471,7 +567,15 @@ impl AzureCompute {
         })
     }
 
-    fn to_instance(&self, v: &Value, nic_ip: Option<String>) -> Instance {
+    /// An instance from a VM resource: one without a name, or whose `properties` is not an
+    /// object, is a malformed answer (never an instance with an empty id).
+    fn to_instance(&self, v: &Value, nic_ip: Option<String>) -> Result<Instance> {
+        let Some(name) = v["name"].as_str().filter(|n| !n.is_empty()) else {
+            return Err(malformed("VM", "a VM without name"));
+        };
+        if !v["properties"].is_object() {
+            return Err(malformed("VM", &format!("VM {name} without properties")));
+        }
         let props = &v["properties"];
         let prov = props["provisioningState"].as_str().unwrap_or("Creating");
         let power = vm_power(v);
@@ -495,9 +599,9 @@ impl AzureCompute {
                 img["version"].as_str().unwrap_or("latest")
             ))
         });
-        Instance {
-            id: v["name"].as_str().unwrap_or("").to_string(),
-            name: v["name"].as_str().unwrap_or("").to_string(),
+        Ok(Instance {
+            id: name.to_string(),
+            name: name.to_string(),
             state,
             provider_state: match &power {
                 Some(p) => format!("{prov}/{p}"),
@@ -513,7 +617,7 @@ impl AzureCompute {
                 .as_str()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc)),
-        }
+        })
     }
 
     async fn get_raw(&self, name: &str, expand: &str) -> Result<Value> {
@@ -622,7 +726,7 @@ impl ComputeDriver for AzureCompute {
                 let tok = v["tags"][TOKEN_TAG].as_str();
                 if tok.is_some() && tok == spec.idempotency_token.as_deref() {
                     let ip = self.nic_ip(&v).await;
-                    return Ok(self.to_instance(&v, ip));
+                    return self.to_instance(&v, ip);
                 }
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -721,13 +825,13 @@ impl ComputeDriver for AzureCompute {
             self.arm.wait_operation(&what, &r).await?;
             return self.get(&spec.name).await;
         }
-        Ok(self.to_instance(&r.body, None))
+        self.to_instance(&r.body, None)
     }
 
     async fn get(&self, id: &str) -> Result<Instance> {
         let v = self.get_raw(id, "instanceView").await?;
         let ip = self.nic_ip(&v).await;
-        Ok(self.to_instance(&v, ip))
+        self.to_instance(&v, ip)
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<Instance>> {
@@ -755,7 +859,15 @@ impl ComputeDriver for AzureCompute {
                         .await?
                 }
             };
-            for v in r.body["value"].as_array().cloned().unwrap_or_default() {
+            // A page that is not a list of named VMs is a malformed answer, never an empty
+            // or shortened list.
+            let Some(page) = r.body["value"].as_array() else {
+                return Err(malformed("list VMs", "no value list"));
+            };
+            if page.iter().any(|v| !v["name"].is_string()) {
+                return Err(malformed("list VMs", "a VM without name"));
+            }
+            for v in page {
                 let tags_ok = filter
                     .tags
                     .iter()
@@ -854,21 +966,26 @@ impl ComputeDriver for AzureCompute {
                         None,
                     )
                     .await?;
-                Ok::<_, Error>(
-                    r.body["value"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|s| {
+                let Some(list) = r.body["value"].as_array() else {
+                    return Err(malformed("list VM sizes", "no value list"));
+                };
+                list.iter()
+                    .map(|s| {
+                        (|| {
                             Some(SizeInfo {
                                 id: s["name"].as_str()?.to_string(),
-                                vcpus: s["numberOfCores"].as_u64()? as u32,
+                                vcpus: u32::try_from(s["numberOfCores"].as_u64()?).ok()?,
                                 memory_mib: s["memoryInMB"].as_u64()?,
                             })
+                        })()
+                        .ok_or_else(|| {
+                            malformed(
+                                "list VM sizes",
+                                "a size without name, numberOfCores or memoryInMB",
+                            )
                         })
-                        .collect(),
-                )
+                    })
+                    .collect::<Result<Vec<_>>>()
             })
             .await?;
         Ok(v.clone())
@@ -884,7 +1001,7 @@ impl ComputeDriver for AzureCompute {
             Some(s) if !s.is_empty() => BASE64_STANDARD
                 .decode(s)
                 .map(|b| Some(Bytes::from(b)))
-                .map_err(|_| Error::other("userData is not valid base64")),
+                .map_err(|_| malformed("get VM user data", "userData is not valid base64")),
             _ => Ok(None),
         }
     }
@@ -895,6 +1012,8 @@ fn env(name: &str) -> Option<String> {
 }
 
 /// Open an Azure compute driver from a URL (see [`AzvmComputeOpener`]).
+///
+/// Example: see [`AzureCompute`].
 pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
     let subscription = url.host().to_string();
     let rg = url.path().trim_matches('/').to_string();
@@ -1018,6 +1137,8 @@ pub fn open(url: &ResourceUrl) -> Result<AzureCompute> {
 /// Opens `azvm://SUBSCRIPTION/RESOURCE-GROUP?location=REGION[&subnet=ID|&vnet=NAME]
 /// [&endpoint=URL&authority_host=URL&tenant_id=&client_id=&client_secret=]
 /// [&admin_username=&ssh_public_key=&stop_mode=deallocate|poweroff&wait=true|false]`.
+///
+/// Example: see [`AzureCompute`].
 #[derive(Debug, Default)]
 pub struct AzvmComputeOpener;
 

@@ -13,6 +13,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Where the account's credential comes from before it is turned into a [`Credential`].
+///
+/// ```
+/// use gureum_azure::config::{AccountConfig, CredentialSource};
+/// use gureum_core::ResourceUrl;
+/// let a = AccountConfig::from_url(&ResourceUrl::parse("azblob://c?account=seoulcivic&sas_token=sv%3D2021").unwrap()).unwrap();
+/// assert!(matches!(a.credential, CredentialSource::Sas(_)));
+/// assert_eq!(format!("{:?}", a.credential), "Sas(***)");
+/// ```
 #[derive(Clone)]
 pub enum CredentialSource {
     /// Shared Key with this base64 key.
@@ -41,6 +49,16 @@ impl std::fmt::Debug for CredentialSource {
 }
 
 /// A resolved storage account.
+///
+/// ```
+/// use gureum_azure::config::AccountConfig;
+/// use gureum_core::ResourceUrl;
+/// // Parsing does not contact the service.
+/// let a = AccountConfig::from_url(&ResourceUrl::parse("azblob://complaints?account=seoulcivic&access_key=c2VjcmV0").unwrap()).unwrap();
+/// assert_eq!(a.blob_endpoint.host_str(), Some("seoulcivic.blob.core.windows.net"));
+/// assert_eq!(a.queue_endpoint.host_str(), Some("seoulcivic.queue.core.windows.net"));
+/// assert!(!a.path_style);
+/// ```
 #[derive(Debug, Clone)]
 pub struct AccountConfig {
     /// Account name.
@@ -117,6 +135,14 @@ impl AccountConfig {
     /// `AZURE_STORAGE_KEY`, `AZURE_STORAGE_SAS_TOKEN`, then `object_store`'s `AZURE_*` Entra ID
     /// variables (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID`,
     /// `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, ...).
+    ///
+    /// ```
+    /// use gureum_azure::config::AccountConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let a = AccountConfig::from_url(&ResourceUrl::parse("azqueue://jobs?emulator=true").unwrap()).unwrap();
+    /// assert!(a.queue_endpoint.as_str().starts_with("http://127.0.0.1:10001/devstoreaccount1"));
+    /// assert!(a.path_style);
+    /// ```
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let account_param = url.param("account");
         let http = HttpConfig::from_params(&url.pick(gureum_core::http::PARAMS))?;
@@ -257,16 +283,37 @@ impl AccountConfig {
     }
 
     /// Check the blob endpoint against the transport rules (TLS unless loopback/allowed).
+    ///
+    /// ```
+    /// use gureum_azure::config::AccountConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let ok = AccountConfig::from_url(&ResourceUrl::parse("azblob://c?emulator=true").unwrap()).unwrap();
+    /// assert!(ok.check_blob_endpoint().is_ok()); // plain http to loopback is allowed
+    /// ```
     pub fn check_blob_endpoint(&self) -> Result<()> {
         gureum_core::transport::check_endpoint(&self.blob_endpoint, self.allow_http)
     }
 
     /// Check the queue endpoint against the transport rules.
+    ///
+    /// ```
+    /// use gureum_azure::config::AccountConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let a = AccountConfig::from_url(&ResourceUrl::parse("azqueue://q?account=a&access_key=c2VjcmV0").unwrap()).unwrap();
+    /// assert!(a.check_queue_endpoint().is_ok()); // https
+    /// ```
     pub fn check_queue_endpoint(&self) -> Result<()> {
         gureum_core::transport::check_endpoint(&self.queue_endpoint, self.allow_http)
     }
 
     /// An `object_store` Azure builder for `container` with this account's settings.
+    ///
+    /// ```
+    /// use gureum_azure::config::AccountConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let a = AccountConfig::from_url(&ResourceUrl::parse("azblob://c?emulator=true").unwrap()).unwrap();
+    /// assert!(a.object_store_builder("complaints").unwrap().build().is_ok()); // no request is made
+    /// ```
     pub fn object_store_builder(&self, container: &str) -> Result<MicrosoftAzureBuilder> {
         let base = match &self.credential {
             CredentialSource::Entra(_) => MicrosoftAzureBuilder::from_env(),
@@ -332,6 +379,13 @@ impl AccountConfig {
     }
 
     /// The runtime credential for Storage REST calls.
+    ///
+    /// ```
+    /// use gureum_azure::config::AccountConfig;
+    /// use gureum_core::ResourceUrl;
+    /// let a = AccountConfig::from_url(&ResourceUrl::parse("azblob://c?emulator=true").unwrap()).unwrap();
+    /// assert_eq!(a.credential().unwrap().kind(), "shared-key");
+    /// ```
     pub fn credential(&self) -> Result<Credential> {
         Ok(match &self.credential {
             CredentialSource::SharedKey(k) => {

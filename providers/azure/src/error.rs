@@ -10,6 +10,13 @@ use gureum_core::{Error, ErrorKind};
 
 /// The portable kind of an Azure error code (Storage or ARM), falling back to the shared
 /// HTTP status table ([`gureum_core::http::kind_for_status`]) when the code is unknown.
+///
+/// ```
+/// use gureum_azure::error::kind_for;
+/// use gureum_core::ErrorKind;
+/// assert_eq!(kind_for(404, "ContainerNotFound"), ErrorKind::NotFound);
+/// assert_eq!(kind_for(503, "SomethingNew"), ErrorKind::Unavailable); // the status decides
+/// ```
 pub fn kind_for(status: u16, code: &str) -> ErrorKind {
     classify(&AzureErrors, status, Some(code))
 }
@@ -18,6 +25,16 @@ pub fn kind_for(status: u16, code: &str) -> ErrorKind {
 /// (`<Error><Code>..</Code><Message>..</Message></Error>`) or ARM JSON
 /// (`{"error":{"code":..,"message":..}}`) body and `x-ms-request-id`, and classifies with
 /// [`code_kind`] over the shared table.
+///
+/// ```
+/// use gureum_azure::error::AzureErrors;
+/// use gureum_core::http::ProviderErrors;
+/// let mut h = http::HeaderMap::new();
+/// h.insert("x-ms-request-id", http::HeaderValue::from_static("rid-1"));
+/// let body = "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>QueueNotFound</Code><Message>The specified queue does not exist.</Message></Error>";
+/// let d = AzureErrors.parse(404, &h, body.as_bytes());
+/// assert_eq!((d.code.as_deref(), d.request_id.as_deref()), (Some("QueueNotFound"), Some("rid-1")));
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AzureErrors;
 
@@ -74,6 +91,13 @@ impl ProviderErrors for AzureErrors {
 
 /// Azure's own codes (Storage and ARM) → portable kinds; `None` for codes left to the
 /// shared table ([`gureum_core::http::WELL_KNOWN_CODES`]) and the status.
+///
+/// ```
+/// use gureum_azure::error::code_kind;
+/// use gureum_core::ErrorKind;
+/// assert_eq!(code_kind("BlobNotFound"), Some(ErrorKind::NotFound));
+/// assert_eq!(code_kind("NotAnAzureCode"), None);
+/// ```
 pub fn code_kind(code: &str) -> Option<ErrorKind> {
     Some(match code {
         // Storage: not found
@@ -163,6 +187,14 @@ pub fn code_kind(code: &str) -> Option<ErrorKind> {
 
 /// Build a portable error from an Azure error response. `what` names the operation and
 /// resource (never a secret).
+///
+/// ```
+/// use gureum_azure::error::azure_error;
+/// use gureum_core::ErrorKind;
+/// let e = azure_error("GET container c1", 404, Some("ContainerNotFound"), Some("The specified container does not exist."), Some("rid-2"));
+/// assert_eq!(e.kind(), ErrorKind::NotFound);
+/// assert_eq!((e.provider_code(), e.request_id()), (Some("ContainerNotFound"), Some("rid-2")));
+/// ```
 pub fn azure_error(
     what: &str,
     status: u16,
@@ -180,6 +212,14 @@ pub fn azure_error(
 
 /// Extract `Code` and `Message` from a Storage XML error body (quick-xml; `(None, None)`
 /// when the body is not such a document).
+///
+/// ```
+/// use gureum_azure::error::parse_storage_error_body;
+/// let (code, msg) = parse_storage_error_body("<Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate.</Message></Error>");
+/// assert_eq!(code.as_deref(), Some("AuthenticationFailed"));
+/// assert!(msg.unwrap().starts_with("Server failed"));
+/// assert_eq!(parse_storage_error_body("not xml"), (None, None));
+/// ```
 pub fn parse_storage_error_body(body: &str) -> (Option<String>, Option<String>) {
     match crate::xml::from_str::<crate::xml::StorageError>("error body", body) {
         Ok(e) => (e.code, e.message),
@@ -188,6 +228,12 @@ pub fn parse_storage_error_body(body: &str) -> (Option<String>, Option<String>) 
 }
 
 /// Extract `error.code` / `error.message` from an ARM JSON error body.
+///
+/// ```
+/// use gureum_azure::error::parse_arm_error_body;
+/// let (code, _) = parse_arm_error_body(r#"{"error":{"code":"ResourceGroupNotFound","message":"no rg"}}"#);
+/// assert_eq!(code.as_deref(), Some("ResourceGroupNotFound"));
+/// ```
 pub fn parse_arm_error_body(body: &str) -> (Option<String>, Option<String>) {
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(v) => {

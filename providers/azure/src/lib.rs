@@ -31,6 +31,11 @@ use gureum_core::{SchemeInfo, Service, Zone};
 use std::sync::Arc;
 
 /// The schemes this crate serves (feature `azure` of the `gureum` crate).
+///
+/// ```
+/// let q = gureum_azure::SCHEMES.iter().find(|s| s.scheme == "azqueue").unwrap();
+/// assert_eq!(q.service, gureum_core::Service::Queue);
+/// ```
 pub const SCHEMES: &[SchemeInfo] = &[
     SchemeInfo {
         scheme: "azblob",
@@ -56,6 +61,12 @@ pub const SCHEMES: &[SchemeInfo] = &[
 ];
 
 /// Register the `azblob`, `azqueue` and `azvm` openers (see [`SCHEMES`]).
+///
+/// ```
+/// let mut registry = gureum_core::Registry::new();
+/// gureum_azure::register(&mut registry);
+/// assert_eq!(registry.schemes(gureum_core::Service::Compute), ["azvm"]);
+/// ```
 pub fn register(registry: &mut gureum_core::Registry) {
     registry.register_storage("azblob", Arc::new(blob::AzblobStorageOpener));
     registry.register_queue("azqueue", Arc::new(queue::AzqueueQueueOpener));

@@ -30,15 +30,25 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Largest encoded message text Azure accepts (64 KiB).
+///
+/// Example: see [`QueueAccount`].
 pub const MAX_ENCODED_BYTES: usize = 64 * 1024;
 /// Largest raw body that fits once base64-encoded.
+///
+/// Example: see [`QueueAccount`].
 pub const MAX_BODY_BYTES: usize = MAX_ENCODED_BYTES / 4 * 3;
 /// Most messages per Get Messages / Peek Messages call.
+///
+/// Example: see [`QueueAccount`].
 pub const MAX_BATCH: usize = 32;
 /// Longest visibility timeout (7 days).
+///
+/// Example: see [`QueueAccount`].
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Validate a queue name: 3-63 lowercase letters, digits and single hyphens.
+///
+/// Example: see [`QueueAccount`].
 pub fn validate_queue_name(name: &str) -> Result<()> {
     let ok = (3..=63).contains(&name.len())
         && name
@@ -57,11 +67,15 @@ pub fn validate_queue_name(name: &str) -> Result<()> {
 }
 
 /// The default poison queue of `name` (Azure Functions convention).
+///
+/// Example: see [`AzureQueue`].
 pub fn poison_queue_name(name: &str) -> String {
     format!("{name}-poison")
 }
 
 /// A message as Get Messages / Peek Messages return it.
+///
+/// Example: see [`QueueRest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
     /// Message id.
@@ -78,6 +92,59 @@ pub struct RawMessage {
 
 /// The raw Queue REST client of one account (the "vendor SDK" of this crate; also the
 /// baseline of the benchmark).
+///
+/// # Examples
+///
+/// The wire protocol against a scripted loopback server (each request gets the next answer
+/// of the script; the requests are checked afterwards):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::{config::AccountConfig, queue::QueueRest};
+/// use gureum_core::ResourceUrl;
+/// use std::{collections::BTreeMap, time::Duration};
+/// let (base, seen) = gureum_testkit::scripted::serve(|n, _| {
+///     let msg = |pop: &str| format!("<QueueMessagesList><QueueMessage><MessageId>m1</MessageId>\
+///         <PopReceipt>{pop}</PopReceipt><DequeueCount>1</DequeueCount>\
+///         <InsertionTime>Fri, 27 Nov 2026 09:00:00 GMT</InsertionTime>\
+///         <MessageText>aGVsbG8=</MessageText></QueueMessage></QueueMessagesList>");
+///     match n {
+///         0 => (201, String::new(), String::new()),   // create
+///         1 => (201, String::new(), msg("p0")),        // put
+///         2 => (200, String::new(), msg("p1")),        // get
+///         3 => (204, "x-ms-popreceipt: p2\r\n".into(), String::new()), // update
+///         4 => (200, String::new(), msg("")),          // peek
+///         5 => (200, "x-ms-approximate-messages-count: 1\r\nx-ms-meta-app: civic\r\n".into(), String::new()),
+///         6 => (200, String::new(), "<EnumerationResults><Queues><Queue><Name>jobs</Name></Queue>\
+///                </Queues><NextMarker /></EnumerationResults>".into()),
+///         _ => (204, String::new(), String::new()),  // delete message, clear, delete queue
+///     }
+/// })
+/// .await;
+/// let url = format!("azqueue://jobs?account=devstoreaccount1&access_key=c2VjcmV0\
+///                    &endpoint={base}/devstoreaccount1&queue_endpoint={base}/devstoreaccount1");
+/// let rest = QueueRest::new(&AccountConfig::from_url(&ResourceUrl::parse(&url)?)?)?;
+/// let meta = BTreeMap::from([("app".to_string(), "civic".to_string())]);
+/// assert!(rest.create_queue("jobs", &meta).await?); // 201: created
+/// assert_eq!(rest.put_message("jobs", "aGVsbG8=", Duration::ZERO, Some(3600)).await?, "m1");
+/// let got: Vec<gureum_azure::queue::RawMessage> = rest.get_messages("jobs", 1, Duration::from_secs(30)).await?;
+/// assert_eq!((got[0].pop_receipt.as_deref(), got[0].dequeue_count), (Some("p1"), 1));
+/// assert_eq!(got[0].text, "aGVsbG8=");
+/// let pop = rest.update_message("jobs", "m1", "p1", Duration::from_secs(60), None).await?;
+/// assert_eq!(pop, "p2");
+/// assert_eq!(rest.peek_messages("jobs", 5).await?.len(), 1);
+/// let (count, meta) = rest.metadata("jobs").await?;
+/// assert_eq!((count, meta["app"].as_str()), (1, "civic"));
+/// assert_eq!(rest.list_queues(Some("jo")).await?, ["jobs"]);
+/// rest.delete_message("jobs", "m1", &pop).await?;
+/// rest.clear("jobs").await?;
+/// rest.delete_queue("jobs").await?;
+/// let seen = seen.lock().unwrap();
+/// assert!(seen[1].starts_with("POST /devstoreaccount1/jobs/messages?messagettl=3600 "));
+/// assert!(seen[7].starts_with("DELETE /devstoreaccount1/jobs/messages/m1?popreceipt=p2 "));
+/// assert!(seen.iter().all(|h| h.contains("authorization: SharedKey devstoreaccount1:")));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueueRest {
     rest: StorageRest,
@@ -121,6 +188,8 @@ fn parse_messages(what: &str, text: &str) -> Result<Vec<RawMessage>> {
 
 impl QueueRest {
     /// A client for the account's queue service.
+    ///
+    /// Example: see [`QueueRest`].
     pub fn new(config: &AccountConfig) -> Result<Self> {
         config.check_queue_endpoint()?;
         Ok(QueueRest {
@@ -168,6 +237,8 @@ impl QueueRest {
 
     /// Create Queue with metadata; `Ok(true)` if created, `Ok(false)` if it already existed
     /// with the same metadata.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn create_queue(
         &self,
         name: &str,
@@ -194,6 +265,8 @@ impl QueueRest {
     }
 
     /// Delete Queue.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn delete_queue(&self, name: &str) -> Result<()> {
         self.call(
             format!("delete queue {name}"),
@@ -207,6 +280,8 @@ impl QueueRest {
     }
 
     /// List Queues (all pages).
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn list_queues(&self, prefix: Option<&str>) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
@@ -238,6 +313,8 @@ impl QueueRest {
     }
 
     /// Get Queue Metadata: the approximate message count and the user metadata.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn metadata(&self, name: &str) -> Result<(u64, BTreeMap<String, String>)> {
         let r = self
             .call(
@@ -262,6 +339,8 @@ impl QueueRest {
     }
 
     /// Put Message with `text` as is; returns the message id.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn put_message(
         &self,
         name: &str,
@@ -307,6 +386,8 @@ impl QueueRest {
     }
 
     /// Get Messages (1..=32) with a visibility timeout.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn get_messages(
         &self,
         name: &str,
@@ -342,6 +423,8 @@ impl QueueRest {
     }
 
     /// Peek Messages (1..=32) without changing visibility.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn peek_messages(&self, name: &str, n: usize) -> Result<Vec<RawMessage>> {
         let q = vec![
             ("peekonly", "true".to_string()),
@@ -360,6 +443,8 @@ impl QueueRest {
     }
 
     /// Delete Message by id and pop receipt.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn delete_message(&self, name: &str, id: &str, pop: &str) -> Result<()> {
         self.call(
             format!("delete message {id} of queue {name}"),
@@ -373,6 +458,8 @@ impl QueueRest {
     }
 
     /// Update Message visibility (and optionally text); returns the new pop receipt.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn update_message(
         &self,
         name: &str,
@@ -412,6 +499,8 @@ impl QueueRest {
     }
 
     /// Clear Messages.
+    ///
+    /// Example: see [`QueueRest`].
     pub async fn clear(&self, name: &str) -> Result<()> {
         self.call(
             format!("clear queue {name}"),
@@ -461,6 +550,33 @@ impl Receipts {
 }
 
 /// The `azqueue` driver.
+///
+/// # Examples
+///
+/// Peeking through the driver decodes the base64 text gureum stores (scripted loopback
+/// server answering one Peek Messages call):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::{config::AccountConfig, queue::{poison_queue_name, AzureQueue, QueueRest}};
+/// use gureum_core::{ErrorKind, ResourceUrl};
+/// let (base, seen) = gureum_testkit::scripted::serve(|_, _| (200, String::new(),
+///     "<QueueMessagesList><QueueMessage><MessageId>m1</MessageId><DequeueCount>2</DequeueCount>\
+///      <MessageText>7ZWc6riA</MessageText></QueueMessage></QueueMessagesList>".into())).await;
+/// let url = format!("azqueue://ocr-jobs?account=devstoreaccount1&access_key=c2VjcmV0\
+///                    &queue_endpoint={base}/devstoreaccount1&endpoint={base}/devstoreaccount1");
+/// let rest = QueueRest::new(&AccountConfig::from_url(&ResourceUrl::parse(&url)?)?)?;
+/// let q = AzureQueue::new("ocr-jobs", rest)?
+///     .with_ttl(-1)                       // messages never expire
+///     .with_dead_letter(None, 5)?;        // after 5 deliveries into ocr-jobs-poison
+/// assert_eq!(poison_queue_name("ocr-jobs"), "ocr-jobs-poison");
+/// let peeked = q.peek(10).await?;
+/// assert_eq!((&peeked[0].body[..], peeked[0].receive_count), ("한글".as_bytes(), 2));
+/// assert!(seen.lock().unwrap()[0].starts_with("GET /devstoreaccount1/ocr-jobs/messages?peekonly=true&numofmessages=10 "));
+/// let bad = AzureQueue::new("OCR_jobs", q.rest().clone()).unwrap_err(); // same account
+/// assert_eq!(bad.kind(), ErrorKind::InvalidArgument);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AzureQueue {
     name: String,
@@ -494,6 +610,8 @@ fn map_stale(e: Error) -> Error {
 
 impl AzureQueue {
     /// A driver for queue `name` of the account.
+    ///
+    /// Example: see [`AzureQueue`].
     pub fn new(name: &str, rest: QueueRest) -> Result<Self> {
         validate_queue_name(name)?;
         Ok(AzureQueue {
@@ -508,6 +626,8 @@ impl AzureQueue {
 
     /// Dead-letter after `max_receive_count` deliveries into `queue` (default `<name>-poison`),
     /// overriding the queue's metadata.
+    ///
+    /// Example: see [`AzureQueue`].
     pub fn with_dead_letter(
         mut self,
         queue: Option<String>,
@@ -523,17 +643,23 @@ impl AzureQueue {
     }
 
     /// Message time-to-live in seconds (`-1`: never expires; Azure's default is 7 days).
+    ///
+    /// Example: see [`AzureQueue`].
     pub fn with_ttl(mut self, ttl_secs: i64) -> Self {
         self.ttl = Some(ttl_secs);
         self
     }
 
     /// The raw REST client.
+    ///
+    /// Example: see [`AzureQueue`].
     pub fn rest(&self) -> &QueueRest {
         &self.rest
     }
 
     /// Peek at up to 32 visible messages without receiving them.
+    ///
+    /// Example: see [`AzureQueue`].
     pub async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
         let ms = self.rest.peek_messages(&self.name, max).await?;
         Ok(ms
@@ -781,6 +907,34 @@ impl QueueDriver for AzureQueue {
 }
 
 /// Queue administration for one account.
+///
+/// # Examples
+///
+/// Opening needs no request; the limits are checked before anything is sent:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_azure::config::AccountConfig;
+/// use gureum_azure::queue::{validate_queue_name, QueueAccount, MAX_BATCH, MAX_BODY_BYTES, MAX_ENCODED_BYTES, MAX_VISIBILITY};
+/// use gureum_core::{ErrorKind, Message, ResourceUrl};
+/// let account = QueueAccount::new(AccountConfig::from_url(&ResourceUrl::parse("azqueue://jobs?emulator=true")?)?)?;
+/// assert_eq!(account.config().account, "devstoreaccount1");
+/// let _raw = account.rest(); // the Queue REST client of the account
+/// let q = account.queue("jobs")?;
+/// let caps = q.capabilities();
+/// assert_eq!((caps.max_message_bytes, caps.max_batch_send), (MAX_BODY_BYTES, MAX_BATCH));
+/// assert_eq!(caps.max_visibility, MAX_VISIBILITY);
+/// assert_eq!(MAX_BODY_BYTES / 3 * 4, MAX_ENCODED_BYTES); // base64 of the largest body fits
+/// let e = q.send(Message::new(vec![0u8; MAX_BODY_BYTES + 1])).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument); // refused before any request
+/// assert!(validate_queue_name("ocr-jobs").is_ok() && validate_queue_name("a--b").is_err());
+/// // The same through the registry (`AzqueueQueueOpener`):
+/// let mut r = gureum_core::Registry::new();
+/// gureum_azure::register(&mut r);
+/// let q = r.open_queue(Some("azqueue://jobs?emulator=true")).await?;
+/// assert_eq!(q.info().scheme, "azqueue");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct QueueAccount {
     config: AccountConfig,
@@ -789,22 +943,30 @@ pub struct QueueAccount {
 
 impl QueueAccount {
     /// Connect to the account's queue service.
+    ///
+    /// Example: see [`QueueAccount`].
     pub fn new(config: AccountConfig) -> Result<Self> {
         let rest = QueueRest::new(&config)?;
         Ok(QueueAccount { config, rest })
     }
 
     /// The raw REST client.
+    ///
+    /// Example: see [`QueueAccount`].
     pub fn rest(&self) -> &QueueRest {
         &self.rest
     }
 
     /// The account configuration.
+    ///
+    /// Example: see [`QueueAccount`].
     pub fn config(&self) -> &AccountConfig {
         &self.config
     }
 
     /// A portable [`Queue`] on `name` (not created).
+    ///
+    /// Example: see [`QueueAccount`].
     pub fn queue(&self, name: &str) -> Result<Queue> {
         let d = AzureQueue::new(name, self.rest.clone())?;
         Ok(Queue::new(Arc::new(d)).with_admin(Arc::new(self.clone())))
@@ -875,6 +1037,8 @@ impl QueueAdmin for QueueAccount {
 }
 
 /// Opens `azqueue://queue?account=NAME[&max_receive_count=N&dead_letter=NAME&ttl=SECS&create=true]`.
+///
+/// Example: see [`QueueAccount`] (`register`, then `open_queue`).
 #[derive(Debug, Default)]
 pub struct AzqueueQueueOpener;
 

@@ -42,6 +42,24 @@ const MAX_LIST_PAGES: usize = 10_000;
 const LIST_PAGE: usize = 5_000;
 
 /// Azure Blob store used by `azblob://` buckets.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_azure::{config::AccountConfig, store::AzureStore};
+/// use gureum_core::ResourceUrl;
+/// use std::sync::Arc;
+/// let cfg = AccountConfig::from_url(&ResourceUrl::parse("azblob://c?emulator=true").unwrap()).unwrap();
+/// let inner = Arc::new(cfg.object_store_builder("open-data").unwrap().build().unwrap());
+/// let store = AzureStore::new(inner.clone());
+/// assert!(Arc::ptr_eq(store.inner(), &inner));
+/// assert!(store.to_string().contains("open-data")); // Display of the wrapped store
+/// // Listing through this crate's own List Blobs calls:
+/// let rest = gureum_azure::rest::StorageRest::new(cfg.account.clone(), cfg.credential().unwrap()).unwrap();
+/// let url = url::Url::parse("http://127.0.0.1:10000/devstoreaccount1/open-data").unwrap();
+/// let listed = AzureStore::with_listing(inner, rest, url);
+/// assert!(listed.to_string().contains("open-data"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct AzureStore {
     inner: Arc<MicrosoftAzure>,
@@ -58,6 +76,8 @@ struct Lister {
 
 impl AzureStore {
     /// Wrap a `MicrosoftAzure` store (listing through `object_store`).
+    ///
+    /// Example: see [`AzureStore`].
     pub fn new(inner: Arc<MicrosoftAzure>) -> Self {
         AzureStore {
             inner,
@@ -69,6 +89,8 @@ impl AzureStore {
     /// `container_url` (`https://ACCOUNT.blob.core.windows.net/CONTAINER`), which skip blob
     /// names outside the portable key space instead of failing, and apply offsets
     /// exclusively.
+    ///
+    /// Example: see [`AzureStore`].
     pub fn with_listing(
         inner: Arc<MicrosoftAzure>,
         rest: StorageRest,
@@ -85,6 +107,8 @@ impl AzureStore {
     }
 
     /// The wrapped store.
+    ///
+    /// Example: see [`AzureStore`].
     pub fn inner(&self) -> &Arc<MicrosoftAzure> {
         &self.inner
     }
@@ -101,6 +125,17 @@ fn needs_escape(i: usize, c: char) -> bool {
 }
 
 /// Escape a metadata name into a C# identifier (`__0xHH__` for each other character).
+///
+/// Metadata names and values round-trip through the four escaping functions:
+///
+/// ```
+/// use gureum_azure::store::*;
+/// assert_eq!(escape_metadata_name("x-rating"), "x__0x2d__rating");
+/// assert_eq!(unescape_metadata_name("x__0x2d__rating"), "x-rating");
+/// assert_eq!(escape_metadata_value("민원 50%"), "%EB%AF%BC%EC%9B%90 50%25");
+/// assert_eq!(unescape_metadata_value("%EB%AF%BC%EC%9B%90 50%25"), "민원 50%");
+/// assert_eq!(unescape_metadata_value("100%"), "100%"); // not an escape: kept
+/// ```
 pub fn escape_metadata_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for (i, c) in name.chars().enumerate() {
@@ -114,6 +149,8 @@ pub fn escape_metadata_name(name: &str) -> String {
 }
 
 /// Undo [`escape_metadata_name`] (unknown sequences are kept as they are).
+///
+/// Example: see [`escape_metadata_name`].
 pub fn unescape_metadata_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut rest = name;
@@ -146,6 +183,8 @@ pub fn unescape_metadata_name(name: &str) -> String {
 
 /// Escape a metadata value into the ASCII Azure accepts: `%`, control characters and every
 /// non-ASCII byte become `%XX` (upper-case hex of the UTF-8 bytes); other ASCII is kept.
+///
+/// Example: see [`escape_metadata_name`].
 pub fn escape_metadata_value(value: &str) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(value.len());
@@ -161,6 +200,8 @@ pub fn escape_metadata_value(value: &str) -> String {
 
 /// Undo [`escape_metadata_value`]. A `%` not followed by two hex digits is kept, and a value
 /// whose escapes do not decode to UTF-8 is returned as stored.
+///
+/// Example: see [`escape_metadata_name`].
 pub fn unescape_metadata_value(value: &str) -> String {
     if !value.contains('%') {
         return value.to_string();

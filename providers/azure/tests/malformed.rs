@@ -6,15 +6,11 @@
 //! endless body is abandoned after the bound (`max_response_bytes` of the HTTP layer,
 //! `gureum_core::http::CappedConnector` for object_store).
 
-use gureum_core::{Error, ErrorKind, ListOptions, Registry};
-use gureum_testkit::scripted::{serve_raw, Reply, Tally};
-use std::future::Future;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use gureum_core::{Bucket, ListOptions, Queue, Registry};
+use gureum_testkit::scripted::{bounded, serve_raw, Malformed, Reply, Sent, ENDLESS};
 
-const ENDLESS: u64 = 1 << 30;
-/// Retries × the 64 MiB body bound, plus socket buffers.
-const BOUNDED: u64 = 4 * (64 << 20) + (32 << 20);
+/// Retries × the 64 MiB body bound of the HTTP layer.
+const BOUNDED: u64 = bounded(4, 64 << 20);
 const XML: &str = "content-type: application/xml\r\n";
 
 fn registry() -> Registry {
@@ -31,15 +27,17 @@ fn cs(base: &str) -> String {
     url::form_urlencoded::byte_serialize(cs.as_bytes()).collect()
 }
 
-fn typed(case: &str, e: &Error) -> ErrorKind {
-    assert_ne!(e.kind(), ErrorKind::Other, "{case}: untyped error: {e}");
-    e.kind()
-}
-
-async fn ends<T>(case: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
+/// A bucket `cont` on a scripted server answering every call with `reply`.
+async fn bucket_on(reply: Reply, params: &str) -> (Bucket, Sent) {
+    let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+    let b = registry()
+        .open_bucket(Some(&format!(
+            "azblob://cont?connection_string={}{params}",
+            cs(&base)
+        )))
         .await
-        .unwrap_or_else(|_| panic!("{case}: did not end"))
+        .unwrap();
+    (b, sent)
 }
 
 fn list_cases() -> Vec<(&'static str, Reply)> {
@@ -71,48 +69,30 @@ fn list_cases() -> Vec<(&'static str, Reply)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blob_listing_malformed_answers_are_typed_errors_with_bounded_memory() {
-    let mut tally = Tally::new("azure-blob-list");
-    for (case, reply) in list_cases() {
-        for delimiter in [false, true] {
-            let reply = reply.clone();
-            let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
-            let b = registry()
-                .open_bucket(Some(&format!(
-                    "azblob://cont?connection_string={}&retries=2",
-                    cs(&base)
-                )))
-                .await
-                .unwrap();
-            let r = if delimiter {
-                ends(
-                    case,
+    Malformed::new("azure-blob-list", BOUNDED)
+        .run(
+            list_cases(),
+            &["list_all", "list_page"],
+            async |reply| bucket_on(reply, "&retries=2").await,
+            async |b: &Bucket, op: &str| {
+                if op == "list_page" {
                     b.list_page(&ListOptions {
                         delimiter: true,
                         ..Default::default()
-                    }),
-                )
-                .await
-                .map(|p| format!("{p:?}"))
-            } else {
-                ends(case, b.list_all(None)).await.map(|v| format!("{v:?}"))
-            };
-            match r {
-                Err(e) => tally.error(typed(case, &e)),
-                Ok(v) => panic!("{case}: a malformed listing was a success: {v}"),
-            }
-            let s = sent.load(Ordering::Relaxed);
-            assert!(
-                s < BOUNDED,
-                "{case}: the client read {s} bytes of an endless body"
-            );
-        }
-    }
-    tally.print();
+                    })
+                    .await
+                    .map(|p| format!("{p:?}"))
+                } else {
+                    b.list_all(None).await.map(|v| format!("{v:?}"))
+                }
+            },
+        )
+        .await
+        .finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blob_get_never_returns_a_corrupted_object() {
-    let mut tally = Tally::new("azure-blob-get");
     let body = b"0123456789abcdef".to_vec();
     let h = "etag: \"0x1\"\r\nlast-modified: Thu, 01 Jan 2026 00:00:00 GMT\r\nx-ms-blob-type: BlockBlob\r\n";
     let cases: Vec<(&str, Reply)> = vec![
@@ -137,32 +117,21 @@ async fn blob_get_never_returns_a_corrupted_object() {
             Reply::ok(500, XML, "<?xml version=\"1.0\"?><Error><Code>Internal"),
         ),
     ];
-    for (case, reply) in cases {
-        let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
-        let b = registry()
-            .open_bucket(Some(&format!(
-                "azblob://cont?connection_string={}",
-                cs(&base)
-            )))
-            .await
-            .unwrap();
-        match ends(case, b.get("k")).await {
-            // object_store reads Get Blob: its header errors (`Generic`) may stay `Other`.
-            Err(e) => tally.error(e.kind()),
-            Ok(v) => panic!("{case}: a malformed answer was a success: {v:?}"),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-    }
-    tally.print();
+    // object_store reads Get Blob: its header errors (`Generic`) may stay `Other`.
+    Malformed::new("azure-blob-get", BOUNDED)
+        .any_kind()
+        .run(
+            cases,
+            &["get"],
+            async |reply| bucket_on(reply, "").await,
+            async |b: &Bucket, _: &str| b.get("k").await,
+        )
+        .await
+        .finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_malformed_answers_are_typed_errors_with_bounded_memory() {
-    let mut tally = Tally::new("azure-queue-receive");
     let head = "<?xml version=\"1.0\" encoding=\"utf-8\"?><QueueMessagesList>";
     let cases: Vec<(&str, Reply)> = vec![
         ("not xml", Reply::ok(200, XML, "{\"json\": true}")),
@@ -182,27 +151,23 @@ async fn queue_malformed_answers_are_typed_errors_with_bounded_memory() {
             Reply::endless(200, XML, head, "<QueueMessage><MessageId>m</MessageId><PopReceipt>r</PopReceipt><MessageText>eA==</MessageText><DequeueCount>1</DequeueCount></QueueMessage>", ENDLESS),
         ),
     ];
-    for (case, reply) in cases {
-        let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
-        let q = registry()
-            .open_queue(Some(&format!(
-                "azqueue://queue1?connection_string={}&retries=2",
-                cs(&base)
-            )))
-            .await;
-        let q = q.unwrap();
-        match ends(case, q.receive(10)).await {
-            Err(e) => tally.error(typed(case, &e)),
-            Ok(v) => panic!(
-                "{case}: a malformed answer was a success: {} messages",
-                v.len()
-            ),
-        }
-        let s = sent.load(Ordering::Relaxed);
-        assert!(
-            s < BOUNDED,
-            "{case}: the client read {s} bytes of an endless body"
-        );
-    }
-    tally.print();
+    Malformed::new("azure-queue-receive", BOUNDED)
+        .run(
+            cases,
+            &["receive"],
+            async |reply: Reply| {
+                let (base, _seen, sent) = serve_raw(move |_, _| reply.clone()).await;
+                let q = registry()
+                    .open_queue(Some(&format!(
+                        "azqueue://queue1?connection_string={}&retries=2",
+                        cs(&base)
+                    )))
+                    .await
+                    .unwrap();
+                (q, sent)
+            },
+            async |q: &Queue, _: &str| q.receive(10).await.map(|v| v.len()),
+        )
+        .await
+        .finish();
 }

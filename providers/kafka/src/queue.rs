@@ -66,6 +66,10 @@ struct InFlight {
 struct State {
     /// Handed out, not settled.
     inflight: HashMap<String, InFlight>,
+    /// The visibility deadlines of `inflight`, earliest first (one entry per handed-out
+    /// record, kept in step with `inflight`): a receive offers expired ones again. No task or
+    /// timer per message.
+    deadlines: BTreeSet<(Instant, String)>,
     /// To be offered again (visibility expired or nacked), each with its earliest time.
     again: VecDeque<(Instant, Held)>,
     /// Per partition: offsets consumed and not settled.
@@ -113,6 +117,12 @@ impl ConsumerContext for GroupContext {
             let mut st = sh.state.lock().unwrap();
             st.inflight
                 .retain(|_, f| !revoked.contains(&f.held.partition));
+            let State {
+                inflight,
+                deadlines,
+                ..
+            } = &mut *st;
+            deadlines.retain(|(_, r)| inflight.contains_key(r));
             st.again.retain(|(_, h)| !revoked.contains(&h.partition));
             for p in &revoked {
                 st.open.remove(p);
@@ -170,20 +180,6 @@ pub(crate) fn producer_for(config: &KafkaConfig) -> Result<FutureProducer<TokenC
     client_config(&config.producer_settings())
         .create_with_context(token_context(config)?)
         .map_err(|e| map("create producer", e))
-}
-
-fn header_str(h: Option<&rdkafka::message::BorrowedHeaders>, name: &str) -> Option<String> {
-    let h = h?;
-    for i in 0..h.count() {
-        let x = h.get(i);
-        if x.key == name {
-            return x
-                .value
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .map(str::to_string);
-        }
-    }
-    None
 }
 
 impl KafkaQueue {
@@ -288,14 +284,15 @@ impl KafkaQueue {
 
     fn hand_out(&self, st: &mut State, h: Held, vis: Duration) -> ReceivedMessage {
         let receipt = self.receipt(&h, st.epoch);
+        let deadline = Instant::now() + vis;
+        st.deadlines.insert((deadline, receipt.clone()));
         st.inflight.insert(
             receipt.clone(),
             InFlight {
                 held: h.clone(),
-                deadline: Instant::now() + vis,
+                deadline,
             },
         );
-        spawn_visibility_timer(Arc::downgrade(&self.shared), receipt.clone());
         ReceivedMessage {
             id: h.id,
             body: h.body,
@@ -378,36 +375,27 @@ impl KafkaQueue {
             .inflight
             .remove(receipt)
             .ok_or_else(gureum_core::queue::stale_receipt)?;
+        st.deadlines.remove(&(f.deadline, receipt.to_string()));
         Ok(f.held)
     }
 }
 
-fn spawn_visibility_timer(weak: Weak<Shared>, receipt: String) {
-    tokio::spawn(async move {
-        loop {
-            let deadline = {
-                let Some(sh) = weak.upgrade() else { return };
-                let st = sh.state.lock().unwrap();
-                match st.inflight.get(&receipt) {
-                    Some(f) => f.deadline,
-                    None => return,
-                }
+impl State {
+    /// Records whose visibility ran out by `now` leave `inflight` for `again` (offered at
+    /// once, receive count + 1 when handed out).
+    fn expire(&mut self, now: Instant) {
+        while let Some((at, _)) = self.deadlines.first() {
+            if *at > now {
+                break;
+            }
+            let Some((_, receipt)) = self.deadlines.pop_first() else {
+                break;
             };
-            tokio::time::sleep_until(deadline).await;
-            let Some(sh) = weak.upgrade() else { return };
-            let mut st = sh.state.lock().unwrap();
-            match st.inflight.get(&receipt) {
-                None => return,
-                Some(f) if f.deadline > Instant::now() => continue,
-                Some(_) => {
-                    if let Some(f) = st.inflight.remove(&receipt) {
-                        st.again.push_back((Instant::now(), f.held));
-                    }
-                    return;
-                }
+            if let Some(f) = self.inflight.remove(&receipt) {
+                self.again.push_back((now, f.held));
             }
         }
-    });
+    }
 }
 
 #[async_trait]
@@ -486,6 +474,7 @@ impl QueueDriver for KafkaQueue {
             {
                 let mut st = self.shared.state.lock().unwrap();
                 let now = Instant::now();
+                st.expire(now);
                 let mut keep = VecDeque::new();
                 while let Some((at, mut h)) = st.again.pop_front() {
                     if at > now || out.len() >= max {
@@ -516,24 +505,27 @@ impl QueueDriver for KafkaQueue {
             };
             match tokio::time::timeout(step, consumer.recv()).await {
                 Ok(Ok(msg)) => {
-                    let headers = msg.headers();
+                    // One pass over the headers: the id, the send time, the attributes.
                     let mut attributes = BTreeMap::new();
-                    if let Some(h) = headers {
-                        for i in 0..h.count() {
-                            let x = h.get(i);
-                            if x.key.starts_with("gureum-") {
+                    let (mut id, mut sent) = (None, None);
+                    if let Some(h) = msg.headers() {
+                        for x in h.iter() {
+                            let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok()) else {
                                 continue;
-                            }
-                            if let Some(v) = x.value.and_then(|v| std::str::from_utf8(v).ok()) {
-                                attributes.insert(x.key.to_string(), v.to_string());
+                            };
+                            match x.key {
+                                ID_HEADER => id = Some(v.to_string()),
+                                SENT_HEADER => sent = v.parse::<i64>().ok(),
+                                k if k.starts_with("gureum-") => {}
+                                k => {
+                                    attributes.insert(k.to_string(), v.to_string());
+                                }
                             }
                         }
                     }
                     let (partition, offset) = (msg.partition(), msg.offset());
-                    let id = header_str(headers, ID_HEADER)
-                        .unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
-                    let sent_at = header_str(headers, SENT_HEADER)
-                        .and_then(|s| s.parse::<i64>().ok())
+                    let id = id.unwrap_or_else(|| format!("{}-{partition}-{offset}", msg.topic()));
+                    let sent_at = sent
                         .and_then(chrono::DateTime::from_timestamp_millis)
                         .or_else(|| {
                             msg.timestamp()
@@ -608,13 +600,14 @@ impl QueueDriver for KafkaQueue {
 
     async fn extend_visibility(&self, receipt: &str, visibility: Duration) -> Result<()> {
         let mut st = self.shared.state.lock().unwrap();
-        match st.inflight.get_mut(receipt) {
-            Some(f) => {
-                f.deadline = Instant::now() + visibility;
-                Ok(())
-            }
-            None => Err(gureum_core::queue::stale_receipt()),
-        }
+        let deadline = Instant::now() + visibility;
+        let old = match st.inflight.get_mut(receipt) {
+            Some(f) => std::mem::replace(&mut f.deadline, deadline),
+            None => return Err(gureum_core::queue::stale_receipt()),
+        };
+        st.deadlines.remove(&(old, receipt.to_string()));
+        st.deadlines.insert((deadline, receipt.to_string()));
+        Ok(())
     }
 
     async fn depth(&self) -> Result<u64> {

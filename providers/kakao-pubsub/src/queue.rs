@@ -289,6 +289,15 @@ struct AckFailure {
     error: ErrorInner,
 }
 
+/// An answer that is not what the API returns (not JSON, wrong shape, missing ids):
+/// `Unavailable`, never a value made up from it.
+fn malformed(message: &str) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("malformed Kakao Pub/Sub answer: {message}"),
+    )
+}
+
 /// Whole seconds of a visibility / nack delay, rounded up, at most 600.
 fn deadline_secs(d: Duration) -> Result<u64> {
     if d > MAX_ACK_DEADLINE {
@@ -346,8 +355,7 @@ fn ack_failures(body: &[u8], op: &str) -> Result<()> {
     let resp: AckResp = if body.iter().all(|b| b.is_ascii_whitespace()) {
         AckResp::default()
     } else {
-        serde_json::from_slice(body)
-            .map_err(|e| Error::other(format!("{op}: malformed JSON response: {e}")))?
+        serde_json::from_slice(body).map_err(|e| malformed(&format!("{op}: {e}")))?
     };
     let Some(f) = resp.failure.first() else {
         return Ok(());
@@ -357,7 +365,9 @@ fn ack_failures(body: &[u8], op: &str) -> Result<()> {
         tracing::debug!(op, failed = resp.failure.len(), "stale ack id");
         return Err(stale_receipt().with_provider_code(name));
     }
-    let kind = grpc_kind(name).unwrap_or(ErrorKind::Other);
+    // A failure without a portable kind (`UNKNOWN`, or a code that is no failure at all):
+    // the acknowledgement did not happen, and retrying it is safe.
+    let kind = grpc_kind(name).unwrap_or(ErrorKind::Unavailable);
     Err(Error::new(
         kind,
         format!(
@@ -434,12 +444,15 @@ impl QueueDriver for KakaoPubSubQueue {
                 RequestOptions::new(format!("publish {topic}")),
             )
             .await?;
+        // A malformed answer is `Unavailable`: the messages may have been published (a
+        // retry may publish them again: at-least-once).
         let resp: PublishResp = serde_json::from_slice(&body)
-            .map_err(|e| Error::other(format!("publish {topic}: malformed JSON response: {e}")))?;
-        if resp.message_ids.len() != messages.len() {
-            return Err(Error::other(format!(
+            .map_err(|e| malformed(&format!("publish {topic}: {e}")))?;
+        if resp.message_ids.len() != messages.len() || resp.message_ids.iter().any(String::is_empty)
+        {
+            return Err(malformed(&format!(
                 "publish {topic}: {} message ids for {} messages",
-                resp.message_ids.len(),
+                resp.message_ids.iter().filter(|i| !i.is_empty()).count(),
                 messages.len()
             )));
         }
@@ -465,11 +478,18 @@ impl QueueDriver for KakaoPubSubQueue {
                 RequestOptions::new(format!("pull {sub}")).idempotent(true),
             )
             .await?;
-        let resp: PullResp = serde_json::from_slice(&body)
-            .map_err(|e| Error::other(format!("pull {sub}: malformed JSON response: {e}")))?;
+        let resp: PullResp =
+            serde_json::from_slice(&body).map_err(|e| malformed(&format!("pull {sub}: {e}")))?;
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut out = Vec::with_capacity(resp.received_messages.len());
         for r in resp.received_messages {
+            // A delivery without ack id or message id cannot be acknowledged or told
+            // apart: a malformed answer, never a message.
+            if r.ack_id.is_empty() || r.message.message_id.is_empty() {
+                return Err(malformed(&format!(
+                    "pull {sub}: a received message without ackId or messageId"
+                )));
+            }
             let body = b64.decode(r.message.data.as_bytes()).map_err(|e| {
                 Error::new(
                     ErrorKind::Integrity,
@@ -721,9 +741,8 @@ impl QueueAdmin for KakaoPubSubAdmin {
                 RequestOptions::new("list subscriptions").idempotent(true),
             )
             .await?;
-        let l: SubscriptionList = serde_json::from_slice(&body).map_err(|e| {
-            Error::other(format!("list subscriptions: malformed JSON response: {e}"))
-        })?;
+        let l: SubscriptionList = serde_json::from_slice(&body)
+            .map_err(|e| malformed(&format!("list subscriptions: {e}")))?;
         let mut v: Vec<String> = l
             .subscriptions
             .into_iter()

@@ -278,6 +278,15 @@ impl StorageOpener for NcloudStorageOpener {
 /// Abort the bucket's incomplete multipart uploads started more than `older_than` ago (they
 /// are billed until aborted); `Duration::ZERO` aborts all of them. The same as
 /// [`gureum_aws::abort_incomplete_uploads`], which works on every S3-family bucket.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use gureum_core::{object_store::memory::InMemory, Bucket, ErrorKind};
+/// let mem = Bucket::new("mem", std::sync::Arc::new(InMemory::new()));
+/// let e = gureum_ncloud::storage::abort_incomplete_uploads(&mem, std::time::Duration::ZERO).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Unsupported); // only S3-family buckets (ncloud://, s3://, ...)
+/// # }
+/// ```
 pub async fn abort_incomplete_uploads(bucket: &Bucket, older_than: Duration) -> Result<usize> {
     gureum_aws::abort_incomplete_uploads(bucket, older_than).await
 }

@@ -7,16 +7,10 @@
 //! the HTTP layer's bound (64 MiB).
 
 use gureum_core::url::ComputeOpener;
-use gureum_core::{Compute, ErrorKind, ResourceUrl};
+use gureum_core::{Compute, ResourceUrl};
 use gureum_ncloud::server::NcloudServerComputeOpener;
-use gureum_testkit::scripted::{serve_raw, Reply, Tally};
+use gureum_testkit::scripted::{bounded, serve_raw, Malformed, Reply, ENDLESS};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-const ENDLESS: u64 = 1 << 30;
-/// Attempts × the 64 MiB body bound, plus socket buffers.
-const BOUNDED: u64 = 4 * (64 << 20) + (32 << 20);
 const JSON: &str = "content-type: application/json\r\n";
 const HTML: &str = "content-type: text/html\r\n";
 const PAGE: &str =
@@ -93,37 +87,19 @@ async fn ncp_on(reply: Reply) -> (Compute, gureum_testkit::scripted::Sent) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ncp_server_malformed_answers_are_typed_errors_with_bounded_memory() {
-    let mut tally = Tally::new("ncloud-server");
-    for (case, reply) in cases() {
-        for op in ["get", "list", "sizes", "images"] {
-            let (c, sent) = ncp_on(reply.clone()).await;
-            let r = tokio::time::timeout(Duration::from_secs(120), async {
-                match op {
-                    "get" => c.get("1").await.map(|i| format!("{i:?}")),
-                    "list" => c.list().await.map(|v| format!("{v:?}")),
-                    "sizes" => c.sizes().await.map(|v| format!("{v:?}")),
-                    _ => c.images().await.map(|v| format!("{v:?}")),
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("{case} {op}: did not end"));
-            match r {
-                Err(e) => {
-                    assert_ne!(
-                        e.kind(),
-                        ErrorKind::Other,
-                        "{case} {op}: untyped error: {e}"
-                    );
-                    tally.error(e.kind());
-                }
-                Ok(v) => panic!("{case} {op}: a malformed answer was a success: {v}"),
-            }
-            let s = sent.load(Ordering::Relaxed);
-            assert!(
-                s < BOUNDED,
-                "{case} {op}: the client read {s} bytes of an endless body"
-            );
-        }
-    }
-    tally.print();
+    // Attempts × the 64 MiB body bound of the HTTP layer.
+    Malformed::new("ncloud-server", bounded(4, 64 << 20))
+        .run(
+            cases(),
+            &["get", "list", "sizes", "images"],
+            ncp_on,
+            async |c: &Compute, op: &str| match op {
+                "get" => c.get("1").await.map(|i| format!("{i:?}")),
+                "list" => c.list().await.map(|v| format!("{v:?}")),
+                "sizes" => c.sizes().await.map(|v| format!("{v:?}")),
+                _ => c.images().await.map(|v| format!("{v:?}")),
+            },
+        )
+        .await
+        .finish();
 }

@@ -20,6 +20,8 @@ use std::time::Duration;
 use url::Url;
 
 /// Which endpoint of a service to use (`interface` in clouds.yaml).
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Interface {
     /// The public endpoint (default).
@@ -33,6 +35,8 @@ pub enum Interface {
 
 impl Interface {
     /// Parse `public`, `publicURL`, `internal`, `internalURL`, `admin`, `adminURL`.
+    ///
+    /// Example: see [`Session`].
     pub fn parse(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().trim_end_matches("url") {
             "public" => Ok(Interface::Public),
@@ -42,6 +46,8 @@ impl Interface {
         }
     }
     /// Keystone v3 name.
+    ///
+    /// Example: see [`Session`].
     pub fn as_str(self) -> &'static str {
         match self {
             Interface::Public => "public",
@@ -52,6 +58,8 @@ impl Interface {
 }
 
 /// A credential. `Debug` never shows secrets.
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// Swift tempauth / v1 auth (`X-Auth-User` + `X-Auth-Key`), e.g. `test:tester`.
@@ -108,6 +116,8 @@ pub enum Credential {
 }
 
 /// Project / domain scope for Keystone v3 and v2.0.
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     /// Project id.
@@ -125,6 +135,8 @@ pub struct Scope {
 }
 
 /// Everything needed to authenticate and pick endpoints.
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone)]
 pub struct AuthOptions {
     /// Identity endpoint (`https://keystone:5000/v3`, `.../v2.0`, or the tempauth `/auth/v1.0`).
@@ -154,6 +166,8 @@ pub struct AuthOptions {
 
 impl AuthOptions {
     /// Options with defaults: public interface, no region, 60 s timeout.
+    ///
+    /// Example: see [`Session`].
     pub fn new(auth_url: Url, credential: Credential) -> Self {
         AuthOptions {
             auth_url,
@@ -171,6 +185,8 @@ impl AuthOptions {
 }
 
 /// One catalog endpoint.
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEndpoint {
     /// `public`, `internal` or `admin`.
@@ -182,6 +198,8 @@ pub struct CatalogEndpoint {
 }
 
 /// One catalog service.
+///
+/// Example: see [`Session`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogService {
     /// Service type (`object-store`, `compute`, `image`, ...).
@@ -193,6 +211,8 @@ pub struct CatalogService {
 }
 
 /// An issued token with its catalog. `Debug` hides the token.
+///
+/// Example: see [`Session`].
 pub struct Token {
     secret: SecretString,
     /// When the token expires, if the service said.
@@ -223,6 +243,8 @@ impl fmt::Debug for Token {
 
 impl Token {
     /// The `X-Auth-Token` header value, marked sensitive.
+    ///
+    /// Example: see [`Session`].
     pub fn header_value(&self) -> Result<HeaderValue> {
         let mut v = HeaderValue::from_str(self.secret.expose_secret()).map_err(|_| {
             Error::new(
@@ -234,11 +256,15 @@ impl Token {
         Ok(v)
     }
     /// The token text, for signing code that needs it (never log it).
+    ///
+    /// Example: see [`Session`].
     pub fn secret(&self) -> &SecretString {
         &self.secret
     }
     /// Whether the token should be renewed now (inside the refresh margin before expiry:
     /// a fifth of its lifetime, at most 5 minutes).
+    ///
+    /// Example: see [`Session`].
     pub fn needs_refresh(&self, now: DateTime<Utc>) -> bool {
         match self.expires_at {
             None => false,
@@ -251,11 +277,15 @@ impl Token {
     }
 
     /// Whether the catalog lists a service of this type.
+    ///
+    /// Example: see [`Session`].
     pub fn has_service(&self, service_type: &str) -> bool {
         self.catalog.iter().any(|s| s.service_type == service_type)
     }
 
     /// Pick an endpoint from the catalog by service type, region and interface.
+    ///
+    /// Example: see [`Session`].
     pub fn endpoint(
         &self,
         service_type: &str,
@@ -312,6 +342,55 @@ impl Token {
 
 /// A token source shared by the Swift and Nova clients of one cloud: authenticates lazily,
 /// caches the token, renews it before expiry and after a 401.
+///
+/// # Examples
+///
+/// Against the in-process Keystone v3 + Nova simulator of `gureum-testkit`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_openstack::auth::{AuthOptions, Credential, Interface, Scope, Session};
+/// use gureum_testkit::sim::openstack::{SimConfig, Simulator};
+/// let sim = Simulator::start(SimConfig::default()).await.unwrap();
+/// let mut opts = AuthOptions::new(
+///     url::Url::parse(&sim.v3_auth_url()).unwrap(),
+///     Credential::V3Password {
+///         user_id: None,
+///         username: Some("ocr".into()),
+///         user_domain_id: None,
+///         user_domain_name: Some("Default".into()),
+///         password: "ocr-pass".to_string().into(),
+///     },
+/// );
+/// opts.scope = Scope { project_name: Some("civic".into()), project_domain_name: Some("Default".into()), ..Scope::default() };
+/// opts.region = Some("RegionOne".into());
+/// opts.interface = Interface::parse("publicURL")?; // clouds.yaml spelling
+/// assert_eq!(opts.interface.as_str(), "public");
+/// assert!(!format!("{opts:?}").contains("ocr-pass")); // Debug never shows the password
+/// let session = Session::new(opts.clone())?; // no request yet
+/// assert_eq!((session.auth_count(), session.options().region.as_deref()), (0, Some("RegionOne")));
+/// let token: std::sync::Arc<gureum_openstack::auth::Token> = session.token().await?;
+/// assert!(token.has_service("compute") && !token.needs_refresh(chrono::Utc::now()));
+/// let nova = token.endpoint("compute", Some("RegionOne"), Interface::Public)?;
+/// assert_eq!(session.endpoint("compute").await?, nova);
+/// let svc: &gureum_openstack::auth::CatalogService = token.catalog.iter().find(|s| s.service_type == "compute").unwrap();
+/// let ep: &gureum_openstack::auth::CatalogEndpoint = &svc.endpoints[0];
+/// assert_eq!(ep.region.as_deref(), Some("RegionOne"));
+/// assert!(token.header_value()?.is_sensitive());
+/// use secrecy::ExposeSecret;
+/// assert!(!token.secret().expose_secret().is_empty());
+/// assert!(!format!("{token:?}").contains(token.secret().expose_secret()));
+/// session.token().await?; // cached
+/// assert_eq!(session.auth_count(), 1);
+/// session.invalidate(&token).await; // e.g. after a 401
+/// session.token().await?;
+/// assert_eq!((session.auth_count(), session.auth_attempts()), (2, 2));
+/// // Same account, same identity (decides server-side copies); the HTTP clients are shared.
+/// assert_eq!(Session::new(opts)?.account_identity(), session.account_identity());
+/// let _raw: &reqwest::Client = session.http();
+/// let _shared: &gureum_core::http::HttpClient = session.client();
+/// # Ok(()) }
+/// ```
 pub struct Session {
     http: reqwest::Client,
     client: HttpClient,
@@ -331,22 +410,33 @@ impl fmt::Debug for Session {
 }
 
 /// Build the HTTP client used for every OpenStack call.
+///
+/// ```
+/// use gureum_openstack::auth::{http_client, AuthOptions, Credential};
+/// let opts = AuthOptions::new(
+///     url::Url::parse("http://127.0.0.1:8080/auth/v1.0").unwrap(),
+///     Credential::TempAuth { user: "test:tester".into(), key: "testing".to_string().into() },
+/// );
+/// assert!(http_client(&opts).is_ok()); // no request is made
+/// ```
 pub fn http_client(opts: &AuthOptions) -> Result<reqwest::Client> {
     let mut http = opts.http.clone();
     if let Some(p) = &opts.cacert {
         // `cacert` (clouds.yaml / AuthOptions) is the same as `ca_file`.
         http.tls.ca_file = Some(p.clone());
     }
-    let b = http
-        .client_builder()?
-        .timeout(opts.http.request_timeout)
-        .pool_max_idle_per_host(32);
+    // No client-wide total timeout: the shared HTTP client bounds each attempt (headers and
+    // buffered bodies), and object downloads are streamed under the idle read timeout of
+    // `client_builder`, so a large GET is not cut off after `timeout`.
+    let b = http.client_builder()?.pool_max_idle_per_host(32);
     b.build()
         .map_err(|e| Error::other(format!("building HTTP client: {e}")))
 }
 
 impl Session {
     /// A session for these options (no network traffic until the first call).
+    ///
+    /// Example: see [`Session`].
     pub fn new(opts: AuthOptions) -> Result<Self> {
         gureum_core::transport::check_endpoint(&opts.auth_url, opts.allow_http)?;
         for u in opts.endpoint_override.values() {
@@ -369,30 +459,42 @@ impl Session {
     }
 
     /// The HTTP client.
+    ///
+    /// Example: see [`Session`].
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
     /// The shared-layer client (retries, deadline, error hook) of every Swift/Nova call.
+    ///
+    /// Example: see [`Session`].
     pub fn client(&self) -> &HttpClient {
         &self.client
     }
     /// The options.
+    ///
+    /// Example: see [`Session`].
     pub fn options(&self) -> &AuthOptions {
         &self.opts
     }
     /// How many times this session authenticated (for tests of caching and refresh).
+    ///
+    /// Example: see [`Session`].
     pub fn auth_count(&self) -> u64 {
         self.auth_count.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many times this session tried to authenticate, successful or not (tests of the
     /// bounded re-authentication after a 401).
+    ///
+    /// Example: see [`Session`].
     pub fn auth_attempts(&self) -> u64 {
         self.auth_attempts
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A valid token: the cached one, or a new one if none is cached or it is about to expire.
+    ///
+    /// Example: see [`Session`].
     pub async fn token(&self) -> Result<Arc<Token>> {
         let mut g = self.cache.lock().await;
         if let Some(t) = g.as_ref() {
@@ -411,6 +513,8 @@ impl Session {
     }
 
     /// Drop the cached token if it is `old` (after a 401), so the next call re-authenticates.
+    ///
+    /// Example: see [`Session`].
     pub async fn invalidate(&self, old: &Arc<Token>) {
         let mut g = self.cache.lock().await;
         if g.as_ref().is_some_and(|t| Arc::ptr_eq(t, old)) {
@@ -422,6 +526,8 @@ impl Session {
     /// (never the secrets: their `Debug` is redacted), scope, region and endpoint overrides.
     /// Sessions with equal identities reach the same account (used to decide whether two
     /// Swift containers can copy server-side).
+    ///
+    /// Example: see [`Session`].
     pub fn account_identity(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let o = &self.opts;
@@ -436,6 +542,8 @@ impl Session {
 
     /// The endpoint of a service type: the override, else the catalog, else the preset's
     /// template ([`AuthOptions::endpoint_fallback`]) when the catalog has no such service.
+    ///
+    /// Example: see [`Session`].
     pub async fn endpoint(&self, service_type: &str) -> Result<Url> {
         if let Some(u) = self.opts.endpoint_override.get(service_type) {
             return Ok(u.clone());
@@ -555,9 +663,14 @@ impl Session {
             })
         })?;
         let now = Utc::now();
+        // Seconds of lifetime left. A value that is not a finite number of seconds within a
+        // year (negative, NaN, 1e300) is ignored: it used to overflow the clock (a panic).
         let expires_at = hv("x-auth-token-expires")
-            .and_then(|s| s.parse::<f64>().ok())
-            .map(|s| now + chrono::Duration::milliseconds((s * 1000.0) as i64));
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && (0.0..=31_536_000.0).contains(s))
+            .and_then(|s| {
+                now.checked_add_signed(chrono::Duration::milliseconds((s * 1000.0) as i64))
+            });
         Ok(Token {
             secret: SecretString::from(token),
             expires_at,
@@ -679,6 +792,19 @@ impl Session {
 /// Fill a preset endpoint template: `{auth_origin}` is the scheme, host and port of the
 /// identity URL (clouds whose services share the identity host, like KT Cloud D1), then
 /// [`crate::presets::fill`] (`{region}`, `{REGION}`, `{project_id}`).
+///
+/// The three URL helpers of the identity and preset code:
+///
+/// ```
+/// use gureum_openstack::auth::{fill_endpoint, v2_tokens_url, v3_tokens_url};
+/// let auth = url::Url::parse("https://api.ucloudbiz.olleh.com/d1/identity/").unwrap();
+/// assert_eq!(fill_endpoint("{auth_origin}/d1/server", &auth, "KR1", ""), "https://api.ucloudbiz.olleh.com/d1/server");
+/// assert_eq!(fill_endpoint("https://{region}-api.example/v1/AUTH_{project_id}", &auth, "KR1", "p1"), "https://kr1-api.example/v1/AUTH_p1");
+/// let v3 = url::Url::parse("https://keystone.example:5000/v3").unwrap();
+/// assert_eq!(v3_tokens_url(&v3).as_str(), "https://keystone.example:5000/v3/auth/tokens");
+/// let v2 = url::Url::parse("https://keystone.example/v2.0").unwrap();
+/// assert_eq!(v2_tokens_url(&v2).as_str(), "https://keystone.example/v2.0/tokens");
+/// ```
 pub fn fill_endpoint(template: &str, auth_url: &Url, region: &str, project_id: &str) -> String {
     let origin = auth_url.origin().ascii_serialization();
     crate::presets::fill(
@@ -689,6 +815,8 @@ pub fn fill_endpoint(template: &str, auth_url: &Url, region: &str, project_id: &
 }
 
 /// `…/v3` → `…/v3/auth/tokens`; `…/auth/tokens` unchanged; no version → `…/v3/auth/tokens`.
+///
+/// Example: see [`fill_endpoint`].
 pub fn v3_tokens_url(base: &Url) -> Url {
     let p = base.path().trim_end_matches('/').to_string();
     let mut u = base.clone();
@@ -704,6 +832,8 @@ pub fn v3_tokens_url(base: &Url) -> Url {
 }
 
 /// `…/v2.0` → `…/v2.0/tokens`; `…/tokens` unchanged; no version → `…/v2.0/tokens`.
+///
+/// Example: see [`fill_endpoint`].
 pub fn v2_tokens_url(base: &Url) -> Url {
     let p = base.path().trim_end_matches('/').to_string();
     let mut u = base.clone();

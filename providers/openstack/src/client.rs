@@ -16,6 +16,46 @@ use std::sync::{Arc, Mutex};
 /// `X-Openstack-Request-Id` / `X-Compute-Request-Id` / `X-Trans-Id`. OpenStack has no error
 /// codes: the status is kept as the provider code. Swift's rate limiter answers 498, which
 /// is `RateLimited` here.
+///
+/// # Examples
+///
+/// Every call of the Swift and Nova clients goes through [`send`]; here against a scripted
+/// loopback server that plays Swift tempauth, then answers each request in turn:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{http::ProviderErrors, ErrorKind};
+/// use gureum_openstack::auth::{AuthOptions, Credential, Session};
+/// use gureum_openstack::client::{check, decode_json, http_error, kind_for_status, read_json, send, OpenStackErrors};
+/// let (base, seen) = gureum_testkit::scripted::serve(|n, base| match n {
+///     0 => (200, format!("x-storage-url: {base}/v1/AUTH_test\r\nx-auth-token: AUTH_tk1\r\n"), String::new()),
+///     1 => (200, "content-type: application/json\r\n".into(), r#"{"count": 2}"#.into()),
+///     _ => (404, "x-openstack-request-id: req-9\r\n".into(),
+///           r#"{"itemNotFound": {"message": "Instance x could not be found.", "code": 404}}"#.into()),
+/// })
+/// .await;
+/// let auth = url::Url::parse(&format!("{base}/auth/v1.0")).unwrap();
+/// let key = "testing".to_string().into();
+/// let session = Session::new(AuthOptions::new(auth, Credential::TempAuth { user: "test:tester".into(), key }))?;
+/// let u = url::Url::parse(&format!("{base}/v1/AUTH_test?format=json")).unwrap();
+/// let r = send(&session, "swift", "GET account", true, |c| c.get(u.clone())).await?;
+/// let r = check(r, "swift", "GET account").await?;
+/// let v: serde_json::Value = read_json(&session, r, "swift", "GET account").await?;
+/// assert_eq!(v["count"], 2);
+/// assert!(seen.lock().unwrap()[1].contains("x-auth-token: AUTH_tk1")); // the session's token
+/// let r = send(&session, "nova", "GET server x", true, |c| c.get(u.clone())).await?;
+/// assert_eq!(r.status(), 404); // `send` hands back any status
+/// let e = http_error(r, "nova", "GET server x").await;
+/// assert_eq!((e.kind(), e.provider_code(), e.request_id()), (ErrorKind::NotFound, Some("404"), Some("req-9")));
+/// assert!(e.to_string().contains("could not be found"));
+/// let e = decode_json::<serde_json::Value>(b"<html>", "nova", "GET servers").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Unavailable); // a malformed answer
+/// assert_eq!(kind_for_status(498), ErrorKind::RateLimited); // Swift's rate limiter
+/// let body = br#"{"forbidden": {"message": "Quota exceeded for instances: Requested 1, but already used 10"}}"#;
+/// let d = OpenStackErrors.parse(403, &http::HeaderMap::new(), body);
+/// assert_eq!(OpenStackErrors.build("nova POST server", 403, &d).kind(), ErrorKind::QuotaExceeded);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpenStackErrors;
 
@@ -60,6 +100,8 @@ impl ProviderErrors for OpenStackErrors {
 }
 
 /// The portable kind of an OpenStack HTTP status (the shared table plus 498).
+///
+/// Example: see [`OpenStackErrors`].
 pub fn kind_for_status(status: u16) -> ErrorKind {
     classify(&OpenStackErrors, status, None)
 }
@@ -100,11 +142,42 @@ impl Authorizer for TokenAuth<'_> {
 /// whatever its status (check it with [`check`] / [`http_error`]).
 ///
 /// `retry_transient` must be false for requests that are not safe to repeat.
+///
+/// Example: see [`OpenStackErrors`].
 pub async fn send<F>(
     session: &Session,
     service: &'static str,
     op: &str,
     retry_transient: bool,
+    build: F,
+) -> Result<reqwest::Response>
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
+    send_opts(session, service, op, retry_transient, false, build).await
+}
+
+/// [`send`] for a response whose body the caller streams (an object download): the attempt
+/// timeout bounds the headers, the body only the idle read timeout
+/// ([`RequestOptions::streaming`]).
+pub async fn send_streaming<F>(
+    session: &Session,
+    service: &'static str,
+    op: &str,
+    build: F,
+) -> Result<reqwest::Response>
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
+    send_opts(session, service, op, true, true, build).await
+}
+
+async fn send_opts<F>(
+    session: &Session,
+    service: &'static str,
+    op: &str,
+    retry_transient: bool,
+    streaming: bool,
     build: F,
 ) -> Result<reqwest::Response>
 where
@@ -119,7 +192,8 @@ where
     })?;
     let opts = RequestOptions::new(format!("{service} {op}"))
         .idempotent(retry_transient)
-        .raw_status(true);
+        .raw_status(true)
+        .streaming(streaming);
     let auth = TokenAuth {
         session,
         used: Mutex::new(None),
@@ -128,6 +202,8 @@ where
 }
 
 /// Turn a non-success response into an error (consuming it), or pass it through.
+///
+/// Example: see [`OpenStackErrors`].
 pub async fn check(
     r: reqwest::Response,
     service: &'static str,
@@ -143,6 +219,8 @@ pub async fn check(
 /// Read a success body as JSON, bounded by the session's `max_response_bytes` (an endless
 /// or oversized body is `Unavailable`, not read to the end); a body that is not the expected
 /// JSON is a malformed answer (`Unavailable`, [`OsError::Decode`](crate::error::OsError)).
+///
+/// Example: see [`OpenStackErrors`].
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     session: &Session,
     r: reqwest::Response,
@@ -155,6 +233,8 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Parse `body` as JSON of type `T`; failure is a malformed answer (`Unavailable`).
+///
+/// Example: see [`OpenStackErrors`].
 pub fn decode_json<T: serde::de::DeserializeOwned>(
     body: &[u8],
     service: &'static str,
@@ -171,6 +251,8 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
 }
 
 /// The error for a non-success response (its body read once, bounded).
+///
+/// Example: see [`OpenStackErrors`].
 pub async fn http_error(r: reqwest::Response, service: &'static str, op: &str) -> Error {
     let operation = format!("{service} {op}");
     gureum_core::http::error_from_response(&OpenStackErrors, r, &operation).await

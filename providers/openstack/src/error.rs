@@ -4,6 +4,22 @@
 use gureum_core::{Error, ErrorKind};
 
 /// A typed OpenStack API failure, before it becomes a portable [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::{Error, ErrorKind};
+/// use gureum_openstack::error::{excerpt, request_id, OsError};
+/// let detail = excerpt("<html>\n<h1>Not Found</h1>\n</html>");
+/// assert_eq!(detail.as_deref(), Some("<html><h1>Not Found</h1></html>")); // one line
+/// assert_eq!(excerpt(" \n "), None);
+/// let mut h = reqwest::header::HeaderMap::new();
+/// h.insert("x-trans-id", "tx42".parse().unwrap());
+/// let e: Error = OsError::Http { service: "swift", op: "GET object a".into(), status: 404, detail, request_id: request_id(&h) }.into();
+/// assert_eq!((e.kind(), e.provider_code(), e.request_id()), (ErrorKind::NotFound, Some("404"), Some("tx42")));
+/// let d: Error = OsError::Decode { service: "nova", op: "GET servers".into(), message: "expected JSON".into() }.into();
+/// assert_eq!(d.kind(), ErrorKind::Unavailable);
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum OsError {
     /// The service answered with a non-success HTTP status.
@@ -81,6 +97,8 @@ impl From<OsError> for Error {
 
 /// Keep a short, single-line excerpt of an error body (OpenStack error bodies carry no secrets,
 /// but they can be long HTML pages).
+///
+/// Example: see [`OsError`].
 pub fn excerpt(body: &str) -> Option<String> {
     let t: String = body.chars().filter(|c| !c.is_control()).take(240).collect();
     let t = t.trim().to_string();
@@ -92,6 +110,8 @@ pub fn excerpt(body: &str) -> Option<String> {
 }
 
 /// The request id of a response, if the service sent one.
+///
+/// Example: see [`OsError`].
 pub fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
     for n in [
         "x-openstack-request-id",

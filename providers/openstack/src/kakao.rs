@@ -25,7 +25,7 @@
 //!   the instance is already where the caller wants it.
 
 use crate::auth::Session;
-use crate::client::{check, http_error, send};
+use crate::client::{check, http_error, read_json, send};
 use crate::error::OsError;
 use crate::nova::image_alias;
 use base64::Engine;
@@ -43,14 +43,22 @@ use std::sync::Arc;
 use url::Url;
 
 /// The tag that carries the idempotency token.
+///
+/// Example: see [`KakaoCompute`].
 pub const TOKEN_KEY: &str = "gureum-idempotency-token";
 
 /// Public BCS endpoint template.
+///
+/// Example: see [`KakaoCompute`].
 pub const BCS_PUBLIC: &str = "https://bcs.{region}.kakaocloud.com/api/v1";
 /// Gov BCS endpoint template (unconfirmed).
+///
+/// Example: see [`KakaoCompute`].
 pub const BCS_GOV: &str = "https://bcs.{region}.kakaocloud-kr-gov.com/api/v1";
 
 /// Map a BCS `status` + `task_state` to the portable state.
+///
+/// Example: see [`KakaoCompute`].
 pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
     match task_state.map(|t| t.to_ascii_lowercase()).as_deref() {
         Some("deleting") => return InstanceState::Terminating,
@@ -73,6 +81,42 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
 }
 
 /// A BCS compute service of one project and region.
+///
+/// # Examples
+///
+/// Against the in-process Kakao IAM + BCS simulator of `gureum-testkit`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_openstack::auth::{AuthOptions, Credential, Session};
+/// use gureum_openstack::kakao::{map_state, KakaoCompute, BCS_GOV, BCS_PUBLIC, TOKEN_KEY};
+/// use gureum_testkit::sim::kakao_compute::{KakaoSim, KakaoSimConfig};
+/// use std::sync::Arc;
+/// let sim = KakaoSim::start(KakaoSimConfig::default()).await.unwrap();
+/// // From a URL (`open_kakao_compute`; `KakaoComputeOpener` serves kakao-compute:// in the registry):
+/// let c = gureum_openstack::open_kakao_compute(&ResourceUrl::parse(&sim.url("kr-central-2"))?).await?;
+/// let spec = InstanceSpec::new("kc-one").size(Size::vcpus(2).memory_gib(4)).image("ubuntu-22.04").idempotency_token("t1");
+/// let vm = c.create(spec).await?;
+/// assert_eq!(vm.size.as_deref(), Some("6d1f2a1e-0003")); // m2a.large, the smallest that fits
+/// assert!(!vm.tags.contains_key(TOKEN_KEY));
+/// assert_eq!(map_state("active", None), InstanceState::Running);
+/// assert_eq!(map_state("active", Some("powering-off")), InstanceState::Stopping);
+/// // The driver itself, on the simulator's BCS URL instead of the preset's:
+/// let preset_url = gureum_openstack::presets::fill(BCS_PUBLIC, "kr-central-2", "");
+/// assert_eq!(preset_url, "https://bcs.kr-central-2.kakaocloud.com/api/v1");
+/// assert!(BCS_GOV.contains("kakaocloud-kr-gov.com"));
+/// let (id, secret) = sim.access_key();
+/// let cred = Credential::V3ApplicationCredential {
+///     id: Some(id), name: None, user_id: None, username: None, user_domain_name: None, secret: secret.into(),
+/// };
+/// let session = Arc::new(Session::new(AuthOptions::new(url::Url::parse(&sim.auth_url()).unwrap(), cred))?);
+/// let bcs = url::Url::parse(&sim.bcs_url()).unwrap();
+/// let k = KakaoCompute::new(session.clone(), bcs.clone(), "kr-central-2")?;
+/// assert_eq!((k.base_url(), k.region()), (&bcs, "kr-central-2"));
+/// assert!(Arc::ptr_eq(k.session(), &session));
+/// # Ok(()) }
+/// ```
 pub struct KakaoCompute {
     session: Arc<Session>,
     base: Url,
@@ -99,6 +143,8 @@ fn decode(op: &str, message: impl Into<String>) -> Error {
 
 impl KakaoCompute {
     /// A driver on `base` (`…/api/v1`) authenticating through `session`.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn new(session: Arc<Session>, base: Url, region: impl Into<String>) -> Result<Self> {
         gureum_core::transport::check_endpoint(&base, session.options().allow_http)?;
         Ok(KakaoCompute {
@@ -108,14 +154,20 @@ impl KakaoCompute {
         })
     }
     /// The BCS base URL.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn base_url(&self) -> &Url {
         &self.base
     }
     /// The region.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn region(&self) -> &str {
         &self.region
     }
     /// The identity session.
+    ///
+    /// Example: see [`KakaoCompute`].
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }
@@ -162,9 +214,8 @@ impl KakaoCompute {
         let retry = method == reqwest::Method::GET;
         let r = self.call(method, path, None, retry, op).await?;
         let r = check(r, "bcs", op).await?;
-        r.json::<Value>()
-            .await
-            .map_err(|e| decode(op, e.to_string()))
+        // Bounded by the session's `max_response_bytes`; not JSON: `Unavailable`.
+        read_json(&self.session, r, "bcs", op).await
     }
 
     fn parse_instance(v: &Value) -> Option<Instance> {
@@ -220,7 +271,14 @@ impl KakaoCompute {
             let v = self
                 .json(reqwest::Method::GET, &path, "GET instances")
                 .await?;
-            let items = v["instances"].as_array().cloned().unwrap_or_default();
+            // A page that is not a list of instances with ids is a malformed answer, never
+            // an empty (or shortened) list.
+            let Some(items) = v["instances"].as_array().cloned() else {
+                return Err(decode("GET instances", "no instances list"));
+            };
+            if items.iter().any(|i| !i["id"].is_string()) {
+                return Err(decode("GET instances", "an instance without id"));
+            }
             let n = items.len();
             out.extend(items);
             let total = v["total"].as_u64().map(|t| t as usize);
@@ -283,7 +341,10 @@ impl KakaoCompute {
         let v = self
             .json(reqwest::Method::GET, "flavors", "GET flavors")
             .await?;
-        Ok(v["flavors"].as_array().cloned().unwrap_or_default())
+        v["flavors"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| decode("GET flavors", "no flavors list"))
     }
 }
 
@@ -325,7 +386,7 @@ impl ComputeDriver for KakaoCompute {
             ),
             p => p.clone(),
         };
-        let mut sizes = parse_flavors(&flavors);
+        let mut sizes = parse_flavors(&flavors)?;
         sizes.sort_by(|a, b| a.id.cmp(&b.id));
         let flavor = resolve_size(&size_spec, &sizes)?;
         let image = resolve_image(&spec.image, &self.images().await?)?;
@@ -369,7 +430,7 @@ impl ComputeDriver for KakaoCompute {
             Err(e) => return Err(e),
         };
         let r = check(r, "bcs", op).await?;
-        let v: Value = r.json().await.map_err(|e| decode(op, e.to_string()))?;
+        let v: Value = read_json(&self.session, r, "bcs", op).await?;
         Self::parse_instance(&v["instance"]).ok_or_else(|| decode(op, "no instance.id"))
     }
 
@@ -437,17 +498,23 @@ impl ComputeDriver for KakaoCompute {
     }
 
     async fn sizes(&self) -> Result<Vec<SizeInfo>> {
-        Ok(parse_flavors(&self.flavors_raw().await?))
+        parse_flavors(&self.flavors_raw().await?)
     }
 
     async fn images(&self) -> Result<Vec<ImageInfo>> {
         let v = self
             .json(reqwest::Method::GET, "images", "GET images")
             .await?;
-        Ok(v["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        // A list of images, each with its id: anything else is a malformed answer, never a
+        // shorter list.
+        let Some(list) = v["images"].as_array() else {
+            return Err(decode("GET images", "no images list"));
+        };
+        if list.iter().any(|i| !i["id"].is_string()) {
+            return Err(decode("GET images", "an image without id"));
+        }
+        Ok(list
+            .iter()
             .filter(|i| {
                 i["status"]
                     .as_str()
@@ -486,15 +553,20 @@ impl ComputeDriver for KakaoCompute {
     }
 }
 
-fn parse_flavors(flavors: &[Value]) -> Vec<SizeInfo> {
+/// Sizes from a flavor list: a flavor without id, vcpus or memory is a malformed answer
+/// (`Unavailable`), never left out of the list.
+fn parse_flavors(flavors: &[Value]) -> Result<Vec<SizeInfo>> {
     flavors
         .iter()
-        .filter_map(|f| {
-            Some(SizeInfo {
-                id: f["id"].as_str()?.to_string(),
-                vcpus: f["vcpus"].as_u64()? as u32,
-                memory_mib: f["memory_mb"].as_u64().or(f["ram"].as_u64())?,
-            })
+        .map(|f| {
+            (|| {
+                Some(SizeInfo {
+                    id: f["id"].as_str()?.to_string(),
+                    vcpus: u32::try_from(f["vcpus"].as_u64()?).ok()?,
+                    memory_mib: f["memory_mb"].as_u64().or(f["ram"].as_u64())?,
+                })
+            })()
+            .ok_or_else(|| decode("GET flavors", "a flavor without id, vcpus or memory_mb"))
         })
         .collect()
 }
@@ -529,12 +601,13 @@ mod tests {
 
     #[test]
     fn flavors_need_cpu_and_memory() {
-        let f = vec![
-            json!({"id": "a", "name": "t1i.small", "vcpus": 1, "memory_mb": 2048}),
-            json!({"id": "b", "name": "broken"}),
-        ];
-        let s = parse_flavors(&f);
+        let good = json!({"id": "a", "name": "t1i.small", "vcpus": 1, "memory_mb": 2048});
+        let s = parse_flavors(std::slice::from_ref(&good)).unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].memory_mib, 2048);
+        // A broken flavor fails the list (it used to be left out silently).
+        let f = vec![good, json!({"id": "b", "name": "broken"})];
+        let e = parse_flavors(&f).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     }
 }

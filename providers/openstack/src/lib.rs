@@ -118,6 +118,8 @@ fn credential_fingerprint(c: &Credential) -> String {
 }
 
 /// Opens `swift://` buckets.
+///
+/// Example: see [`swift::SwiftStore`].
 #[derive(Debug, Default)]
 pub struct SwiftStorageOpener;
 
@@ -129,6 +131,8 @@ impl StorageOpener for SwiftStorageOpener {
 }
 
 /// Opens `nova://` compute services.
+///
+/// Example: see [`nova::NovaDriver`].
 #[derive(Debug, Default)]
 pub struct NovaComputeOpener;
 
@@ -140,6 +144,8 @@ impl ComputeOpener for NovaComputeOpener {
 }
 
 /// Opens `kakao-compute://` compute services (Kakao Cloud BCS).
+///
+/// Example: see [`kakao::KakaoCompute`].
 #[derive(Debug, Default)]
 pub struct KakaoComputeOpener;
 
@@ -153,6 +159,8 @@ impl ComputeOpener for KakaoComputeOpener {
 /// Open Kakao Cloud compute from a URL (`kakao-compute://?region=kr-central-2`): Beyond
 /// Compute Service with a Keystone v3 application credential, through the same identity
 /// session as Swift and Nova. `bcs_url=` overrides the BCS endpoint.
+///
+/// Example: see [`kakao::KakaoCompute`].
 pub async fn open_kakao_compute(url: &ResourceUrl) -> Result<Compute> {
     if !url.host().is_empty() {
         return Err(Error::invalid(format!(
@@ -193,6 +201,8 @@ pub async fn open_kakao_compute(url: &ResourceUrl) -> Result<Compute> {
 }
 
 /// Open a Swift bucket from a URL (`swift://CONTAINER?...`).
+///
+/// Example: see [`swift::SwiftStore`].
 pub async fn open_swift(url: &ResourceUrl) -> Result<Bucket> {
     let container = url.host().to_string();
     if container.is_empty() {
@@ -231,6 +241,8 @@ pub async fn open_swift(url: &ResourceUrl) -> Result<Bucket> {
 }
 
 /// Open a Nova compute service from a URL (`nova://?cloud=NAME`).
+///
+/// Example: see [`nova::NovaDriver`].
 pub async fn open_nova(url: &ResourceUrl) -> Result<Compute> {
     let cfg = CloudConfig::from_url(url)?;
     if !cfg.preset.nova_compute {

@@ -40,9 +40,13 @@ use std::sync::Arc;
 use url::Url;
 
 /// The metadata key that carries the idempotency token.
+///
+/// Example: see [`NovaDriver`].
 pub const TOKEN_KEY: &str = "gureum-idempotency-token";
 
 /// Map Nova `status` + `OS-EXT-STS:task_state` to the portable state.
+///
+/// Example: see [`NovaDriver`].
 pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
     match task_state {
         Some("deleting") | Some("soft-deleting") => return InstanceState::Terminating,
@@ -70,6 +74,8 @@ pub fn map_state(status: &str, task_state: Option<&str>) -> InstanceState {
 }
 
 /// Guess a portable alias (`ubuntu-22.04`) from Glance properties or the image name.
+///
+/// Example: see [`NovaDriver`].
 pub fn image_alias(
     name: &str,
     os_distro: Option<&str>,
@@ -108,6 +114,43 @@ pub fn image_alias(
 }
 
 /// A Nova compute service of one project and region.
+///
+/// # Examples
+///
+/// Against the in-process Keystone v3 + Nova simulator of `gureum-testkit`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Compute, InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_openstack::auth::{AuthOptions, Credential, Session};
+/// use gureum_openstack::nova::{image_alias, map_state, NovaDriver, TOKEN_KEY};
+/// use gureum_testkit::sim::openstack::{SimConfig, Simulator};
+/// use std::sync::Arc;
+/// let sim = Simulator::start(SimConfig::default()).await.unwrap();
+/// let cred = Credential::V3ApplicationCredential {
+///     id: Some("ac-id-1".into()), name: None, user_id: None, username: None, user_domain_name: None,
+///     secret: "ac-secret-1".to_string().into(),
+/// };
+/// let session = Arc::new(Session::new(AuthOptions::new(url::Url::parse(&sim.v3_auth_url()).unwrap(), cred))?);
+/// let driver = NovaDriver::new(session.clone())
+///     .with_microversion("2.79") // >= 2.3: user data can be read back
+///     .with_networks(vec![])      // the project's default network
+///     .with_key_name("ops-key");
+/// assert!(Arc::ptr_eq(driver.session(), &session));
+/// let c = Compute::new(Arc::new(driver));
+/// let spec = InstanceSpec::new("ocr-worker").size(Size::vcpus(2).memory_gib(4)).image("ubuntu-22.04").idempotency_token("t1");
+/// let vm = c.create(spec).await?;
+/// assert_eq!((vm.state, vm.size.as_deref()), (InstanceState::Pending, Some("3"))); // BUILD; m1.medium
+/// assert!(!vm.tags.contains_key(TOKEN_KEY)); // the idempotency token stays internal
+/// assert_eq!(map_state("ACTIVE", Some("powering-off")), InstanceState::Stopping);
+/// assert_eq!(image_alias("Ubuntu 24.04 LTS", None, None).as_deref(), Some("ubuntu-24.04"));
+/// assert_eq!(image_alias("x", Some("Rocky"), Some("9")).as_deref(), Some("rocky-9"));
+/// // From a URL (`open_nova`; `NovaComputeOpener` serves nova:// in the registry):
+/// let url = format!("nova://?auth_url={}&application_credential_id=ac-id-1&application_credential_secret=ac-secret-1", sim.v3_auth_url());
+/// let c = gureum_openstack::open_nova(&ResourceUrl::parse(&url)?).await?;
+/// assert_eq!(c.get(&vm.id).await?.id, vm.id);
+/// # Ok(()) }
+/// ```
 pub struct NovaDriver {
     session: Arc<Session>,
     microversion: String,
@@ -126,6 +169,8 @@ impl fmt::Debug for NovaDriver {
 
 impl NovaDriver {
     /// A driver using `session` (compute endpoint from its catalog).
+    ///
+    /// Example: see [`NovaDriver`].
     pub fn new(session: Arc<Session>) -> Self {
         NovaDriver {
             session,
@@ -135,21 +180,29 @@ impl NovaDriver {
         }
     }
     /// Request another compute microversion (`2.x`; must be ≥ 2.3 for user data read-back).
+    ///
+    /// Example: see [`NovaDriver`].
     pub fn with_microversion(mut self, v: impl Into<String>) -> Self {
         self.microversion = v.into();
         self
     }
     /// Attach new servers to these network ids.
+    ///
+    /// Example: see [`NovaDriver`].
     pub fn with_networks(mut self, nets: Vec<String>) -> Self {
         self.networks = nets;
         self
     }
     /// Inject this keypair into new servers.
+    ///
+    /// Example: see [`NovaDriver`].
     pub fn with_key_name(mut self, k: impl Into<String>) -> Self {
         self.key_name = Some(k.into());
         self
     }
     /// The session.
+    ///
+    /// Example: see [`NovaDriver`].
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }

@@ -16,6 +16,17 @@ use gureum_core::url::{ResourceUrl, StorageOpener};
 use gureum_core::{async_trait, Bucket, Error, Result};
 
 /// Build the S3 configuration of a preset from a URL.
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_openstack::{presets, s3::s3_config};
+/// let c = s3_config(&presets::NHN, &ResourceUrl::parse("nhn-s3://open-data?region=kr1").unwrap()).unwrap();
+/// assert_eq!(c.region.as_deref(), Some("KR1")); // NHN signs with upper-case regions
+/// assert_eq!(c.endpoint.as_deref(), Some("https://kr1-api-object-storage.nhncloudservice.com"));
+/// assert_eq!(c.path_style, Some(true));
+/// let e = s3_config(&presets::NHN, &ResourceUrl::parse("nhn-s3://b?region=mars1").unwrap()).unwrap_err();
+/// assert_eq!(e.kind(), gureum_core::ErrorKind::InvalidArgument);
+/// ```
 pub fn s3_config(preset: &'static Preset, url: &ResourceUrl) -> Result<S3Config> {
     let mut c = S3Config::from_url(url)?;
     let gov = url.bool_param("gov")?.unwrap_or(false);
@@ -73,6 +84,26 @@ pub fn s3_config(preset: &'static Preset, url: &ResourceUrl) -> Result<S3Config>
 }
 
 /// Opener for `nhn-s3://` or `kakao-s3://`.
+///
+/// # Examples
+///
+/// Opening makes no request (the keys here are placeholders):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::url::StorageOpener;
+/// use gureum_core::ResourceUrl;
+/// use gureum_openstack::s3::PresetS3StorageOpener;
+/// std::env::set_var("CIVIC_AK", "placeholder-access-key");
+/// std::env::set_var("CIVIC_SK", "placeholder-secret-key");
+/// let url = ResourceUrl::parse("kakao-s3://open-data?region=kr-central-2&access_key_env=CIVIC_AK&secret_key_env=CIVIC_SK")?;
+/// let bucket = PresetS3StorageOpener::kakao().open_bucket(&url).await?;
+/// assert_eq!((bucket.name(), bucket.info().provider.as_str()), ("open-data", "kakao"));
+/// assert!(!bucket.capabilities().conditional_create); // no conditional PUT behind this S3 front
+/// let url = ResourceUrl::parse("nhn-s3://open-data?region=KR1&access_key_env=CIVIC_AK&secret_key_env=CIVIC_SK")?;
+/// assert_eq!(PresetS3StorageOpener::nhn().open_bucket(&url).await?.info().scheme, "nhn-s3");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct PresetS3StorageOpener {
     preset: &'static Preset,
@@ -80,12 +111,16 @@ pub struct PresetS3StorageOpener {
 
 impl PresetS3StorageOpener {
     /// NHN Cloud Object Storage through its S3 API.
+    ///
+    /// Example: see [`PresetS3StorageOpener`].
     pub fn nhn() -> Self {
         PresetS3StorageOpener {
             preset: &presets::NHN,
         }
     }
     /// Kakao Cloud Object Storage through its S3 API.
+    ///
+    /// Example: see [`PresetS3StorageOpener`].
     pub fn kakao() -> Self {
         PresetS3StorageOpener {
             preset: &presets::KAKAO,

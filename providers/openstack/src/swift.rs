@@ -11,7 +11,7 @@
 //! `copy_if_not_exists` is refused too.
 
 use crate::auth::Session;
-use crate::client::{check, http_error, read_json, send};
+use crate::client::{check, http_error, read_json, send, send_streaming};
 use crate::error::OsError;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -37,6 +37,8 @@ use url::Url;
 
 /// Swift's default listing page size limit (`container_listing_limit`); the cluster's own
 /// value is read from `/info`.
+///
+/// Example: see [`SwiftStore`].
 pub const LIST_PAGE: usize = 10_000;
 
 /// Most listing pages one listing call reads (a bound on the loop, not a real limit:
@@ -53,6 +55,8 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 const OBJECT: &AsciiSet = &SEGMENT.remove(b'/');
 
 /// What the cluster's `/info` says (or conservative defaults when it cannot be read).
+///
+/// Example: see [`SwiftStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SwiftInfo {
     /// Swift version.
@@ -144,6 +148,63 @@ struct Inner {
 }
 
 /// A Swift container as an `ObjectStore`.
+///
+/// # Examples
+///
+/// Against a scripted loopback server playing tempauth, `/info` and the account calls (the
+/// answers come in the order of the requests):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{key::encode_key, PresignMethod, Zone};
+/// use gureum_openstack::auth::{AuthOptions, Credential, Session};
+/// use gureum_openstack::swift::{backend_info, bucket_from_store, fetch_info, SwiftInfo, SwiftStore, LIST_PAGE};
+/// use std::{sync::Arc, time::Duration};
+/// let (base, seen) = gureum_testkit::scripted::serve(|n, base| match n {
+///     0 | 6 => (200, format!("x-storage-url: {base}/v1/AUTH_test\r\nx-auth-token: AUTH_tk1\r\n"), String::new()),
+///     1 | 2 | 7 => (200, String::new(), r#"{"swift": {"version": "2.34.0", "container_listing_limit": 500},
+///                                       "slo": {"max_manifest_segments": 1000}, "tempurl": {"allowed_digests": ["sha256"]}}"#.into()),
+///     3 => (204, String::new(), String::new()),                                  // POST account
+///     4 => (204, "x-account-meta-temp-url-key: k2\r\n".into(), String::new()),   // HEAD account
+///     _ => (200, String::new(), r#"{"Response Status": "200 OK", "Number Deleted": 3}"#.into()),
+/// })
+/// .await;
+/// let auth = url::Url::parse(&format!("{base}/auth/v1.0")).unwrap();
+/// let key = "testing".to_string().into();
+/// let session = Arc::new(Session::new(AuthOptions::new(auth, Credential::TempAuth { user: "test:tester".into(), key }))?);
+/// let account = session.endpoint("object-store").await?; // tempauth's X-Storage-Url
+/// let info: SwiftInfo = fetch_info(&session, &account).await;
+/// assert_eq!((info.version.as_deref(), info.container_listing_limit), (Some("2.34.0"), 500));
+/// assert_eq!(SwiftInfo::default().container_listing_limit, LIST_PAGE); // when /info is silent
+/// let store = SwiftStore::with_info(session.clone(), "complaints".into(), info.clone());
+/// let store = store.with_segment_container("complaints-parts");
+/// assert_eq!((store.container(), store.segment_container()), ("complaints", "complaints-parts"));
+/// assert!(Arc::ptr_eq(store.session(), &session) && store.capabilities().multipart);
+/// let store = SwiftStore::connect(session.clone(), "complaints").await?; // reads /info itself
+/// assert_eq!(store.info(), &info);
+/// assert!(!store.can_presign()); // no TempURL key yet
+/// store.set_temp_url_key("k1".to_string().into()).await?; // needs an account admin
+/// assert!(store.can_presign());
+/// assert!(store.load_temp_url_key().await?); // the key the account holds now
+/// store.use_temp_url_key("k3".to_string().into());
+/// let key = encode_key("민원/사진 1.jpg")?; // the verbatim key space
+/// let u = store.temp_url(PresignMethod::Get, &key, Duration::from_secs(600)).await?;
+/// assert!(u.path().ends_with("/v1/AUTH_test/complaints/%EB%AF%BC%EC%9B%90/%EC%82%AC%EC%A7%84%201.jpg"));
+/// let sig = u.query_pairs().find(|(k, _)| k == "temp_url_sig").unwrap().1;
+/// assert_eq!(sig.len(), 64); // HMAC-SHA256, as /info allows
+/// store.delete_with_segments(&key).await?; // manifest and its segments
+/// assert!(seen.lock().unwrap()[5].starts_with("DELETE /v1/AUTH_test/complaints/%EB%AF%BC%EC%9B%90/%EC%82%AC%EC%A7%84%201.jpg?multipart-manifest=delete "));
+/// // A portable bucket on the store (`SwiftAdmin` for containers, `SwiftPresigner` for TempURLs):
+/// let bucket = bucket_from_store(store, backend_info("swift", "openstack", Zone::OnPrem));
+/// assert!(bucket.admin().is_ok() && bucket.capabilities().presign);
+/// assert!(bucket.presign(PresignMethod::Put, "민원/사진 2.jpg", Duration::from_secs(60)).await?.query().unwrap().contains("temp_url_sig="));
+/// assert_eq!(bucket.info().provider, "openstack");
+/// // The same from a URL (`open_swift`; `SwiftStorageOpener` serves swift:// in the registry):
+/// let url = format!("swift://complaints?auth_url={base}/auth/v1.0&user=test:tester&key=testing&temp_url_key=k4");
+/// let bucket = gureum_openstack::open_swift(&gureum_core::ResourceUrl::parse(&url)?).await?;
+/// assert!(bucket.capabilities().presign && bucket.info().scheme == "swift");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct SwiftStore {
     inner: Arc<Inner>,
@@ -174,6 +235,8 @@ fn os_err(e: Error, p: &str) -> object_store::Error {
 }
 
 /// Read `/info` from the root of a Swift endpoint (no token needed).
+///
+/// Example: see [`SwiftStore`].
 pub async fn fetch_info(session: &Session, storage_url: &Url) -> SwiftInfo {
     let mut u = storage_url.clone();
     u.set_path("/info");
@@ -192,6 +255,8 @@ pub async fn fetch_info(session: &Session, storage_url: &Url) -> SwiftInfo {
 
 impl SwiftStore {
     /// A store on `container`, reading cluster capabilities from `/info`.
+    ///
+    /// Example: see [`SwiftStore`].
     pub async fn connect(session: Arc<Session>, container: impl Into<String>) -> Result<Self> {
         let container = container.into();
         validate_container(&container)?;
@@ -201,6 +266,8 @@ impl SwiftStore {
     }
 
     /// A store with known capabilities (no request).
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn with_info(session: Arc<Session>, container: String, info: SwiftInfo) -> Self {
         let segment_container = format!("{container}_segments");
         SwiftStore {
@@ -218,6 +285,8 @@ impl SwiftStore {
 
     /// Use another container for SLO segments (default `<container>_segments`, the
     /// python-swiftclient convention).
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn with_segment_container(self, name: impl Into<String>) -> Self {
         let i = &self.inner;
         SwiftStore {
@@ -234,23 +303,33 @@ impl SwiftStore {
     }
 
     /// Container name.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn container(&self) -> &str {
         &self.inner.container
     }
     /// The segment container of SLO uploads.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn segment_container(&self) -> &str {
         &self.inner.segment_container
     }
     /// Cluster capabilities.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn info(&self) -> &SwiftInfo {
         &self.inner.info
     }
     /// The shared session (token, catalog).
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn session(&self) -> &Arc<Session> {
         &self.inner.session
     }
 
     /// The portable capability flags, set honestly from `/info` and Swift's behaviour.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn capabilities(&self) -> StorageCapabilities {
         StorageCapabilities {
             presign: false, // set by Bucket::with_presigner when a TempURL key is known
@@ -270,6 +349,11 @@ impl SwiftStore {
             } else {
                 self.inner.info.max_file_size
             },
+            max_parts: self
+                .inner
+                .info
+                .slo
+                .then_some(self.inner.info.max_manifest_segments),
         }
     }
 
@@ -298,6 +382,8 @@ impl SwiftStore {
 
     /// Set the account's TempURL key (`X-Account-Meta-Temp-URL-Key`; needs an account admin)
     /// and use it for presigning.
+    ///
+    /// Example: see [`SwiftStore`].
     pub async fn set_temp_url_key(&self, key: SecretString) -> Result<()> {
         let u = self.account_url().await?;
         let mut v = HeaderValue::from_str(key.expose_secret())
@@ -324,6 +410,8 @@ impl SwiftStore {
     }
 
     /// Use this TempURL key (already set on the account) for presigning.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn use_temp_url_key(&self, key: SecretString) {
         if let Ok(mut g) = self.inner.temp_url_key.lock() {
             *g = Some(key);
@@ -331,6 +419,8 @@ impl SwiftStore {
     }
 
     /// Read the account's TempURL key, if one is set and we may read it.
+    ///
+    /// Example: see [`SwiftStore`].
     pub async fn load_temp_url_key(&self) -> Result<bool> {
         let u = self.account_url().await?;
         let r = send(&self.inner.session, "swift", "HEAD account", true, |c| {
@@ -351,6 +441,8 @@ impl SwiftStore {
     }
 
     /// Whether presigning is possible (tempurl middleware and a key).
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn can_presign(&self) -> bool {
         self.inner.info.tempurl
             && self
@@ -363,6 +455,8 @@ impl SwiftStore {
 
     /// A TempURL for `location` (HMAC over `METHOD\nEXPIRES\nPATH`; SHA-256 when the cluster
     /// allows it, else SHA-1).
+    ///
+    /// Example: see [`SwiftStore`].
     pub async fn temp_url(
         &self,
         method: PresignMethod,
@@ -436,6 +530,8 @@ impl SwiftStore {
     }
 
     /// Delete an SLO object together with its segments (`?multipart-manifest=delete`).
+    ///
+    /// Example: see [`SwiftStore`].
     pub async fn delete_with_segments(&self, location: &Path) -> Result<()> {
         let mut u = self.object_url(location.as_ref()).await?;
         u.set_query(Some("multipart-manifest=delete"));
@@ -769,6 +865,13 @@ fn segment_prefix(name: &str, upload_id: &str) -> String {
 /// `case_id` is stored as `X-Object-Meta-Case%5Fid`. python-swiftclient percent-decodes
 /// header names when it reads them, so it shows that header as `x-object-meta-case_id`,
 /// exactly the name gureum wrote.
+///
+/// ```
+/// use gureum_openstack::swift::{decode_metadata_name, encode_metadata_name};
+/// assert_eq!(encode_metadata_name("case_id"), "case%5Fid");
+/// assert_eq!(decode_metadata_name("Case%5Fid"), "case_id"); // Swift title-cases names
+/// assert_eq!(decode_metadata_name(&encode_metadata_name("담당자")), "담당자");
+/// ```
 pub fn encode_metadata_name(name: &str) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(name.len());
@@ -786,6 +889,8 @@ pub fn encode_metadata_name(name: &str) -> String {
 /// Names written by other tools come back lower-cased (`X-Object-Meta-Case_Id`, which
 /// Swift stores as `Case-Id`, reads as `case-id`); a `%` not followed by two hex digits is
 /// kept as it is.
+///
+/// Example: see [`encode_metadata_name`].
 pub fn decode_metadata_name(header: &str) -> String {
     let lower = header.to_ascii_lowercase();
     match percent_encoding::percent_decode_str(&lower).decode_utf8() {
@@ -1109,7 +1214,7 @@ impl ObjectStore for SwiftStore {
         } else {
             "GET object"
         };
-        let r = send(&self.inner.session, "swift", op, true, |c| {
+        let r = send_streaming(&self.inner.session, "swift", op, |c| {
             c.request(method.clone(), u.clone()).headers(h.clone())
         })
         .await
@@ -1614,6 +1719,8 @@ impl MultipartUpload for SloUpload {
 }
 
 /// Container administration of one Swift account.
+///
+/// Example: see [`SwiftStore`].
 #[derive(Debug, Clone)]
 pub struct SwiftAdmin {
     session: Arc<Session>,
@@ -1623,6 +1730,8 @@ pub struct SwiftAdmin {
 
 impl SwiftAdmin {
     /// Admin for the account of `store`.
+    ///
+    /// Example: see [`SwiftStore`].
     pub fn new(store: &SwiftStore, info: BackendInfo) -> Self {
         SwiftAdmin {
             session: store.inner.session.clone(),
@@ -1723,6 +1832,8 @@ impl BucketAdmin for SwiftAdmin {
 }
 
 /// TempURL presigner of one container.
+///
+/// Example: see [`SwiftStore`].
 #[derive(Debug, Clone)]
 pub struct SwiftPresigner {
     store: SwiftStore,
@@ -1737,6 +1848,8 @@ impl Presigner for SwiftPresigner {
 
 /// Wrap a store into a [`Bucket`] with admin, presigner (when a TempURL key is known) and
 /// honest capabilities.
+///
+/// Example: see [`SwiftStore`].
 pub fn bucket_from_store(store: SwiftStore, info: BackendInfo) -> Bucket {
     let caps = store.capabilities();
     let mut b = Bucket::new(store.container().to_string(), Arc::new(store.clone()))
@@ -1794,6 +1907,8 @@ impl gureum_core::storage::BucketCopier for SwiftCopier {
 }
 
 /// Backend info for a Swift bucket of `provider` in `zone`.
+///
+/// Example: see [`SwiftStore`].
 pub fn backend_info(scheme: &str, provider: &str, zone: Zone) -> BackendInfo {
     BackendInfo {
         scheme: scheme.into(),

@@ -145,3 +145,36 @@ async fn nova_compute_conformance_on_simulator() {
     println!("{}", report.to_markdown());
     assert_eq!(report.failed(), 0, "{}", report.to_markdown());
 }
+
+/// Swift's SLO allows `max_manifest_segments` segments (1,000 on the SAIO): a streamed write
+/// of more than that × the part size must grow its segments instead of failing at segment
+/// 1,001 (before, any writer upload above 8 GiB failed on Swift).
+#[tokio::test]
+async fn swift_part_count_limit_case() {
+    let Some(swift) = gureum_testkit::env::swift() else {
+        return;
+    };
+    let url = swift.url("gureum-conformance-parts");
+    let b = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    ensure_container(&b).await;
+    let store = b.native::<gureum_openstack::SwiftStore>().unwrap();
+    let segs = store.info().max_manifest_segments;
+    assert_eq!(b.capabilities().max_parts, Some(segs));
+    let report = storage::run(
+        &b,
+        &Options::default()
+            .backend("swift (SAIO 2.30, tempauth)")
+            .target(Target::Emulator)
+            .only("storage.multipart_part_count_limit"),
+    )
+    .await;
+    println!("{}", report.to_markdown());
+    assert_eq!(
+        report.status("storage.multipart_part_count_limit"),
+        Some(gureum_conformance::Status::Passed),
+        "{}",
+        report.to_markdown()
+    );
+}

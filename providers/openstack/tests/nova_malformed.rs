@@ -6,14 +6,8 @@
 //! typed error (never `Other`, never a panic), no invented server, flavor or image is
 //! returned, and an endless body is abandoned at the HTTP layer's bound (64 MiB).
 
-use gureum_core::{Compute, ErrorKind, ResourceUrl};
-use gureum_testkit::scripted::{serve_raw, Reply, Tally};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-const ENDLESS: u64 = 1 << 30;
-/// Attempts × the 64 MiB body bound, plus socket buffers.
-const BOUNDED: u64 = 3 * (64 << 20) + (32 << 20);
+use gureum_core::{Compute, ResourceUrl};
+use gureum_testkit::scripted::{bounded, host_of, serve_raw, Malformed, Reply, ENDLESS};
 const JSON: &str = "content-type: application/json\r\n";
 const HTML: &str = "content-type: text/html\r\n";
 const PAGE: &str =
@@ -78,12 +72,7 @@ async fn nova_on(reply: Reply) -> (Compute, gureum_testkit::scripted::Sent) {
     let (base, _seen, sent) = serve_raw(move |_, head| {
         let line = head.lines().next().unwrap_or("");
         if line.contains("/v3/auth/tokens") {
-            let port = head
-                .lines()
-                .find_map(|l| l.strip_prefix("host: ").or_else(|| l.strip_prefix("Host: ")))
-                .unwrap_or("127.0.0.1")
-                .trim()
-                .to_string();
+            let port = host_of(head);
             let body = format!(
                 r#"{{"token": {{"expires_at": "2099-01-01T00:00:00Z", "project": {{"id": "p1"}}, "catalog": [{{"type": "compute", "name": "nova", "endpoints": [{{"interface": "public", "region_id": "R1", "url": "http://{port}/v2.1"}}]}}]}}}}"#
             );
@@ -104,37 +93,19 @@ async fn nova_on(reply: Reply) -> (Compute, gureum_testkit::scripted::Sent) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nova_malformed_answers_are_typed_errors_with_bounded_memory() {
-    let mut tally = Tally::new("nova");
-    for (case, reply) in cases() {
-        for op in ["get", "list", "sizes", "images"] {
-            let (c, sent) = nova_on(reply.clone()).await;
-            let r = tokio::time::timeout(Duration::from_secs(120), async {
-                match op {
-                    "get" => c.get("s-1").await.map(|i| format!("{i:?}")),
-                    "list" => c.list().await.map(|v| format!("{v:?}")),
-                    "sizes" => c.sizes().await.map(|v| format!("{v:?}")),
-                    _ => c.images().await.map(|v| format!("{v:?}")),
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("{case} {op}: did not end"));
-            match r {
-                Err(e) => {
-                    assert_ne!(
-                        e.kind(),
-                        ErrorKind::Other,
-                        "{case} {op}: untyped error: {e}"
-                    );
-                    tally.error(e.kind());
-                }
-                Ok(v) => panic!("{case} {op}: a malformed answer was a success: {v}"),
-            }
-            let s = sent.load(Ordering::Relaxed);
-            assert!(
-                s < BOUNDED,
-                "{case} {op}: the client read {s} bytes of an endless body"
-            );
-        }
-    }
-    tally.print();
+    // Attempts × the 64 MiB body bound of the HTTP layer.
+    Malformed::new("nova", bounded(3, 64 << 20))
+        .run(
+            cases(),
+            &["get", "list", "sizes", "images"],
+            nova_on,
+            async |c: &Compute, op: &str| match op {
+                "get" => c.get("s-1").await.map(|i| format!("{i:?}")),
+                "list" => c.list().await.map(|v| format!("{v:?}")),
+                "sizes" => c.sizes().await.map(|v| format!("{v:?}")),
+                _ => c.images().await.map(|v| format!("{v:?}")),
+            },
+        )
+        .await
+        .finish();
 }

@@ -77,6 +77,10 @@ pub struct StorageCapabilities {
     pub sorted_listing: bool,
     /// Largest object the backend accepts, if bounded.
     pub max_object_size: Option<u64>,
+    /// Most parts one multipart upload may have, if bounded (S3: 10,000; Swift: the SLO
+    /// `max_manifest_segments` of `/info`, 1,000 by default; Azure: 50,000 blocks).
+    /// [`BucketWriter`] grows its part size before reaching it.
+    pub max_parts: Option<usize>,
 }
 
 impl Default for StorageCapabilities {
@@ -93,6 +97,7 @@ impl Default for StorageCapabilities {
             copy_if_not_exists: true,
             sorted_listing: false,
             max_object_size: None,
+            max_parts: None,
         }
     }
 }
@@ -1825,7 +1830,8 @@ impl Bucket {
             attributes: opts.attributes()?,
             max_object_size: self.caps.max_object_size,
             part_size: DEFAULT_PART_SIZE,
-            buf: Vec::new(),
+            max_parts: self.caps.max_parts,
+            buf: bytes::BytesMut::new(),
             inner: None,
             done: false,
             max_concurrency: 4,
@@ -1917,12 +1923,83 @@ pub struct BucketWriter {
     attributes: Attributes,
     max_object_size: Option<u64>,
     part_size: usize,
+    /// The backend's part-count limit ([`StorageCapabilities::max_parts`]).
+    max_parts: Option<usize>,
     /// Bytes not yet handed to a multipart upload (all of them while `inner` is `None`).
-    buf: Vec<u8>,
-    inner: Option<object_store::WriteMultipart>,
+    buf: bytes::BytesMut,
+    inner: Option<Parts>,
     done: bool,
     max_concurrency: usize,
     written: u64,
+}
+
+/// The parts of a running multipart upload: part uploads in flight and how many were started.
+struct Parts {
+    upload: Box<dyn object_store::MultipartUpload>,
+    tasks: tokio::task::JoinSet<object_store::Result<()>>,
+    started: usize,
+}
+
+/// Part size for uploading an object of known `size` in parts of at least `base` bytes to a
+/// backend with at most `max_parts` parts: `base`, or the smallest whole number of MiB that
+/// fits the object into `max_parts` parts when `base` would need more.
+///
+/// ```
+/// use gureum_core::storage::part_size_for;
+/// let mib = 1 << 20;
+/// assert_eq!(part_size_for(8 * mib, 2 << 30, Some(10_000)), 8 * mib);
+/// // 100 GiB in 8 MiB parts would be 12,800 parts: S3 allows 10,000.
+/// let ps = part_size_for(8 * mib, 100 << 30, Some(10_000));
+/// assert_eq!(ps, 11 * mib);
+/// assert!((100u64 << 30).div_ceil(ps as u64) <= 10_000);
+/// // Swift's default 1,000 segments: a 20 GiB object needs 21 MiB segments.
+/// assert_eq!(part_size_for(8 * mib, 20 << 30, Some(1000)), 21 * mib);
+/// assert_eq!(part_size_for(8 * mib, 100 << 30, None), 8 * mib);
+/// ```
+pub fn part_size_for(base: usize, size: u64, max_parts: Option<usize>) -> usize {
+    const MIB: u64 = 1 << 20;
+    let Some(m) = max_parts.filter(|m| *m > 0) else {
+        return base;
+    };
+    let need = size.div_ceil(m as u64).div_ceil(MIB) * MIB;
+    usize::try_from(need).map_or(usize::MAX, |n| n.max(base))
+}
+
+/// Largest part any backend accepts (Azure: 4,000 MiB per block; S3 and Swift: 5 GiB).
+const MAX_PART_BYTES: usize = 4000 * 1024 * 1024;
+
+/// Size of part number `n` (0-based) of a streamed upload with parts of `base` bytes on a
+/// backend with at most `max_parts` parts: `base` for the first half of the allowed parts,
+/// then doubled every 1/32 of them (capped at 4,000 MiB), so an upload of unknown size never
+/// runs out of part numbers before the backend's object limit (8 MiB base parts: about
+/// 11 TiB on S3, 1 TiB in Swift's default 1,000 segments) while ordinary objects keep
+/// `base` and bounded memory. Memory grows with the part size: about 5 parts are held.
+///
+/// ```
+/// use gureum_core::storage::streamed_part_size;
+/// let mib = 1 << 20;
+/// assert_eq!(streamed_part_size(8 * mib, 0, None), 8 * mib);
+/// assert_eq!(streamed_part_size(8 * mib, 499, Some(1000)), 8 * mib);
+/// assert_eq!(streamed_part_size(8 * mib, 500, Some(1000)), 16 * mib);
+/// assert_eq!(streamed_part_size(8 * mib, 531, Some(1000)), 32 * mib);
+/// assert_eq!(streamed_part_size(8 * mib, 999, Some(1000)), 4000 * mib);
+/// // About 1 TiB within Swift's default 1,000 segments, 11 TiB within S3's 10,000 parts.
+/// let total = |m: usize| -> u64 { (0..m).map(|n| streamed_part_size(8 * mib, n, Some(m)) as u64).sum() };
+/// assert!(total(1000) > 1 << 40);
+/// assert!(total(10_000) > 10 << 40);
+/// ```
+pub fn streamed_part_size(base: usize, n: usize, max_parts: Option<usize>) -> usize {
+    let Some(m) = max_parts else {
+        return base;
+    };
+    let half = m / 2;
+    if n < half {
+        return base;
+    }
+    let step = (m / 32).max(1);
+    let doublings = ((n - half) / step + 1).min(24) as u32;
+    base.saturating_mul(1usize << doublings)
+        .min(MAX_PART_BYTES.max(base))
 }
 
 impl fmt::Debug for BucketWriter {
@@ -1962,27 +2039,58 @@ impl BucketWriter {
                 )));
             }
         }
-        match self.inner.as_mut() {
-            Some(w) => {
-                w.wait_for_capacity(self.max_concurrency).await?;
-                w.write(data);
+        self.buf.extend_from_slice(data);
+        self.written += data.len() as u64;
+        loop {
+            let started = self.inner.as_ref().map_or(0, |p| p.started);
+            let size = streamed_part_size(self.part_size, started, self.max_parts);
+            // Before the upload exists, one part's worth stays a single PUT (see `finish`).
+            let ready = match self.inner {
+                None => self.buf.len() > size,
+                Some(_) => self.buf.len() >= size,
+            };
+            if !ready {
+                return Ok(());
             }
-            None => {
-                self.buf.extend_from_slice(data);
-                if self.buf.len() > self.part_size {
-                    let o = object_store::PutMultipartOptions {
-                        attributes: self.attributes.clone(),
-                        ..Default::default()
-                    };
-                    let upload = self.store.put_multipart_opts(&self.path, o).await?;
-                    let mut w =
-                        object_store::WriteMultipart::new_with_chunk_size(upload, self.part_size);
-                    w.write(&std::mem::take(&mut self.buf));
-                    self.inner = Some(w);
-                }
+            if self.inner.is_none() {
+                let o = object_store::PutMultipartOptions {
+                    attributes: self.attributes.clone(),
+                    ..Default::default()
+                };
+                let upload = self.store.put_multipart_opts(&self.path, o).await?;
+                self.inner = Some(Parts {
+                    upload,
+                    tasks: tokio::task::JoinSet::new(),
+                    started: 0,
+                });
+            }
+            let part = self.buf.split_to(size).freeze();
+            self.put_part(part).await?;
+        }
+    }
+
+    /// Start one part upload, first waiting while `max_concurrency` are in flight.
+    async fn put_part(&mut self, part: Bytes) -> Result<()> {
+        let max_concurrency = self.max_concurrency.max(1);
+        let max_parts = self.max_parts;
+        let Some(p) = self.inner.as_mut() else {
+            return Err(Error::invalid("no multipart upload to add a part to"));
+        };
+        if let Some(m) = max_parts {
+            if p.started >= m {
+                return Err(Error::invalid(format!(
+                    "object needs more than the backend's {m} multipart parts"
+                )));
             }
         }
-        self.written += data.len() as u64;
+        while p.tasks.len() >= max_concurrency {
+            if let Some(r) = p.tasks.join_next().await {
+                r.map_err(|e| Error::other(format!("part upload task failed: {e}")))??;
+            }
+        }
+        let fut = p.upload.put_part(PutPayload::from_bytes(part));
+        p.tasks.spawn(fut);
+        p.started += 1;
         Ok(())
     }
     /// Use parts of `bytes` instead of [`DEFAULT_PART_SIZE`] (before the first write; S3
@@ -2059,10 +2167,31 @@ impl BucketWriter {
             return Err(Error::invalid("writer already finished"));
         }
         self.done = true;
-        let r = match self.inner.take() {
-            Some(w) => w.finish().await?,
-            None => {
-                let data = Bytes::from(std::mem::take(&mut self.buf));
+        let r = match self.inner.is_some() {
+            true => {
+                if !self.buf.is_empty() {
+                    let last = std::mem::take(&mut self.buf).freeze();
+                    self.put_part(last).await?;
+                }
+                let p = self.inner.as_mut().expect("checked above");
+                while let Some(r) = p.tasks.join_next().await {
+                    r.map_err(|e| Error::other(format!("part upload task failed: {e}")))??;
+                }
+                // Completed or not, the upload is no longer ours to abort on drop once
+                // `complete` was sent: a failed completion is aborted right here.
+                let mut p = self.inner.take().expect("checked above");
+                match p.upload.complete().await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        if let Err(a) = p.upload.abort().await {
+                            tracing::warn!(path = %self.path, error = %a, "aborting after a failed completion failed");
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+            false => {
+                let data = std::mem::take(&mut self.buf).freeze();
                 let o = object_store::PutOptions {
                     attributes: std::mem::take(&mut self.attributes),
                     ..Default::default()
@@ -2091,9 +2220,10 @@ impl BucketWriter {
     /// ```
     pub async fn abort(mut self) -> Result<()> {
         self.done = true;
-        self.buf = Vec::new();
-        if let Some(w) = self.inner.take() {
-            w.abort().await?;
+        self.buf = bytes::BytesMut::new();
+        if let Some(mut p) = self.inner.take() {
+            p.tasks.shutdown().await;
+            p.upload.abort().await?;
         }
         Ok(())
     }
@@ -2109,7 +2239,9 @@ impl Drop for BucketWriter {
             Ok(h) => {
                 tracing::debug!(%path, "writer dropped without finish; aborting its multipart upload");
                 h.spawn(async move {
-                    if let Err(e) = w.abort().await {
+                    let mut w = w;
+                    w.tasks.shutdown().await;
+                    if let Err(e) = w.upload.abort().await {
                         tracing::warn!(%path, error = %e, "aborting the multipart upload of a dropped writer failed");
                     }
                 });

@@ -307,3 +307,55 @@ async fn writer_and_reader_stream() {
         ErrorKind::Unsupported
     );
 }
+
+/// A streamed write on a backend with a part-count limit grows its parts instead of running
+/// out of part numbers, and refuses (typed, nothing left behind) only past the capacity.
+#[tokio::test]
+async fn writer_grows_parts_within_the_part_count_limit() {
+    let caps = StorageCapabilities {
+        max_parts: Some(8),
+        ..Default::default()
+    };
+    let b = bucket().with_capabilities(caps);
+    // 16-byte base parts: 4 × 16, then 32, 64, 128, 256 = 544 bytes in 8 parts.
+    let capacity: usize = (0..8).map(|n| streamed_part_size(16, n, Some(8))).sum();
+    assert_eq!(capacity, 544);
+    let data: Vec<u8> = (0..500u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert!(
+        data.len() > 8 * 16,
+        "a fixed part size would need more than 8 parts"
+    );
+    let mut w = b
+        .writer("grown", &PutOptions::default())
+        .await
+        .unwrap()
+        .with_part_size(16)
+        .unwrap();
+    for c in data.chunks(7) {
+        w.write(c).await.unwrap();
+    }
+    assert!(w.is_multipart());
+    w.finish().await.unwrap();
+    assert_eq!(b.get("grown").await.unwrap(), data);
+
+    let mut w = b
+        .writer("too-many-parts", &PutOptions::default())
+        .await
+        .unwrap()
+        .with_part_size(16)
+        .unwrap();
+    let mut err = None;
+    for c in vec![1u8; 700].chunks(50) {
+        if let Err(e) = w.write(c).await {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = match err {
+        Some(e) => e,
+        None => w.finish().await.unwrap_err(),
+    };
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("8 multipart parts"), "{err}");
+    assert!(!b.exists("too-many-parts").await.unwrap());
+}

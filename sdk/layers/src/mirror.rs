@@ -1085,6 +1085,10 @@ fn capabilities(p: &StorageCapabilities, s: &StorageCapabilities) -> StorageCapa
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         },
+        max_parts: match (p.max_parts, s.max_parts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
     }
 }
 

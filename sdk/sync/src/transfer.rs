@@ -289,7 +289,12 @@ async fn multipart_copy(
     dk: &str,
     src_info: &ObjectInfo,
 ) -> Result<Copied> {
-    let ps = ctx.opts.part_size as u64;
+    // Keep within the destination's part-count limit (S3: 10,000 parts of 8 MiB = 78 GiB).
+    let ps = gureum_core::storage::part_size_for(
+        ctx.opts.part_size,
+        src_info.size,
+        ctx.dst.bucket.capabilities().max_parts,
+    ) as u64;
     let permit0 = ctx.reserve(ps).await?;
     let first = ctx
         .src_store

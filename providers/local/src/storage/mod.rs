@@ -56,6 +56,7 @@ pub fn mem_capabilities() -> StorageCapabilities {
         copy_if_not_exists: true,
         sorted_listing: true,
         max_object_size: None,
+        max_parts: None,
     }
 }
 
@@ -79,6 +80,7 @@ pub fn file_capabilities() -> StorageCapabilities {
         // FileStore sorts its listings.
         sorted_listing: true,
         max_object_size: None,
+        max_parts: None,
     }
 }
 

@@ -15,6 +15,21 @@ use gureum_core::{Error, ErrorKind};
 use serde_json::Value;
 
 /// A provider failure decoded from a response body.
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::ErrorKind;
+/// use gureum_ncloud::server::error::{decode, kind_of, to_error};
+/// let gw = decode(401, br#"{"error":{"errorCode":"200","message":"Authentication Failed","details":"Invalid authentication information."}}"#);
+/// assert!(gw.gateway && gw.code.as_deref() == Some("200"));
+/// assert_eq!(kind_of(&gw), ErrorKind::Unauthenticated);
+/// let html = decode(502, b"<html><body>Bad Gateway</body></html>");
+/// assert_eq!(html.code, None); // not JSON: a short excerpt is kept
+/// let e = to_error("getServerInstanceList", &html);
+/// assert_eq!(e.kind(), ErrorKind::Unavailable);
+/// assert!(e.to_string().contains("getServerInstanceList"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderError {
     /// HTTP status.
@@ -38,6 +53,8 @@ fn s(v: &Value) -> Option<String> {
 }
 
 /// Decode an error body. Non-JSON bodies keep a short, printable excerpt.
+///
+/// Example: see [`ProviderError`].
 pub fn decode(status: u16, body: &[u8]) -> ProviderError {
     let mut pe = ProviderError {
         status,
@@ -83,6 +100,8 @@ pub fn decode(status: u16, body: &[u8]) -> ProviderError {
 }
 
 /// Classify a decoded failure.
+///
+/// Example: see [`ProviderError`].
 pub fn kind_of(pe: &ProviderError) -> ErrorKind {
     let code = pe.code.as_deref().unwrap_or("");
     if pe.gateway {
@@ -142,6 +161,8 @@ pub fn kind_of(pe: &ProviderError) -> ErrorKind {
 }
 
 /// Build the portable error for a failed `action`.
+///
+/// Example: see [`ProviderError`].
 pub fn to_error(action: &str, pe: &ProviderError) -> Error {
     let kind = kind_of(pe);
     let mut e = Error::new(kind, format!("ncloud {action}: {}", pe.message));

@@ -49,19 +49,49 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Public site API Gateway.
+///
+/// Example: see [`Site`].
 pub const PUBLIC_ENDPOINT: &str = "https://ncloud.apigw.ntruss.com";
 /// Government site API Gateway.
+///
+/// Example: see [`Site`].
 pub const GOV_ENDPOINT: &str = "https://ncloud.apigw.gov-ntruss.com";
 /// Financial site API Gateway (VPC only).
+///
+/// Example: see [`Site`].
 pub const FIN_ENDPOINT: &str = "https://fin-ncloud.apigw.fin-ntruss.com";
 /// Path prefix of the VPC Server API.
+///
+/// Example: see [`Site`].
 pub const API_PATH: &str = "/vserver/v2";
 /// Prefix of gureum metadata in `serverDescription`.
+///
+/// Example: see [`NcloudServer`].
 pub const META_PREFIX: &str = "gureum:";
 /// Longest `serverDescription` the API accepts.
+///
+/// Example: see [`Site`].
 pub const MAX_DESCRIPTION: usize = 1000;
 
 /// Which NCP site (separate clouds with separate accounts and endpoints).
+///
+/// # Examples
+///
+/// ```
+/// use gureum_ncloud::server::{parse_region, query_string, ServerConfig, Site, API_PATH, FIN_ENDPOINT, GOV_ENDPOINT, MAX_DESCRIPTION, PUBLIC_ENDPOINT};
+/// use gureum_ncloud::signer::Credentials;
+/// assert_eq!(parse_region(Some("kr"), None).unwrap(), (Site::Public, "KR".to_string()));
+/// assert_eq!(parse_region(Some("gov2"), None).unwrap(), (Site::Gov, "KRS".to_string()));
+/// assert!(parse_region(Some("gov"), Some("fin")).is_err()); // a gov region on the fin site
+/// assert_eq!(Site::Public.endpoint(), PUBLIC_ENDPOINT);
+/// assert_eq!((Site::Gov.endpoint(), Site::Fin.endpoint()), (GOV_ENDPOINT, FIN_ENDPOINT));
+/// let c = ServerConfig::new(Site::Gov, "KR", Credentials::new("AK", "SK")).unwrap();
+/// assert_eq!(c.endpoint.as_str(), "https://ncloud.apigw.gov-ntruss.com/");
+/// assert_eq!(API_PATH, "/vserver/v2"); // appended to the endpoint
+/// let q = query_string(&[("serverName".into(), "민원 1".into()), ("regionCode".into(), "KR".into())]);
+/// assert_eq!(q, "serverName=%EB%AF%BC%EC%9B%90%201&regionCode=KR"); // RFC 3986: what is signed is sent
+/// assert!(MAX_DESCRIPTION >= 100);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Site {
     /// ncloud.com.
@@ -74,6 +104,8 @@ pub enum Site {
 
 impl Site {
     /// Default API Gateway base URL.
+    ///
+    /// Example: see [`Site`].
     pub fn endpoint(self) -> &'static str {
         match self {
             Site::Public => PUBLIC_ENDPOINT,
@@ -84,6 +116,8 @@ impl Site {
 }
 
 /// Parse the `region` / `site` URL parameters into a site and a `regionCode`.
+///
+/// Example: see [`Site`].
 pub fn parse_region(region: Option<&str>, site: Option<&str>) -> Result<(Site, String)> {
     let site = match site.map(|s| s.to_ascii_lowercase()) {
         None => None,
@@ -134,6 +168,8 @@ pub fn parse_region(region: Option<&str>, site: Option<&str>) -> Result<(Site, S
 /// | `TERMT` | any | Terminated |
 /// | `FSTOP`, `SD_FL`, `RS_FL`, `ST_FL`, `*_FL` | any | Error |
 /// | anything else | any | Pending (transitional codes such as `SETUP`, `COPY`, `MIGRA`, `CHNG`) |
+///
+/// Example: see [`NcloudServer`].
 pub fn map_state(status: &str, op: &str) -> InstanceState {
     match (status, op) {
         ("TERMT", _) => InstanceState::Terminated,
@@ -150,6 +186,8 @@ pub fn map_state(status: &str, op: &str) -> InstanceState {
 }
 
 /// gureum's metadata kept in `serverDescription`.
+///
+/// Example: see [`NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
     /// Portable instance name (NCP server names are restricted).
@@ -165,6 +203,8 @@ pub struct Meta {
 
 impl Meta {
     /// Encode as `gureum:{json}`.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn encode(&self) -> String {
         format!(
             "{META_PREFIX}{}",
@@ -172,6 +212,8 @@ impl Meta {
         )
     }
     /// Decode a description; `None` if it is not gureum's.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn decode(desc: &str) -> Option<Meta> {
         desc.strip_prefix(META_PREFIX)
             .and_then(|j| serde_json::from_str(j).ok())
@@ -181,6 +223,8 @@ impl Meta {
 /// An NCP-acceptable server name for a portable name: lowercase letters, digits and `-`,
 /// starting with a letter, ending with a letter or digit, 3 to 30 characters. Names that
 /// already qualify are kept.
+///
+/// Example: see [`NcloudServer`].
 pub fn server_name_for(name: &str) -> String {
     let mut out: String = name
         .chars()
@@ -239,6 +283,8 @@ fn enc(s: &str) -> String {
 }
 
 /// Build a query string from ordered pairs.
+///
+/// Example: see [`Site`].
 pub fn query_string(params: &[(String, String)]) -> String {
     params
         .iter()
@@ -248,6 +294,8 @@ pub fn query_string(params: &[(String, String)]) -> String {
 }
 
 /// Configuration of a [`ServerClient`].
+///
+/// Example: see [`Site`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// API Gateway base URL (scheme, host, optional port; `/vserver/v2` is appended unless the
@@ -278,6 +326,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// A config for `site`/`region_code` with the site's default endpoint.
+    ///
+    /// Example: see [`Site`].
     pub fn new(
         site: Site,
         region_code: impl Into<String>,
@@ -301,6 +351,8 @@ impl ServerConfig {
     }
 
     /// Build from a `ncloud-server://` URL (credentials per [`crate::credentials`]).
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         let (site, region) = parse_region(url.param("region"), url.param("site"))?;
         let creds = crate::credentials::resolve(url)?;
@@ -344,6 +396,8 @@ impl ServerConfig {
 }
 
 /// A signed client of the Server (VPC) API.
+///
+/// Example: see [`NcloudServer`].
 #[derive(Clone)]
 pub struct ServerClient {
     cfg: ServerConfig,
@@ -399,6 +453,8 @@ fn is_read_action(action: &str) -> bool {
 
 impl ServerClient {
     /// A client.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn new(cfg: ServerConfig) -> Result<Self> {
         let http = HttpClient::builder("ncloud-server")
             .config(cfg.http.clone())
@@ -407,6 +463,8 @@ impl ServerClient {
     }
 
     /// The configuration.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn config(&self) -> &ServerConfig {
         &self.cfg
     }
@@ -414,12 +472,16 @@ impl ServerClient {
     /// Call `action` with `params` (plus `regionCode` and `responseFormatType=json`) using the
     /// documented GET form, and return the `<action>Response` object. Read actions are
     /// retried on throttling and 5xx (at most 3 attempts).
+    ///
+    /// Example: see [`NcloudServer`].
     pub async fn call(&self, action: &str, params: &[(String, String)]) -> Result<ActionResponse> {
         self.call_with(reqwest::Method::GET, action, params).await
     }
 
     /// Like [`ServerClient::call`], with the parameters in a form-encoded POST body (used for
     /// large values such as init script content; the signature then covers the path only).
+    ///
+    /// Example: see [`NcloudServer`].
     pub async fn call_post(
         &self,
         action: &str,
@@ -510,6 +572,56 @@ fn malformed(message: String) -> Error {
 }
 
 /// The `ncloud-server://` compute driver.
+///
+/// # Examples
+///
+/// Against the in-process NCP Server (VPC) API simulator of `gureum-testkit` (it checks the
+/// API Gateway signature):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Compute, InstanceSpec, InstanceState, ResourceUrl, Size};
+/// use gureum_ncloud::server::model::{ActionResponse, CommonCode, InitScript, ServerImage, ServerInstance, ServerSpec};
+/// use gureum_ncloud::server::{map_state, server_name_for, Meta, NcloudServer, ServerClient, ServerConfig, META_PREFIX};
+/// use gureum_testkit::sim::ncloud::{ServerSimulator, SimOptions};
+/// use std::{collections::BTreeMap, sync::Arc};
+/// let sim = ServerSimulator::start(SimOptions::default()).await.unwrap();
+/// // The key pair as profile parameters, not in the URL:
+/// let keys = BTreeMap::from([
+///     ("access_key".to_string(), sim.options().access_key.clone()),
+///     ("secret_key".to_string(), sim.options().secret_key.clone()),
+/// ]);
+/// let url = ResourceUrl::parse(&sim.compute_url())?.with_defaults(&keys);
+/// let client = ServerClient::new(ServerConfig::from_url(&url)?)?;
+/// assert_eq!(client.config().region_code, "KR");
+/// let r: ActionResponse = client.call("getServerSpecList", &[]).await?; // signed GET
+/// let spec: &ServerSpec = &r.server_spec_list[0];
+/// assert!(spec.cpu_count > 0 && !spec.server_spec_code.is_empty());
+/// let images: Vec<ServerImage> = client.call("getServerImageList", &[]).await?.server_image_list;
+/// assert!(!images.is_empty());
+/// let form = [("initScriptName".to_string(), "doc-init".to_string()), ("initScriptContent".to_string(), "#!/bin/sh\n".to_string())];
+/// let created: Vec<InitScript> = client.call_post("createInitScript", &form).await?.init_script_list; // form body
+/// assert_eq!(created[0].init_script_name, "doc-init");
+/// // The portable driver (`NcloudServer::from_url` / `NcloudServerComputeOpener` do the same from the URL):
+/// let driver = Arc::new(NcloudServer::new(client));
+/// let compute = Compute::new(driver.clone());
+/// let vm = compute
+///     .create(InstanceSpec::new("OCR worker #1").size(Size::vcpus(2).memory_gib(8)).image("ubuntu-22.04").tag("app", "ocr"))
+///     .await?;
+/// let raw: ServerInstance = driver.raw(&vm.id).await?;
+/// assert_eq!(raw.server_name, server_name_for("OCR worker #1")); // "ocr-worker--1": NCP's name rules
+/// let desc = raw.server_description.clone().unwrap();
+/// assert!(desc.starts_with(META_PREFIX)); // the portable name and tags live in the description
+/// let meta = Meta::decode(&desc).unwrap();
+/// assert_eq!((meta.name.as_str(), meta.tags["app"].as_str()), ("OCR worker #1", "ocr"));
+/// assert_eq!(Meta::decode(&meta.encode()), Some(meta));
+/// assert_eq!(map_state(raw.status(), raw.operation()), vm.state);
+/// assert_eq!(map_state("NSTOP", "NULL"), InstanceState::Stopped);
+/// assert_eq!(CommonCode::new("RUN", "Server run state").code, "RUN");
+/// let _same: &ServerClient = driver.client();
+/// assert!(NcloudServer::from_url(&url).is_ok()); // no request
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct NcloudServer {
     client: ServerClient,
@@ -526,14 +638,20 @@ fn id_param(id: &str) -> Result<Vec<(String, String)>> {
 
 impl NcloudServer {
     /// A driver over a client.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn new(client: ServerClient) -> Self {
         NcloudServer { client }
     }
     /// Open from a URL.
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn from_url(url: &ResourceUrl) -> Result<Self> {
         Ok(Self::new(ServerClient::new(ServerConfig::from_url(url)?)?))
     }
     /// The signed API client (escape hatch).
+    ///
+    /// Example: see [`NcloudServer`].
     pub fn client(&self) -> &ServerClient {
         &self.client
     }
@@ -580,6 +698,8 @@ impl NcloudServer {
     }
 
     /// Raw server record, `NotFound` if absent.
+    ///
+    /// Example: see [`NcloudServer`].
     pub async fn raw(&self, id: &str) -> Result<ServerInstance> {
         let r = self
             .client
@@ -938,6 +1058,8 @@ impl ComputeDriver for NcloudServer {
 }
 
 /// Opener of `ncloud-server://`.
+///
+/// Example: see [`NcloudServer`].
 #[derive(Debug, Default)]
 pub struct NcloudServerComputeOpener;
 

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 /// NCP's `CommonCode`: `{"code": "RUN", "codeName": "Server run state"}`.
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommonCode {
@@ -18,6 +20,8 @@ pub struct CommonCode {
 
 impl CommonCode {
     /// A code with its name.
+    ///
+    /// Example: see [`super::NcloudServer`].
     pub fn new(code: &str, name: &str) -> Self {
         CommonCode {
             code: code.into(),
@@ -27,6 +31,8 @@ impl CommonCode {
 }
 
 /// `ServerInstance` (VPC).
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ServerInstance {
@@ -98,6 +104,8 @@ pub struct ServerInstance {
 
 impl ServerInstance {
     /// Status code, empty if absent.
+    ///
+    /// Example: see [`super::NcloudServer`].
     pub fn status(&self) -> &str {
         self.server_instance_status
             .as_ref()
@@ -105,6 +113,8 @@ impl ServerInstance {
             .unwrap_or("")
     }
     /// Operation code, `NULL` if absent.
+    ///
+    /// Example: see [`super::NcloudServer`].
     pub fn operation(&self) -> &str {
         self.server_instance_operation
             .as_ref()
@@ -114,6 +124,8 @@ impl ServerInstance {
 }
 
 /// `ServerSpec` (VPC, KVM generation).
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ServerSpec {
@@ -144,6 +156,8 @@ pub struct ServerSpec {
 }
 
 /// `ServerImage` (VPC).
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ServerImage {
@@ -172,6 +186,8 @@ pub struct ServerImage {
 }
 
 /// `InitScript` (VPC).
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct InitScript {
@@ -194,6 +210,8 @@ pub struct InitScript {
 }
 
 /// The common part of every `<action>Response` plus the lists this crate reads.
+///
+/// Example: see [`super::NcloudServer`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ActionResponse {

@@ -68,6 +68,7 @@ pub struct RequestOptions {
     idempotent: bool,
     accept: Vec<u16>,
     raw: bool,
+    streaming: bool,
 }
 
 impl RequestOptions {
@@ -85,6 +86,7 @@ impl RequestOptions {
             idempotent: false,
             accept: Vec::new(),
             raw: false,
+            streaming: false,
         }
     }
     /// Mark the request safe to repeat (GET/HEAD/PUT/DELETE by nature, or a create made
@@ -180,6 +182,28 @@ impl RequestOptions {
     pub fn raw_status(mut self, yes: bool) -> Self {
         self.raw = yes;
         self
+    }
+    /// The response body will be streamed by the caller (an object download): the attempt's
+    /// `timeout` then bounds the wait for the response headers only, and the body is bounded
+    /// by the client's idle read timeout (no byte for `timeout`), so a large download that
+    /// keeps moving is never cut off by a total time limit.
+    ///
+    /// ```
+    /// use gureum_core::http::RequestOptions;
+    /// let opts = RequestOptions::new("GET object big.iso").idempotent(true).streaming(true);
+    /// assert!(opts.is_streaming());
+    /// ```
+    pub fn streaming(mut self, yes: bool) -> Self {
+        self.streaming = yes;
+        self
+    }
+    /// Whether [`streaming`](Self::streaming) was set.
+    ///
+    /// ```
+    /// assert!(!gureum_core::http::RequestOptions::new("GET x").is_streaming());
+    /// ```
+    pub fn is_streaming(&self) -> bool {
+        self.streaming
     }
     /// The operation name.
     ///
@@ -542,13 +566,34 @@ impl HttpClientBuilder {
 }
 
 fn transport_kind(e: &reqwest::Error) -> ErrorKind {
-    if e.is_timeout() {
+    if e.is_timeout() || chain_timed_out(e) {
         ErrorKind::Timeout
     } else if e.is_builder() {
         ErrorKind::InvalidArgument
     } else {
         ErrorKind::Unavailable
     }
+}
+
+/// Whether a source of `e` is a timeout (the idle read timeout surfaces inside hyper's error,
+/// where `reqwest::Error::is_timeout` does not always look).
+fn chain_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = e.source();
+    let mut n = 0;
+    while let Some(c) = cur {
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || c.to_string().contains("timed out")
+        {
+            return true;
+        }
+        n += 1;
+        if n > 16 {
+            return false;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// `e` and its sources, joined (TLS failures are only visible deep in the chain).
@@ -799,7 +844,13 @@ impl HttpClient {
                     Error::other(format!("{service} {op}: request not repeatable"))
                 })?
             };
-            *r.timeout_mut() = Some(cfg.request_timeout.min(remaining));
+            let attempt_timeout = cfg.request_timeout.min(remaining);
+            // A streamed body is bounded by the client's idle read timeout, not by a total.
+            *r.timeout_mut() = if opts.streaming {
+                None
+            } else {
+                Some(attempt_timeout)
+            };
             if let Some(a) = auth {
                 a.authorize(&mut r).await?;
             }
@@ -809,8 +860,28 @@ impl HttpClient {
                 None
             };
             let may_retry = cloneable && retries < cfg.retry.max_retries;
-            let (err, wait) = match inner.http.execute(r).await {
-                Err(e) => {
+            let sent = if opts.streaming {
+                match tokio::time::timeout(attempt_timeout, inner.http.execute(r)).await {
+                    Ok(r) => r.map_err(Sent::Transport),
+                    Err(_) => Err(Sent::HeadersTimeout),
+                }
+            } else {
+                inner.http.execute(r).await.map_err(Sent::Transport)
+            };
+            let (err, wait) = match sent {
+                Err(Sent::HeadersTimeout) => {
+                    let err = Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "{service} {op}: no response headers from {shown_url} within {attempt_timeout:?}"
+                        ),
+                    );
+                    if !(may_retry && opts.idempotent) {
+                        return Err(err);
+                    }
+                    (err, None)
+                }
+                Err(Sent::Transport(e)) => {
                     let retry = may_retry && (opts.idempotent || e.is_connect()) && !e.is_builder();
                     let e = e.without_url();
                     let tls_failed = crate::tls::is_tls_failure(&e);
@@ -1117,4 +1188,12 @@ fn deadline_error(
         e = e.with_request_id(r);
     }
     e
+}
+
+/// Why an attempt produced no response.
+enum Sent {
+    /// The transport failed.
+    Transport(reqwest::Error),
+    /// A streamed request's headers did not arrive within the attempt's timeout.
+    HeadersTimeout,
 }

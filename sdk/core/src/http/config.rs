@@ -310,8 +310,11 @@ impl HttpConfig {
     /// assert!(client.is_ok());
     /// ```
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder> {
+        // Idle bound on every read: a streamed body (an object download) that stalls for a
+        // whole attempt timeout fails; one that keeps moving is never cut off.
         let mut b = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
+            .read_timeout(self.request_timeout)
             .tls_backend_rustls();
         if let Some(d) = self.pool_idle_timeout {
             b = b.pool_idle_timeout(d);

@@ -19,6 +19,8 @@ struct Reply {
     body: Vec<u8>,
     delay: Duration,
     chunked: bool,
+    /// Pause before each chunk of a chunked body.
+    gap: Duration,
 }
 
 fn reply(status: u16) -> Reply {
@@ -86,7 +88,17 @@ async fn serve(f: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Server {
                                 .chunks(16)
                                 .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
                                 .collect();
-                            StreamBody::new(futures::stream::iter(chunks)).boxed()
+                            let gap = r.gap;
+                            StreamBody::new(futures::StreamExt::then(
+                                futures::stream::iter(chunks),
+                                move |c| async move {
+                                    if !gap.is_zero() {
+                                        tokio::time::sleep(gap).await;
+                                    }
+                                    c
+                                },
+                            ))
+                            .boxed()
                         } else {
                             Full::new(Bytes::from(r.body)).boxed()
                         };
@@ -520,4 +532,63 @@ async fn per_request_auth_hook() {
         .unwrap();
     assert_eq!(auth.signed.load(Ordering::SeqCst), 1);
     assert!(s.seen.lock().unwrap()[0].1.contains_key("x-signature"));
+}
+
+/// A streamed download may take longer than the attempt timeout as long as bytes keep
+/// coming (a multi-GB object over a slow line); a stall of a whole timeout still fails.
+/// Without `streaming`, the timeout bounds headers and body together.
+#[tokio::test]
+async fn streamed_bodies_are_bounded_by_idle_time_not_total_time() {
+    let moving = |gap: u64| Reply {
+        status: 200,
+        body: vec![7u8; 16 * 15],
+        chunked: true,
+        gap: Duration::from_millis(gap),
+        ..Default::default()
+    };
+    let cfg = || {
+        fast()
+            .retries(0)
+            .request_timeout(Duration::from_millis(800))
+    };
+    // 15 chunks 100 ms apart: 1.5 s in total, never idle for 800 ms.
+    let s = serve(move |_| moving(100)).await;
+    let c = client(cfg());
+    let r = c
+        .send(get(&c, s.url("/big")), &idem("GET big").streaming(true))
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().len(), 16 * 15);
+    // The same download as a buffered request is cut off by the 800 ms total.
+    let buffered = match c.send(get(&c, s.url("/big")), &idem("GET big")).await {
+        Ok(r) => r.bytes().await.map(|b| b.len()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    assert!(buffered.is_err(), "{buffered:?}");
+    // A body that stalls for longer than the timeout fails as a streamed request too.
+    let s = serve(move |_| moving(2500)).await;
+    let t = Instant::now();
+    let r = c
+        .send(get(&c, s.url("/stall")), &idem("GET stall").streaming(true))
+        .await
+        .unwrap();
+    let e = r.bytes().await.unwrap_err();
+    assert!(e.is_timeout() || e.is_body(), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // Headers that never come are a typed timeout.
+    let s = serve(|_| Reply {
+        status: 200,
+        delay: Duration::from_secs(30),
+        ..Default::default()
+    })
+    .await;
+    let e = c
+        .send(
+            get(&c, s.url("/silent")),
+            &idem("GET silent").streaming(true),
+        )
+        .await
+        .unwrap_err();
+    // Either bound may fire first: the idle read timeout or the headers timeout.
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
