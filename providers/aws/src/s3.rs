@@ -145,6 +145,7 @@ impl S3Context {
             .with_bucket_name(bucket)
             .with_region(&self.region)
             .with_virtual_hosted_style_request(!self.path_style)
+            .with_unsigned_payload(!cfg.effective_sign_payload())
             .with_disable_tagging(!cfg.quirks.tagging)
             // The answers object_store buffers whole (multi-delete, completion, errors) are
             // bounded; a body that never ends fails instead of growing memory.

@@ -147,10 +147,15 @@ impl BlobAccount {
         // portable key space (written by other tools) instead of failing the listing.
         let mut container_url = self.container_url(container);
         container_url.set_query(None);
-        let wrapped: Arc<dyn object_store::ObjectStore> = Arc::new(
-            crate::store::AzureStore::with_listing(store.clone(), self.rest.clone(), container_url),
-        );
+        let listing = Arc::new(crate::store::AzureStore::with_listing(
+            store.clone(),
+            self.rest.clone(),
+            container_url,
+        ));
+        let wrapped: Arc<dyn object_store::ObjectStore> = listing.clone();
+        // A delimiter page is one List Blobs call per page, continued by its NextMarker.
         let mut b = Bucket::new(container, wrapped)
+            .with_marker_pager(listing)
             .with_capabilities(caps)
             .with_info(BackendInfo {
                 scheme: "azblob".into(),

@@ -524,11 +524,24 @@ impl Lister {
         marker: Option<&str>,
         start_from: Option<&str>,
     ) -> Result<ListPage> {
+        self.page_of(prefix, delimiter, marker, start_from, LIST_PAGE)
+            .await
+    }
+
+    /// One List Blobs call of at most `max` entries (blobs and blob prefixes).
+    async fn page_of(
+        &self,
+        prefix: Option<&str>,
+        delimiter: bool,
+        marker: Option<&str>,
+        start_from: Option<&str>,
+        max: usize,
+    ) -> Result<ListPage> {
         let mut u = self.container_url.clone();
         {
             let mut q = u.query_pairs_mut();
             q.append_pair("comp", "list")
-                .append_pair("maxresults", &LIST_PAGE.to_string());
+                .append_pair("maxresults", &max.clamp(1, LIST_PAGE).to_string());
             if let Some(p) = prefix {
                 q.append_pair("prefix", p);
             }
@@ -614,6 +627,55 @@ impl Lister {
             }
         }
         Ok(res)
+    }
+}
+
+/// One List Blobs call per page for [`gureum_core::Bucket::list_page`] with a delimiter
+/// (attached with `Bucket::with_marker_pager`): `page_token` is Azure's opaque `NextMarker`,
+/// `max_keys` the `maxresults` (at most 5,000), and `offset` (used only without a marker) is
+/// applied exclusively on the client as well, since not every server knows `startFrom`.
+/// Names outside the portable key space are skipped, as in the other listings.
+#[async_trait]
+impl object_store::list::PaginatedListStore for AzureStore {
+    async fn list_paginated(
+        &self,
+        prefix: Option<&str>,
+        opts: object_store::list::PaginatedListOptions,
+    ) -> Result<object_store::list::PaginatedListResult> {
+        let Some(l) = &self.lister else {
+            return self.inner.list_paginated(prefix, opts).await;
+        };
+        let offset = if opts.page_token.is_none() {
+            opts.offset.as_deref()
+        } else {
+            None
+        };
+        let page = l
+            .page_of(
+                prefix,
+                opts.delimiter.is_some(),
+                opts.page_token.as_deref(),
+                offset,
+                opts.max_keys.unwrap_or(LIST_PAGE),
+            )
+            .await?;
+        let after = |name: &str| offset.is_none_or(|o| name > o);
+        Ok(object_store::list::PaginatedListResult {
+            result: ListResult {
+                common_prefixes: page
+                    .prefixes
+                    .into_iter()
+                    .filter(|p| after(&format!("{}/", p.as_ref())))
+                    .collect(),
+                objects: page
+                    .blobs
+                    .into_iter()
+                    .filter(|m| after(m.location.as_ref()))
+                    .collect(),
+                extensions: Default::default(),
+            },
+            page_token: page.next_marker,
+        })
     }
 }
 

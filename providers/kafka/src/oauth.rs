@@ -19,9 +19,33 @@ struct ClientCredentials {
 
 /// The librdkafka client context of this crate's clients: fetches OAUTHBEARER tokens when the
 /// connection uses them, does nothing otherwise.
+///
+/// # Examples
+///
+/// A client-credentials token from a scripted loopback token endpoint:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_kafka::TokenContext;
+/// let (base, seen) = gureum_testkit::scripted::serve(|_, _| (200, "content-type: application/json\r\n".into(),
+///     r#"{"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600}"#.into())).await;
+/// let secret = gureum_core::secrecy::SecretString::from("s3cret".to_string());
+/// let ctx = TokenContext::client_credentials(&format!("{base}/oauth2/token"), "easyqueue-app", &secret, "kafka")?;
+/// assert!(!format!("{ctx:?}").contains("s3cret"));
+/// let token = ctx.fetch().await?;
+/// assert_eq!((token.token.as_str(), token.principal_name.as_str()), ("tok-1", "easyqueue-app"));
+/// assert!(token.lifetime_ms > chrono::Utc::now().timestamp_millis());
+/// let head = seen.lock().unwrap()[0].clone();
+/// assert!(head.starts_with("POST /oauth2/token ") && head.contains("authorization: Basic ZWFzeXF1ZXVlLWFwcDpzM2NyZXQ="));
+/// let none = TokenContext::none().fetch().await.err().map(|e| e.kind());
+/// assert_eq!(none, Some(gureum_core::ErrorKind::InvalidArgument)); // no OAUTHBEARER configured
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct TokenContext {
     creds: Option<Arc<ClientCredentials>>,
+    /// Where the client's TLS failures are recorded (shared with its queue or admin).
+    tls: Arc<crate::error::TlsWatch>,
 }
 
 impl fmt::Debug for TokenContext {
@@ -57,11 +81,18 @@ impl Authorizer for Basic {
 
 impl TokenContext {
     /// No OAuth.
+    ///
+    /// Example: see [`TokenContext`].
     pub fn none() -> Self {
-        TokenContext { creds: None }
+        TokenContext {
+            creds: None,
+            tls: Arc::default(),
+        }
     }
 
     /// Client-credentials tokens from `endpoint`.
+    ///
+    /// Example: see [`TokenContext`].
     pub fn client_credentials(
         endpoint: &str,
         client_id: &str,
@@ -78,10 +109,19 @@ impl TokenContext {
                 client_secret: client_secret.clone(),
                 scope: scope.to_string(),
             })),
+            tls: Arc::default(),
         })
     }
 
+    /// The same token source, recording TLS failures in `tls`.
+    pub(crate) fn watching(mut self, tls: Arc<crate::error::TlsWatch>) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// Fetch a token now (async).
+    ///
+    /// Example: see [`TokenContext`].
     pub async fn fetch(&self) -> Result<OAuthToken> {
         use base64::Engine as _;
         let Some(c) = &self.creds else {
@@ -150,6 +190,10 @@ impl TokenContext {
 
 impl rdkafka::ClientContext for TokenContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.tls.observe(error.rdkafka_error_code(), reason);
+        tracing::warn!(%error, reason, "librdkafka error event");
+    }
     fn generate_oauth_token(
         &self,
         cfg: Option<&str>,

@@ -17,7 +17,7 @@
 //!   produced to the dead-letter topic (`acks=all`) and then counted as done.
 
 use crate::config::{check_topic, KafkaConfig, Security};
-use crate::error::map;
+use crate::error::{drain_main_queue, map, TlsWatch};
 use crate::oauth::TokenContext;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -37,13 +37,21 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Header with the portable message id.
+///
+/// Example: see [`KafkaAdmin`].
 pub const ID_HEADER: &str = "gureum-id";
 /// Header with the send time (ms since the epoch).
+///
+/// Example: see [`KafkaAdmin`].
 pub const SENT_HEADER: &str = "gureum-sent-ms";
 /// Header with the receive count of a message moved to the dead-letter topic.
+///
+/// Example: see [`KafkaAdmin`].
 pub const RECEIVES_HEADER: &str = "gureum-receives";
 const MAX_BATCH_SEND: usize = 100;
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// One metadata request's share of [`IO_TIMEOUT`] (see `KafkaAdmin::metadata`).
+const METADATA_SLICE: Duration = Duration::from_secs(2);
 
 /// One consumed record held by this client.
 #[derive(Clone)]
@@ -92,10 +100,15 @@ struct Shared {
 struct GroupContext {
     shared: Weak<Shared>,
     token: Option<TokenContext>,
+    tls: Arc<TlsWatch>,
 }
 
 impl rdkafka::ClientContext for GroupContext {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.tls.observe(error.rdkafka_error_code(), reason);
+        tracing::warn!(%error, reason, "librdkafka error event");
+    }
     fn generate_oauth_token(
         &self,
         cfg: Option<&str>,
@@ -136,11 +149,33 @@ impl ConsumerContext for GroupContext {
 }
 
 /// The Kafka queue driver (also the escape hatch: `queue.native::<KafkaQueue>()`).
+///
+/// # Examples
+///
+/// Needs a broker (scripts/emulators.sh starts tansu on 127.0.0.1:9092), so compiled only:
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{Message, ResourceUrl};
+/// use gureum_kafka::{open_kafka, KafkaConfig, KafkaQueue};
+/// let url = ResourceUrl::parse("kafka://127.0.0.1:9092/ocr-jobs?group=ocr-workers&create=true")?;
+/// let queue = open_kafka(KafkaConfig::from_url(&url)?).await?; // creates the topic
+/// queue.send(Message::new("scan-0001")).await?;
+/// let got = queue.receive(1).await?;
+/// assert_eq!(&got[0].body[..], b"scan-0001");
+/// queue.ack(&got[0]).await?;
+/// let driver = queue.native::<KafkaQueue>().unwrap();
+/// assert_eq!(driver.config().topic, "ocr-jobs");
+/// let _producer = driver.producer(); // rdkafka's FutureProducer, for anything else
+/// # Ok(()) }
+/// ```
 pub struct KafkaQueue {
     config: KafkaConfig,
     producer: FutureProducer<TokenContext>,
     consumer: tokio::sync::OnceCell<Arc<StreamConsumer<GroupContext>>>,
     shared: Arc<Shared>,
+    /// TLS failures seen by the producer and the consumer.
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaQueue {
@@ -163,6 +198,8 @@ fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig {
 
 /// The OAUTHBEARER token source the clients of `config` use: client-credentials tokens for
 /// the `nhn-easyqueue` preset (and any config with [`Security::OAuthBearer`]), none otherwise.
+///
+/// Example: see [`KafkaAdmin`].
 pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     match &config.security {
         Security::OAuthBearer {
@@ -176,18 +213,20 @@ pub fn token_context(config: &KafkaConfig) -> Result<TokenContext> {
     }
 }
 
-pub(crate) fn producer_for(config: &KafkaConfig) -> Result<FutureProducer<TokenContext>> {
+fn producer_for(config: &KafkaConfig, tls: &Arc<TlsWatch>) -> Result<FutureProducer<TokenContext>> {
     client_config(&config.producer_settings())
-        .create_with_context(token_context(config)?)
+        .create_with_context(token_context(config)?.watching(tls.clone()))
         .map_err(|e| map("create producer", e))
 }
 
 impl KafkaQueue {
     fn new(config: KafkaConfig) -> Result<Self> {
-        let producer = producer_for(&config)?;
+        let tls = Arc::new(TlsWatch::default());
+        let producer = producer_for(&config, &tls)?;
         Ok(KafkaQueue {
             config,
             producer,
+            tls,
             consumer: tokio::sync::OnceCell::new(),
             shared: Arc::new(Shared {
                 handle: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
@@ -197,11 +236,15 @@ impl KafkaQueue {
     }
 
     /// The configuration.
+    ///
+    /// Example: see [`KafkaQueue`].
     pub fn config(&self) -> &KafkaConfig {
         &self.config
     }
 
     /// The producer (native rdkafka use).
+    ///
+    /// Example: see [`KafkaQueue`].
     pub fn producer(&self) -> &FutureProducer<TokenContext> {
         &self.producer
     }
@@ -215,6 +258,7 @@ impl KafkaQueue {
                         Security::OAuthBearer { .. } => Some(token_context(&self.config)?),
                         _ => None,
                     },
+                    tls: self.tls.clone(),
                 };
                 let c: StreamConsumer<GroupContext> =
                     client_config(&self.config.consumer_settings())
@@ -270,7 +314,7 @@ impl KafkaQueue {
         for f in futs {
             f.await
                 .map_err(|_| Error::new(ErrorKind::Unavailable, "Kafka producer went away"))?
-                .map_err(|(e, _)| map(&format!("produce to {topic}"), e))?;
+                .map_err(|(e, _)| self.tls.classify(map(&format!("produce to {topic}"), e)))?;
         }
         Ok(())
     }
@@ -366,7 +410,7 @@ impl KafkaQueue {
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
             .await
             .map_err(|e| Error::other(format!("commit task: {e}")))?
-            .map_err(|e| map("commit offsets", e))
+            .map_err(|e| self.tls.classify(map("commit offsets", e)))
     }
 
     fn take(&self, receipt: &str) -> Result<Held> {
@@ -550,7 +594,7 @@ impl QueueDriver for KafkaQueue {
                     out.push(m);
                 }
                 Ok(Err(e)) => {
-                    let err = map("consume", e);
+                    let err = self.tls.classify(map("consume", e));
                     if !err.is_retryable() {
                         return Err(err);
                     }
@@ -627,6 +671,8 @@ impl QueueDriver for KafkaQueue {
 }
 
 /// Open a Kafka queue: the topic must exist (or is created with `create`).
+///
+/// Example: see [`KafkaQueue`].
 pub async fn open_kafka(config: KafkaConfig) -> Result<Queue> {
     let admin = Arc::new(KafkaAdmin::new(config.clone())?);
     if config.create {
@@ -652,10 +698,28 @@ pub async fn open_kafka(config: KafkaConfig) -> Result<Queue> {
 /// Topic admin: create (partitions, replication), delete, list (names without the preset
 /// prefix), open. Dead-letter settings of queues it created are remembered by this admin (Kafka
 /// topics cannot carry them).
+///
+/// # Examples
+///
+/// Creating the clients makes no connection:
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kafka::queue::{token_context, ID_HEADER, RECEIVES_HEADER, SENT_HEADER};
+/// use gureum_kafka::{KafkaAdmin, KafkaConfig};
+/// let config = KafkaConfig::from_url(&ResourceUrl::parse("kafka://127.0.0.1:9092/ocr-jobs?group=ocr").unwrap()).unwrap();
+/// assert_eq!(format!("{:?}", token_context(&config).unwrap()), "TokenContext(none)"); // no OAUTHBEARER
+/// let admin = KafkaAdmin::new(config).unwrap();
+/// assert!(format!("{admin:?}").contains("127.0.0.1:9092"));
+/// // The record headers gureum writes stay in its own namespace:
+/// assert!([ID_HEADER, SENT_HEADER, RECEIVES_HEADER].iter().all(|h| h.starts_with("gureum-")));
+/// ```
 pub struct KafkaAdmin {
     config: KafkaConfig,
     client: AdminClient<TokenContext>,
     dead_letters: Mutex<HashMap<String, DeadLetter>>,
+    /// TLS failures of the admin client (its error events, drained after a failed call).
+    tls: Arc<TlsWatch>,
 }
 
 impl fmt::Debug for KafkaAdmin {
@@ -668,14 +732,18 @@ impl fmt::Debug for KafkaAdmin {
 
 impl KafkaAdmin {
     /// Admin for the cluster of `config`.
+    ///
+    /// Example: see [`KafkaAdmin`].
     pub fn new(config: KafkaConfig) -> Result<Self> {
+        let tls = Arc::new(TlsWatch::default());
         let client = client_config(&config.common_settings())
-            .create_with_context(token_context(&config)?)
+            .create_with_context(token_context(&config)?.watching(tls.clone()))
             .map_err(|e| map("create admin client", e))?;
         Ok(KafkaAdmin {
             config,
             client,
             dead_letters: Mutex::new(HashMap::new()),
+            tls,
         })
     }
 
@@ -686,22 +754,43 @@ impl KafkaAdmin {
         Ok(t)
     }
 
+    /// Cluster metadata (of one topic, or of all), within [`IO_TIMEOUT`], asked in slices of
+    /// [`METADATA_SLICE`]: after a slice fails, the admin client's error events are read, and a
+    /// failed TLS handshake ends the wait at once as [`ErrorKind::Tls`] (librdkafka itself
+    /// would keep retrying the handshake until the timeout and then report only a timeout).
+    fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata> {
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self
+                .client
+                .inner()
+                .fetch_metadata(topic, left.min(METADATA_SLICE))
+            {
+                Ok(md) => return Ok(md),
+                Err(e) => {
+                    let err = map("metadata", e);
+                    drain_main_queue(self.client.inner(), &self.tls);
+                    let err = self.tls.classify(err);
+                    if err.kind() == ErrorKind::Tls
+                        || !err.is_retryable()
+                        || std::time::Instant::now() >= deadline
+                    {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+
     async fn topics(&self) -> Result<Vec<String>> {
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(None, IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(None)?;
         Ok(md.topics().iter().map(|t| t.name().to_string()).collect())
     }
 
     async fn exists(&self, topic: &str) -> Result<bool> {
         // Metadata of this one topic (a full listing is only fetched by `list_queues`).
-        let md = self
-            .client
-            .inner()
-            .fetch_metadata(Some(topic), IO_TIMEOUT)
-            .map_err(|e| map("metadata", e))?;
+        let md = self.metadata(Some(topic))?;
         Ok(md
             .topics()
             .iter()
@@ -738,11 +827,10 @@ impl QueueAdmin for KafkaAdmin {
             TopicReplication::Fixed(self.config.replication),
         );
         let opts = AdminOptions::new().operation_timeout(Some(IO_TIMEOUT));
-        let r = self
-            .client
-            .create_topics([&nt], &opts)
-            .await
-            .map_err(|e| map("create topic", e))?;
+        let r = self.client.create_topics([&nt], &opts).await.map_err(|e| {
+            drain_main_queue(self.client.inner(), &self.tls);
+            self.tls.classify(map("create topic", e))
+        })?;
         for x in r {
             match x {
                 Ok(_) => {}
@@ -774,7 +862,10 @@ impl QueueAdmin for KafkaAdmin {
             .client
             .delete_topics(&[&topic], &opts)
             .await
-            .map_err(|e| map("delete topic", e))?;
+            .map_err(|e| {
+                drain_main_queue(self.client.inner(), &self.tls);
+                self.tls.classify(map("delete topic", e))
+            })?;
         for x in r {
             match x {
                 Ok(_) => {}

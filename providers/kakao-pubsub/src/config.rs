@@ -53,6 +53,8 @@ pub const MIN_ACK_DEADLINE: Duration = Duration::from_secs(10);
 pub const MAX_ACK_DEADLINE: Duration = Duration::from_secs(600);
 
 /// The URL parameters of `kakao-pubsub://` (besides the shared HTTP ones).
+///
+/// Example: see [`KakaoPubSubConfig`].
 pub const PARAMS: &[&str] = &[
     "region",
     "endpoint",
@@ -66,6 +68,21 @@ pub const PARAMS: &[&str] = &[
 ];
 
 /// Settings of one Kakao Pub/Sub queue (a topic and a pull subscription of it).
+///
+/// # Examples
+///
+/// ```
+/// use gureum_core::ResourceUrl;
+/// use gureum_kakao_pubsub::config::{KakaoPubSubConfig, PARAMS};
+/// let c = KakaoPubSubConfig::new("https://pub-sub.kr-central-2.kakaocloud.com", "d1", "p1", "jobs", "id", "s3cret".to_string().into()).unwrap();
+/// assert_eq!((c.topic.as_str(), c.subscription.as_str()), ("jobs", "jobs")); // both named after the queue
+/// assert!(!format!("{c:?}").contains("s3cret"));
+/// assert!(PARAMS.contains(&"ack_deadline"));
+/// std::env::set_var("DOC_KP_SECRET", "s3cret");
+/// let u = ResourceUrl::parse("kakao-pubsub://d1/p1/jobs?ack_deadline=30&credential_id=id&credential_secret_env=DOC_KP_SECRET").unwrap();
+/// let c = KakaoPubSubConfig::from_url(&u).unwrap();
+/// assert_eq!(c.ack_deadline.as_secs(), 30);
+/// ```
 #[derive(Clone)]
 pub struct KakaoPubSubConfig {
     /// Base URL (`https://pub-sub.kr-central-2.kakaocloud.com`).

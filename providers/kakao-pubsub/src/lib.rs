@@ -39,6 +39,8 @@ pub const SCHEMES: &[SchemeInfo] = &[SchemeInfo {
 }];
 
 /// Opener for `kakao-pubsub://`.
+///
+/// Example: see [`queue::KakaoPubSubQueue`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KakaoPubSubOpener;
 

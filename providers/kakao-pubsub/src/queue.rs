@@ -49,16 +49,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Most messages per publish sent by this driver (the service limit is not published).
+///
+/// Example: see [`KakaoPubSubQueue`].
 pub const MAX_PUBLISH_BATCH: usize = 100;
 /// Most messages per pull (the Kakao tutorial's stated maximum).
+///
+/// Example: see [`KakaoPubSubQueue`].
 pub const MAX_PULL: usize = 100;
 /// Longest pull wait (the Kakao tutorial's stated maximum `waitTime`).
+///
+/// Example: see [`KakaoPubSubQueue`].
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// Largest message body this driver sends: 1 MiB, a conservative bound (Kakao's limit is
 /// not published).
+///
+/// Example: see [`KakaoPubSubQueue`].
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// The gRPC status name of a code (`3` → `INVALID_ARGUMENT`).
+///
+/// Kakao's error bodies carry gRPC codes; they decide the portable kind:
+///
+/// ```
+/// use gureum_core::{http::ProviderErrors, ErrorKind};
+/// use gureum_kakao_pubsub::queue::{grpc_kind, grpc_name, KakaoPubSubErrors};
+/// assert_eq!(grpc_name(7), "PERMISSION_DENIED");
+/// assert_eq!(grpc_kind("RESOURCE_EXHAUSTED"), Some(ErrorKind::RateLimited));
+/// let body = br#"{"error": {"code": 5, "message": "subscription not found"}}"#;
+/// let d = KakaoPubSubErrors.parse(404, &http::HeaderMap::new(), body);
+/// assert_eq!(d.code.as_deref(), Some("NOT_FOUND"));
+/// assert_eq!(KakaoPubSubErrors.build("pull ocr-jobs", 404, &d).kind(), ErrorKind::NotFound);
+/// ```
 pub fn grpc_name(code: i64) -> &'static str {
     match code {
         0 => "OK",
@@ -83,6 +104,8 @@ pub fn grpc_name(code: i64) -> &'static str {
 }
 
 /// The portable kind of a gRPC status name.
+///
+/// Example: see [`grpc_name`].
 pub fn grpc_kind(name: &str) -> Option<ErrorKind> {
     Some(match name {
         "INVALID_ARGUMENT" | "OUT_OF_RANGE" => ErrorKind::InvalidArgument,
@@ -112,6 +135,8 @@ struct ErrorInner {
 }
 
 /// Reads Kakao's `{"error": {"code", "message"}}` bodies; the gRPC code decides the kind.
+///
+/// Example: see [`grpc_name`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KakaoPubSubErrors;
 
@@ -309,6 +334,38 @@ fn deadline_secs(d: Duration) -> Result<u64> {
 }
 
 /// A Kakao Pub/Sub queue: a topic and a pull subscription of it.
+///
+/// # Examples
+///
+/// Against the in-process Kakao Pub/Sub simulator of `gureum-testkit`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::{ErrorKind, Message};
+/// use gureum_kakao_pubsub::config::KakaoPubSubConfig;
+/// use gureum_kakao_pubsub::queue::{open_kakao_pubsub, KakaoPubSubAdmin, KakaoPubSubQueue, MAX_MESSAGE_BYTES, MAX_PUBLISH_BATCH, MAX_PULL, MAX_WAIT};
+/// use gureum_testkit::sim::kakao_pubsub::{KakaoPubSubSim, KakaoPubSubSimConfig};
+/// use std::time::Duration;
+/// let sim = KakaoPubSubSim::start(KakaoPubSubSimConfig::default()).await.unwrap();
+/// let (id, secret, domain, project) = sim.access_key();
+/// let config = KakaoPubSubConfig::new(&sim.endpoint(), &domain, &project, "ocr-jobs", &id, secret.into())?;
+/// let admin = KakaoPubSubAdmin::new(config.clone())?;
+/// admin.create_pair("ocr-jobs", "ocr-jobs", Duration::from_secs(60)).await?; // topic + pull subscription
+/// let queue = open_kakao_pubsub(config).await?;
+/// queue.send(Message::new("scan-0001").attribute("district", "마포구")).await?;
+/// let got = queue.receive(10).await?;
+/// assert_eq!((&got[0].body[..], got[0].attributes["district"].as_str()), (&b"scan-0001"[..], "마포구"));
+/// queue.ack(&got[0]).await?;
+/// let caps = queue.capabilities();
+/// assert_eq!((caps.max_batch_send, caps.max_batch_receive), (MAX_PUBLISH_BATCH, MAX_PULL));
+/// assert_eq!((caps.max_message_bytes, caps.max_wait), (MAX_MESSAGE_BYTES, MAX_WAIT));
+/// let driver = queue.native::<KakaoPubSubQueue>().unwrap();
+/// assert_eq!(driver.config().subscription, "ocr-jobs");
+/// let e = driver.modify_ack_deadline(&["any".into()], 601).await.unwrap_err(); // refused before sending
+/// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+/// // The registry (`KakaoPubSubOpener` serves kakao-pubsub://) opens the same queue from a URL.
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct KakaoPubSubQueue {
     api: Api,
@@ -316,12 +373,16 @@ pub struct KakaoPubSubQueue {
 
 impl KakaoPubSubQueue {
     /// The configuration.
+    ///
+    /// Example: see [`KakaoPubSubQueue`].
     pub fn config(&self) -> &KakaoPubSubConfig {
         &self.api.cfg
     }
 
     /// Set the acknowledgement deadline of delivered messages (`modifyAckDeadline`),
     /// whole seconds 0–600. Failures of single ack ids are returned as errors.
+    ///
+    /// Example: see [`KakaoPubSubQueue`].
     pub async fn modify_ack_deadline(&self, ack_ids: &[String], seconds: u64) -> Result<()> {
         if seconds > MAX_ACK_DEADLINE.as_secs() {
             return Err(Error::invalid(format!(
@@ -599,6 +660,8 @@ struct SubscriptionList {
 /// Topic and subscription admin of one project: a gureum queue `NAME` is topic `NAME` plus
 /// pull subscription `NAME`. (Kakao documents the create/delete APIs for `kr-central-2`
 /// only.)
+///
+/// Example: see [`KakaoPubSubQueue`].
 #[derive(Debug, Clone)]
 pub struct KakaoPubSubAdmin {
     api: Api,
@@ -606,6 +669,8 @@ pub struct KakaoPubSubAdmin {
 
 impl KakaoPubSubAdmin {
     /// An admin for the account (endpoint, project, key) of `cfg`.
+    ///
+    /// Example: see [`KakaoPubSubQueue`].
     pub fn new(cfg: KakaoPubSubConfig) -> Result<Self> {
         Ok(KakaoPubSubAdmin {
             api: Api::new(cfg)?,
@@ -614,6 +679,8 @@ impl KakaoPubSubAdmin {
 
     /// Create topic `topic` and pull subscription `subscription` of it with `ack_deadline`;
     /// existing ones are kept.
+    ///
+    /// Example: see [`KakaoPubSubQueue`].
     pub async fn create_pair(
         &self,
         topic: &str,
@@ -762,6 +829,8 @@ fn wrap(api: Api, admin: KakaoPubSubAdmin) -> Queue {
 }
 
 /// Open the queue `cfg` names (creating its topic and subscription when `cfg.create`).
+///
+/// Example: see [`KakaoPubSubQueue`].
 pub async fn open_kakao_pubsub(cfg: KakaoPubSubConfig) -> Result<Queue> {
     let api = Api::new(cfg)?;
     let admin = KakaoPubSubAdmin { api: api.clone() };

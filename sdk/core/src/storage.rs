@@ -620,6 +620,9 @@ pub struct Bucket {
     info: BackendInfo,
     native: Option<Arc<dyn Any + Send + Sync>>,
     pager: Option<Arc<dyn PaginatedListStore>>,
+    /// The pager's page tokens are opaque markers (Azure's `NextMarker`), carried in the
+    /// core page token, instead of positions to start after.
+    pager_markers: bool,
     copier: Option<Arc<dyn BucketCopier>>,
     layers: Vec<String>,
     encrypted: bool,
@@ -676,6 +679,7 @@ impl Bucket {
             info: BackendInfo::default(),
             native: None,
             pager: None,
+            pager_markers: false,
             copier: None,
             layers: Vec::new(),
             encrypted: false,
@@ -882,6 +886,37 @@ impl Bucket {
     /// ```
     pub fn with_level_pager(mut self, pager: Arc<dyn PaginatedListStore>) -> Self {
         self.pager = Some(pager);
+        self.pager_markers = false;
+        self
+    }
+
+    /// Like [`Bucket::with_level_pager`], for a service whose continuation is an opaque
+    /// marker and that cannot start after a given name (Azure List Blobs: `NextMarker`;
+    /// `startFrom` is not known to every server). A page of [`Bucket::list_page`] with a
+    /// delimiter then asks the service for at most the page size and, when the page ends at
+    /// a native page boundary, its [`ListPage::next_token`] carries the service's marker
+    /// (versioned, validated on the way back in): the next page is one request from there,
+    /// never a reread of the level. A page that cannot end at a boundary falls back to the
+    /// start-after cursor.
+    ///
+    /// ```
+    /// use gureum_core::{object_store::memory::InMemory, Bucket};
+    /// use object_store::aws::AmazonS3Builder;
+    /// use std::sync::Arc;
+    /// // Any PaginatedListStore; a real marker pager is gureum-azure's container store.
+    /// let s3 = Arc::new(AmazonS3Builder::new()
+    ///     .with_bucket_name("stats")
+    ///     .with_region("us-east-1")
+    ///     .with_endpoint("http://127.0.0.1:5000")
+    ///     .with_allow_http(true)
+    ///     .build()
+    ///     .unwrap());
+    /// let bucket = Bucket::new("stats", Arc::new(InMemory::new())).with_marker_pager(s3);
+    /// assert_eq!(bucket.name(), "stats");
+    /// ```
+    pub fn with_marker_pager(mut self, pager: Arc<dyn PaginatedListStore>) -> Self {
+        self.pager = Some(pager);
+        self.pager_markers = true;
         self
     }
     /// Record that a layer named `name` was stacked over this bucket's store (outermost so
@@ -1567,14 +1602,36 @@ impl Bucket {
         let page_size = opts.page_size.unwrap_or(1000).clamp(1, 10_000);
         let prefix = opts.prefix.clone().unwrap_or_default();
         let (dir, _) = split_prefix(&prefix)?;
-        let token = opts.page_token.clone();
+        // A native marker token (`//gm1/...`) carries the key it was issued after: the
+        // start-after cursor of every path that cannot use the marker.
+        let (token, marker) = match opts.page_token.as_deref().map(PageToken::parse) {
+            None => (None, None),
+            Some(Err(e)) => return Err(e),
+            Some(Ok(PageToken::After(k))) => (Some(k), None),
+            Some(Ok(PageToken::Marker { marker, after })) => (Some(after), Some(marker)),
+        };
         let counter = Arc::new(AtomicU64::new(0));
+        let mut next_marker: Option<String> = None;
         // entries: (sort key, entry). The sort key of a common prefix ends in `/`, so an
         // object `a` and a prefix `a/` never share one (a page boundary between them keeps
         // both).
         let mut entries: Vec<(String, Entry)> = Vec::new();
         if opts.delimiter {
             let levels = match &self.pager {
+                Some(pager) if self.pager_markers => {
+                    let (levels, next) = self
+                        .marker_pages(
+                            pager.as_ref(),
+                            dir.as_ref(),
+                            &prefix,
+                            token.as_deref(),
+                            marker.clone(),
+                            page_size,
+                        )
+                        .await?;
+                    next_marker = next;
+                    levels
+                }
                 Some(pager) => {
                     self.level_pages(
                         pager.as_ref(),
@@ -1656,13 +1713,24 @@ impl Bucket {
             }
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(t) = &token {
+        // After a native marker the service already started after the previous page (in its
+        // own order, which the byte order of the keys need not match everywhere).
+        if let (Some(t), None) = (&token, &marker) {
             entries.retain(|(k, _)| k.as_str() > t.as_str());
         }
         let more = entries.len() > page_size;
         entries.truncate(page_size);
         let next_token = if more {
+            // More than a page came back (a service that ignored the size): the
+            // start-after cursor, never a marker that would skip the cut entries.
             entries.last().map(|(k, _)| k.clone())
+        } else if let Some(m) = next_marker {
+            let after = entries
+                .last()
+                .map(|(k, _)| k.clone())
+                .or(token)
+                .unwrap_or_default();
+            Some(PageToken::Marker { marker: m, after }.encode())
         } else {
             None
         };
@@ -1678,6 +1746,86 @@ impl Bucket {
             }
         }
         Ok(page)
+    }
+
+    /// Native pages of one level from `marker` (or, without one, from the start-after
+    /// cursor `token`) until `page_size` entries under `prefix` were read or the level ends,
+    /// asking the service for no more than the page still needs. Returns the pages and the
+    /// service's marker after the last one (None: the level ended).
+    async fn marker_pages(
+        &self,
+        pager: &dyn PaginatedListStore,
+        dir: Option<&Path>,
+        prefix: &str,
+        token: Option<&str>,
+        marker: Option<String>,
+        page_size: usize,
+    ) -> Result<(Vec<object_store::ListResult>, Option<String>)> {
+        let native_prefix = dir
+            .filter(|d| !d.as_ref().is_empty())
+            .map(|d| format!("{}/", d.as_ref()));
+        // Without a marker: start after the cursor (the service may ignore the offset; the
+        // entries ≤ cursor are then dropped here and by the caller).
+        let offset = match (&marker, token) {
+            (None, Some(t)) => Some(match t.strip_suffix('/') {
+                Some(p) => format!(
+                    "{}/",
+                    encode_key(p)
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|_| p.to_string())
+                ),
+                None => encode_key(t)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|_| t.to_string()),
+            }),
+            _ => None,
+        };
+        let after_cursor = marker.is_none();
+        let mut native = marker;
+        let mut out = Vec::new();
+        let mut seen = 0usize;
+        let mut rounds = 0usize;
+        loop {
+            let want = page_size.saturating_sub(seen).clamp(1, 5000);
+            let r = pager
+                .list_paginated(
+                    native_prefix.as_deref(),
+                    PaginatedListOptions {
+                        offset: if native.is_none() {
+                            offset.clone()
+                        } else {
+                            None
+                        },
+                        delimiter: Some("/".into()),
+                        max_keys: Some(want),
+                        page_token: native.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let count =
+                |k: &str| (!after_cursor || token.is_none_or(|t| k > t)) && k.starts_with(prefix);
+            seen += r
+                .result
+                .common_prefixes
+                .iter()
+                .filter(|p| count(&format!("{}/", decode_key(p))))
+                .count();
+            seen += r
+                .result
+                .objects
+                .iter()
+                .filter(|m| count(&decode_key(&m.location)))
+                .count();
+            out.push(r.result);
+            rounds += 1;
+            match r.page_token {
+                // A marker that does not move ends the level rather than looping.
+                Some(t) if Some(&t) == native.as_ref() => return Ok((out, None)),
+                Some(t) if seen < page_size && rounds < MAX_LEVEL_ROUNDS => native = Some(t),
+                next => return Ok((out, next)),
+            }
+        }
     }
 
     /// Native pages of one level after `token` until more than `page_size` entries (objects
@@ -1843,6 +1991,65 @@ impl Bucket {
 enum Entry {
     Object(ObjectInfo),
     Prefix(String),
+}
+
+/// A [`ListPage::next_token`]: a key to start after (any portable key, as before), or a
+/// service's own continuation marker with the key it was issued after, written
+/// `//gm1/HEX(marker)/HEX(after)`. A portable key never starts with `/`, so the two never
+/// meet; a token starting with `//` that is not a well-formed `gm1` token is
+/// `InvalidArgument`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PageToken {
+    After(String),
+    Marker { marker: String, after: String },
+}
+
+impl PageToken {
+    const PREFIX: &'static str = "//gm1/";
+
+    fn parse(t: &str) -> Result<PageToken> {
+        if !t.starts_with("//") {
+            return Ok(PageToken::After(t.to_string()));
+        }
+        let bad = || Error::invalid("malformed list page token");
+        let rest = t.strip_prefix(Self::PREFIX).ok_or_else(bad)?;
+        let (m, a) = rest.split_once('/').ok_or_else(bad)?;
+        let marker = unhex(m).ok_or_else(bad)?;
+        let after = unhex(a).ok_or_else(bad)?;
+        if marker.is_empty() || marker.len() > 4096 || after.len() > 4096 {
+            return Err(bad());
+        }
+        Ok(PageToken::Marker { marker, after })
+    }
+
+    fn encode(&self) -> String {
+        match self {
+            PageToken::After(k) => k.clone(),
+            PageToken::Marker { marker, after } => {
+                format!("{}{}/{}", Self::PREFIX, hex(marker), hex(after))
+            }
+        }
+    }
+}
+
+fn hex(s: &str) -> String {
+    use std::fmt::Write;
+    s.bytes()
+        .fold(String::with_capacity(s.len() * 2), |mut o, b| {
+            let _ = write!(o, "{b:02x}");
+            o
+        })
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 /// A listing stream or future polled with `counter` as the task's foreign-name counter, so
@@ -2291,6 +2498,38 @@ impl tokio::io::AsyncRead for StreamReader {
                 Poll::Ready(None) => return Poll::Ready(Ok(())),
                 Poll::Pending => return Poll::Pending,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod page_token_tests {
+    use super::*;
+
+    #[test]
+    fn marker_tokens_round_trip_and_bad_ones_are_invalid_argument() {
+        let t = PageToken::Marker {
+            marker: "2!84!MDAwMDQ1IWQvMDAwMDEy!".into(),
+            after: "민원/d/".into(),
+        };
+        assert_eq!(PageToken::parse(&t.encode()).unwrap(), t);
+        // A portable key is a start-after cursor, as before.
+        assert_eq!(
+            PageToken::parse("a/b.json").unwrap(),
+            PageToken::After("a/b.json".into())
+        );
+        for bad in [
+            "//",
+            "//gm1/",
+            "//gm2/61/62",
+            "//gm1/6/62",
+            "//gm1/zz/62",
+            "//gm1/61",
+            "//gm1//62",
+            "//gm1/ff/62",
+        ] {
+            let e = PageToken::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
         }
     }
 }

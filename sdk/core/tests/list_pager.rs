@@ -20,6 +20,9 @@ struct Pager {
     store: Arc<InMemory>,
     requests: AtomicUsize,
     returned: AtomicUsize,
+    /// Azure semantics instead: the page token is an opaque marker (here the last key
+    /// reversed, behind `~`), and `offset` is ignored (as Azurite ignores `startFrom`).
+    markers: bool,
 }
 
 #[async_trait]
@@ -31,7 +34,13 @@ impl PaginatedListStore for Pager {
     ) -> object_store::Result<PaginatedListResult> {
         use futures::TryStreamExt;
         self.requests.fetch_add(1, Ordering::SeqCst);
-        let after = opts.page_token.or(opts.offset).unwrap_or_default();
+        let after = if self.markers {
+            opts.page_token
+                .map(|m| m.trim_start_matches('~').chars().rev().collect())
+                .unwrap_or_default()
+        } else {
+            opts.page_token.or(opts.offset).unwrap_or_default()
+        };
         let max = opts.max_keys.unwrap_or(1000);
         let prefix = prefix.unwrap_or("");
         let all: Vec<_> = self.store.list(None).try_collect().await?;
@@ -65,7 +74,14 @@ impl PaginatedListStore for Pager {
                 r.objects.push(self.store.head(&Path::parse(k)?).await?);
             }
         }
-        let page_token = (page.len() == max).then(|| page.last().unwrap().0.clone());
+        let page_token = (page.len() == max).then(|| {
+            let last = page.last().unwrap().0.clone();
+            if self.markers {
+                format!("~{}", last.chars().rev().collect::<String>())
+            } else {
+                last
+            }
+        });
         Ok(PaginatedListResult {
             result: r,
             page_token,
@@ -102,6 +118,7 @@ async fn delimiter_pages_start_after_the_token_and_lose_nothing() {
         store: store.clone(),
         requests: AtomicUsize::new(0),
         returned: AtomicUsize::new(0),
+        markers: false,
     });
     let b = Bucket::new("t", store.clone()).with_level_pager(pager.clone());
     for page_size in [1usize, 7, 100, 1000] {
@@ -159,6 +176,7 @@ async fn with_store_drops_the_pager() {
         store: store.clone(),
         requests: AtomicUsize::new(0),
         returned: AtomicUsize::new(0),
+        markers: false,
     });
     let b = Bucket::new("t", store.clone())
         .with_level_pager(pager.clone())
@@ -172,4 +190,93 @@ async fn with_store_drops_the_pager() {
         .unwrap();
     assert_eq!(p.common_prefixes, vec!["a/".to_string()]);
     assert_eq!(pager.requests.load(Ordering::SeqCst), 0);
+}
+
+/// A marker pager (`Bucket::with_marker_pager`, Azure semantics): every page is exactly one
+/// native request continued from the previous page's marker, carried in the page token, and
+/// nothing is lost or repeated, also under a character prefix that filters the level.
+#[tokio::test]
+async fn marker_pages_are_one_request_each_and_lose_nothing() {
+    let store = Arc::new(InMemory::new());
+    let mut want = BTreeSet::new();
+    for i in 0..300 {
+        let k = format!("lvl/o{i:04}");
+        store.put(&Path::from(k.clone()), "x".into()).await.unwrap();
+        want.insert(k);
+    }
+    for i in 0..60 {
+        store
+            .put(&Path::from(format!("lvl/p{i:04}/x")), "x".into())
+            .await
+            .unwrap();
+        if i % 10 == 0 {
+            let k = format!("lvl/p{i:04}");
+            store.put(&Path::from(k.clone()), "x".into()).await.unwrap();
+            want.insert(k);
+        }
+        want.insert(format!("lvl/p{i:04}/"));
+    }
+    let pager = Arc::new(Pager {
+        store: store.clone(),
+        requests: AtomicUsize::new(0),
+        returned: AtomicUsize::new(0),
+        markers: true,
+    });
+    let b = Bucket::new("t", store.clone()).with_marker_pager(pager.clone());
+    for (prefix, page_size) in [
+        ("lvl/", 1usize),
+        ("lvl/", 7),
+        ("lvl/", 100),
+        ("lvl/", 1000),
+        ("lvl/p00", 3),
+    ] {
+        pager.requests.store(0, Ordering::SeqCst);
+        let mut got = Vec::new();
+        let mut token = None;
+        let mut pages = 0usize;
+        loop {
+            let p = b
+                .list_page(&ListOptions {
+                    prefix: Some(prefix.into()),
+                    delimiter: true,
+                    page_size: Some(page_size),
+                    page_token: token.clone(),
+                })
+                .await
+                .unwrap();
+            pages += 1;
+            assert!(p.objects.len() + p.common_prefixes.len() <= page_size);
+            got.extend(p.objects.into_iter().map(|o| o.key));
+            got.extend(p.common_prefixes);
+            token = p.next_token;
+            if let Some(t) = &token {
+                assert!(t.starts_with("//gm1/"), "{t}");
+            } else {
+                break;
+            }
+            assert!(pages < 5000, "no end");
+        }
+        let want: BTreeSet<String> = want
+            .iter()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        let set: BTreeSet<String> = got.iter().cloned().collect();
+        assert_eq!(
+            set.len(),
+            got.len(),
+            "{prefix} {page_size}: repeated entries"
+        );
+        assert_eq!(set, want, "{prefix} {page_size}");
+        let requests = pager.requests.load(Ordering::SeqCst);
+        if prefix == "lvl/" {
+            assert_eq!(
+                requests, pages,
+                "page size {page_size}: one request per page"
+            );
+        } else {
+            // The character prefix filters the level: more requests, still bounded by it.
+            assert!(requests <= 360 + pages, "{requests} requests");
+        }
+    }
 }

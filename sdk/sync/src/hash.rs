@@ -119,6 +119,23 @@ impl Hasher {
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }
+    /// Whether only part MD5s are computed (no whole-content MD5): then the parts may be
+    /// hashed elsewhere, in any order, and handed in with [`Hasher::set_part`].
+    pub(crate) fn parts_only(&self) -> bool {
+        self.whole.is_none() && self.keep_parts
+    }
+    /// Count a part's bytes without hashing them (its MD5 comes with [`Hasher::set_part`]).
+    pub(crate) fn count(&mut self, n: u64) {
+        self.bytes += n;
+    }
+    /// The MD5 of part `idx` (0-based), computed elsewhere; `None` leaves the part as it is.
+    pub(crate) fn set_part(&mut self, idx: usize, md5: Option<[u8; 16]>) {
+        let Some(m) = md5 else { return };
+        if self.parts.len() <= idx {
+            self.parts.resize(idx + 1, [0; 16]);
+        }
+        self.parts[idx] = m;
+    }
     /// The MD5 of everything seen (if computed), and the part MD5s.
     pub(crate) fn finish(self) -> Digests {
         let md5 = self.whole.map(|w| {
@@ -200,6 +217,17 @@ mod tests {
                 && p.etag_confirms(&s3)
                 && !p.etag_confirms(&hex::encode(d.md5.unwrap()))
         );
+        // Parts hashed elsewhere and handed in out of order give the same multipart etag.
+        let mut ooo = Hasher::with(false, true);
+        assert!(ooo.parts_only() && !Hasher::new().parts_only());
+        ooo.count(6);
+        ooo.count(5);
+        ooo.set_part(1, Some(md5_of(b"world")));
+        ooo.set_part(0, Some(md5_of(b"hello ")));
+        ooo.set_part(0, None);
+        assert_eq!(ooo.bytes(), 11);
+        let o = ooo.finish();
+        assert!(o.etag_confirms(&s3) && o.md5.is_none());
         assert_eq!(
             etag_md5(true, "s3", Some("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""), 11),
             d.md5

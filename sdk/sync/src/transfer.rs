@@ -3,14 +3,14 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::engine::{Endpoint, Event, Observer, SyncOptions};
-use crate::hash::{etag_md5, Digests, Hasher};
+use crate::hash::{etag_md5, md5_of, Digests, Hasher};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use gureum_core::key::encode_key;
 use gureum_core::object_store::path::Path;
 use gureum_core::object_store::{
-    Attribute, Attributes, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt,
-    PutMultipartOptions, PutOptions, PutPayload,
+    Attribute, Attributes, GetOptions, GetRange, GetResultPayload, MultipartUpload, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
 };
 use gureum_core::storage::ObjectInfo;
 use gureum_core::{Error, ErrorKind, Result};
@@ -270,13 +270,47 @@ async fn verify_dest(
     Ok(())
 }
 
-/// MD5 and length of a stored object, streaming.
+/// Blocks in which a local file is read back and hashed (one blocking read each).
+const FILE_BLOCK: u64 = 1024 * 1024;
+
+/// MD5 and length of a stored object, streaming. A local file (`file://`) is read in 1 MiB
+/// blocks, one blocking read each: its generic byte stream reads 8 KiB per blocking-pool
+/// hand-off, and those hand-offs, not the hashing, were most of the cost of reading back a
+/// downloaded tree (S3 → file).
 pub(crate) async fn stream_md5(store: &Arc<dyn ObjectStore>, p: &Path) -> Result<([u8; 16], u64)> {
     let r = store.get_opts(p, GetOptions::default()).await?;
-    let mut s = r.into_stream();
     let mut h = Hasher::new();
-    while let Some(chunk) = s.try_next().await? {
-        h.update(&chunk);
+    if let GetResultPayload::Stream(_) = &r.payload {
+        let mut s = r.into_stream();
+        while let Some(chunk) = s.try_next().await? {
+            h.update(&chunk);
+        }
+    } else if r.meta.size <= FILE_BLOCK {
+        h.update(&r.bytes().await?);
+    } else {
+        let (size, etag) = (r.meta.size, r.meta.e_tag.clone());
+        drop(r);
+        let mut off = 0;
+        while off < size {
+            let end = (off + FILE_BLOCK).min(size);
+            let b = store
+                .get_opts(
+                    p,
+                    GetOptions {
+                        range: Some(GetRange::Bounded(off..end)),
+                        if_match: etag.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .bytes()
+                .await?;
+            if b.is_empty() {
+                break;
+            }
+            off += b.len() as u64;
+            h.update(&b);
+        }
     }
     let n = h.bytes();
     Ok((h.finish().md5.unwrap_or_default(), n))
@@ -350,7 +384,7 @@ async fn multipart_copy(
                 expect(0)
             )));
         }
-        start_part(&mut up, &mut uploads, first_bytes, permit0, &mut hasher);
+        start_part(&mut up, &mut uploads, 0, first_bytes, permit0, &mut hasher);
         let fetch = |i: u64| {
             let store = ctx.src_store.clone();
             let sp = sp.clone();
@@ -384,17 +418,20 @@ async fn multipart_copy(
                     expect(i)
                 )));
             }
-            start_part(&mut up, &mut uploads, b, permit, &mut hasher);
+            start_part(&mut up, &mut uploads, i as usize, b, permit, &mut hasher);
             while uploads.len() > ctx.opts.part_concurrency.max(1) {
                 if let Some(r) = uploads.join_next().await {
-                    let n = r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+                    let (idx, n, md5) =
+                        r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+                    hasher.set_part(idx, md5);
                     ctx.emit(Event::Bytes(n));
                 }
             }
         }
         drop(parts);
         while let Some(r) = uploads.join_next().await {
-            let n = r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+            let (idx, n, md5) = r.map_err(|e| Error::other(format!("part upload task: {e}")))??;
+            hasher.set_part(idx, md5);
             ctx.emit(Event::Bytes(n));
         }
         let d = hasher.finish();
@@ -427,22 +464,45 @@ async fn multipart_copy(
     })
 }
 
+/// What a part upload task returns: the part's index, its length and (when the task
+/// computed it) its MD5.
+type PartDone = (usize, u64, Option<[u8; 16]>);
+
 /// Start uploading one part (in order) on a task of its own; the permit is released when
-/// the part is stored.
+/// the part is stored. When only part MD5s are wanted (no whole-content MD5, which must see
+/// the bytes in order), the part's MD5 is computed on the blocking pool while the part is
+/// sent, so the hashing of several parts runs on all cores instead of in this loop.
 fn start_part(
     up: &mut Box<dyn MultipartUpload>,
-    uploads: &mut tokio::task::JoinSet<Result<u64>>,
+    uploads: &mut tokio::task::JoinSet<Result<PartDone>>,
+    idx: usize,
     data: Bytes,
     permit: OwnedSemaphorePermit,
     h: &mut Hasher,
 ) {
-    h.part(&data);
     let n = data.len() as u64;
-    let fut = up.put_part(PutPayload::from_bytes(data));
+    let hash_in_task = h.parts_only();
+    if hash_in_task {
+        h.count(n);
+    } else {
+        h.part(&data);
+    }
+    let fut = up.put_part(PutPayload::from_bytes(data.clone()));
     uploads.spawn(async move {
-        let r = fut.await;
+        let md5 = async {
+            if hash_in_task {
+                tokio::task::spawn_blocking(move || md5_of(&data))
+                    .await
+                    .map(Some)
+                    .map_err(|e| Error::other(format!("part hash task: {e}")))
+            } else {
+                Ok(None)
+            }
+        };
+        let (md5, r) = futures::join!(md5, fut);
         drop(permit);
-        r.map(|_| n).map_err(Error::from)
+        r.map_err(Error::from)?;
+        Ok((idx, n, md5?))
     });
 }
 

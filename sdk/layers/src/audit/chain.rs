@@ -209,9 +209,22 @@ impl Entry {
 
 /// How an Ed25519 signing key is written in a key file (or variable): this prefix and the
 /// 32-byte seed as 64 hex digits. Anything else is an HMAC-SHA256 key.
+///
+/// The two prefixes tell the key kinds apart (the public key of a secret key carries the
+/// other one):
+///
+/// ```
+/// use gureum_layers::audit::chain::{public_key, ED25519_PUBLIC_PREFIX, ED25519_SECRET_PREFIX};
+/// let sk = format!("{ED25519_SECRET_PREFIX}{}", "11".repeat(32));
+/// let pk = public_key(sk.as_bytes()).unwrap().unwrap();
+/// assert!(pk.starts_with(ED25519_PUBLIC_PREFIX) && pk.len() == ED25519_PUBLIC_PREFIX.len() + 64);
+/// assert_eq!(public_key(b"an HMAC key").unwrap(), None); // no prefix: HMAC-SHA256
+/// ```
 pub const ED25519_SECRET_PREFIX: &str = "ed25519-secret:";
 /// How an Ed25519 public key is written (for `gureum audit verify --key`): this prefix and
 /// the 32-byte key as 64 hex digits. It verifies but cannot sign.
+///
+/// Example: see [`ED25519_SECRET_PREFIX`].
 pub const ED25519_PUBLIC_PREFIX: &str = "ed25519-public:";
 
 /// A checkpoint key as read from its file: HMAC bytes, an Ed25519 signing key, or an Ed25519
