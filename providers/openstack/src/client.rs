@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
 /// use gureum_core::{http::ProviderErrors, ErrorKind};
 /// use gureum_openstack::auth::{AuthOptions, Credential, Session};
-/// use gureum_openstack::client::{check, decode_json, http_error, kind_for_status, read_json, send, OpenStackErrors};
+/// use gureum_openstack::client::{check, decode_json, http_error, kind_for_status, read_json, send, send_streaming, OpenStackErrors};
 /// let (base, seen) = gureum_testkit::scripted::serve(|n, base| match n {
 ///     0 => (200, format!("x-storage-url: {base}/v1/AUTH_test\r\nx-auth-token: AUTH_tk1\r\n"), String::new()),
 ///     1 => (200, "content-type: application/json\r\n".into(), r#"{"count": 2}"#.into()),
@@ -38,7 +38,8 @@ use std::sync::{Arc, Mutex};
 /// let key = "testing".to_string().into();
 /// let session = Session::new(AuthOptions::new(auth, Credential::TempAuth { user: "test:tester".into(), key }))?;
 /// let u = url::Url::parse(&format!("{base}/v1/AUTH_test?format=json")).unwrap();
-/// let r = send(&session, "swift", "GET account", true, |c| c.get(u.clone())).await?;
+/// // (a download: the body is read after the attempt timeout, bounded by the idle timeout)
+/// let r = send_streaming(&session, "swift", "GET account", |c| c.get(u.clone())).await?;
 /// let r = check(r, "swift", "GET account").await?;
 /// let v: serde_json::Value = read_json(&session, r, "swift", "GET account").await?;
 /// assert_eq!(v["count"], 2);
@@ -160,6 +161,8 @@ where
 /// [`send`] for a response whose body the caller streams (an object download): the attempt
 /// timeout bounds the headers, the body only the idle read timeout
 /// ([`RequestOptions::streaming`]).
+///
+/// Example: see [`OpenStackErrors`].
 pub async fn send_streaming<F>(
     session: &Session,
     service: &'static str,
