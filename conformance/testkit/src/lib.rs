@@ -15,7 +15,7 @@
 //!   per-test fixtures (domains, projects, users, application credentials, catalog entries).
 //! * [`secrets`]: the marker-secret scan shared by every provider family's test (errors,
 //!   `Debug`, redacted URLs, reports and TRACE log lines).
-//! * [`env`]: the emulator gate (`GUREUM_REQUIRE_EMULATORS`), endpoints of the shared test
+//! * [`env`](mod@env): the emulator gate (`GUREUM_REQUIRE_EMULATORS`), endpoints of the shared test
 //!   servers (moto, Azurite, Swift SAIO and its s3api) from the environment written by
 //!   `scripts/emulators.sh env`, and unique resource names.
 //!
