@@ -188,6 +188,14 @@ for w in "${WORKLOADS[@]}"; do
   n=${#TOOLS[@]}
   for ((k = 0; k < n; k++)); do run "${TOOLS[$(((i + k) % n))]}" "$w"; done
   i=$((i + 1))
+  # Drop what no later workload reads: every tool's copies together would not fit in memory
+  # (/dev/shm is RAM; keeping them all filled 21 GB of a 24 GB machine).
+  case $w in
+    big-upload) rm -rf "$S3ROOT"/bench-*-$$/big ;;
+    s3-s3-same-bucket) rm -rf "$S3ROOT"/bench-*-$$/copy ;;
+    s3-s3-cross-bucket) rm -rf "$S3ROOT"/benchx-*-$$/med ;;
+    s3-file) rm -rf "$SHM"/dl-* ;;
+  esac
 done
 for tool in "${TOOLS[@]}"; do rmb "bench-$tool-$$"; rmb "benchx-$tool-$$"; rm -rf "$SHM/dl-$tool"; done
 

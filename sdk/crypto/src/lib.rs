@@ -295,8 +295,16 @@ impl Layer for EncryptionLayer {
     }
 
     fn layer_bucket(&self, bucket: Bucket) -> Bucket {
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(self.store(bucket.object_store(), bucket.name()));
+        let inner = bucket.object_store();
+        // Large unconditional puts stream (seal while writing) through file://'s multipart
+        // upload, which commits like a put (staging file, rename under the store's lock);
+        // only when that store is directly underneath (no other layer in between).
+        let streamed =
+            bucket.info().scheme == "file" && inner.to_string().starts_with("FileStore(");
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            self.store(inner, bucket.name())
+                .with_streamed_puts(streamed),
+        );
         let mut caps = bucket.capabilities().clone();
         // No presigned URLs: they would hand out ciphertext.
         caps.presign = false;

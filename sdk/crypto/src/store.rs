@@ -2,7 +2,7 @@
 //! underneath and decrypts it on the way back (see [`crate::format`] for the stored format).
 
 use crate::format::{
-    self, integrity, plain_size, segment_count, Header, SegmentKeys, HEADER_LEN, SEGMENT_LEN,
+    integrity, plain_size, segment_count, Header, SegmentKeys, HEADER_LEN, SEGMENT_LEN,
     STORED_SEGMENT_LEN, TAG_LEN,
 };
 use crate::keys::WrappedKey;
@@ -83,6 +83,7 @@ pub struct EncryptedStore {
     inner: Arc<dyn ObjectStore>,
     keys: Arc<Keys>,
     binding: String,
+    streamed_puts: bool,
 }
 
 impl fmt::Debug for EncryptedStore {
@@ -91,6 +92,7 @@ impl fmt::Debug for EncryptedStore {
             .field("inner", &self.inner.to_string())
             .field("binding", &self.binding)
             .field("provider", &self.keys.provider)
+            .field("streamed_puts", &self.streamed_puts)
             .finish()
     }
 }
@@ -146,22 +148,65 @@ fn plain_meta(mut m: ObjectMeta) -> ObjectMeta {
     m
 }
 
-/// Encrypt `plain` (one whole object) into its stored bytes. Large objects are sealed on up
-/// to four threads (segments are independent).
-pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Result<Bytes> {
-    let total = format::stored_size(plain.len() as u64) as usize;
+/// Segments sealed per block of a put (about 1 MiB stored): the unit of the parallel seal
+/// and of the streamed write.
+const PUT_BLOCK_SEGMENTS: u64 = 16;
+/// Objects from this size on take the streamed put when it is on
+/// ([`EncryptedStore::with_streamed_puts`]).
+const STREAMED_PUT_MIN: usize = 4 * 1024 * 1024;
+/// Sealed blocks a streamed put has being written at once.
+const STREAMED_WRITES_AHEAD: usize = 2;
+/// Block buffers a streamed put keeps for reuse.
+const POOL_MAX: usize = 8;
+
+/// The blocks of an object of `n` segments.
+fn put_blocks(n: u64) -> Vec<Range<u64>> {
+    (0..n)
+        .step_by(PUT_BLOCK_SEGMENTS as usize)
+        .map(|a| a..(a + PUT_BLOCK_SEGMENTS).min(n))
+        .collect()
+}
+
+/// Seal segments `segs` of `plain` (an object of `n` segments) into `out`, preceded by the
+/// sealed `header` when the block starts the object. `out` is cleared and receives exactly
+/// the block's stored bytes (capacity reserved once, no reallocation).
+fn seal_block(
+    header: &[u8],
+    keys: &SegmentKeys,
+    plain: &[u8],
+    n: u64,
+    segs: Range<u64>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let p0 = (segs.start as usize * SEGMENT_LEN).min(plain.len());
+    let p1 = (segs.end as usize * SEGMENT_LEN).min(plain.len());
+    let head = if segs.start == 0 { header } else { &[][..] };
+    let len = head.len() + (p1 - p0) + (segs.end - segs.start) as usize * TAG_LEN;
+    out.clear();
+    out.reserve_exact(len);
+    out.extend_from_slice(head);
+    for i in segs {
+        let s = (i as usize * SEGMENT_LEN).min(plain.len());
+        let e = (s + SEGMENT_LEN).min(plain.len());
+        let at = out.len();
+        out.extend_from_slice(&plain[s..e]);
+        out.extend_from_slice(&[0u8; TAG_LEN]);
+        keys.seal_segment_at(i, i + 1 == n, &mut out[at..], e - s)?;
+    }
+    debug_assert_eq!(out.len(), len);
+    Ok(())
+}
+
+/// Encrypt `plain` (one whole object) into its stored bytes, one chunk per block of
+/// [`PUT_BLOCK_SEGMENTS`] segments (no single buffer of the object's size). Large objects are
+/// sealed on up to four threads (segments are independent).
+pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Result<PutPayload> {
     let n = segment_count(plain.len() as u64);
-    let mut out = vec![0u8; total];
-    out[..HEADER_LEN].copy_from_slice(header);
-    let work = |first: u64, part: &mut [u8]| -> Result<()> {
-        for (j, seg) in part.chunks_mut(STORED_SEGMENT_LEN).enumerate() {
-            let i = first + j as u64;
-            let start = i as usize * SEGMENT_LEN;
-            let end = (start + SEGMENT_LEN).min(plain.len());
-            seg[..end - start].copy_from_slice(&plain[start..end]);
-            keys.seal_segment_at(i, i + 1 == n, seg, end - start)?;
-        }
-        Ok(())
+    let blocks = put_blocks(n);
+    let seal = |b: &Range<u64>| -> Result<Bytes> {
+        let mut out = Vec::new();
+        seal_block(header, keys, plain, n, b.clone(), &mut out)?;
+        Ok(Bytes::from(out))
     };
     let threads = if plain.len() >= 4 * 1024 * 1024 {
         std::thread::available_parallelism()
@@ -171,28 +216,130 @@ pub(crate) fn encrypt_all(header: &[u8], keys: &SegmentKeys, plain: &[u8]) -> Re
     } else {
         1
     };
-    let body = &mut out[HEADER_LEN..];
-    if threads == 1 {
-        work(0, body)?;
+    let chunks: Vec<Bytes> = if threads == 1 || blocks.len() == 1 {
+        blocks.iter().map(seal).collect::<Result<_>>()?
     } else {
-        let per = (n as usize).div_ceil(threads) * STORED_SEGMENT_LEN;
-        std::thread::scope(|sc| -> Result<()> {
-            let handles: Vec<_> = body
-                .chunks_mut(per)
-                .enumerate()
-                .map(|(t, part)| {
-                    let first = (t * per / STORED_SEGMENT_LEN) as u64;
-                    sc.spawn(move || work(first, part))
-                })
+        let per = blocks.len().div_ceil(threads);
+        std::thread::scope(|sc| -> Result<Vec<Bytes>> {
+            let seal = &seal;
+            let handles: Vec<_> = blocks
+                .chunks(per)
+                .map(|part| sc.spawn(move || part.iter().map(seal).collect::<Result<Vec<_>>>()))
                 .collect();
+            let mut out = Vec::with_capacity(blocks.len());
             for h in handles {
-                h.join()
-                    .map_err(|_| Error::other("encryption thread panicked"))??;
+                out.extend(
+                    h.join()
+                        .map_err(|_| Error::other("encryption thread panicked"))??,
+                );
             }
-            Ok(())
-        })?;
+            Ok(out)
+        })?
+    };
+    Ok(chunks.into_iter().collect())
+}
+
+/// Buffers of sealed blocks, handed back when the store underneath has written (dropped)
+/// them, so a streamed put touches fresh memory for its first few blocks only.
+#[derive(Default)]
+struct BlockPool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl BlockPool {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut p| p.pop().unwrap_or_default())
+            .unwrap_or_default()
     }
-    Ok(Bytes::from(out))
+}
+
+/// A sealed block lent to the store underneath (as `Bytes`); its buffer returns to the pool
+/// when the last reference is dropped.
+struct PooledBlock {
+    buf: Vec<u8>,
+    pool: Arc<BlockPool>,
+}
+
+impl AsRef<[u8]> for PooledBlock {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for PooledBlock {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        if let Ok(mut p) = self.pool.0.lock() {
+            if p.len() < POOL_MAX {
+                p.push(buf);
+            }
+        }
+    }
+}
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::other(format!("encryption task failed: {e}"))
+}
+
+/// Seal `plain` block by block on blocking threads and hand each sealed block to `up` as one
+/// part, in order, while the next blocks are sealed: sealing overlaps the writes. Memory: a
+/// few blocks. Outstanding writes are awaited before an error is returned.
+async fn stream_parts(
+    up: &mut dyn MultipartUpload,
+    plain: Bytes,
+    header: Vec<u8>,
+    keys: SegmentKeys,
+) -> Result<()> {
+    use std::collections::VecDeque;
+    let n = segment_count(plain.len() as u64);
+    let keys = Arc::new(keys);
+    let header: Arc<[u8]> = header.into();
+    let pool = Arc::new(BlockPool::default());
+    let seal_ahead = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .clamp(2, 4);
+    let mut blocks = put_blocks(n).into_iter();
+    let mut sealing = VecDeque::new();
+    let mut writing: VecDeque<tokio::task::JoinHandle<object_store::Result<()>>> = VecDeque::new();
+    let res: Result<()> = async {
+        loop {
+            while sealing.len() < seal_ahead {
+                let Some(b) = blocks.next() else { break };
+                let (plain, keys, header, pool) =
+                    (plain.clone(), keys.clone(), header.clone(), pool.clone());
+                sealing.push_back(tokio::task::spawn_blocking(move || -> Result<Bytes> {
+                    let mut buf = pool.take();
+                    seal_block(&header, &keys, &plain, n, b, &mut buf)?;
+                    Ok(Bytes::from_owner(PooledBlock { buf, pool }))
+                }));
+            }
+            let Some(next) = sealing.pop_front() else {
+                break;
+            };
+            let block = next.await.map_err(join_err)??;
+            writing.push_back(tokio::spawn(up.put_part(PutPayload::from_bytes(block))));
+            while writing.len() > STREAMED_WRITES_AHEAD {
+                if let Some(w) = writing.pop_front() {
+                    w.await.map_err(join_err)??;
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    // Every write settles before the upload is completed or aborted.
+    let mut res = res;
+    for w in writing {
+        let r = w
+            .await
+            .map_err(join_err)
+            .and_then(|r| r.map_err(Error::from));
+        if res.is_ok() {
+            res = r;
+        }
+    }
+    res
 }
 
 impl EncryptedStore {
@@ -218,7 +365,55 @@ impl EncryptedStore {
             inner,
             keys,
             binding: binding.into(),
+            streamed_puts: false,
         }
+    }
+
+    /// Write large unconditional puts (from 4 MiB) through the store's multipart upload:
+    /// blocks of about 1 MiB are sealed on blocking threads while the blocks before them are
+    /// written, instead of sealing the whole object before the write starts. The stored bytes
+    /// are the same. Only for stores whose multipart upload commits like an unconditional
+    /// put (atomically, one object, same etag and attributes): [`EncryptionLayer`] turns it
+    /// on for `file://` (staging file, then rename under the store's lock). Create-only and
+    /// if-match puts always take one conditional `put`.
+    ///
+    /// [`EncryptionLayer`]: crate::EncryptionLayer
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)] async fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::key::encode_key;
+    /// use gureum_core::object_store::{ObjectStore, ObjectStoreExt};
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// let tmp = tempfile::tempdir()?;
+    /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
+    /// let url = format!("file://{}", tmp.path().join("b").display());
+    /// let raw = gureum::open_bucket(&url).await?.object_store();
+    /// let store = EncryptedStore::new(raw, keys, "b").with_streamed_puts(true);
+    /// let key = encode_key("big.bin")?;
+    /// store.put(&key, vec![7u8; 5 << 20].into()).await?;
+    /// assert_eq!(store.get(&key).await?.bytes().await?.len(), 5 << 20);
+    /// assert!(store.is_streaming_puts());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_streamed_puts(mut self, on: bool) -> Self {
+        self.streamed_puts = on;
+        self
+    }
+
+    /// Whether large unconditional puts stream ([`Self::with_streamed_puts`]).
+    ///
+    /// ```
+    /// # fn main() -> gureum_core::Result<()> {
+    /// use gureum_core::object_store::memory::InMemory;
+    /// use gureum_crypto::{keyfile::KeyFile, EncryptedStore, EncryptionLayer};
+    /// use std::sync::Arc;
+    /// let tmp = tempfile::tempdir()?;
+    /// let keys = EncryptionLayer::new(KeyFile::create(tmp.path().join("k"), "city")?).keys().clone();
+    /// assert!(!EncryptedStore::new(Arc::new(InMemory::new()), keys, "b").is_streaming_puts());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_streaming_puts(&self) -> bool {
+        self.streamed_puts
     }
 
     /// The store underneath (holds ciphertext).
@@ -670,18 +865,53 @@ impl EncryptedStore {
     ) -> Result<PutResult> {
         let (header, keys, wrapped) = self.new_object(location).await?;
         let plain: Bytes = payload.into();
+        add_kek_metadata(&mut opts.attributes, &wrapped);
+        if self.streamed_puts
+            && plain.len() >= STREAMED_PUT_MIN
+            && opts.mode == PutMode::Overwrite
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            return self.put_streamed(location, plain, header, keys, opts).await;
+        }
         let stored = if plain.len() > 4 * SEGMENT_LEN {
             tokio::task::spawn_blocking(move || encrypt_all(&header, &keys, &plain))
                 .await
-                .map_err(|e| Error::other(format!("encryption task failed: {e}")))??
+                .map_err(join_err)??
         } else {
             encrypt_all(&header, &keys, &plain)?
         };
-        add_kek_metadata(&mut opts.attributes, &wrapped);
-        Ok(self
+        Ok(self.inner.put_opts(location, stored, opts).await?)
+    }
+
+    /// An unconditional put through the store's multipart upload, sealing while writing
+    /// ([`Self::with_streamed_puts`]).
+    async fn put_streamed(
+        &self,
+        location: &Path,
+        plain: Bytes,
+        header: Vec<u8>,
+        keys: SegmentKeys,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let mut up = self
             .inner
-            .put_opts(location, PutPayload::from_bytes(stored), opts)
-            .await?)
+            .put_multipart_opts(
+                location,
+                PutMultipartOptions {
+                    tags: opts.tags,
+                    attributes: opts.attributes,
+                    extensions: opts.extensions,
+                },
+            )
+            .await?;
+        let res = match stream_parts(up.as_mut(), plain, header, keys).await {
+            Ok(()) => up.complete().await.map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        if res.is_err() {
+            let _ = up.abort().await;
+        }
+        res
     }
 }
 
