@@ -1014,11 +1014,12 @@ impl Bucket {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::object_store::{path::Path, ObjectStoreExt};
+    /// use gureum_core::{key::encode_key, object_store::ObjectStoreExt};
     /// let bucket = gureum_local::storage::open_mem("doc-object-store");
     /// bucket.put("a.csv", b"1,2\n".to_vec()).await?;
     /// // The same bytes through the raw object_store API (for DataFusion, Polars, ...).
-    /// let raw = bucket.object_store().get(&Path::from("a.csv")).await?.bytes().await?;
+    /// // Keys go through the verbatim key space (`Path::from` would percent-encode Hangul).
+    /// let raw = bucket.object_store().get(&encode_key("a.csv")?).await?.bytes().await?;
     /// assert_eq!(&raw[..], b"1,2\n");
     /// # Ok(()) }
     /// ```
@@ -1767,17 +1768,7 @@ impl Bucket {
         // Without a marker: start after the cursor (the service may ignore the offset; the
         // entries ≤ cursor are then dropped here and by the caller).
         let offset = match (&marker, token) {
-            (None, Some(t)) => Some(match t.strip_suffix('/') {
-                Some(p) => format!(
-                    "{}/",
-                    encode_key(p)
-                        .map(|p| p.to_string())
-                        .unwrap_or_else(|_| p.to_string())
-                ),
-                None => encode_key(t)
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|_| t.to_string()),
-            }),
+            (None, Some(t)) => Some(native_offset(t)),
             _ => None,
         };
         let after_cursor = marker.is_none();
@@ -1803,20 +1794,7 @@ impl Bucket {
                     },
                 )
                 .await?;
-            let count =
-                |k: &str| (!after_cursor || token.is_none_or(|t| k > t)) && k.starts_with(prefix);
-            seen += r
-                .result
-                .common_prefixes
-                .iter()
-                .filter(|p| count(&format!("{}/", decode_key(p))))
-                .count();
-            seen += r
-                .result
-                .objects
-                .iter()
-                .filter(|m| count(&decode_key(&m.location)))
-                .count();
+            seen += page_count(&r.result, token.filter(|_| after_cursor), prefix);
             out.push(r.result);
             rounds += 1;
             match r.page_token {
@@ -1845,17 +1823,7 @@ impl Bucket {
             .map(|d| format!("{}/", d.as_ref()));
         // A token that is a common prefix `p/` continues after every key under it: S3 and
         // Swift return `p/` again for a start after `p/`, which the caller drops (≤ token).
-        let offset = token.map(|t| match t.strip_suffix('/') {
-            Some(p) => format!(
-                "{}/",
-                encode_key(p)
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|_| p.to_string())
-            ),
-            None => encode_key(t)
-                .map(|p| p.to_string())
-                .unwrap_or_else(|_| t.to_string()),
-        });
+        let offset = token.map(native_offset);
         let mut out = Vec::new();
         let mut seen = 0usize;
         let mut native_token: Option<String> = None;
@@ -1875,19 +1843,7 @@ impl Bucket {
                     },
                 )
                 .await?;
-            let count = |k: &str| token.is_none_or(|t| k > t) && k.starts_with(prefix);
-            seen += r
-                .result
-                .common_prefixes
-                .iter()
-                .filter(|p| count(&format!("{}/", decode_key(p))))
-                .count();
-            seen += r
-                .result
-                .objects
-                .iter()
-                .filter(|m| count(&decode_key(&m.location)))
-                .count();
+            seen += page_count(&r.result, token, prefix);
             let read = r.result.common_prefixes.len() + r.result.objects.len();
             out.push(r.result);
             rounds += 1;
@@ -2170,6 +2126,35 @@ pub fn part_size_for(base: usize, size: u64, max_parts: Option<usize>) -> usize 
     };
     let need = size.div_ceil(m as u64).div_ceil(MIB) * MIB;
     usize::try_from(need).map_or(usize::MAX, |n| n.max(base))
+}
+
+/// The native start-after offset for a page token: the key in the verbatim key space, and a
+/// common prefix `p/` as `p/` (S3 and Swift return `p/` again for a start after `p/`, which
+/// the caller drops as ≤ token).
+fn native_offset(t: &str) -> String {
+    let enc = |k: &str| {
+        encode_key(k)
+            .map(|p| p.to_string())
+            .unwrap_or_else(|_| k.to_string())
+    };
+    match t.strip_suffix('/') {
+        Some(p) => format!("{}/", enc(p)),
+        None => enc(t),
+    }
+}
+
+/// Entries of one native page that count toward a portable page: after `after` (if any) and
+/// under the character prefix `prefix` (common prefixes compare as `p/`).
+fn page_count(r: &object_store::ListResult, after: Option<&str>, prefix: &str) -> usize {
+    let count = |k: &str| after.is_none_or(|t| k > t) && k.starts_with(prefix);
+    r.common_prefixes
+        .iter()
+        .filter(|p| count(&format!("{}/", decode_key(p))))
+        .count()
+        + r.objects
+            .iter()
+            .filter(|m| count(&decode_key(&m.location)))
+            .count()
 }
 
 /// Largest part any backend accepts (Azure: 4,000 MiB per block; S3 and Swift: 5 GiB).

@@ -486,15 +486,15 @@ impl MirrorStore {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-    /// use gureum_core::{object_store::{memory::InMemory, path::Path}, Bucket};
+    /// use gureum_core::{key::encode_key, object_store::memory::InMemory, Bucket};
     /// use gureum_layers::mirror::{MirrorOptions, MirrorStore};
     /// use std::sync::Arc;
     /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
     /// p.put("only-on-primary.csv", "1").await?; // e.g. written before the mirror existed
     /// s.put("deleted-on-primary.csv", "x").await?;
     /// let store = MirrorStore::new(p, s.clone(), MirrorOptions::default())?;
-    /// store.repair(&Path::from("only-on-primary.csv")).await?;
-    /// store.repair(&Path::from("deleted-on-primary.csv")).await?;
+    /// store.repair(&encode_key("only-on-primary.csv")?).await?;
+    /// store.repair(&encode_key("deleted-on-primary.csv")?).await?;
     /// assert!(s.exists("only-on-primary.csv").await?);
     /// assert!(!s.exists("deleted-on-primary.csv").await?);
     /// # Ok(()) }
@@ -748,13 +748,13 @@ fn conditional(o: &GetOptions) -> bool {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
-/// use gureum_core::object_store::{memory::InMemory, path::Path, ObjectStore, ObjectStoreExt};
-/// use gureum_core::Bucket;
+/// use gureum_core::object_store::{memory::InMemory, ObjectStore, ObjectStoreExt};
+/// use gureum_core::{key::encode_key, Bucket};
 /// use gureum_layers::mirror::{MirrorObjectStore, MirrorOptions, MirrorStore};
 /// use std::sync::Arc;
 /// let (p, s) = (Bucket::new("p", Arc::new(InMemory::new())), Bucket::new("s", Arc::new(InMemory::new())));
 /// let store: Arc<dyn ObjectStore> = Arc::new(MirrorObjectStore(MirrorStore::new(p.clone(), s.clone(), MirrorOptions::default())?));
-/// store.put(&Path::from("x"), "1".into()).await?; // raw object_store API, both sides written
+/// store.put(&encode_key("x")?, "1".into()).await?; // raw object_store API, both sides written
 /// assert!(p.exists("x").await? && s.exists("x").await?);
 /// # Ok(()) }
 /// ```
