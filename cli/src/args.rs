@@ -15,6 +15,11 @@ pub struct Cli {
     /// Machine-readable output: one JSON document, or JSON Lines for listings.
     #[arg(long, global = true)]
     pub json: bool,
+    /// More diagnostics on stderr: `-v` info (retries, timings), `-vv` debug, `-vvv` trace.
+    /// `GUREUM_LOG` (tracing filter syntax, e.g. `gureum_core=debug`) overrides it. Logs never
+    /// carry secrets or object contents.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

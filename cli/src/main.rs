@@ -44,6 +44,35 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Diagnostics on stderr. Without `-v` only errors logged by the SDK appear (failures of a
+/// command are reported by the command itself); `GUREUM_LOG` takes a full tracing filter.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("GUREUM_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(spec.trim()) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("gureum: ignoring GUREUM_LOG ({e})");
+                EnvFilter::new("error")
+            }
+        },
+        // -v raises gureum's own crates only: other libraries stay at `error`, their
+        // debug output is theirs to vouch for (GUREUM_LOG can still ask for it).
+        _ => EnvFilter::new(match verbose {
+            0 => "error",
+            1 => "error,gureum=info",
+            2 => "error,gureum=debug",
+            _ => "error,gureum=trace",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(true)
+        .try_init();
+}
+
 fn main() {
     tune_allocator();
     // Parsed from help::command(), the definition with the `--help` examples attached.
@@ -62,6 +91,7 @@ fn main() {
             });
         }
     };
+    init_logging(cli.verbose);
     let out = Out::new(cli.json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -433,3 +433,42 @@ fn ls_counts_names_outside_the_portable_key_space() {
         "jpg"
     );
 }
+
+/// `-v`/`GUREUM_LOG` turn on gureum's own diagnostics on stderr; without them stderr stays
+/// quiet, and a malformed `GUREUM_LOG` is reported, not fatal.
+#[test]
+fn verbose_flag_and_gureum_log_control_diagnostics() {
+    let e = Env::new();
+    std::fs::write(e.path("x.txt"), b"hello").unwrap();
+    let dst = format!("{}#k", e.bucket());
+    let quiet = e.run(&["cp", "x.txt", &dst]);
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    let loud = e.run(&["-vvv", "cp", "x.txt", &dst]);
+    assert!(loud.status.success());
+    let err = String::from_utf8_lossy(&loud.stderr);
+    assert!(
+        err.contains("gureum_core::storage") && err.contains("put"),
+        "{err}"
+    );
+    let filtered = e
+        .cmd()
+        .env("GUREUM_LOG", "gureum_core=trace")
+        .args(["cp", "x.txt", &dst])
+        .output()
+        .unwrap();
+    assert!(filtered.status.success());
+    assert!(String::from_utf8_lossy(&filtered.stderr).contains("gureum_core"));
+    let bad = e
+        .cmd()
+        .env("GUREUM_LOG", "[bad")
+        .args(["cat", &dst])
+        .output()
+        .unwrap();
+    assert_eq!(bad.stdout, b"hello");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ignoring GUREUM_LOG"));
+}

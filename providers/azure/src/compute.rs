@@ -13,7 +13,7 @@
 //!   [`InstanceState`] ([`map_state`]).
 //! * The instance id is the VM name (unique in the resource group).
 
-use crate::error::{azure_error, AzureErrors};
+use crate::error::AzureErrors;
 use async_trait::async_trait;
 use base64::prelude::{Engine, BASE64_STANDARD};
 use bytes::Bytes;
@@ -359,48 +359,62 @@ impl ArmClient {
         })
     }
 
-    /// Poll an `Azure-AsyncOperation` (or `Location`) URL until the operation ends.
+    /// Poll an `Azure-AsyncOperation` (or, for a 202 without it, `Location`) URL until the
+    /// operation ends, at most `operation_timeout`.
+    ///
+    /// * The URL must be on the endpoint: same scheme, host and port (a relative URL is
+    ///   resolved against it). Anything else is refused before a request carries the token
+    ///   there (another host, another port, `http` for an `https` endpoint).
+    /// * `Azure-AsyncOperation`: each answer must be a JSON object with a string `status`;
+    ///   `Succeeded` ends the wait, `Failed`/`Canceled` is the operation's error, any other
+    ///   status is still running. A missing or non-string `status` is a malformed answer
+    ///   (`Unavailable`), never taken as done.
+    /// * `Location`: 202 is still running, any other success is done.
+    /// * `Retry-After` (seconds) sets the next poll, held between 10 ms and ten poll
+    ///   intervals; an unreadable one is ignored.
     async fn wait_operation(&self, what: &str, r: &ArmResponse) -> Result<()> {
-        let Some(op) = r
-            .headers
-            .get("azure-asyncoperation")
-            .or_else(|| r.headers.get("location"))
-            .and_then(|v| v.to_str().ok())
-        else {
-            return Ok(());
+        let header = |name: &str| r.headers.get(name).map(|v| v.to_str().ok());
+        let (op, status_monitor) = match (header("azure-asyncoperation"), header("location")) {
+            (Some(v), _) => (v, true),
+            (None, Some(v)) if r.status == 202 => (v, false),
+            _ => return Ok(()),
         };
-        let op = url::Url::parse(op)
-            .map_err(|_| malformed(what, "Azure-AsyncOperation is not a URL"))?;
-        if op.host_str() != self.endpoint.host_str() || op.port() != self.endpoint.port() {
+        let op = op
+            .and_then(|v| self.endpoint.join(v.trim()).ok())
+            .ok_or_else(|| malformed(what, "the operation URL is not a URL"))?;
+        if op.scheme() != self.endpoint.scheme()
+            || op.host_str() != self.endpoint.host_str()
+            || op.port_or_known_default() != self.endpoint.port_or_known_default()
+        {
             return Err(malformed(
                 what,
-                "the operation URL points to another host; refusing to send the token there",
+                "the operation URL is not on the ARM endpoint (scheme, host and port); refusing \
+                 to send the token there",
             ));
         }
-        let deadline = Instant::now() + self.op_timeout;
+        // No deadline for a timeout too large to add (it is then no bound at all).
+        let deadline = Instant::now().checked_add(self.op_timeout);
+        let max_wait = self.poll.max(Duration::from_millis(10)).saturating_mul(10);
         loop {
             let s = self.call_url(what, Method::GET, op.clone(), None).await?;
-            if s.status == 202 && s.body.is_null() {
-                // Location-style polling: 202 until done
-            } else {
-                match s.body["status"].as_str().unwrap_or("Succeeded") {
+            if status_monitor {
+                let status = s
+                    .body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        malformed(what, "the operation status has no string `status`")
+                    })?;
+                match status {
                     "Succeeded" => return Ok(()),
-                    "Failed" | "Canceled" => {
-                        let e = &s.body["error"];
-                        return Err(azure_error(
-                            what,
-                            409,
-                            e["code"].as_str().or(Some("OperationFailed")),
-                            e["message"].as_str(),
-                            s.headers
-                                .get("x-ms-request-id")
-                                .and_then(|v| v.to_str().ok()),
-                        ));
-                    }
+                    "Failed" | "Canceled" => return Err(operation_error(what, status, &s)),
                     _ => {}
                 }
+            } else if s.status != 202 {
+                return Ok(());
             }
-            if Instant::now() >= deadline {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
@@ -413,14 +427,11 @@ impl ArmClient {
                 .headers
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs)
                 .unwrap_or(self.poll)
-                .clamp(
-                    Duration::from_millis(10),
-                    self.poll.max(Duration::from_millis(10)) * 10,
-                );
-            tokio::time::sleep(after.min(deadline.saturating_duration_since(Instant::now()))).await;
+                .clamp(Duration::from_millis(10), max_wait);
+            tokio::time::sleep(left.map_or(after, |l| after.min(l))).await;
         }
     }
 }
@@ -516,6 +527,37 @@ async fn read_token_body(mut resp: reqwest::Response) -> Result<Value> {
 
 /// A success answer of ARM that is not what the call returns: `Unavailable`, never a
 /// value made up from it.
+/// The error of an operation that ended `Failed` or `Canceled`: its `error.code` decides the
+/// kind (`QuotaExceeded`, `AuthorizationFailed`, ...); an unknown or missing code is
+/// `Unavailable` — the poll itself succeeded, so no HTTP status applies (a 409 used to be
+/// assumed, which made every unknown failure, `AllocationFailed` say, read `AlreadyExists`).
+fn operation_error(what: &str, status: &str, s: &ArmResponse) -> Error {
+    let e = &s.body["error"];
+    let code = e["code"].as_str().filter(|c| !c.is_empty());
+    let kind = code
+        .and_then(|c| {
+            crate::error::code_kind(c).or_else(|| gureum_core::http::kind_for_well_known_code(c))
+        })
+        .unwrap_or(ErrorKind::Unavailable);
+    let mut text = format!("{what}: the operation ended {status}");
+    if let Some(m) = e["message"].as_str() {
+        let first = m.lines().next().unwrap_or("").trim();
+        if !first.is_empty() {
+            text.push_str(": ");
+            text.push_str(&first.chars().take(500).collect::<String>());
+        }
+    }
+    let mut err = Error::new(kind, text).with_provider_code(code.unwrap_or("OperationFailed"));
+    if let Some(id) = s
+        .headers
+        .get("x-ms-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        err = err.with_request_id(id);
+    }
+    err
+}
+
 fn malformed(what: &str, message: &str) -> Error {
     Error::new(
         ErrorKind::Unavailable,

@@ -504,3 +504,39 @@ async fn a_separate_process_lists_and_stops_instances() {
     assert_eq!(c.get(&vm.id).await.unwrap().state, InstanceState::Stopped);
     c.terminate(&vm.id).await.unwrap();
 }
+
+/// Regression (CI, stop 26): the kernel wakes the spawning parent before the new program's
+/// environment is in place, so a `terminate` right after `spawn` found an empty
+/// `/proc/<pid>/environ`, took our own instance for a stranger and refused to signal it.
+/// `spawn` now returns only once the exec has settled.
+#[test]
+fn an_instance_is_ours_right_after_spawn() {
+    use gureum_local::compute::process::{instance_marker, is_alive, owned, spawn, terminate};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut refused = Vec::new();
+    for i in 0..40 {
+        let marker = instance_marker(&format!("settle-{i}"));
+        let (k, v) = marker.split_once('=').unwrap();
+        let env = BTreeMap::from([(k.to_string(), v.to_string())]);
+        let p = spawn(
+            &["sleep".into(), "60".into()],
+            &env,
+            tmp.path(),
+            &tmp.path().join("log"),
+            &tmp.path().join(format!("exit-{i}")),
+        )
+        .unwrap();
+        if !owned(&p, &marker) {
+            refused.push(p.pid);
+        }
+        assert!(
+            terminate(&p, Duration::from_secs(2), &marker).unwrap(),
+            "instance {i} not stopped"
+        );
+        assert!(!is_alive(&p));
+    }
+    assert!(
+        refused.is_empty(),
+        "not recognised right after spawn: {refused:?}"
+    );
+}

@@ -1634,18 +1634,23 @@ impl Bucket {
                     levels
                 }
                 Some(pager) => {
-                    self.level_pages(
-                        pager.as_ref(),
-                        dir.as_ref(),
-                        &prefix,
-                        token.as_deref(),
-                        page_size,
-                    )
+                    // Counted like the whole-level read: a pager that skips foreign names
+                    // (file://) reports them while it is polled.
+                    CountForeign {
+                        inner: Box::pin(self.level_pages(
+                            pager.as_ref(),
+                            dir.as_ref(),
+                            &prefix,
+                            token.as_deref(),
+                            page_size,
+                        )),
+                        counter: counter.clone(),
+                    }
                     .await?
                 }
                 None => {
-                    // No native paging: one read of the whole level (local and in-memory
-                    // stores, where that is a directory read or a map scan).
+                    // No native paging: one read of the whole level (the in-memory store's
+                    // map scan; file:// pages through its own level pager).
                     vec![
                         CountForeign {
                             inner: self.store.list_with_delimiter(dir.as_ref()),

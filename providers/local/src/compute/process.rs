@@ -332,6 +332,7 @@ pub fn spawn(
         .spawn()
         .map_err(|e| Error::from(e).context_message(format!("starting {:?}", argv[0])))?;
     let pid = child.id() as i32;
+    settle_exec(pid);
     let start = start_ticks(pid);
     std::thread::Builder::new()
         .name(format!("gureum-reap-{pid}"))
@@ -344,6 +345,27 @@ pub fn spawn(
         start_ticks: start,
     })
 }
+
+/// Wait (bounded) until `pid` has finished `execve`: the kernel wakes the spawning parent
+/// before the new program's arguments and environment are in place, and in that window
+/// `/proc/<pid>/environ` reads empty, so [`owned`] would refuse to signal our own instance.
+#[cfg(target_os = "linux")]
+fn settle_exec(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let ready = std::fs::read(format!("/proc/{pid}/environ"))
+            .map(|e| !e.is_empty())
+            .unwrap_or(true); // gone or unreadable: nothing to wait for
+        let exited = matches!(proc_stat(pid), None | Some(('Z' | 'X', _)));
+        if ready || exited || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn settle_exec(_pid: i32) {}
 
 /// The exit code the wrapper recorded, if the command exited by itself.
 ///

@@ -34,6 +34,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use gureum_core::key::{check_key, report_foreign_name, KeyRule};
+use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
@@ -108,6 +109,8 @@ const MAX_FS_PATH_BYTES: usize = 4000;
 
 const STORE_NAME: &str = "gureum-file";
 
+mod level;
+
 type OsResult<T> = object_store::Result<T>;
 
 struct Shared {
@@ -121,6 +124,10 @@ struct Shared {
     lock_file: std::sync::Mutex<Option<Arc<File>>>,
     /// fsync data files and the directories whose entries a write or delete changes.
     durable: bool,
+    /// Sorted names of recently listed levels ([`level`]).
+    levels: std::sync::Mutex<level::LevelCache>,
+    /// Directory levels read for delimiter listings ([`FileStore::level_reads`]).
+    level_reads: AtomicU64,
 }
 
 /// A directory as an `ObjectStore`, with attributes, if-match writes and locking.
@@ -296,6 +303,8 @@ struct LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
+        // Every write holds the lock: cached level names taken before it are stale.
+        level::WRITE_GENERATION.fetch_add(1, Ordering::AcqRel);
         #[cfg(unix)]
         {
             use std::os::unix::io::AsRawFd;
@@ -458,6 +467,8 @@ impl FileStore {
                 mutex: Arc::new(tokio::sync::Mutex::new(())),
                 lock_file: std::sync::Mutex::new(None),
                 durable,
+                levels: std::sync::Mutex::new(level::LevelCache::default()),
+                level_reads: AtomicU64::new(0),
             }),
         })
     }
@@ -488,20 +499,7 @@ impl FileStore {
     /// Whether a directory entry is a symbolic link that resolves outside the root (listings
     /// skip it with a warning; a dangling link is skipped too).
     fn escapes(&self, e: &std::fs::DirEntry) -> bool {
-        if !e.file_type().is_ok_and(|t| t.is_symlink()) {
-            return false;
-        }
-        let path = e.path();
-        match std::fs::canonicalize(&path) {
-            Ok(c) if c.starts_with(&self.s.root) => false,
-            _ => {
-                tracing::warn!(
-                    path = %path.display(),
-                    "skipping a symbolic link that leaves the bucket directory (or dangles)"
-                );
-                true
-            }
-        }
+        e.file_type().is_ok_and(|t| t.is_symlink()) && self.link_escapes(&e.path())
     }
 
     /// Refuse a path that leaves the root through a symbolic link: the deepest existing
@@ -922,104 +920,6 @@ impl FileStore {
         out.sort_by(|a, b| a.location.cmp(&b.location));
         Ok((out, foreign))
     }
-
-    /// One level of listing (blocking).
-    fn list_level(&self, prefix: Option<&Path>) -> OsResult<(ListResult, Foreign)> {
-        let mut foreign = Foreign::new();
-        let (dir, parts, logical) = match prefix {
-            Some(p) if p.parts().next().is_some() => {
-                if p.parts().next().map(|s| s.as_ref() == META_DIR) == Some(true) {
-                    return Ok((empty_list(), foreign));
-                }
-                let ph = self.phys(p)?;
-                (ph.base.clone(), ph.parts.clone(), p.clone())
-            }
-            _ => (self.s.root.clone(), vec![], Path::default()),
-        };
-        let mut common = std::collections::BTreeSet::new();
-        let mut objects = Vec::new();
-        // (directory, accumulated segment text of a long name being continued)
-        let mut stack: Vec<(PathBuf, String)> = vec![(dir, String::new())];
-        let top = parts.is_empty();
-        while let Some((d, acc)) = stack.pop() {
-            let rd = match std::fs::read_dir(&d) {
-                Ok(rd) => rd,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::NotFound
-                        || e.raw_os_error() == Some(libc::ENOTDIR) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(io_err(&d, e)),
-            };
-            for e in rd {
-                let e = e.map_err(|e| io_err(&d, e))?;
-                let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                    let lossy = e.file_name().to_string_lossy().into_owned();
-                    foreign.push((format!("{logical}/{acc}{lossy}"), KeyRule::NotUtf8));
-                    continue;
-                };
-                if top && acc.is_empty() && name == META_DIR {
-                    continue;
-                }
-                if acc.is_empty() && name == SELF_OBJECT {
-                    continue; // the prefix's own object, not a child
-                }
-                let path = e.path();
-                if self.escapes(&e) {
-                    continue;
-                }
-                let Ok(md) = std::fs::metadata(&path) else {
-                    continue;
-                };
-                if md.is_dir() {
-                    if let Some(c) = name.strip_suffix(CONT) {
-                        stack.push((path, format!("{acc}{c}")));
-                        continue;
-                    }
-                    let seg = format!("{acc}{name}");
-                    let child = match child_path(&logical, &seg) {
-                        Ok(c) => c,
-                        Err(rule) => {
-                            foreign.push((format!("{logical}/{seg}/"), rule));
-                            continue;
-                        }
-                    };
-                    let own = path.join(SELF_OBJECT);
-                    if let Ok(m) = std::fs::metadata(&own) {
-                        if m.is_file() {
-                            objects.push(Self::meta_of(child.clone(), &m));
-                        }
-                    }
-                    if has_visible_file(&path, true) {
-                        common.insert(child);
-                    }
-                } else if md.is_file() {
-                    if name == SELF_OBJECT {
-                        continue;
-                    }
-                    let seg = format!("{acc}{name}");
-                    if seg.ends_with(CONT) {
-                        foreign.push((format!("{logical}/{seg}"), KeyRule::Reserved));
-                        continue;
-                    }
-                    match child_path(&logical, &seg) {
-                        Ok(child) => objects.push(Self::meta_of(child, &md)),
-                        Err(rule) => foreign.push((format!("{logical}/{seg}"), rule)),
-                    }
-                }
-            }
-        }
-        objects.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok((
-            ListResult {
-                common_prefixes: common.into_iter().collect(),
-                objects,
-                extensions: Default::default(),
-            },
-            foreign,
-        ))
-    }
 }
 
 /// Remove staging files older than a day (left by crashed writers).
@@ -1347,9 +1247,9 @@ impl ObjectStore for FileStore {
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> OsResult<ListResult> {
         let this = self.clone();
         let prefix = prefix.cloned();
-        let (r, foreign) = blocking(move || this.list_level(prefix.as_ref())).await?;
-        report(foreign);
-        Ok(r)
+        let page = blocking(move || this.level_page(prefix.as_ref(), None, "", usize::MAX)).await?;
+        report(page.foreign);
+        Ok(page.result)
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> OsResult<()> {
@@ -1440,6 +1340,102 @@ impl ObjectStore for FileStore {
             }
         })
         .await
+    }
+}
+
+/// Paginated listing: with the `/` delimiter, one page of a level ([`FileStore::level_reads`]
+/// counts the level reads; following pages reuse the level's sorted names while the
+/// directory is unchanged), the page token being the last key returned; without a
+/// delimiter, the keys under `prefix` after the offset (a walk of the tree per page).
+/// `Bucket::list_page` with a delimiter pages through this.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> gureum_core::Result<()> {
+/// use gureum_core::object_store::list::{PaginatedListOptions, PaginatedListStore};
+/// use gureum_local::storage::FileStore;
+/// let tmp = tempfile::tempdir()?;
+/// let b = gureum_local::storage::open_file(tmp.path().join("b"))?;
+/// for k in ["d/a", "d/b", "d/c/x"] {
+///     b.put(k, "1").await?;
+/// }
+/// let store = b.native::<FileStore>().unwrap();
+/// let opts = PaginatedListOptions { delimiter: Some("/".into()), max_keys: Some(2), ..Default::default() };
+/// let page = store.list_paginated(Some("d/"), opts).await.unwrap();
+/// assert_eq!(page.result.objects.len(), 2);
+/// assert_eq!(page.page_token.as_deref(), Some("d/b"));
+/// # Ok(()) }
+/// ```
+#[async_trait]
+impl PaginatedListStore for FileStore {
+    async fn list_paginated(
+        &self,
+        prefix: Option<&str>,
+        opts: PaginatedListOptions,
+    ) -> OsResult<PaginatedListResult> {
+        let prefix = prefix.unwrap_or("").to_string();
+        let max = opts.max_keys.unwrap_or(1000).max(1);
+        // Start after the later of the offset and the page token (both are keys).
+        let after = match (opts.offset, opts.page_token) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let dir = match prefix.rfind('/') {
+            Some(i) => Some(Path::parse(&prefix[..i]).map_err(|e| invalid_path(e.to_string()))?),
+            None => None,
+        };
+        match opts.delimiter.as_deref() {
+            Some("/") => {
+                let this = self.clone();
+                let filter = prefix.clone();
+                let after2 = after.clone();
+                let page = blocking(move || {
+                    this.level_page(dir.as_ref(), after2.as_deref(), &filter, max)
+                })
+                .await?;
+                report(page.foreign);
+                let r = page.result;
+                let page_token = if page.more {
+                    let last_object = r.objects.last().map(|o| o.location.to_string());
+                    let last_prefix = r.common_prefixes.last().map(|p| format!("{p}/"));
+                    last_object.max(last_prefix)
+                } else {
+                    None
+                };
+                Ok(PaginatedListResult {
+                    result: r,
+                    page_token,
+                })
+            }
+            Some(d) => Err(object_store::Error::NotSupported {
+                source: format!("file:// lists with the delimiter \"/\" only, not {d:?}").into(),
+            }),
+            None => {
+                let this = self.clone();
+                let (all, foreign) = blocking(move || this.walk(dir.as_ref())).await?;
+                report(foreign);
+                let mut objects: Vec<ObjectMeta> = all
+                    .into_iter()
+                    .filter(|m| {
+                        let k = m.location.as_ref();
+                        k.starts_with(&prefix) && after.as_deref().is_none_or(|a| k > a)
+                    })
+                    .take(max + 1)
+                    .collect();
+                let more = objects.len() > max;
+                objects.truncate(max);
+                let page_token = more
+                    .then(|| objects.last().map(|o| o.location.to_string()))
+                    .flatten();
+                Ok(PaginatedListResult {
+                    result: ListResult {
+                        common_prefixes: vec![],
+                        objects,
+                        extensions: Default::default(),
+                    },
+                    page_token,
+                })
+            }
+        }
     }
 }
 

@@ -280,7 +280,9 @@ fn file_bucket(store: FileStore) -> Bucket {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.clone());
     let native = Arc::new(store.clone());
+    let pager = Arc::new(store.clone());
     Bucket::new(name, Arc::new(store) as Arc<dyn ObjectStore>)
+        .with_level_pager(pager)
         .with_capabilities(file_capabilities())
         .with_info(info("file"))
         .with_admin(Arc::new(FileAdmin::new(parent)))
