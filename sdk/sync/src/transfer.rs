@@ -184,24 +184,34 @@ async fn single_copy(ctx: &Ctx, sp: &Path, dp: &Path, src_info: &ObjectInfo) -> 
     let r = ctx.src_store.get_opts(sp, GetOptions::default()).await?;
     let attrs = carry(ctx, &r.attributes, sp.as_ref())?;
     let meta = r.meta.clone();
-    let data: Bytes = r.bytes().await?;
-    if data.len() as u64 != meta.size {
-        return Err(integrity(format!(
-            "{sp}: read {} bytes of {}",
-            data.len(),
-            meta.size
-        )));
-    }
     let mut h = Hasher::new();
-    h.update(&data);
+    // A network body is hashed chunk by chunk as it arrives and handed to the destination as
+    // those chunks: no copy into one contiguous buffer (for a 1 MiB object that buffer was a
+    // fresh mmap, page faults and a memmove per object). A local file is read in one go.
+    let payload = if let GetResultPayload::Stream(_) = &r.payload {
+        let mut chunks = Vec::new();
+        let mut s = r.into_stream();
+        while let Some(c) = s.try_next().await? {
+            h.update(&c);
+            chunks.push(c);
+        }
+        PutPayload::from_iter(chunks)
+    } else {
+        let data: Bytes = r.bytes().await?;
+        h.update(&data);
+        PutPayload::from_bytes(data)
+    };
+    let n = h.bytes();
+    if n != meta.size {
+        return Err(integrity(format!("{sp}: read {n} bytes of {}", meta.size)));
+    }
     let d = h.finish();
     check_source(ctx, sp.as_ref(), meta.e_tag.as_deref(), meta.size, &d)?;
-    let n = data.len() as u64;
     let res = ctx
         .dst_store
         .put_opts(
             dp,
-            PutPayload::from_bytes(data),
+            payload,
             PutOptions {
                 attributes: attrs,
                 ..Default::default()
