@@ -567,6 +567,37 @@ impl SwiftStore {
     /// Bulk delete of object names in one container (the `bulk` middleware); returns the
     /// per-name outcome.
     async fn bulk_delete(&self, container: &str, names: &[String]) -> Result<Vec<Result<()>>> {
+        // The token in use; the bulk middleware checks it per name, so one that expires while
+        // a long bulk request runs fails the remaining names with 401 inside a 200 answer
+        // (no 401 for the HTTP layer to renew on): renew it and retry those names once.
+        let token = self.inner.session.token().await?;
+        let mut out = self.bulk_delete_once(container, names).await?;
+        let unauthenticated: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.as_ref()
+                    .is_err_and(|e| e.kind() == ErrorKind::Unauthenticated)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !unauthenticated.is_empty() {
+            tracing::debug!(
+                names = unauthenticated.len(),
+                "swift bulk-delete: token expired during the request; renewing and retrying them"
+            );
+            self.inner.session.invalidate(&token).await;
+            let again: Vec<String> = unauthenticated.iter().map(|i| names[*i].clone()).collect();
+            let retried = self.bulk_delete_once(container, &again).await?;
+            for (i, r) in unauthenticated.into_iter().zip(retried) {
+                out[i] = r;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One bulk-delete request (see [`SwiftStore::bulk_delete`]).
+    async fn bulk_delete_once(&self, container: &str, names: &[String]) -> Result<Vec<Result<()>>> {
         let mut u = self.account_url().await?;
         u.set_query(Some("bulk-delete"));
         let mut body = String::new();
