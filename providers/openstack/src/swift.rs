@@ -629,7 +629,8 @@ impl SwiftStore {
             read += page.len();
             let Some(page_last) = page.last().and_then(|v| v["name"].as_str()) else {
                 // Nothing more before `end`: the rest is not listed.
-                return Ok(kinds);
+                pos = n;
+                break;
             };
             let page_last = page_last.to_string();
             for e in &page {
@@ -650,6 +651,17 @@ impl SwiftStore {
             }
             marker = Some(page_last);
         }
+        let count = |k: Listed| kinds.iter().filter(|x| **x == k).count();
+        tracing::debug!(
+            names = n,
+            listing_pages = pages,
+            entries = read,
+            slo = count(Listed::Slo),
+            plain = count(Listed::Plain),
+            unlisted = count(Listed::Unlisted),
+            walked_all = pos >= n,
+            "swift: SLO manifests among the names to delete"
+        );
         Ok(kinds)
     }
 
