@@ -13,7 +13,7 @@
 # Env: TRANSFERS (16), S3S_PORT (8014), BENCH_DIR, GUREUM_BIN, CARGO_TARGET_DIR,
 # MEASURE_TIMEOUT (900 s per command), ONLY_TOOLS / ONLY_WORKLOADS (space-separated subsets,
 # e.g. ONLY_WORKLOADS="med-upload big-upload s3-file": the S3-sourced workloads read what
-# med-upload wrote), BUCKET_BENCH=1 (also `Bucket` on s3:// vs raw object_store, same s3s-fs).
+# med-upload wrote), BUCKET_BENCH=1 (also `Bucket` on s3:// vs raw object_store: scripts/bench-bucket-s3.sh).
 # Prints one line per measurement (tool, workload, seconds, MiB/s, peak RSS) and the ratios
 # against the goals of issue 13; a ratio below its goal is printed as MISSED.
 set -euo pipefail
@@ -173,6 +173,23 @@ run() {
     awscli:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "s3://$x/med/" ;;
     awscli:s3-file) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "$SHM/dl-$tool/" ;;
   esac
+  # S3 -> S3: a copy that exits 0 must also have landed every object (s3s-fs keeps each
+  # object as a file under its root); otherwise the measurement is dropped (ratio n/a).
+  local dst=
+  case $w in s3-s3-same-bucket) dst=$S3ROOT/$b/copy ;; s3-s3-cross-bucket) dst=$S3ROOT/$x/med ;; esac
+  if [[ -n $dst ]]; then
+    local got
+    got=$(find "$dst" -type f 2>/dev/null | wc -l)
+    if ((got != N_MED)); then
+      log "$tool $w: $got of $N_MED objects at the destination: measurement dropped"
+      python3 - "$RESULTS" "$tool" "$w" <<'EOF2'
+import sys
+p, t, w = sys.argv[1:4]
+rows = [l for l in open(p) if l.split("\t")[:2] != [t, w]]
+open(p, "w").writelines(rows)
+EOF2
+    fi
+  fi
 }
 
 # Workloads in order; for each, every tool in turn (the first tool rotates from one workload
@@ -201,10 +218,10 @@ for tool in "${TOOLS[@]}"; do rmb "bench-$tool-$$"; rmb "benchx-$tool-$$"; rm -r
 
 # ---------------------------------------------------------------- Bucket vs raw object_store
 if [[ ${BUCKET_BENCH:-0} == 1 ]]; then
-  log "Bucket on s3:// vs raw object_store AmazonS3 (cargo bench -p gureum-aws --bench aws)"
-  (cd "$ROOT_DIR" && BENCH_S3_ENDPOINT=$EP BENCH_ONLY=s3 BENCH_S3_ACCESS_KEY=AKIAPERF \
-    BENCH_S3_SECRET_KEY=SECRETPERF123456 BENCH_ROUNDS=${BENCH_ROUNDS:-9} BENCH_OPS=${BENCH_OPS:-200} \
-    cargo bench -q -p gureum-aws --bench aws) | tee "$SHM/bucket-bench.txt"
+  # its own s3s-fs in a private network namespace with delayed ACKs off (see that script: on
+  # the shared loopback s3s-fs's Nagle + delayed ACK make the ratio noise)
+  log "Bucket on s3:// vs raw object_store AmazonS3 (scripts/bench-bucket-s3.sh)"
+  S3S_BIN=$S3S bash "$ROOT_DIR/scripts/bench-bucket-s3.sh" | tee "$SHM/bucket-bench.txt"
 fi
 
 # ---------------------------------------------------------------- ratios

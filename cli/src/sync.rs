@@ -6,7 +6,7 @@ use crate::output::{to_json, Out};
 use clap::Args;
 use gureum::{Bucket, Error, Result};
 use gureum_sync::{
-    CheckReport, Compare, Endpoint, Event, Filter, Hooks, Observer, Report, SyncOptions,
+    CheckReport, Compare, Endpoint, Event, Filter, Hooks, Observer, Readback, Report, SyncOptions,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -65,8 +65,12 @@ pub struct TransferFlags {
     pub buffer_memory: usize,
     /// Destinations without MD5 etags (file, mem, Azure): check by size only instead of
     /// reading each object back and hashing it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "readback")]
     pub no_readback: bool,
+    /// Also read back and hash what is written to a local directory (by default a local
+    /// file is checked by its size and etag: its bytes are the buffers hashed in flight).
+    #[arg(long)]
+    pub readback: bool,
     /// Never use the store's server-side copy.
     #[arg(long)]
     pub no_server_side_copy: bool,
@@ -278,7 +282,13 @@ fn options(f: &TransferFlags, delete: bool, src: &Endpoint, dst: &Endpoint) -> R
         part_concurrency: f.part_concurrency,
         memory_budget: f.buffer_memory.saturating_mul(1024 * 1024),
         server_side_copy: !f.no_server_side_copy,
-        verify_readback: !f.no_readback,
+        readback: if f.no_readback {
+            Readback::Off
+        } else if f.readback {
+            Readback::All
+        } else {
+            Readback::Remote
+        },
         checkpoint: if f.no_checkpoint {
             None
         } else {

@@ -529,29 +529,140 @@ impl SwiftStore {
         Ok(())
     }
 
-    /// Delete an SLO object together with its segments (`?multipart-manifest=delete`).
+    /// Delete one object; a Static Large Object together with its segments, in one request
+    /// where Swift allows it.
+    ///
+    /// Sends `DELETE ?multipart-manifest=delete` (the `slo` middleware deletes the segments,
+    /// then the manifest). Swift answers `200` with a bulk-style JSON report whatever
+    /// happened; it is read fully:
+    /// * `"Response Status": "200 OK"` — deleted (an SLO and its segments), or nothing was
+    ///   there (`"Number Not Found"`): `Ok`, so deleting a missing object succeeds as
+    ///   [`Bucket::delete`] promises;
+    /// * the object itself reported `Not an SLO manifest` — a plain object, which that
+    ///   request leaves in place: a plain `DELETE` follows (two requests for a plain object;
+    ///   `404` there is `Ok` too);
+    /// * any other failure in the report (a segment that could not be deleted, a manifest
+    ///   that could not be read, `Max delete failures exceeded`) is an error of the kind of
+    ///   the reported status (`401` → `Unauthenticated`, `5xx` → `Unavailable`, …), never a
+    ///   silent success: segments may be left, and the call may be repeated.
+    ///
+    /// A cluster without the `slo` middleware (`/info`) gets a plain `DELETE`. Segments of a
+    /// dynamic large object (`X-Object-Manifest`, written by other tools) are not deleted.
     ///
     /// Example: see [`SwiftStore`].
     pub async fn delete_with_segments(&self, location: &Path) -> Result<()> {
-        let mut u = self.object_url(location.as_ref()).await?;
+        let name = location.as_ref();
+        if !self.inner.info.slo {
+            return self.delete_plain(name).await;
+        }
+        let mut u = self.object_url(name).await?;
         u.set_query(Some("multipart-manifest=delete"));
-        let r = send(&self.inner.session, "swift", "DELETE manifest", true, |c| {
+        let op = "DELETE object (multipart-manifest=delete)";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
             c.delete(u.clone()).header("accept", "application/json")
         })
         .await?;
-        let r = check(r, "swift", "DELETE manifest").await?;
-        let v: serde_json::Value = read_json(&self.inner.session, r, "swift", "DELETE manifest")
-            .await
-            .unwrap_or_default();
-        match v["Response Status"].as_str() {
-            Some(s) if s.starts_with("200") || s.starts_with("404") => Ok(()),
-            Some(s) if s.starts_with("400") => {
-                // Not a manifest: a plain delete.
-                self.delete_one(location.as_ref()).await
-            }
-            Some(s) => Err(Error::other(format!("swift multipart delete: {s}"))),
-            None => Ok(()),
+        match r.status().as_u16() {
+            // Nothing there (a proxy that answers for the middleware).
+            404 => return Ok(()),
+            // No `slo` middleware on this proxy: the query is ignored and the DELETE was a
+            // plain one, which succeeded.
+            204 => return Ok(()),
+            _ => {}
         }
+        let r = check(r, "swift", op).await?;
+        let report: serde_json::Value = read_json(&self.inner.session, r, "swift", op).await?;
+        match multipart_delete_outcome(&report, &self.inner.container, name, op)? {
+            MultipartDelete::Done => Ok(()),
+            MultipartDelete::NotSlo => self.delete_plain(name).await,
+        }
+    }
+
+    /// A plain `DELETE`; a missing object is `Ok`.
+    async fn delete_plain(&self, name: &str) -> Result<()> {
+        match self.delete_one(name).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Sort `names` (all in this store's container) by how the container listing shows
+    /// them: an SLO manifest (`slo_etag`, Swift ≥ 2.19), a plain object, or not listed
+    /// (missing, or too new for the listing, which Swift updates asynchronously under
+    /// load). Walks the listing from just before the smallest name to the largest one,
+    /// jumping over gaps; bounded to about a quarter as many listing requests as names and
+    /// a few entries per name: past that, the rest stay `Unlisted` (the caller then treats
+    /// them one by one).
+    async fn classify(&self, names: &[String]) -> Result<Vec<Listed>> {
+        let n = names.len();
+        let mut kinds = vec![Listed::Unlisted; n];
+        if n == 0 {
+            return Ok(kinds);
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        let last = &names[order[n - 1]];
+        // Names strictly before `end`: up to and including `last` (no name holds NUL).
+        let end = format!("{last}\u{1}");
+        let max_pages = 4 + n / 4;
+        let max_entries = 8 * n + self.page_limit();
+        let (mut pos, mut pages, mut read) = (0usize, 0usize, 0usize);
+        let mut marker: Option<String> = None;
+        while pos < n && pages < max_pages && read < max_entries {
+            let jump = name_before(&names[order[pos]]);
+            let m = match marker.take() {
+                Some(m) if m > jump => m,
+                _ => jump,
+            };
+            let limit = (n - pos + 16).clamp(1, self.page_limit());
+            let page = self
+                .list_raw_range(
+                    &self.inner.container,
+                    None,
+                    false,
+                    Some(&m),
+                    Some(&end),
+                    limit,
+                )
+                .await?;
+            pages += 1;
+            read += page.len();
+            let Some(page_last) = page.last().and_then(|v| v["name"].as_str()) else {
+                // Nothing more before `end`: the rest is not listed.
+                pos = n;
+                break;
+            };
+            let page_last = page_last.to_string();
+            for e in &page {
+                let Some(name) = e["name"].as_str() else {
+                    continue;
+                };
+                while pos < n && names[order[pos]].as_str() < name {
+                    pos += 1; // not in the listing
+                }
+                if pos < n && names[order[pos]] == name {
+                    kinds[order[pos]] = if e.get("slo_etag").is_some_and(|t| !t.is_null()) {
+                        Listed::Slo
+                    } else {
+                        Listed::Plain
+                    };
+                    pos += 1;
+                }
+            }
+            marker = Some(page_last);
+        }
+        let count = |k: Listed| kinds.iter().filter(|x| **x == k).count();
+        tracing::debug!(
+            names = n,
+            listing_pages = pages,
+            entries = read,
+            slo = count(Listed::Slo),
+            plain = count(Listed::Plain),
+            unlisted = count(Listed::Unlisted),
+            walked_all = pos >= n,
+            "swift: SLO manifests among the names to delete"
+        );
+        Ok(kinds)
     }
 
     async fn delete_one(&self, name: &str) -> Result<()> {
@@ -666,6 +777,186 @@ impl SwiftStore {
             .collect())
     }
 
+    /// One chunk of [`ObjectStore::delete_stream`]: results in the order of `chunk`.
+    async fn delete_chunk(
+        &self,
+        chunk: Vec<object_store::Result<Path>>,
+    ) -> Vec<object_store::Result<Path>> {
+        let mut out: Vec<Option<object_store::Result<Path>>> = Vec::with_capacity(chunk.len());
+        let mut paths: Vec<(usize, Path)> = Vec::new();
+        for p in chunk {
+            match p {
+                Ok(p) => {
+                    paths.push((out.len(), p));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let info = &self.inner.info;
+        // Which paths go through the bulk request; the others are deleted one by one.
+        let mut bulk: Vec<(usize, Path)> = Vec::new();
+        let mut single: Vec<(usize, Path)> = Vec::new();
+        if paths.len() > 1 && info.bulk_delete {
+            if info.slo {
+                let names: Vec<String> =
+                    paths.iter().map(|(_, p)| p.as_ref().to_string()).collect();
+                match self.classify(&names).await {
+                    Ok(kinds) => {
+                        for ((i, p), k) in paths.into_iter().zip(kinds) {
+                            match k {
+                                Listed::Plain => bulk.push((i, p)),
+                                Listed::Slo | Listed::Unlisted => single.push((i, p)),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        // Without the listing, no manifest can be told apart: each name
+                        // is deleted one by one (its segments with it), not in bulk.
+                        tracing::debug!(error = %e, "swift: listing for SLO detection failed; deleting one by one");
+                        single = paths;
+                    }
+                }
+            } else {
+                bulk = paths;
+            }
+        } else {
+            single = paths;
+        }
+        if bulk.len() == 1 {
+            single.append(&mut bulk);
+        }
+        if !bulk.is_empty() {
+            let names: Vec<String> = bulk.iter().map(|(_, p)| p.as_ref().to_string()).collect();
+            match self.bulk_delete(&self.inner.container, &names).await {
+                Ok(rs) => {
+                    for ((i, p), r) in bulk.into_iter().zip(rs) {
+                        out[i] = Some(r.map(|_| p.clone()).map_err(|e| os_err(e, p.as_ref())));
+                    }
+                }
+                Err(e) => {
+                    for (i, p) in bulk {
+                        out[i] = Some(Err(os_err(
+                            Error::new(e.kind(), e.message().to_string()),
+                            p.as_ref(),
+                        )));
+                    }
+                }
+            }
+        }
+        let done: Vec<(usize, object_store::Result<Path>)> = stream::iter(single)
+            .map(|(i, p)| {
+                let this = self.clone();
+                async move {
+                    let r = if this.inner.info.slo {
+                        this.delete_with_segments(&p).await
+                    } else {
+                        this.delete_plain(p.as_ref()).await
+                    };
+                    (i, r.map(|_| p.clone()).map_err(|e| os_err(e, p.as_ref())))
+                }
+            })
+            .buffer_unordered(self.inner.concurrency)
+            .collect()
+            .await;
+        for (i, r) in done {
+            out[i] = Some(r);
+        }
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(object_store::Error::Generic {
+                        store: "Swift",
+                        source: "delete not attempted".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// Delete segment objects `names` of `container` (bulk requests when the cluster has
+    /// the middleware); a missing one is deleted already. The first failure is the error.
+    async fn delete_segments(&self, container: &str, names: &[String]) -> Result<()> {
+        let results: Vec<Result<()>> = if self.inner.info.bulk_delete {
+            let mut all = Vec::new();
+            for chunk in names.chunks(self.inner.info.max_deletes_per_request.clamp(1, 1000)) {
+                all.extend(self.bulk_delete(container, chunk).await?);
+            }
+            all
+        } else {
+            stream::iter(names.to_vec())
+                .map(|n| {
+                    let store = self.clone();
+                    let container = container.to_string();
+                    async move {
+                        let u =
+                            SwiftStore::join(&store.account_url().await?, &container, Some(&n))?;
+                        let r = send(&store.inner.session, "swift", "DELETE segment", true, |c| {
+                            c.delete(u.clone())
+                        })
+                        .await?;
+                        if r.status().as_u16() == 404 {
+                            return Ok(());
+                        }
+                        check(r, "swift", "DELETE segment").await.map(|_| ())
+                    }
+                })
+                .buffered(8)
+                .collect()
+                .await
+        };
+        results.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))
+    }
+
+    /// The segments of the SLO now stored at `name` that gureum may delete once a new
+    /// object replaces it: those in this store's segment container under the name's segment
+    /// root (`<name>/slo/` or `<sha256 of name>/slo/`, the layout of gureum's uploads and of
+    /// python-swiftclient's). Empty for a plain or missing object. A `HEAD`, and for an SLO
+    /// a `GET ?multipart-manifest=get` (the manifest, at most 8 MiB by default).
+    async fn replaced_segments(&self, name: &str) -> Result<Vec<String>> {
+        let u = self.object_url(name).await?;
+        let op = "HEAD object (before a manifest)";
+        let r = send(&self.inner.session, "swift", op, true, |c| {
+            c.head(u.clone())
+        })
+        .await?;
+        if r.status().as_u16() == 404 {
+            return Ok(vec![]);
+        }
+        let r = check(r, "swift", op).await?;
+        let slo = header_str(r.headers(), "x-static-large-object")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if !slo {
+            return Ok(vec![]);
+        }
+        let mut u = u;
+        u.set_query(Some("multipart-manifest=get"));
+        let op = "GET SLO manifest (before a new one)";
+        let r = send(&self.inner.session, "swift", op, true, |c| c.get(u.clone())).await?;
+        if r.status().as_u16() == 404 {
+            return Ok(vec![]);
+        }
+        let r = check(r, "swift", op).await?;
+        let manifest: Vec<serde_json::Value> =
+            read_json(&self.inner.session, r, "swift", op).await?;
+        let container = format!("/{}/", self.inner.segment_container);
+        let roots = segment_roots(name);
+        Ok(manifest
+            .iter()
+            .filter_map(|seg| seg["name"].as_str())
+            .filter_map(|path| {
+                let path = percent_encoding::percent_decode_str(path)
+                    .decode_utf8()
+                    .ok()?;
+                let seg = path.strip_prefix(container.as_str())?;
+                roots
+                    .iter()
+                    .any(|r| seg.starts_with(r.as_str()))
+                    .then(|| seg.to_string())
+            })
+            .collect())
+    }
+
     /// List one page of raw entries of `container`.
     async fn list_raw(
         &self,
@@ -673,6 +964,20 @@ impl SwiftStore {
         prefix: Option<&str>,
         delimiter: bool,
         marker: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Value>> {
+        self.list_raw_range(container, prefix, delimiter, marker, None, limit)
+            .await
+    }
+
+    /// [`Self::list_raw`] with an `end_marker` (entries strictly before it).
+    async fn list_raw_range(
+        &self,
+        container: &str,
+        prefix: Option<&str>,
+        delimiter: bool,
+        marker: Option<&str>,
+        end_marker: Option<&str>,
         limit: usize,
     ) -> Result<Vec<serde_json::Value>> {
         let mut u = Self::join(&self.account_url().await?, container, None)?;
@@ -688,6 +993,9 @@ impl SwiftStore {
             }
             if let Some(m) = marker {
                 q.append_pair("marker", m);
+            }
+            if let Some(m) = end_marker {
+                q.append_pair("end_marker", m);
             }
         }
         let op = "GET container listing";
@@ -879,13 +1187,138 @@ impl SwiftStore {
 /// the 8-digit segment number, else `<sha256 of name>/slo/<upload id>/` so that long
 /// (up to 1,024-byte) keys can be uploaded in parts too.
 fn segment_prefix(name: &str, upload_id: &str) -> String {
-    let p = format!("{name}/slo/{upload_id}/");
+    let [short, long] = segment_roots(name);
+    let p = format!("{short}{upload_id}/");
     if p.len() + 8 <= 1024 {
         return p;
     }
+    format!("{long}{upload_id}/")
+}
+
+/// Both segment roots a name's uploads can use (see [`segment_prefix`]): `<name>/slo/` and
+/// `<sha256 of name>/slo/`.
+fn segment_roots(name: &str) -> [String; 2] {
     use sha2::Digest;
     let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
-    format!("{h}/slo/{upload_id}/")
+    [format!("{name}/slo/"), format!("{h}/slo/")]
+}
+
+/// How a container listing shows a name ([`SwiftStore::classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    /// An SLO manifest (`slo_etag` in the entry).
+    Slo,
+    /// A plain object.
+    Plain,
+    /// Not in the listing (missing, or not listed yet), or not looked at.
+    Unlisted,
+}
+
+/// What a `DELETE ?multipart-manifest=delete` report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MultipartDelete {
+    /// The manifest and its segments are gone, or nothing was there.
+    Done,
+    /// The object is a plain one (Swift left it in place).
+    NotSlo,
+}
+
+/// Read the bulk-style JSON report of `DELETE /container/name?multipart-manifest=delete`
+/// (Swift answers `200` whatever happened; see [`SwiftStore::delete_with_segments`]).
+/// Anything but success, nothing found or `Not an SLO manifest` for the object itself is an
+/// error of the kind of the reported status.
+fn multipart_delete_outcome(
+    report: &serde_json::Value,
+    container: &str,
+    name: &str,
+    op: &str,
+) -> Result<MultipartDelete> {
+    let Some(status) = report["Response Status"].as_str() else {
+        return Err(malformed(
+            op,
+            "multipart delete report without \"Response Status\"".into(),
+        ));
+    };
+    let errors: Vec<(String, String)> = report["Errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let path = percent_encoding::percent_decode_str(e[0].as_str().unwrap_or(""))
+                .decode_utf8_lossy()
+                .into_owned();
+            (path, e[1].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    let code = status_code(status);
+    if (200..300).contains(&code) && errors.is_empty() {
+        return Ok(MultipartDelete::Done);
+    }
+    let own = format!("/{container}/{name}");
+    if let [(path, message)] = errors.as_slice() {
+        if path == &own && message.trim() == "Not an SLO manifest" {
+            return Ok(MultipartDelete::NotSlo);
+        }
+    }
+    // A failure: the kind of the first per-object status (`401 Unauthorized`,
+    // `503 Service Unavailable`), else of the overall status.
+    let detail_code = errors
+        .iter()
+        .map(|(_, m)| status_code(m))
+        .find(|c| *c >= 400)
+        .unwrap_or(code);
+    let code = if detail_code >= 400 { detail_code } else { 502 };
+    let shown: Vec<String> = errors
+        .iter()
+        .take(3)
+        .map(|(p, m)| format!("{p}: {m}"))
+        .collect();
+    let body = report["Response Body"].as_str().unwrap_or("").trim();
+    let mut message = format!(
+        "swift {op} {name}: {status}; {} of the manifest and its segments not deleted",
+        errors.len()
+    );
+    if !shown.is_empty() {
+        message.push_str(&format!(
+            " ({}{})",
+            shown.join(", "),
+            if errors.len() > 3 { ", …" } else { "" }
+        ));
+    }
+    if !body.is_empty() {
+        message.push_str(&format!(": {}", body.chars().take(200).collect::<String>()));
+    }
+    Err(Error::new(crate::error::kind_for_status(code), message)
+        .with_provider_code(code.to_string()))
+}
+
+/// The code of a status line such as `400 Bad Request` (0 when there is none).
+fn status_code(s: &str) -> u16 {
+    s.split_whitespace()
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A listing marker just before `name` (Swift lists names strictly after the marker): the
+/// last character one lower, followed by U+10FFFF, so no real name lies between the two
+/// (a name there would only be one more entry to skip).
+fn name_before(name: &str) -> String {
+    let mut chars = name.chars();
+    let Some(last) = chars.next_back() else {
+        return String::new();
+    };
+    let mut m = chars.as_str().to_string();
+    let lower = match last as u32 {
+        0 | 1 => None,
+        0xE000 => Some('\u{D7FF}'),
+        c => char::from_u32(c - 1),
+    };
+    if let Some(c) = lower {
+        m.push(c);
+        m.push('\u{10FFFF}');
+    }
+    m
 }
 
 /// Map a user metadata name to the part of its Swift header after `X-Object-Meta-`.
@@ -1328,6 +1761,13 @@ impl ObjectStore for SwiftStore {
         })
     }
 
+    /// Deletes in chunks of the cluster's `max_deletes_per_request`, one result per path in
+    /// the order given (a missing object is deleted already: `Ok`). With the `slo`
+    /// middleware, SLO manifests take their segments: the container listing tells which
+    /// names are manifests ([`SwiftStore::classify`]); plain objects go through one
+    /// `bulk-delete` request per chunk, manifests and names the listing does not show
+    /// (missing, or too new for it) one by one through
+    /// [`SwiftStore::delete_with_segments`].
     fn delete_stream(
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
@@ -1338,56 +1778,7 @@ impl ObjectStore for SwiftStore {
             .ready_chunks(batch)
             .then(move |chunk| {
                 let this = this.clone();
-                async move {
-                    let mut out: Vec<object_store::Result<Path>> = Vec::with_capacity(chunk.len());
-                    let mut paths = Vec::new();
-                    for p in chunk {
-                        match p {
-                            Ok(p) => paths.push(p),
-                            Err(e) => out.push(Err(e)),
-                        }
-                    }
-                    if paths.len() > 1 && this.inner.info.bulk_delete {
-                        let names: Vec<String> =
-                            paths.iter().map(|p| p.as_ref().to_string()).collect();
-                        match this.bulk_delete(&this.inner.container, &names).await {
-                            Ok(rs) => {
-                                for (p, r) in paths.into_iter().zip(rs) {
-                                    out.push(
-                                        r.map(|_| p.clone()).map_err(|e| os_err(e, p.as_ref())),
-                                    );
-                                }
-                            }
-                            Err(e) => {
-                                let msg = e.to_string();
-                                for p in paths {
-                                    out.push(Err(object_store::Error::Generic {
-                                        store: "Swift",
-                                        source: msg.clone().into(),
-                                    }));
-                                    let _ = p;
-                                }
-                            }
-                        }
-                    } else {
-                        let rs: Vec<_> = stream::iter(paths)
-                            .map(|p| {
-                                let this = this.clone();
-                                async move {
-                                    match this.delete_one(p.as_ref()).await {
-                                        Ok(()) => Ok(p),
-                                        Err(e) if e.kind() == ErrorKind::NotFound => Ok(p),
-                                        Err(e) => Err(os_err(e, p.as_ref())),
-                                    }
-                                }
-                            })
-                            .buffered(this.inner.concurrency)
-                            .collect()
-                            .await;
-                        out.extend(rs);
-                    }
-                    stream::iter(out)
-                }
+                async move { stream::iter(this.delete_chunk(chunk).await) }
             })
             .flatten()
             .boxed()
@@ -1673,6 +2064,16 @@ impl MultipartUpload for SloUpload {
                 HeaderValue::from_static("application/octet-stream"),
             );
         }
+        // The segments of an SLO this manifest replaces (Swift itself leaves them behind):
+        // looked up before, deleted once the new manifest is in place. A failed lookup or
+        // cleanup never fails the write (it succeeded); it is logged.
+        let replaced = match self.store.replaced_segments(&name).await {
+            Ok(segs) => segs,
+            Err(e) => {
+                tracing::warn!(path = %name, error = %e, "swift: could not read the SLO being replaced; its segments may be left");
+                vec![]
+            }
+        };
         let op = "PUT SLO manifest";
         let r = send(&self.store.inner.session, "swift", op, true, |c| {
             c.put(u.clone()).headers(h.clone()).body(body.clone())
@@ -1680,6 +2081,21 @@ impl MultipartUpload for SloUpload {
         .await
         .map_err(|e| os_err(e, &name))?;
         let r = check(r, "swift", op).await.map_err(|e| os_err(e, &name))?;
+        let ours: std::collections::HashSet<&str> = parts
+            .iter()
+            .flatten()
+            .map(|(seg, _, _)| seg.as_str())
+            .collect();
+        let replaced: Vec<String> = replaced
+            .into_iter()
+            .filter(|s| !ours.contains(s.as_str()))
+            .collect();
+        if !replaced.is_empty() {
+            let seg_c = self.store.inner.segment_container.clone();
+            if let Err(e) = self.store.delete_segments(&seg_c, &replaced).await {
+                tracing::warn!(path = %name, segments = replaced.len(), error = %e, "swift: deleting the segments of the replaced SLO failed; they are left");
+            }
+        }
         Ok(PutResult {
             e_tag: header_str(r.headers(), "etag").map(|s| s.trim_matches('"').to_string()),
             version: None,
@@ -1708,44 +2124,10 @@ impl MultipartUpload for SloUpload {
         if names.is_empty() {
             return Ok(());
         }
-        let results: Vec<Result<()>> = if self.store.inner.info.bulk_delete {
-            let mut all = Vec::new();
-            for chunk in names.chunks(self.store.inner.info.max_deletes_per_request.clamp(1, 1000))
-            {
-                all.extend(
-                    self.store
-                        .bulk_delete(&seg_c, chunk)
-                        .await
-                        .map_err(|e| os_err(e, &self.prefix))?,
-                );
-            }
-            all
-        } else {
-            let store = self.store.clone();
-            stream::iter(names.clone())
-                .map(|n| {
-                    let store = store.clone();
-                    let seg_c = seg_c.clone();
-                    async move {
-                        let u = SwiftStore::join(&store.account_url().await?, &seg_c, Some(&n))?;
-                        let r = send(&store.inner.session, "swift", "DELETE segment", true, |c| {
-                            c.delete(u.clone())
-                        })
-                        .await?;
-                        if r.status().as_u16() == 404 {
-                            return Ok(());
-                        }
-                        check(r, "swift", "DELETE segment").await.map(|_| ())
-                    }
-                })
-                .buffered(8)
-                .collect()
-                .await
-        };
-        if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
-            return Err(os_err(e, &self.prefix));
-        }
-        Ok(())
+        self.store
+            .delete_segments(&seg_c, &names)
+            .await
+            .map_err(|e| os_err(e, &self.prefix))
     }
 }
 
@@ -2008,6 +2390,70 @@ mod tests {
         );
         assert!(p.len() + 8 <= 1024, "{}", p.len());
         assert!(!p.starts_with('가'));
+    }
+
+    #[test]
+    fn multipart_delete_reports() {
+        let op = "DELETE";
+        let out = |v: serde_json::Value| multipart_delete_outcome(&v, "c", "민원/a b", op);
+        // An SLO deleted with its segments; a missing object (as Swift 2.30 answers both).
+        for v in [
+            serde_json::json!({"Response Status": "200 OK", "Response Body": "", "Number Deleted": 4, "Number Not Found": 0, "Errors": []}),
+            serde_json::json!({"Response Status": "200 OK", "Response Body": "", "Number Deleted": 0, "Number Not Found": 1, "Errors": []}),
+        ] {
+            assert_eq!(out(v).unwrap(), MultipartDelete::Done);
+        }
+        // A plain object: Swift leaves it in place (the name comes back percent-encoded).
+        let v = serde_json::json!({"Response Status": "400 Bad Request", "Response Body": "", "Number Deleted": 0, "Number Not Found": 0,
+            "Errors": [["/c/%EB%AF%BC%EC%9B%90/a%20b", "Not an SLO manifest"]]});
+        assert_eq!(out(v).unwrap(), MultipartDelete::NotSlo);
+        // "Not an SLO manifest" for another path (a nested manifest) is a failure.
+        let v = serde_json::json!({"Response Status": "400 Bad Request", "Errors": [["/c/other", "Not an SLO manifest"]]});
+        assert_eq!(out(v).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        // Segments that could not be deleted: typed, never a success.
+        let v = serde_json::json!({"Response Status": "400 Bad Request", "Response Body": "", "Number Deleted": 1, "Number Not Found": 0,
+            "Errors": [["/c_segments/x/slo/u/00000000", "401 Unauthorized"], ["/c_segments/x/slo/u/00000001", "401 Unauthorized"]]});
+        let e = out(v).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
+        assert!(
+            e.message()
+                .contains("2 of the manifest and its segments not deleted"),
+            "{e}"
+        );
+        let v = serde_json::json!({"Response Status": "502 Bad Gateway", "Errors": [["/c_segments/s", "503 Service Unavailable"]]});
+        assert_eq!(out(v).unwrap_err().kind(), ErrorKind::Unavailable);
+        let v = serde_json::json!({"Response Status": "400 Bad Request", "Response Body": "Max delete failures exceeded", "Errors": []});
+        let e = out(v).unwrap_err();
+        assert!(e.message().contains("Max delete failures exceeded"), "{e}");
+        let v = serde_json::json!({"Response Status": "500 Internal Error", "Errors": []});
+        assert_eq!(out(v).unwrap_err().kind(), ErrorKind::Unavailable);
+        // A report without a status is malformed, not a success.
+        let e = out(serde_json::json!({"Number Deleted": 1})).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn markers_just_before_a_name() {
+        for n in [
+            "a",
+            "ab",
+            "kc",
+            "민원/사진 1.jpg",
+            "a\u{E000}",
+            "x\u{1}",
+            "z\u{10FFFF}",
+        ] {
+            let m = name_before(n);
+            assert!(m.as_str() < n, "{m:?} < {n:?}");
+            assert!(!m.contains('\0'));
+        }
+        assert_eq!(name_before("kc"), "kb\u{10FFFF}");
+        assert_eq!(name_before("x\u{1}"), "x");
+        assert_eq!(name_before(""), "");
+        assert_eq!(segment_roots("a/b")[0], "a/b/slo/");
+        assert!(segment_prefix("a/b", "u1").starts_with(&segment_roots("a/b")[0]));
+        let long = "가".repeat(341);
+        assert!(segment_prefix(&long, "u").starts_with(&segment_roots(&long)[1]));
     }
 
     #[test]

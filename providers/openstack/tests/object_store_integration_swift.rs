@@ -64,5 +64,24 @@ async fn swift_store_passes_object_store_integration() {
         "copy_if_not_exists on Swift: {e}"
     );
     store.delete(&a).await.unwrap();
+    // Leave nothing on the shared SAIO: the container and the segment container of its
+    // multipart uploads (deletes take the segments of large objects; the parts of aborted
+    // or failed uploads are in the segment container on their own).
+    let admin = b.admin().unwrap();
+    for name in [c.clone(), format!("{c}_segments")] {
+        let bucket = admin.open(&name).await.unwrap();
+        let keys: Vec<String> = match bucket.list_all(None).await {
+            Ok(objects) => objects.into_iter().map(|o| o.key).collect(),
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => panic!("list {name}: {e}"),
+        };
+        for r in bucket.delete_many(&keys).await.unwrap() {
+            r.unwrap();
+        }
+        admin
+            .delete_bucket(&name)
+            .await
+            .unwrap_or_else(|e| panic!("delete container {name} (left behind?): {e}"));
+    }
     assert!(report.unexpectedly_passed().is_empty(), "{report}");
 }

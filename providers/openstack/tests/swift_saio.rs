@@ -301,3 +301,218 @@ async fn admin_and_auth_errors() {
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     assert!(!e.to_string().contains("wrong-secret"));
 }
+
+/// python-swiftclient's `swift` command (a native client, not gureum) as `test:tester`:
+/// its standard output. scripts/emulators.sh installs it with the SAIO.
+fn swift_cli(args: &[&str]) -> String {
+    let s = gureum_testkit::env::swift().expect("SAIO env");
+    let out = std::process::Command::new("swift")
+        .args(["-A", &s.auth_url, "-U", &s.user, "-K", &s.key])
+        .args(args)
+        .output()
+        .expect("python-swiftclient's `swift` command (scripts/emulators.sh installs it)");
+    assert!(
+        out.status.success(),
+        "swift {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Write `parts` parts of 1 KiB (the last one shorter) through the writer: an SLO.
+async fn write_slo(b: &Bucket, key: &str, parts: usize, seed: u8) -> Vec<u8> {
+    let data: Vec<u8> = (0..parts * 1024 - 10)
+        .map(|i| (i % 251) as u8 ^ seed)
+        .collect();
+    let mut w = b
+        .writer(key, &PutOptions::default())
+        .await
+        .unwrap()
+        .with_part_size(1024)
+        .unwrap();
+    w.write(&data).await.unwrap();
+    assert!(w.is_multipart());
+    w.finish().await.unwrap();
+    data
+}
+
+#[tokio::test]
+async fn deleting_a_large_object_takes_its_segments() {
+    let c = gureum_testkit::unique("gslo");
+    let Some(b) = open(&c).await else {
+        return;
+    };
+    let seg_c = format!("{c}_segments");
+    // What python-swiftclient sees (one call each, ~1 s): the segments of `key`.
+    let segments = |key: &str| {
+        swift_cli(&["list", &seg_c, "--prefix", &format!("{key}/slo/")])
+            .lines()
+            .count()
+    };
+
+    // One delete: the manifest and its segments, in one request.
+    let k1 = "민원/대용량 1+1.bin";
+    let data = write_slo(&b, k1, 5, 1).await;
+    assert_eq!(segments(k1), 5);
+    assert_eq!(b.get(k1).await.unwrap().as_ref(), &data[..]);
+    b.delete(k1).await.unwrap();
+    assert_eq!(segments(k1), 0, "segments left after Bucket::delete");
+    assert!(!b.exists(k1).await.unwrap());
+    b.delete(k1).await.unwrap(); // missing: deleted already
+                                 // A plain object still goes (Swift leaves it on `multipart-manifest=delete`).
+    b.put("plain/0", b"p".to_vec()).await.unwrap();
+    b.delete("plain/0").await.unwrap();
+    assert!(!b.exists("plain/0").await.unwrap());
+
+    // Many: manifests take their segments, plain objects go in bulk, repeated and missing
+    // keys succeed at every place.
+    let (s1, s2) = ("many/s1", "many/s2");
+    write_slo(&b, s1, 3, 2).await;
+    write_slo(&b, s2, 2, 3).await;
+    for p in ["many/p1", "many/p2", "plain/p3"] {
+        b.put(p, b"x".to_vec()).await.unwrap();
+    }
+    let keys: Vec<String> = [
+        "many/p1",
+        s1,
+        "many/never-written",
+        "many/p1",
+        s2,
+        "many/p2",
+        s1,
+        "plain/p3",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rs = b.delete_many(&keys).await.unwrap();
+    assert_eq!(rs.len(), keys.len());
+    for (k, r) in keys.iter().zip(&rs) {
+        assert!(r.is_ok(), "{k}: {r:?}");
+    }
+    assert_eq!(
+        (segments(s1), segments(s2)),
+        (0, 0),
+        "segments left after delete_many"
+    );
+    assert!(swift_cli(&["list", &c]).trim().is_empty());
+    // All missing now: still a success everywhere.
+    assert!(b
+        .delete_many(&keys)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.is_ok()));
+
+    // Overwriting an SLO through the writer deletes the replaced segments once the new
+    // manifest is in place.
+    let o = "over/written";
+    write_slo(&b, o, 4, 4).await;
+    let newer = write_slo(&b, o, 3, 5).await;
+    assert_eq!(segments(o), 3, "segments of the replaced SLO left");
+    assert_eq!(b.get(o).await.unwrap().as_ref(), &newer[..]);
+    b.delete(o).await.unwrap();
+
+    // A delete that cannot take the segments is an error, never a success: test:tester3
+    // may write `c` but not its segment container.
+    swift_cli(&["post", "-r", "test:tester3", "-w", "test:tester3", &c]);
+    let s = gureum_testkit::env::swift().unwrap();
+    let url = format!(
+        "swift://{c}?auth_url={}&user=test:tester3&key=testing3",
+        s.auth_url
+    );
+    let b3 = gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let d = "denied/one";
+    write_slo(&b, d, 2, 6).await;
+    let e = b3.delete(d).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert!(e.message().contains("not deleted"), "{e}");
+    let d2 = "denied/two";
+    write_slo(&b, d2, 2, 7).await;
+    b.put("denied/plain", b"x".to_vec()).await.unwrap();
+    let keys = vec![d2.to_string(), "denied/plain".to_string()];
+    let rs = b3.delete_many(&keys).await.unwrap();
+    assert_eq!(
+        rs[0].as_ref().unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert!(rs[1].is_ok(), "{:?}", rs[1]);
+    assert!(!b.exists("denied/plain").await.unwrap());
+
+    // Clean up as the admin (only the segments of the refused deletes are left), then
+    // both containers must be empty.
+    let left: Vec<String> = swift_cli(&["list", &seg_c])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(left.len(), 4, "{left:?}");
+    let sb = b.admin().unwrap().open(&seg_c).await.unwrap();
+    assert!(sb
+        .delete_many(&left)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.is_ok()));
+    let a = b.admin().unwrap();
+    a.delete_bucket(&seg_c).await.unwrap();
+    a.delete_bucket(&c).await.unwrap();
+}
+
+#[tokio::test]
+async fn delete_many_finds_manifests_among_many_names() {
+    let c = gureum_testkit::unique("gslo-walk");
+    let Some(b) = open(&c).await else {
+        return;
+    };
+    let seg_c = format!("{c}_segments");
+    // 48 plain objects; two of them become SLOs; a few keys spread among them are deleted,
+    // so the listing walk has to jump over names it must not touch.
+    let names: Vec<String> = (0..48).map(|i| format!("n/{i:02}")).collect();
+    use futures::StreamExt;
+    futures::stream::iter(names.iter().cloned())
+        .for_each_concurrent(8, |k| {
+            let b = b.clone();
+            async move {
+                b.put(&k, k.clone().into_bytes()).await.unwrap();
+            }
+        })
+        .await;
+    let slo20 = write_slo(&b, "n/20", 2, 10).await;
+    write_slo(&b, "n/45", 3, 11).await;
+    assert_eq!(b.get("n/20").await.unwrap().as_ref(), &slo20[..]);
+    assert_eq!(swift_cli(&["list", &seg_c]).lines().count(), 5);
+    let keys: Vec<String> = ["n/45", "n/00", "n/20", "n/99-never-written", "n/47"]
+        .map(String::from)
+        .to_vec();
+    let rs = b.delete_many(&keys).await.unwrap();
+    for (k, r) in keys.iter().zip(&rs) {
+        assert!(r.is_ok(), "{k}: {r:?}");
+    }
+    assert!(
+        swift_cli(&["list", &seg_c]).trim().is_empty(),
+        "segments left after delete_many"
+    );
+    let left: Vec<String> = b
+        .list_all(Some("n/"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    let expected: Vec<String> = names
+        .iter()
+        .filter(|k| !keys.contains(k))
+        .cloned()
+        .collect();
+    assert_eq!(left, expected);
+    assert!(b
+        .delete_many(&left)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.is_ok()));
+    let a = b.admin().unwrap();
+    a.delete_bucket(&seg_c).await.unwrap();
+    a.delete_bucket(&c).await.unwrap();
+}

@@ -39,6 +39,38 @@ pub enum Compare {
     SizeOnly,
 }
 
+/// How the engine verifies a written object when the destination reports no content MD5
+/// (`file://`, `mem://`, Azure Blob, Swift large objects, any bucket with client-side
+/// encryption). Destinations with MD5 etags are always checked against them.
+///
+/// Every byte is hashed (MD5) while it is read, and that hash is compared with the source's
+/// MD5 etag where the source has one, whatever this setting. This setting decides what proves
+/// that the destination then holds those bytes.
+///
+/// ```
+/// use gureum_sync::{Readback, SyncOptions};
+/// assert_eq!(SyncOptions::default().readback, Readback::Remote);
+/// let paranoid = SyncOptions { readback: Readback::All, ..SyncOptions::default() };
+/// assert_eq!(paranoid.readback, Readback::All);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readback {
+    /// Check the stored size only (`gureum sync --no-readback`).
+    Off,
+    /// Read back and hash what a remote or layered destination stored (the bytes crossed a
+    /// network or a layer that transforms them). A plain local directory (`file://`, no layer)
+    /// is checked by the size and etag of the stored file instead: the bytes written to it are
+    /// the very buffers that were hashed in flight, and reading a file just written comes from
+    /// the page cache, so the read-back would prove only that `write(2)` worked, at the cost
+    /// of a second MD5 pass over every byte (the default).
+    #[default]
+    Remote,
+    /// Read back and hash every destination without MD5 etags, local directories included
+    /// (`gureum sync --readback`).
+    All,
+}
+
 /// Options of a run. `SyncOptions::default()` is `gureum sync`'s defaults.
 ///
 /// ```
@@ -81,9 +113,8 @@ pub struct SyncOptions {
     /// Copy server-side when source and destination are the same store, or buckets of one
     /// account and endpoint whose backend copies between buckets (S3, Swift).
     pub server_side_copy: bool,
-    /// Verify a destination that reports no MD5 etag by reading the object back and hashing
-    /// it (default); when off, such destinations are checked by size only.
-    pub verify_readback: bool,
+    /// How a destination that reports no MD5 etag is verified after each write.
+    pub readback: Readback,
     /// The resume checkpoint (sqlite file); `None` runs without one.
     pub checkpoint: Option<PathBuf>,
 }
@@ -103,7 +134,7 @@ impl Default for SyncOptions {
             part_concurrency: 4,
             memory_budget: 32 * 1024 * 1024,
             server_side_copy: true,
-            verify_readback: true,
+            readback: Readback::default(),
             checkpoint: None,
         }
     }
@@ -202,6 +233,12 @@ impl Endpoint {
     }
     pub(crate) fn scheme(&self) -> String {
         self.bucket.info().scheme.clone()
+    }
+
+    /// A plain local directory: `file://` with no layer stacked (no encryption, audit, ...),
+    /// so what is stored is exactly the bytes handed to the write.
+    pub(crate) fn is_plain_local_file(&self) -> bool {
+        self.bucket.info().scheme == "file" && self.bucket.layers().is_empty()
     }
 }
 

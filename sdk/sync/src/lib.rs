@@ -45,7 +45,7 @@ mod transfer;
 
 pub use engine::{
     check, sync, CheckReport, Compare, Difference, Endpoint, Event, Failure, Hooks, Observer,
-    Report, SyncOptions, UploadJanitor,
+    Readback, Report, SyncOptions, UploadJanitor,
 };
 pub use filter::{Filter, KeyFilter};
 pub use hash::{md5_etag_schemes, ContentHash};

@@ -2,7 +2,7 @@
 //! ranged reads; every byte hashed on the way and the result verified.
 
 use crate::checkpoint::Checkpoint;
-use crate::engine::{Endpoint, Event, Observer, SyncOptions};
+use crate::engine::{Endpoint, Event, Observer, Readback, SyncOptions};
 use crate::hash::{etag_md5, md5_of, Digests, Hasher};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -217,8 +217,9 @@ async fn single_copy(ctx: &Ctx, sp: &Path, dp: &Path, src_info: &ObjectInfo) -> 
     })
 }
 
-/// Check what arrived: the destination's MD5 etag (plain or multipart) when it has one,
-/// otherwise read it back and hash it (unless `verify_readback` is off: then the size).
+/// Check what arrived: the destination's MD5 etag (plain or multipart) when it has one;
+/// otherwise, as [`Readback`] says, read it back and hash it, or check the stored size (and,
+/// for a plain local directory, that the stored file is the one this write produced).
 async fn verify_dest(
     ctx: &Ctx,
     dp: &Path,
@@ -239,7 +240,13 @@ async fn verify_dest(
             }
         }
     }
-    if let (true, Some(sent)) = (ctx.opts.verify_readback, d.md5) {
+    let local = ctx.dst.is_plain_local_file();
+    let read_back = match ctx.opts.readback {
+        Readback::Off => false,
+        Readback::Remote => !local,
+        Readback::All => true,
+    };
+    if let (true, Some(sent)) = (read_back, d.md5) {
         let (got, n) = stream_md5(&ctx.dst_store, dp).await?;
         if n != size || got != sent {
             return Err(integrity(format!(
@@ -266,6 +273,18 @@ async fn verify_dest(
             "{dp}: stored {} bytes, sent {size}",
             m.size
         )));
+    }
+    // A local file's etag names the file (inode, modification time, size): the same etag as
+    // the write returned means the file checked is the one written from the hashed buffers,
+    // not one another writer put there since.
+    if local {
+        if let (Some(w), Some(s)) = (etag, m.e_tag.as_deref()) {
+            if w != s {
+                return Err(integrity(format!(
+                    "{dp}: the stored file (etag {s}) is not the one written (etag {w})"
+                )));
+            }
+        }
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use gureum_core::object_store::{
 use gureum_core::storage::{Bucket, PutOptions};
 use gureum_core::ErrorKind;
 use gureum_local::storage::{mem_capabilities, open_file, open_mem};
-use gureum_sync::{check, sync, Compare, Endpoint, Filter, Hooks, SyncOptions, UploadJanitor};
+use gureum_sync::{
+    check, sync, Compare, Endpoint, Filter, Hooks, Readback, SyncOptions, UploadJanitor,
+};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -507,4 +509,249 @@ async fn checkpoint_hands_unfinished_uploads_to_the_janitor_and_is_removed_after
     assert_eq!((r.aborted_uploads, r.copied), (1, 1));
     assert_eq!(j.0.load(Ordering::SeqCst), 1);
     assert!(!cp_path.exists(), "a successful run removes its checkpoint");
+}
+
+/// An S3-like source: every object's etag is the MD5 of its stored content (as S3's are for
+/// single uploads), but the bytes served for keys containing "bad" arrive with one bit
+/// flipped, as if corrupted between the store and this machine.
+#[derive(Debug)]
+struct TamperedInTransit(Arc<InMemory>);
+
+impl std::fmt::Display for TamperedInTransit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TamperedInTransit")
+    }
+}
+
+#[gureum_core::async_trait]
+impl ObjectStore for TamperedInTransit {
+    async fn put_opts(
+        &self,
+        p: &Path,
+        payload: PutPayload,
+        o: OsPutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.0.put_opts(p, payload, o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        p: &Path,
+        o: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(p, o).await
+    }
+    async fn get_opts(&self, p: &Path, mut o: GetOptions) -> object_store::Result<GetResult> {
+        use gureum_core::object_store::{GetResultPayload, ObjectStoreExt};
+        use md5::Digest;
+        // The etags handed out are MD5s, not the inner store's: check If-Match here.
+        let if_match = o.if_match.take();
+        let whole = self.0.get(p).await?.bytes().await?;
+        let etag = format!("\"{}\"", hex::encode(md5::Md5::digest(&whole)));
+        if let Some(m) = if_match {
+            if m != etag {
+                return Err(object_store::Error::Precondition {
+                    path: p.to_string(),
+                    source: "etag changed".into(),
+                });
+            }
+        }
+        let r = self.0.get_opts(p, o).await?;
+        let (mut meta, range, attributes) = (r.meta.clone(), r.range.clone(), r.attributes.clone());
+        let mut data = r.bytes().await?.to_vec();
+        if p.as_ref().contains("bad") && range.start == 0 && !data.is_empty() {
+            data[0] ^= 0x01;
+        }
+        meta.e_tag = Some(etag);
+        let body = futures::stream::once(async move { Ok(bytes::Bytes::from(data)) }).boxed();
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(body),
+            meta,
+            range,
+            attributes,
+            extensions: Default::default(),
+        })
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, p: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.0.list(p)
+    }
+    async fn list_with_delimiter(&self, p: Option<&Path>) -> object_store::Result<ListResult> {
+        self.0.list_with_delimiter(p).await
+    }
+    async fn copy_opts(
+        &self,
+        f: &Path,
+        t: &Path,
+        o: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// S3 → local directory: the default no longer reads each written file back, so the bytes
+/// corrupted on the way must still be caught by the MD5 computed in flight against the
+/// source's MD5 etag — for single objects and for objects copied in parts — retried, then
+/// reported as integrity failures, with nothing corrupted left at the destination.
+#[tokio::test]
+async fn s3_to_file_corruption_in_transit_is_an_integrity_failure() {
+    let src = Bucket::new(
+        "s3-like",
+        Arc::new(TamperedInTransit(Arc::new(InMemory::new()))),
+    )
+    .with_capabilities(mem_capabilities());
+    let big: Vec<u8> = (0..(2 * 1024 * 1024 + 777))
+        .map(|i| (i * 7 % 253) as u8)
+        .collect();
+    src.put("good/1", "content one").await.unwrap();
+    src.put("bad/2", "content two").await.unwrap();
+    src.put("good/big", big.clone()).await.unwrap();
+    src.put("bad/big", big.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dst = open_file(dir.path().join("dl")).unwrap();
+    let src_ep = Endpoint::new(src, "").with_md5_etags(true);
+    let r = sync(
+        &src_ep,
+        &Endpoint::new(dst.clone(), ""),
+        &SyncOptions {
+            retries: 1,
+            ..opts()
+        },
+        &Hooks::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.copied, r.failed_count, r.integrity_failures),
+        (2, 2, 2),
+        "{r:?}"
+    );
+    let mut failed: Vec<_> = r
+        .failed
+        .iter()
+        .map(|f| (f.key.as_str(), f.kind.as_str()))
+        .collect();
+    failed.sort();
+    assert_eq!(failed, [("bad/2", "integrity"), ("bad/big", "integrity")]);
+    assert!(
+        r.failed.iter().all(|f| f.message.contains("source's etag")),
+        "{r:?}"
+    );
+    // Nothing corrupted was published; what was copied is exact.
+    assert!(!dst.exists("bad/2").await.unwrap());
+    assert!(!dst.exists("bad/big").await.unwrap());
+    assert_eq!(&dst.get("good/1").await.unwrap()[..], b"content one");
+    assert!(dst.get("good/big").await.unwrap()[..] == big[..]);
+}
+
+/// A file:// bucket whose writes go wrong after the engine hashed the bytes: keys containing
+/// "flip" are stored with one bit flipped, keys containing "short" lose their last byte.
+#[derive(Debug)]
+struct BadDisk(Arc<dyn ObjectStore>);
+
+impl std::fmt::Display for BadDisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BadDisk")
+    }
+}
+
+#[gureum_core::async_trait]
+impl ObjectStore for BadDisk {
+    async fn put_opts(
+        &self,
+        p: &Path,
+        payload: PutPayload,
+        o: OsPutOptions,
+    ) -> object_store::Result<PutResult> {
+        let mut v: Vec<u8> = bytes_of(&payload);
+        if p.as_ref().contains("flip") {
+            v[0] ^= 0x01;
+        }
+        if p.as_ref().contains("short") {
+            v.pop();
+        }
+        self.0.put_opts(p, PutPayload::from(v), o).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        p: &Path,
+        o: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(p, o).await
+    }
+    async fn get_opts(&self, p: &Path, o: GetOptions) -> object_store::Result<GetResult> {
+        self.0.get_opts(p, o).await
+    }
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.0.delete_stream(l)
+    }
+    fn list(&self, p: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.0.list(p)
+    }
+    async fn list_with_delimiter(&self, p: Option<&Path>) -> object_store::Result<ListResult> {
+        self.0.list_with_delimiter(p).await
+    }
+    async fn copy_opts(
+        &self,
+        f: &Path,
+        t: &Path,
+        o: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.0.copy_opts(f, t, o).await
+    }
+}
+
+/// On a local directory the default checks the stored file's size (a short write fails) and
+/// `Readback::All` (`--readback`) reads every file back, which also catches a flipped bit.
+#[tokio::test]
+async fn local_files_are_size_checked_by_default_and_read_back_on_request() {
+    let src = open_mem(&uniq("disk-src"));
+    for k in ["ok", "flip", "short"] {
+        src.put(k, format!("content of {k}")).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = open_file(dir.path().join("disk")).unwrap();
+    let dst = file
+        .clone()
+        .with_store(Arc::new(BadDisk(file.object_store())));
+    assert_eq!(dst.info().scheme, "file");
+    let run = |readback| {
+        let (src, dst) = (src.clone(), dst.clone());
+        async move {
+            sync(
+                &Endpoint::new(src, ""),
+                &Endpoint::new(dst, ""),
+                &SyncOptions {
+                    retries: 0,
+                    readback,
+                    ..opts()
+                },
+                &Hooks::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let r = run(Readback::Remote).await;
+    assert_eq!((r.copied, r.integrity_failures), (2, 1), "{r:?}");
+    assert_eq!(r.failed[0].key, "short");
+    assert!(r.failed[0].message.contains("stored"), "{r:?}");
+    file.delete("flip").await.unwrap();
+    file.delete("short").await.unwrap();
+    let r = run(Readback::All).await;
+    assert_eq!((r.copied, r.integrity_failures), (0, 2), "{r:?}");
+    let mut failed: Vec<_> = r.failed.iter().map(|f| f.key.as_str()).collect();
+    failed.sort();
+    assert_eq!(failed, ["flip", "short"]);
+    assert!(
+        r.failed.iter().all(|f| f.message.contains("read back")),
+        "{r:?}"
+    );
 }
