@@ -84,8 +84,9 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
     // The raw side signs payloads exactly when gureum does (UNSIGNED-PAYLOAD on loopback).
     let unsigned = !cfg.effective_sign_payload();
     let bucket = open_s3(cfg).await.expect("open s3");
-    // s3s-fs has answered a first CreateBucket of a fresh name with BucketAlreadyOwnedByYou:
-    // the bucket is ours either way.
+    // Opening probed conditional writes with PUTs into the (not yet created) bucket; s3s-fs
+    // accepts a PUT into a missing bucket and creates it, so `create_bucket` then finds it
+    // (AlreadyExists): the bucket is ours either way.
     match bucket.admin().unwrap().create_bucket(&name).await {
         Ok(()) => {}
         Err(e) if e.kind() == gureum_core::ErrorKind::AlreadyExists => {

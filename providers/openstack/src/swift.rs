@@ -823,8 +823,11 @@ impl SwiftStore {
         } else {
             single = paths;
         }
+        // Names the listing showed as plain objects need no `multipart-manifest=delete`
+        // (one request each when there is no bulk request to share).
+        let mut plain: Vec<(usize, Path)> = Vec::new();
         if bulk.len() == 1 {
-            single.append(&mut bulk);
+            plain.append(&mut bulk);
         }
         if !bulk.is_empty() {
             let names: Vec<String> = bulk.iter().map(|(_, p)| p.as_ref().to_string()).collect();
@@ -844,11 +847,15 @@ impl SwiftStore {
                 }
             }
         }
+        let single = single
+            .into_iter()
+            .map(|(i, p)| (i, p, self.inner.info.slo))
+            .chain(plain.into_iter().map(|(i, p)| (i, p, false)));
         let done: Vec<(usize, object_store::Result<Path>)> = stream::iter(single)
-            .map(|(i, p)| {
+            .map(|(i, p, maybe_slo)| {
                 let this = self.clone();
                 async move {
-                    let r = if this.inner.info.slo {
+                    let r = if maybe_slo {
                         this.delete_with_segments(&p).await
                     } else {
                         this.delete_plain(p.as_ref()).await
