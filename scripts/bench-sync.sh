@@ -173,6 +173,23 @@ run() {
     awscli:s3-s3-cross-bucket) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "s3://$x/med/" ;;
     awscli:s3-file) measure "$tool" "$w" "$mib" "${A[@]}" cp --recursive --quiet "s3://$b/med/" "$SHM/dl-$tool/" ;;
   esac
+  # S3 -> S3: a copy that exits 0 must also have landed every object (s3s-fs keeps each
+  # object as a file under its root); otherwise the measurement is dropped (ratio n/a).
+  local dst=
+  case $w in s3-s3-same-bucket) dst=$S3ROOT/$b/copy ;; s3-s3-cross-bucket) dst=$S3ROOT/$x/med ;; esac
+  if [[ -n $dst ]]; then
+    local got
+    got=$(find "$dst" -type f 2>/dev/null | wc -l)
+    if ((got != N_MED)); then
+      log "$tool $w: $got of $N_MED objects at the destination: measurement dropped"
+      python3 - "$RESULTS" "$tool" "$w" <<'EOF2'
+import sys
+p, t, w = sys.argv[1:4]
+rows = [l for l in open(p) if l.split("\t")[:2] != [t, w]]
+open(p, "w").writelines(rows)
+EOF2
+    fi
+  fi
 }
 
 # Workloads in order; for each, every tool in turn (the first tool rotates from one workload

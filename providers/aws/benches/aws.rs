@@ -22,6 +22,20 @@ fn env(k: &str, d: &str) -> String {
         .unwrap_or_else(|| d.to_string())
 }
 
+/// CPU time of this whole process (all runtime threads) in seconds: unlike wall time it does
+/// not count time spent waiting for the server or preempted by other processes, so on a
+/// shared machine it shows the client's own cost per operation.
+fn process_cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -70,8 +84,9 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
     // The raw side signs payloads exactly when gureum does (UNSIGNED-PAYLOAD on loopback).
     let unsigned = !cfg.effective_sign_payload();
     let bucket = open_s3(cfg).await.expect("open s3");
-    // s3s-fs has answered a first CreateBucket of a fresh name with BucketAlreadyOwnedByYou:
-    // the bucket is ours either way.
+    // Opening probed conditional writes with PUTs into the (not yet created) bucket; s3s-fs
+    // accepts a PUT into a missing bucket and creates it, so `create_bucket` then finds it
+    // (AlreadyExists): the bucket is ours either way.
     match bucket.admin().unwrap().create_bucket(&name).await {
         Ok(()) => {}
         Err(e) if e.kind() == gureum_core::ErrorKind::AlreadyExists => {
@@ -93,6 +108,8 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
         .unwrap();
     let data = bytes::Bytes::from(vec![7u8; size]);
     let (mut g, mut r) = (Vec::new(), Vec::new());
+    // client CPU seconds per operation of each round, per side
+    let (mut gc, mut rc) = (Vec::new(), Vec::new());
     // warm-up
     for i in 0..10 {
         bucket.put(&format!("w/{i}"), data.clone()).await.unwrap();
@@ -107,6 +124,7 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
         // alternate which side goes first so server-side drift does not favour one
         for side in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
             let t = Instant::now();
+            let cpu = process_cpu_secs();
             if side == 0 {
                 for i in 0..ops {
                     let k = format!("g/{round}/{i}");
@@ -115,6 +133,7 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
                     assert_eq!(b.len(), size);
                 }
                 g.push(ops as f64 / t.elapsed().as_secs_f64());
+                gc.push((process_cpu_secs() - cpu) / ops as f64);
             } else {
                 for i in 0..ops {
                     let p = format!("r/{round}/{i}").into();
@@ -125,9 +144,12 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
                     assert_eq!(b.len(), size);
                 }
                 r.push(ops as f64 / t.elapsed().as_secs_f64());
+                rc.push((process_cpu_secs() - cpu) / ops as f64);
             }
         }
     }
+    let cpu_round: Vec<f64> = gc.iter().zip(&rc).map(|(a, b)| a / b).collect();
+    let (gcm, rcm, cm) = (median(gc), median(rc), median(cpu_round));
     let per_round: Vec<f64> = g.iter().zip(&r).map(|(a, b)| a / b).collect();
     let (lo, hi) = per_round
         .iter()
@@ -136,6 +158,12 @@ async fn bench_s3(ep: &str, rounds: usize, ops: usize, size: usize) {
     println!(
         "s3 put+get {size} B x{ops} x{rounds} rounds: gureum Bucket {gm:.1} op/s, raw AmazonS3 {rm:.1} op/s, ratio {:.3}; median per-round ratio {pm:.3} (range {lo:.3}-{hi:.3})",
         gm / rm
+    );
+    println!(
+        "s3 client CPU per put+get: gureum Bucket {:.1} µs, raw AmazonS3 {:.1} µs, ratio {:.3}; median per-round CPU ratio {cm:.3} (gureum / raw: ≤ 1.03 is within 3 %)",
+        gcm * 1e6,
+        rcm * 1e6,
+        gcm / rcm
     );
     // cleanup
     let keys: Vec<String> = bucket

@@ -17,10 +17,14 @@ use gureum_aws::{open_s3, AwsCredentials, S3Config, S3Quirks};
 use gureum_conformance::object_store_integration::{run_with, IntegrationOptions};
 use gureum_core::object_store::path::Path;
 use gureum_core::object_store::{ObjectStore, ObjectStoreExt};
+use gureum_core::Bucket;
 use std::sync::Arc;
 
-/// Run the suite on `store`; `copy_if_not_exists` says whether the backend has it.
-async fn run(name: &str, store: Arc<dyn ObjectStore>, not_implemented: &[&str], cine: bool) {
+/// Run the suite on the bucket's store; `copy_if_not_exists` says whether the backend has
+/// it. The bucket is emptied and deleted afterwards (on Swift s3api that also removes its
+/// `+segments` container), so nothing is left on the shared servers.
+async fn run(name: &str, bucket: &Bucket, not_implemented: &[&str], cine: bool) {
+    let store: Arc<dyn ObjectStore> = bucket.object_store();
     let opts = IntegrationOptions {
         expected_not_implemented: not_implemented.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
@@ -45,6 +49,27 @@ async fn run(name: &str, store: Arc<dyn ObjectStore>, not_implemented: &[&str], 
         );
         store.delete(&a).await.unwrap();
     }
+    let keys: Vec<String> = bucket
+        .list_all(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    for r in bucket.delete_many(&keys).await.unwrap() {
+        r.unwrap();
+    }
+    bucket
+        .admin()
+        .unwrap()
+        .delete_bucket(bucket.name())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{name}: delete bucket {} (left behind?): {e}",
+                bucket.name()
+            )
+        });
     assert!(report.unexpectedly_passed().is_empty(), "{name}:\n{report}");
 }
 
@@ -59,14 +84,14 @@ async fn fresh(cfg: S3Config) -> gureum_core::Bucket {
 async fn s3_on_moto() {
     let Some(ep) = moto() else { return };
     let b = fresh(s3(&ep, &unique("osi-s3"))).await;
-    run("s3 (moto)", b.object_store(), &[], true).await;
+    run("s3 (moto)", &b, &[], true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_list_v1_on_moto() {
     let Some(ep) = moto() else { return };
     let b = fresh(s3(&ep, &unique("osi-v1")).quirks(moto_quirks().list_objects_v1(true))).await;
-    run("s3 ListObjects V1 (moto)", b.object_store(), &[], true).await;
+    run("s3 ListObjects V1 (moto)", &b, &[], true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,5 +116,5 @@ async fn s3_on_swift_s3api() {
         .credentials(AwsCredentials::static_keys(ak, sk))
         .quirks(S3Quirks::swift_s3api());
     let b = fresh(cfg).await;
-    run("s3 (Swift s3api)", b.object_store(), &["put_opts"], false).await;
+    run("s3 (Swift s3api)", &b, &["put_opts"], false).await;
 }

@@ -210,12 +210,61 @@ pub struct CatalogService {
     pub endpoints: Vec<CatalogEndpoint>,
 }
 
+/// How long a token whose expiry cannot be read is used before it is renewed: no
+/// `expires_at`/`expires`/`x-auth-token-expires`, not a time, or not after the token's issue
+/// time. Such a token is short-lived, never cached for good.
+///
+/// ```
+/// assert_eq!(gureum_openstack::auth::UNREADABLE_EXPIRY_TTL.as_secs(), 300);
+/// ```
+pub const UNREADABLE_EXPIRY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The longest lifetime a token is believed to have: a later expiry (year 9999, say) is held
+/// to a day after issue.
+///
+/// ```
+/// assert_eq!(gureum_openstack::auth::MAX_TOKEN_LIFETIME.as_secs(), 86_400);
+/// ```
+pub const MAX_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// When a token issued `now` (our clock) expires, on our clock: the service's lifetime
+/// (`expires` − `issued`, both as the service wrote them; without `issued`, `expires` −
+/// `now`) held to [`MAX_TOKEN_LIFETIME`], or [`UNREADABLE_EXPIRY_TTL`] when it cannot be
+/// read or is not positive; and no later than `expires` itself while that is still ahead of
+/// our clock (clocks in step: the service's own expiry; a service clock far behind ours,
+/// whose `expires` is already past here: the lifetime from `now`, not a renewal per call).
+fn token_expiry(
+    now: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+    issued: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let short = chrono::Duration::from_std(UNREADABLE_EXPIRY_TTL).unwrap_or_default();
+    let max = chrono::Duration::from_std(MAX_TOKEN_LIFETIME).unwrap_or_default();
+    let life = match expires {
+        Some(e) => e.signed_duration_since(issued.unwrap_or(now)),
+        None => short,
+    };
+    let life = if life <= chrono::Duration::zero() {
+        tracing::warn!("token expiry is not after its issue time: renewing it in 5 minutes");
+        short
+    } else {
+        life.min(max)
+    };
+    let relative = now.checked_add_signed(life).unwrap_or(now);
+    match expires {
+        Some(e) if e > now => relative.min(e),
+        _ => relative,
+    }
+}
+
 /// An issued token with its catalog. `Debug` hides the token.
 ///
 /// Example: see [`Session`].
 pub struct Token {
     secret: SecretString,
-    /// When the token expires, if the service said.
+    /// When the token is taken to expire, on our clock (see [`UNREADABLE_EXPIRY_TTL`] and
+    /// [`MAX_TOKEN_LIFETIME`]; the tokens gureum issues always have one). `None` (a token
+    /// built by hand) is renewed [`UNREADABLE_EXPIRY_TTL`] after `issued_at`.
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was issued (our clock).
     pub issued_at: DateTime<Utc>,
@@ -266,8 +315,12 @@ impl Token {
     ///
     /// Example: see [`Session`].
     pub fn needs_refresh(&self, now: DateTime<Utc>) -> bool {
-        match self.expires_at {
-            None => false,
+        let short = chrono::Duration::from_std(UNREADABLE_EXPIRY_TTL).unwrap_or_default();
+        match self
+            .expires_at
+            .or_else(|| self.issued_at.checked_add_signed(short))
+        {
+            None => true,
             Some(exp) => {
                 let life = (exp - self.issued_at).num_milliseconds().max(0);
                 let margin = (life / 5).min(300_000);
@@ -665,12 +718,13 @@ impl Session {
         let now = Utc::now();
         // Seconds of lifetime left. A value that is not a finite number of seconds within a
         // year (negative, NaN, 1e300) is ignored: it used to overflow the clock (a panic).
-        let expires_at = hv("x-auth-token-expires")
+        let expires = hv("x-auth-token-expires")
             .and_then(|s| s.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && (0.0..=31_536_000.0).contains(s))
             .and_then(|s| {
                 now.checked_add_signed(chrono::Duration::milliseconds((s * 1000.0) as i64))
             });
+        let expires_at = Some(token_expiry(now, expires, None));
         Ok(Token {
             secret: SecretString::from(token),
             expires_at,
@@ -990,10 +1044,15 @@ fn parse_v3(v: &Value, secret: SecretString) -> Result<Token> {
             });
         }
     }
+    let now = Utc::now();
     Ok(Token {
         secret,
-        expires_at: parse_time(t["expires_at"].as_str()),
-        issued_at: Utc::now(),
+        expires_at: Some(token_expiry(
+            now,
+            parse_time(t["expires_at"].as_str()),
+            parse_time(t["issued_at"].as_str()),
+        )),
+        issued_at: now,
         catalog,
         project_id: t["project"]["id"].as_str().map(str::to_string),
         domain_id: t["domain"]["id"].as_str().map(str::to_string),
@@ -1033,10 +1092,15 @@ fn parse_v2(v: &Value) -> Result<Token> {
             });
         }
     }
+    let now = Utc::now();
     Ok(Token {
         secret: SecretString::from(id.to_string()),
-        expires_at: parse_time(a["token"]["expires"].as_str()),
-        issued_at: Utc::now(),
+        expires_at: Some(token_expiry(
+            now,
+            parse_time(a["token"]["expires"].as_str()),
+            parse_time(a["token"]["issued_at"].as_str()),
+        )),
+        issued_at: now,
         catalog,
         project_id: a["token"]["tenant"]["id"].as_str().map(str::to_string),
         domain_id: None,
@@ -1108,6 +1172,44 @@ mod tests {
             "Default"
         );
         assert!(!format!("{c:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn token_expiry_is_bounded_and_never_forever() {
+        let now = Utc::now();
+        let short = chrono::Duration::from_std(UNREADABLE_EXPIRY_TTL).unwrap();
+        let day = chrono::Duration::from_std(MAX_TOKEN_LIFETIME).unwrap();
+        let t = |s: &str| parse_time(Some(s));
+        assert_eq!(token_expiry(now, None, None), now + short);
+        assert_eq!(
+            token_expiry(now, t("1970-01-01T00:00:00Z"), None),
+            now + short
+        );
+        assert_eq!(
+            token_expiry(now, t("9999-12-31T23:59:59Z"), None),
+            now + day
+        );
+        assert_eq!(
+            token_expiry(now, t("2000-01-01T02:00:00Z"), t("2000-01-01T00:00:00Z")),
+            now + chrono::Duration::hours(2)
+        );
+        assert_eq!(
+            token_expiry(now, t("2000-01-01T00:00:00Z"), t("2000-01-01T02:00:00Z")),
+            now + short
+        );
+        assert_eq!(t("soon"), None);
+        // A token built by hand without an expiry is renewed after the short lifetime.
+        let hand = Token {
+            secret: SecretString::from("x".to_string()),
+            expires_at: None,
+            issued_at: now,
+            catalog: vec![],
+            project_id: None,
+            domain_id: None,
+            storage_url: None,
+        };
+        assert!(!hand.needs_refresh(now));
+        assert!(hand.needs_refresh(now + short));
     }
 
     #[test]

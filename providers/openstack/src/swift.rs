@@ -629,7 +629,8 @@ impl SwiftStore {
             read += page.len();
             let Some(page_last) = page.last().and_then(|v| v["name"].as_str()) else {
                 // Nothing more before `end`: the rest is not listed.
-                return Ok(kinds);
+                pos = n;
+                break;
             };
             let page_last = page_last.to_string();
             for e in &page {
@@ -650,6 +651,17 @@ impl SwiftStore {
             }
             marker = Some(page_last);
         }
+        let count = |k: Listed| kinds.iter().filter(|x| **x == k).count();
+        tracing::debug!(
+            names = n,
+            listing_pages = pages,
+            entries = read,
+            slo = count(Listed::Slo),
+            plain = count(Listed::Plain),
+            unlisted = count(Listed::Unlisted),
+            walked_all = pos >= n,
+            "swift: SLO manifests among the names to delete"
+        );
         Ok(kinds)
     }
 
@@ -666,6 +678,37 @@ impl SwiftStore {
     /// Bulk delete of object names in one container (the `bulk` middleware); returns the
     /// per-name outcome.
     async fn bulk_delete(&self, container: &str, names: &[String]) -> Result<Vec<Result<()>>> {
+        // The token in use; the bulk middleware checks it per name, so one that expires while
+        // a long bulk request runs fails the remaining names with 401 inside a 200 answer
+        // (no 401 for the HTTP layer to renew on): renew it and retry those names once.
+        let token = self.inner.session.token().await?;
+        let mut out = self.bulk_delete_once(container, names).await?;
+        let unauthenticated: Vec<usize> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.as_ref()
+                    .is_err_and(|e| e.kind() == ErrorKind::Unauthenticated)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !unauthenticated.is_empty() {
+            tracing::debug!(
+                names = unauthenticated.len(),
+                "swift bulk-delete: token expired during the request; renewing and retrying them"
+            );
+            self.inner.session.invalidate(&token).await;
+            let again: Vec<String> = unauthenticated.iter().map(|i| names[*i].clone()).collect();
+            let retried = self.bulk_delete_once(container, &again).await?;
+            for (i, r) in unauthenticated.into_iter().zip(retried) {
+                out[i] = r;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One bulk-delete request (see [`SwiftStore::bulk_delete`]).
+    async fn bulk_delete_once(&self, container: &str, names: &[String]) -> Result<Vec<Result<()>>> {
         let mut u = self.account_url().await?;
         u.set_query(Some("bulk-delete"));
         let mut body = String::new();
@@ -780,8 +823,11 @@ impl SwiftStore {
         } else {
             single = paths;
         }
+        // Names the listing showed as plain objects need no `multipart-manifest=delete`
+        // (one request each when there is no bulk request to share).
+        let mut plain: Vec<(usize, Path)> = Vec::new();
         if bulk.len() == 1 {
-            single.append(&mut bulk);
+            plain.append(&mut bulk);
         }
         if !bulk.is_empty() {
             let names: Vec<String> = bulk.iter().map(|(_, p)| p.as_ref().to_string()).collect();
@@ -801,11 +847,15 @@ impl SwiftStore {
                 }
             }
         }
+        let single = single
+            .into_iter()
+            .map(|(i, p)| (i, p, self.inner.info.slo))
+            .chain(plain.into_iter().map(|(i, p)| (i, p, false)));
         let done: Vec<(usize, object_store::Result<Path>)> = stream::iter(single)
-            .map(|(i, p)| {
+            .map(|(i, p, maybe_slo)| {
                 let this = self.clone();
                 async move {
-                    let r = if this.inner.info.slo {
+                    let r = if maybe_slo {
                         this.delete_with_segments(&p).await
                     } else {
                         this.delete_plain(p.as_ref()).await

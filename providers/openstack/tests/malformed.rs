@@ -482,3 +482,98 @@ async fn tempauth_absurd_token_expiry_does_not_panic() {
         assert!(v.is_empty(), "{expires}: {v:?}");
     }
 }
+
+/// A Keystone v3 token whose expiry cannot be read (missing, not a time, a number, before its
+/// issue time, in the past) or is absurd (year 9999) is usable and never cached for good: it
+/// is taken to live [`UNREADABLE_EXPIRY_TTL`] (unreadable) or at most a day (it used to be
+/// cached until a 401 when missing or unreadable, and renewed before every call when in the
+/// past). A lifetime is measured on the service's own clock (`expires_at` − `issued_at`), so
+/// a service whose clock is a year behind ours still gives a one-hour token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_token_with_an_unreadable_expiry_is_short_lived() {
+    use gureum_openstack::auth::{MAX_TOKEN_LIFETIME, UNREADABLE_EXPIRY_TTL};
+    let short = chrono::Duration::from_std(UNREADABLE_EXPIRY_TTL).unwrap();
+    let day = chrono::Duration::from_std(MAX_TOKEN_LIFETIME).unwrap();
+    let hour = chrono::Duration::hours(1);
+    let mut tally = gureum_testkit::scripted::Tally::new("keystone-token-expiry");
+    for (case, token_fields, life) in [
+        ("no expires_at", "", short),
+        ("garbage", r#""expires_at": "soon","#, short),
+        ("a number", r#""expires_at": 1e300,"#, short),
+        ("an empty string", r#""expires_at": "","#, short),
+        (
+            "an impossible date",
+            r#""expires_at": "2026-13-45T99:00:00Z","#,
+            short,
+        ),
+        (
+            "far past",
+            r#""expires_at": "1970-01-01T00:00:00Z","#,
+            short,
+        ),
+        (
+            "before its issue time",
+            r#""expires_at": "2026-01-01T00:00:00Z", "issued_at": "2026-01-01T01:00:00Z","#,
+            short,
+        ),
+        ("year 9999", r#""expires_at": "9999-12-31T23:59:59Z","#, day),
+        (
+            "a service clock a year behind",
+            r#""expires_at": "2025-01-01T01:00:00.000000Z", "issued_at": "2025-01-01T00:00:00.000000Z","#,
+            hour,
+        ),
+        (
+            "issued_at garbage, expires_at in a year",
+            r#""expires_at": "2099-01-01T00:00:00Z", "issued_at": "yesterday","#,
+            day,
+        ),
+    ] {
+        let body = format!(
+            r#"{{"token": {{{token_fields} "catalog": [{{"type": "object-store", "endpoints": [{{"interface": "public", "region_id": "R1", "url": "http://{{host}}/v1/AUTH_t"}}]}}]}}}}"#
+        );
+        let (base, _seen, _sent) = serve_raw(move |_, head| {
+            let line = head.lines().next().unwrap_or("");
+            if line.contains("/v3/auth/tokens") {
+                Reply::ok(
+                    201,
+                    &format!("x-subject-token: tk\r\n{JSON}"),
+                    body.replace("{host}", &host_of(head)),
+                )
+            } else if line.contains(" /info") {
+                Reply::ok(200, JSON, r#"{"swift": {"container_listing_limit": 100}}"#)
+            } else {
+                Reply::ok(200, JSON, "[]")
+            }
+        })
+        .await;
+        let url = format!(
+            "swift://cont?auth_url={base}/v3&username=u&password=p&user_domain_name=Default&project_name=p&project_domain_name=Default&allow_http=true&retries=0"
+        );
+        let b = ends(
+            case,
+            gureum_openstack::open_swift(&ResourceUrl::parse(&url).unwrap()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let v = ends(case, b.list_all(None)).await.unwrap();
+        assert!(v.is_empty(), "{case}");
+        let session = b
+            .native::<gureum_openstack::swift::SwiftStore>()
+            .unwrap()
+            .session();
+        let t = session.token().await.unwrap();
+        let exp = t.expires_at.expect("an expiry");
+        let got = exp - t.issued_at;
+        assert!(
+            (got - life).num_seconds().abs() <= 1,
+            "{case}: lives {got:?}, expected {life:?}"
+        );
+        // Cached (not renewed before every call) and renewed once it is due.
+        let n = session.auth_count();
+        session.token().await.unwrap();
+        assert_eq!(session.auth_count(), n, "{case}: renewed before it was due");
+        assert!(t.needs_refresh(exp), "{case}");
+        tally.checked_success();
+    }
+    tally.print();
+}

@@ -458,3 +458,61 @@ async fn deleting_a_large_object_takes_its_segments() {
     a.delete_bucket(&seg_c).await.unwrap();
     a.delete_bucket(&c).await.unwrap();
 }
+
+#[tokio::test]
+async fn delete_many_finds_manifests_among_many_names() {
+    let c = gureum_testkit::unique("gslo-walk");
+    let Some(b) = open(&c).await else {
+        return;
+    };
+    let seg_c = format!("{c}_segments");
+    // 48 plain objects; two of them become SLOs; a few keys spread among them are deleted,
+    // so the listing walk has to jump over names it must not touch.
+    let names: Vec<String> = (0..48).map(|i| format!("n/{i:02}")).collect();
+    use futures::StreamExt;
+    futures::stream::iter(names.iter().cloned())
+        .for_each_concurrent(8, |k| {
+            let b = b.clone();
+            async move {
+                b.put(&k, k.clone().into_bytes()).await.unwrap();
+            }
+        })
+        .await;
+    let slo20 = write_slo(&b, "n/20", 2, 10).await;
+    write_slo(&b, "n/45", 3, 11).await;
+    assert_eq!(b.get("n/20").await.unwrap().as_ref(), &slo20[..]);
+    assert_eq!(swift_cli(&["list", &seg_c]).lines().count(), 5);
+    let keys: Vec<String> = ["n/45", "n/00", "n/20", "n/99-never-written", "n/47"]
+        .map(String::from)
+        .to_vec();
+    let rs = b.delete_many(&keys).await.unwrap();
+    for (k, r) in keys.iter().zip(&rs) {
+        assert!(r.is_ok(), "{k}: {r:?}");
+    }
+    assert!(
+        swift_cli(&["list", &seg_c]).trim().is_empty(),
+        "segments left after delete_many"
+    );
+    let left: Vec<String> = b
+        .list_all(Some("n/"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    let expected: Vec<String> = names
+        .iter()
+        .filter(|k| !keys.contains(k))
+        .cloned()
+        .collect();
+    assert_eq!(left, expected);
+    assert!(b
+        .delete_many(&left)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.is_ok()));
+    let a = b.admin().unwrap();
+    a.delete_bucket(&seg_c).await.unwrap();
+    a.delete_bucket(&c).await.unwrap();
+}

@@ -592,3 +592,44 @@ async fn streamed_bodies_are_bounded_by_idle_time_not_total_time() {
     // Either bound may fire first: the idle read timeout or the headers timeout.
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
 }
+
+/// `CappedConnector`: an answer announcing at most the limit passes through (whole); one
+/// announcing more is refused at once; a chunked answer (nothing announced) is counted and
+/// fails past the limit, and reads whole within it.
+#[tokio::test]
+async fn capped_connector_bounds_buffered_answers() {
+    use object_store::client::HttpConnector;
+    // request n: (body length, chunked)
+    let cases = [(50usize, false), (1000, false), (1000, true), (50, true)];
+    let s = serve(move |n| Reply {
+        status: 200,
+        body: vec![b'x'; cases[n].0],
+        chunked: cases[n].1,
+        ..Default::default()
+    })
+    .await;
+    let c = CappedConnector::new(100)
+        .connect(&object_store::ClientOptions::new().with_allow_http(true))
+        .unwrap();
+    let put = || {
+        http::Request::builder()
+            .method(http::Method::PUT)
+            .uri(s.url("/k").as_str())
+            .body(object_store::client::HttpRequestBody::from(Bytes::new()))
+            .unwrap()
+    };
+    // announced 50 <= 100: whole
+    let r = c.execute(put()).await.unwrap();
+    assert_eq!(r.into_body().bytes().await.unwrap().len(), 50);
+    // announced 1000 > 100: refused before reading
+    let e = c.execute(put()).await.unwrap_err();
+    assert!(e.to_string().contains("exceeds 100 bytes"), "{e}");
+    // chunked 1000: fails once past 100
+    let r = c.execute(put()).await.unwrap();
+    let e = r.into_body().bytes().await.unwrap_err();
+    assert!(e.to_string().contains("exceeds 100 bytes"), "{e}");
+    // chunked 50: whole
+    let r = c.execute(put()).await.unwrap();
+    assert_eq!(r.into_body().bytes().await.unwrap().len(), 50);
+    assert_eq!(s.hits(), 4);
+}
