@@ -555,6 +555,25 @@ impl SwiftStore {
         if !self.inner.info.slo {
             return self.delete_plain(name).await;
         }
+        // The report comes with status 200, so the shared HTTP retry never sees a transient
+        // failure inside it (e.g. `503 Unable to load SLO manifest or segment.` from a busy
+        // cluster): retried here, the request being idempotent.
+        let mut wait = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            match self.delete_with_segments_once(name).await {
+                Err(e) if e.is_retryable() && attempt < MULTIPART_DELETE_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "multipart delete: retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn delete_with_segments_once(&self, name: &str) -> Result<()> {
         let mut u = self.object_url(name).await?;
         u.set_query(Some("multipart-manifest=delete"));
         let op = "DELETE object (multipart-manifest=delete)";
@@ -1220,6 +1239,10 @@ enum Listed {
     /// Not in the listing (missing, or not listed yet), or not looked at.
     Unlisted,
 }
+
+/// Attempts of one `DELETE ?multipart-manifest=delete` whose report names a transient
+/// failure (the HTTP layer's own retries of the request come on top).
+const MULTIPART_DELETE_ATTEMPTS: u32 = 3;
 
 /// What a `DELETE ?multipart-manifest=delete` report says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
