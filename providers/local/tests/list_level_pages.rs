@@ -45,12 +45,21 @@ async fn all_pages(b: &Bucket, prefix: &str, size: usize) -> Vec<ListPage> {
 
 /// A directory changed within the last moment is read again by each page (its time stamp
 /// could repeat); wait until the level's changes are old enough to be cached.
+/// The level cache drops every level when any `FileStore` in the process finishes a write,
+/// and the tests of this file run in one process: each counts reads while holding this lock,
+/// so another test's writes cannot add a read to its count (CI pre-check flake, stop 27).
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(120)).await;
 }
 
 #[tokio::test]
 async fn paging_through_a_level_reads_it_once() {
+    let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let b = open_file(dir.path().join("b")).unwrap();
     let mut want = BTreeSet::new();
@@ -106,6 +115,7 @@ async fn paging_through_a_level_reads_it_once() {
 
 #[tokio::test]
 async fn a_change_of_the_level_is_read_again() {
+    let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let b = open_file(dir.path().join("b")).unwrap();
     for i in 0..30 {
@@ -218,16 +228,19 @@ async fn changes_between_pages(external: bool) {
 
 #[tokio::test]
 async fn changes_between_pages_by_this_process() {
+    let _serial = serial().await;
     changes_between_pages(false).await;
 }
 
 #[tokio::test]
 async fn changes_between_pages_by_another_writer() {
+    let _serial = serial().await;
     changes_between_pages(true).await;
 }
 
 #[tokio::test]
 async fn the_names_cache_is_bounded_and_evicts_the_least_recently_used_level() {
+    let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let b = open_file(dir.path().join("b")).unwrap();
     // More levels than the cache holds (32).
@@ -251,6 +264,7 @@ async fn the_names_cache_is_bounded_and_evicts_the_least_recently_used_level() {
 
 #[tokio::test]
 async fn long_names_and_foreign_names_page_like_the_whole_level() {
+    let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("b");
     let b = open_file(&root).unwrap();
